@@ -1,0 +1,275 @@
+/**
+ * The interpreter stack (after JAX's Autodidax).
+ *
+ * Every primitive is applied through {@linkcode bind}. With no active
+ * transformation it runs the primitive's forward (a kernel call). Inside
+ * `jvp`, values are {@linkcode JvpTracer}s carrying a primal and a tangent;
+ * inside `vjp`, values are {@linkcode VjpTracer}s that record a tape node.
+ * Each tracer carries the level of its trace; `bind` hands the primitive to
+ * the trace of the highest level among its inputs, which unwraps its own
+ * tracers and binds again one level down. Because the rules are written with
+ * the public ops, they are traced by any outer transformation: that is all
+ * higher-order differentiation needs.
+ *
+ * @module
+ */
+
+import { type AnyTensor, type DType, type Shape, Tensor } from "../tensor.ts";
+
+/**
+ * A primitive operation: a name, the forward computation on concrete tensors,
+ * and its two differentiation rules written with the public ops.
+ *
+ * @internal
+ */
+export interface Primitive<P> {
+  /** The name used in error messages. */
+  readonly name: string;
+  /** The forward on concrete tensors (calls a kernel). */
+  impl(inputs: readonly AnyTensor[], params: P): AnyTensor;
+  /**
+   * The tangent of the output given the inputs' tangents (`null` for a zero
+   * tangent). Returns `null` when the output's tangent is zero.
+   */
+  jvp(
+    primals: readonly AnyTensor[],
+    tangents: readonly (AnyTensor | null)[],
+    params: P,
+    out: AnyTensor,
+  ): AnyTensor | null;
+  /**
+   * The cotangent of each input given the output's cotangent (`null` for
+   * inputs that get no gradient, such as integer indices). `needs[i]` says
+   * whether input i's cotangent is wanted; a rule may skip the others.
+   */
+  vjp(
+    cotangent: AnyTensor,
+    primals: readonly AnyTensor[],
+    params: P,
+    out: AnyTensor,
+    needs: readonly boolean[],
+  ): readonly (AnyTensor | null)[];
+}
+
+/** A transformation on the stack. @internal */
+export abstract class Trace {
+  /** The position on the stack, from 1; 0 is plain evaluation. */
+  readonly level: number;
+  #active = true;
+  constructor(level: number) {
+    this.level = level;
+  }
+  /** Whether the transformation is still running. */
+  get active(): boolean {
+    return this.#active;
+  }
+  /** Marks the end of the transformation. */
+  finish(): void {
+    this.#active = false;
+  }
+  /** Applies a primitive whose highest-level input belongs to this trace. */
+  abstract process<P>(
+    prim: Primitive<P>,
+    inputs: readonly AnyTensor[],
+    params: P,
+  ): AnyTensor;
+}
+
+/** A tensor standing for a value inside a transformation. @internal */
+export abstract class Tracer<S extends Shape = Shape, D extends DType = DType>
+  extends Tensor<S, D> {
+  /** The trace that owns this tracer. */
+  readonly trace: Trace;
+  /** The value this tracer stands for (possibly a tracer of a lower level). */
+  readonly primal: Tensor<S, D>;
+  constructor(trace: Trace, primal: Tensor<S, D>) {
+    super(primal.shape, primal.dtype);
+    this.trace = trace;
+    this.primal = primal;
+  }
+  protected override concrete(): Tensor<S, D> {
+    let p: Tensor<S, D> = this.primal;
+    while (p instanceof Tracer) p = p.primal;
+    return p;
+  }
+}
+
+let depth = 0;
+
+/** The number of transformations currently running. @internal */
+export function currentDepth(): number {
+  return depth;
+}
+
+/**
+ * Runs `body` with a new trace pushed on the stack.
+ *
+ * @internal
+ */
+export function withTrace<T extends Trace, R>(
+  make: (level: number) => T,
+  body: (trace: T) => R,
+): R {
+  const trace = make(depth + 1);
+  depth++;
+  try {
+    return body(trace);
+  } finally {
+    depth--;
+    trace.finish();
+  }
+}
+
+/**
+ * Applies a primitive to its inputs through the current interpreter stack.
+ *
+ * @internal
+ */
+export function bind<P>(
+  prim: Primitive<P>,
+  inputs: readonly AnyTensor[],
+  params: P,
+): AnyTensor {
+  let top: Trace | undefined;
+  for (const x of inputs) {
+    if (x instanceof Tracer) {
+      if (!x.trace.active) {
+        throw new TypeError(
+          `Expected a live value in ${prim.name} but found a tensor that escaped the transformation that traced it`,
+        );
+      }
+      if (top === undefined || x.trace.level > top.level) top = x.trace;
+    }
+  }
+  if (top === undefined) return prim.impl(inputs, params);
+  return top.process(prim, inputs, params);
+}
+
+/** A value inside `jvp`: a primal and its tangent. @internal */
+export class JvpTracer<S extends Shape = Shape, D extends DType = DType>
+  extends Tracer<S, D> {
+  /** The tangent (same shape as the primal). */
+  readonly tangent: Tensor<S, D>;
+  constructor(trace: Trace, primal: Tensor<S, D>, tangent: Tensor<S, D>) {
+    super(trace, primal);
+    this.tangent = tangent;
+  }
+}
+
+/** Forward mode. @internal */
+export class JvpTrace extends Trace {
+  process<P>(prim: Primitive<P>, inputs: readonly AnyTensor[], params: P): AnyTensor {
+    const primals: AnyTensor[] = [];
+    const tangents: (AnyTensor | null)[] = [];
+    let any = false;
+    for (const x of inputs) {
+      if (x instanceof JvpTracer && x.trace === this) {
+        primals.push(x.primal);
+        tangents.push(x.tangent);
+        any = true;
+      } else {
+        primals.push(x);
+        tangents.push(null);
+      }
+    }
+    const out = bind(prim, primals, params);
+    if (!any) return out;
+    const t = prim.jvp(primals, tangents, params, out);
+    return t === null ? out : new JvpTracer(this, out, t);
+  }
+}
+
+/** One recorded primitive application on a reverse-mode tape. @internal */
+export interface TapeNode {
+  readonly prim: Primitive<unknown> | null;
+  readonly params: unknown;
+  readonly primals: readonly AnyTensor[];
+  readonly parents: readonly number[];
+  readonly out: AnyTensor;
+}
+
+/** A value inside `vjp`: a primal and its node on the tape. @internal */
+export class VjpTracer<S extends Shape = Shape, D extends DType = DType>
+  extends Tracer<S, D> {
+  /** The index of the node that produced this value. */
+  readonly node: number;
+  constructor(trace: Trace, primal: Tensor<S, D>, node: number) {
+    super(trace, primal);
+    this.node = node;
+  }
+}
+
+/** Reverse mode: records a tape, replayed backwards by {@linkcode VjpTrace.backward}. @internal */
+export class VjpTrace extends Trace {
+  readonly tape: TapeNode[] = [];
+
+  /** Wraps an input of the differentiated function as a tape leaf. */
+  input<S extends Shape, D extends DType>(x: Tensor<S, D>): VjpTracer<S, D> {
+    this.tape.push({ prim: null, params: undefined, primals: [], parents: [], out: x as unknown as AnyTensor });
+    return new VjpTracer(this, x, this.tape.length - 1);
+  }
+
+  process<P>(prim: Primitive<P>, inputs: readonly AnyTensor[], params: P): AnyTensor {
+    const primals: AnyTensor[] = [];
+    const parents: number[] = [];
+    let any = false;
+    for (const x of inputs) {
+      if (x instanceof VjpTracer && x.trace === this) {
+        primals.push(x.primal);
+        parents.push(x.node);
+        any = true;
+      } else {
+        primals.push(x);
+        parents.push(-1);
+      }
+    }
+    const out = bind(prim, primals, params);
+    if (!any) return out;
+    this.tape.push({
+      prim: prim as Primitive<unknown>,
+      params,
+      primals,
+      parents,
+      out,
+    });
+    return new VjpTracer(this, out, this.tape.length - 1);
+  }
+
+  /**
+   * Propagates the seed cotangents (node index and cotangent) back along the
+   * tape, returning the cotangent reaching each of the given input nodes
+   * (`null` if none does). The tape itself is left intact, so a pullback can
+   * run many times.
+   */
+  backward(
+    seeds: readonly (readonly [number, AnyTensor])[],
+    inputs: readonly number[],
+    add: (a: AnyTensor, b: AnyTensor) => AnyTensor,
+  ): (AnyTensor | null)[] {
+    let from = -1;
+    const cts = new Map<number, AnyTensor>();
+    for (const [i, c] of seeds) {
+      const prev = cts.get(i);
+      cts.set(i, prev === undefined ? c : add(prev, c));
+      if (i > from) from = i;
+    }
+    const keep = new Set(inputs);
+    for (let i = from; i >= 0; i--) {
+      const ct = cts.get(i);
+      if (ct === undefined) continue;
+      const node = this.tape[i] as TapeNode;
+      if (node.prim === null) continue;
+      const needs = node.parents.map((p) => p >= 0);
+      const ins = node.prim.vjp(ct, node.primals, node.params, node.out, needs);
+      for (let j = 0; j < node.parents.length; j++) {
+        const p = node.parents[j] as number;
+        const c = ins[j];
+        if (p < 0 || c === null || c === undefined) continue;
+        const prev = cts.get(p);
+        cts.set(p, prev === undefined ? c : add(prev, c));
+      }
+      if (!keep.has(i)) cts.delete(i);
+    }
+    return inputs.map((i) => cts.get(i) ?? null);
+  }
+}

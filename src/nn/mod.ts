@@ -1,0 +1,49 @@
+/**
+ * Layers as pure `{ init, apply }` pairs, `sequential` with compile-time
+ * shape inference, and `summary`.
+ *
+ * @module
+ */
+export {
+  type AnyLayer,
+  type ApplyOptions,
+  type FoldOutput,
+  type FoldParams,
+  type FoldState,
+  type Layer,
+  type LayerImpl,
+  type LayerRule,
+  type OutputOf,
+  type ParamsOf,
+  sequential,
+  type Sequential,
+  type SequentialRule,
+  type StateOf,
+} from "./layer.ts";
+export {
+  avgPool2d,
+  batchNorm,
+  type BatchNormOptions,
+  type BatchNormRule,
+  conv2d,
+  type Conv2dLayerOptions,
+  type Conv2dRule,
+  dense,
+  type DenseOptions,
+  type DenseRule,
+  dropout,
+  type DropoutLayerOptions,
+  flatten,
+  type FlattenRule,
+  globalAvgPool2d,
+  type GlobalPoolRule,
+  type IdentityRule,
+  maxPool2d,
+  type NoParams,
+  type Pool2dRule,
+  relu,
+  sigmoid,
+  softmax,
+  tanh,
+} from "./layers.ts";
+export { summary } from "./summary.ts";

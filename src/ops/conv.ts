@@ -1,0 +1,154 @@
+/**
+ * 2-D convolution: three primitives that are each other's transposes.
+ *
+ * `conv2d(x, w)` is bilinear. Its transpose with respect to `x` is
+ * `conv2dBackpropInput(dy, w)`, and with respect to `w` is
+ * `conv2dBackpropFilter(x, dy)`. Those two are bilinear as well, and their
+ * transposes are again members of the trio, so every derivative of every
+ * order is one of these three kernels.
+ *
+ * @module
+ */
+
+import { type AnyTensor, dataOf, type Shape, type Tensor } from "../tensor.ts";
+import { fromData } from "../tensor.ts";
+import { bind, type Primitive } from "../autodiff/core.ts";
+import {
+  conv2dBackpropFilter as bpfKernel,
+  conv2dBackpropInput as bpiKernel,
+  conv2dForward,
+  type Conv2dGeometry,
+} from "../kernels/conv2d.ts";
+import {
+  type Arg,
+  type Conv2dOptions,
+  type Conv2dShape,
+  conv2dGeometry,
+  type Result,
+} from "../shape/mod.ts";
+import { add } from "./binary.ts";
+
+function sum2(a: AnyTensor | null, b: AnyTensor | null): AnyTensor | null {
+  if (a && b) return add(a, b) as AnyTensor;
+  return a ?? b;
+}
+
+function float32(name: string, ...ts: AnyTensor[]): void {
+  for (const t of ts) {
+    if (t.dtype !== "float32") {
+      throw new TypeError(`Expected float32 tensors in ${name} but found ${t.dtype}`);
+    }
+  }
+}
+
+const convPrim: Primitive<Conv2dGeometry> = {
+  name: "conv2d",
+  impl([x, w], g) {
+    float32("conv2d", x!, w!);
+    const out = conv2dForward(dataOf(x!) as Float32Array, dataOf(w!) as Float32Array, g);
+    return fromData([g.n, g.outH, g.outW, g.o], "float32", out) as AnyTensor;
+  },
+  jvp([x, w], [tx, tw], g) {
+    return sum2(
+      tx ? bind(convPrim, [tx, w!], g) : null,
+      tw ? bind(convPrim, [x!, tw], g) : null,
+    );
+  },
+  vjp(ct, [x, w], g, _o, needs) {
+    return [
+      needs[0] ? bind(bpiPrim, [ct, w!], g) : null,
+      needs[1] ? bind(bpfPrim, [x!, ct], g) : null,
+    ];
+  },
+};
+
+/** dy [n, outH, outW, o], w [kh, kw, c, o] -> dx [n, h, w, c] */
+const bpiPrim: Primitive<Conv2dGeometry> = {
+  name: "conv2dBackpropInput",
+  impl([dy, w], g) {
+    const out = bpiKernel(dataOf(dy!) as Float32Array, dataOf(w!) as Float32Array, g);
+    return fromData([g.n, g.h, g.w, g.c], "float32", out) as AnyTensor;
+  },
+  jvp([dy, w], [tdy, tw], g) {
+    return sum2(
+      tdy ? bind(bpiPrim, [tdy, w!], g) : null,
+      tw ? bind(bpiPrim, [dy!, tw], g) : null,
+    );
+  },
+  vjp(ct, [dy, w], g, _o, needs) {
+    // <x', bpi(dy, w)> = <conv(x', w), dy> = <w, bpf(x', dy)>
+    return [
+      needs[0] ? bind(convPrim, [ct, w!], g) : null,
+      needs[1] ? bind(bpfPrim, [ct, dy!], g) : null,
+    ];
+  },
+};
+
+/** x [n, h, w, c], dy [n, outH, outW, o] -> dw [kh, kw, c, o] */
+const bpfPrim: Primitive<Conv2dGeometry> = {
+  name: "conv2dBackpropFilter",
+  impl([x, dy], g) {
+    const out = bpfKernel(dataOf(x!) as Float32Array, dataOf(dy!) as Float32Array, g);
+    return fromData([g.kh, g.kw, g.c, g.o], "float32", out) as AnyTensor;
+  },
+  jvp([x, dy], [tx, tdy], g) {
+    return sum2(
+      tx ? bind(bpfPrim, [tx, dy!], g) : null,
+      tdy ? bind(bpfPrim, [x!, tdy], g) : null,
+    );
+  },
+  vjp(ct, [x, dy], g, _o, needs) {
+    // <w', bpf(x, dy)> = <conv(x, w'), dy> = <x, bpi(dy, w')>
+    return [
+      needs[0] ? bind(bpiPrim, [dy!, ct], g) : null,
+      needs[1] ? bind(convPrim, [x!, ct], g) : null,
+    ];
+  },
+};
+
+/** The output type of {@linkcode conv2d}. */
+export type Conv2d<X extends Shape, W extends Shape, O> = Tensor<
+  Result<Conv2dShape<X, W, O>>,
+  "float32"
+>;
+
+/**
+ * 2-D convolution (cross-correlation, as in TensorFlow and PyTorch) of NHWC
+ * images with `[kH, kW, inChannels, outChannels]` filters: each filter slides
+ * over the image, multiplies and sums, and makes one feature map.
+ *
+ * Output size per spatial axis: `floor((H + padTop + padBottom - dilation*(kH-1) - 1) / stride) + 1`;
+ * with `"same"` padding it is `ceil(H / stride)`. For literal dims the
+ * compiler computes the output shape and rejects a channel mismatch.
+ *
+ * @param x Images `[N, H, W, C]`.
+ * @param w Filters `[kH, kW, C, O]`.
+ * @param options `stride` (default 1), `padding` (`"valid"` default, `"same"`, a number, or `[[top, bottom], [left, right]]`), `dilation` (default 1).
+ * @returns Feature maps `[N, outH, outW, O]`.
+ * @throws {RangeError} If the channels differ, the kernel exceeds the padded input, or an option is invalid.
+ *
+ * @example A vertical-edge filter
+ * ```ts
+ * import { conv2d, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // A 1x3x3x1 image, dark on the left, bright on the right.
+ * const img = tensor([0, 1, 1, 0, 1, 1, 0, 1, 1], [1, 3, 3, 1]);
+ * const edge = tensor([-1, 1, -1, 1], [2, 2, 1, 1]); // [2, 2, 1, 1]
+ * const y = conv2d(img, edge); // Tensor<[1, 2, 2, 1]>
+ * assertEquals(y.toArray(), [[[[2], [0]], [[2], [0]]]]);
+ * ```
+ */
+export function conv2d<
+  X extends Shape,
+  W extends Shape,
+  const O extends Conv2dOptions = Record<never, never>,
+>(
+  x: Tensor<X, "float32">,
+  w: Arg<Conv2dShape<X, W, O>, Tensor<W, "float32">>,
+  options?: O,
+): Conv2d<X, W, O> {
+  const xs = x as unknown as AnyTensor, ws = w as unknown as AnyTensor;
+  const g = conv2dGeometry(xs.shape, ws.shape, options ?? {});
+  return bind(convPrim, [xs, ws], g) as unknown as Conv2d<X, W, O>;
+}

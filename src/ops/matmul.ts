@@ -1,0 +1,108 @@
+/**
+ * Matrix multiplication (2-D and batched), a primitive with its rules.
+ *
+ * @module
+ */
+
+import { type AnyTensor, dataOf, type DType, fromData, type Shape, sizeOf, type Tensor } from "../tensor.ts";
+import { bind, type Primitive } from "../autodiff/core.ts";
+import { gemm } from "../kernels/gemm.ts";
+import { broadcastTo as broadcastKernel } from "../kernels/elementwise.ts";
+import { type Arg, type MatMulShape, matmulShape, type Result } from "../shape/mod.ts";
+import { add, unbroadcast } from "./binary.ts";
+import { transpose } from "./layout.ts";
+
+function swapLast(t: AnyTensor): AnyTensor {
+  const r = t.shape.length;
+  const perm = t.shape.map((_, i) => i);
+  perm[r - 1] = r - 2;
+  perm[r - 2] = r - 1;
+  return transpose(t, perm) as AnyTensor;
+}
+
+const matmulPrim: Primitive<void> = {
+  name: "matmul",
+  impl([a, b]) {
+    const x = a!, y = b!;
+    if (x.dtype !== "float32" || y.dtype !== "float32") {
+      throw new TypeError(
+        `Expected float32 matrices in matmul but found ${x.dtype} and ${y.dtype}`,
+      );
+    }
+    const out = matmulShape(x.shape, y.shape);
+    const r = out.length;
+    const m = out[r - 2] as number, n = out[r - 1] as number;
+    const k = x.shape[x.shape.length - 1] as number;
+    const batchShape = out.slice(0, r - 2);
+    const batch = sizeOf(batchShape);
+    let xa = dataOf(x) as Float32Array, ya = dataOf(y) as Float32Array;
+    if (batch === 1) {
+      return fromData(out, "float32", gemm(xa, ya, m, k, n, false, false)) as AnyTensor;
+    }
+    const xFull = [...batchShape, m, k], yFull = [...batchShape, k, n];
+    const xBatched = sizeOf(x.shape) === sizeOf(xFull);
+    const yBatched = sizeOf(y.shape) === sizeOf(yFull);
+    if (xBatched && !sameLead(x.shape, xFull)) xa = broadcastKernel(xa, x.shape, xFull);
+    if (!xBatched) xa = broadcastKernel(xa, x.shape, xFull);
+    if (yBatched && !sameLead(y.shape, yFull)) ya = broadcastKernel(ya, y.shape, yFull);
+    if (!yBatched) ya = broadcastKernel(ya, y.shape, yFull);
+    const res = new Float32Array(batch * m * n);
+    for (let i = 0; i < batch; i++) {
+      const c = gemm(
+        xa.subarray(i * m * k, (i + 1) * m * k),
+        ya.subarray(i * k * n, (i + 1) * k * n),
+        m,
+        k,
+        n,
+        false,
+        false,
+      );
+      res.set(c, i * m * n);
+    }
+    return fromData(out, "float32", res) as AnyTensor;
+  },
+  jvp([a, b], [ta, tb]) {
+    const l = ta ? bind(matmulPrim, [ta, b!], undefined) : null;
+    const r = tb ? bind(matmulPrim, [a!, tb], undefined) : null;
+    if (l && r) return add(l, r) as AnyTensor;
+    return l ?? r;
+  },
+  vjp(ct, [a, b], _p, _o, needs) {
+    return [
+      needs[0] ? unbroadcast(bind(matmulPrim, [ct, swapLast(b!)], undefined), a!.shape) : null,
+      needs[1] ? unbroadcast(bind(matmulPrim, [swapLast(a!), ct], undefined), b!.shape) : null,
+    ];
+  },
+};
+
+function sameLead(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Matrix product over the last two axes; leading (batch) axes broadcast.
+ * `[M, K] @ [K, N]` is `[M, N]`; `[B, M, K] @ [K, N]` is `[B, M, N]`.
+ *
+ * @param a The left matrix or batch of matrices (float32, rank 2 or more).
+ * @param b The right matrix or batch; its second-to-last dim must equal `a`'s last.
+ * @returns The product.
+ * @throws {RangeError} If the inner dimensions differ (the compiler reports this for literal dims).
+ *
+ * @example
+ * ```ts
+ * import { matmul, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const a = tensor([[1, 2, 3], [4, 5, 6]]); // [2, 3]
+ * const b = tensor([[1], [0], [1]]);        // [3, 1]
+ * assertEquals(matmul(a, b).toArray(), [[4], [10]]);
+ * ```
+ */
+export function matmul<A extends Shape, B extends Shape, D extends DType = "float32">(
+  a: Tensor<A, D>,
+  b: Arg<MatMulShape<A, B>, Tensor<B, D>>,
+): Tensor<Result<MatMulShape<A, B>>, D> {
+  const x = a as unknown as AnyTensor, y = b as unknown as AnyTensor;
+  matmulShape(x.shape, y.shape);
+  return bind(matmulPrim, [x, y], undefined) as unknown as Tensor<Result<MatMulShape<A, B>>, D>;
+}

@@ -1,0 +1,92 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { assertType, type IsExact } from "@std/testing/types";
+import { arange, eye, full, ones, type Tensor, tensor, zeros } from "../mod.ts";
+
+Deno.test("tensor infers literal shapes from nested arrays", () => {
+  const t = tensor([[1, 2, 3], [4, 5, 6]]);
+  assertType<IsExact<typeof t, Tensor<[2, 3]>>>(true);
+  assertType<IsExact<typeof t, Tensor<[2, 3], "float32">>>(true);
+  assertEquals(t.shape, [2, 3]);
+  assertEquals(t.rank, 2);
+  assertEquals(t.size, 6);
+  assertEquals(t.dtype, "float32");
+  assertEquals(t.toArray(), [[1, 2, 3], [4, 5, 6]]);
+  const s = tensor(5);
+  assertType<IsExact<typeof s, Tensor<[], "float32">>>(true);
+  assertEquals(s.item(), 5);
+  assertEquals(s.shape, []);
+  const cube = tensor([[[1], [2]], [[3], [4]]]);
+  assertType<IsExact<typeof cube, Tensor<[2, 2, 1]>>>(true);
+});
+
+Deno.test("tensor from flat values and a shape; Int32Array gives int32", () => {
+  const f = tensor([1, 2, 3, 4, 5, 6], [3, 2]);
+  assertType<IsExact<typeof f, Tensor<[3, 2], "float32">>>(true);
+  assertEquals(f.toArray(), [[1, 2], [3, 4], [5, 6]]);
+  const i = tensor(new Int32Array([7, 8]), [2]);
+  assertType<IsExact<typeof i, Tensor<[2], "int32">>>(true);
+  assertEquals(i.dtype, "int32");
+  assertEquals(i.toFlat(), new Int32Array([7, 8]));
+  const c = tensor([1.9, -1.9], [2], { dtype: "int32" });
+  assertEquals(c.toArray(), [1, -1]);
+});
+
+Deno.test("tensors are immutable: inputs are copied and readers hand out copies", () => {
+  const src = new Float32Array([1, 2, 3]);
+  const t = tensor(src, [3]);
+  src[0] = 100;
+  assertEquals(t.toArray(), [1, 2, 3]);
+  const flat = t.toFlat();
+  flat[1] = 100;
+  assertEquals(t.toArray(), [1, 2, 3]);
+  const arr = t.toArray();
+  arr[2] = 100;
+  assertEquals(t.toArray(), [1, 2, 3]);
+  assertThrows(() => {
+    (t.shape as unknown as number[])[0] = 5;
+  }, TypeError);
+  assertEquals(t.shape, [3]);
+});
+
+Deno.test("constructors", () => {
+  const z = zeros([2, 2]);
+  assertType<IsExact<typeof z, Tensor<[2, 2], "float32">>>(true);
+  assertEquals(z.toArray(), [[0, 0], [0, 0]]);
+  assertEquals(ones([3], { dtype: "int32" }).toFlat(), new Int32Array([1, 1, 1]));
+  assertEquals(full([2], 2.5).toArray(), [2.5, 2.5]);
+  assertEquals(arange(3).toArray(), [0, 1, 2]);
+  assertEquals(arange(2, 5).toArray(), [2, 3, 4]);
+  assertEquals(arange(5, 2, -1).toArray(), [5, 4, 3]);
+  const e = eye(3);
+  assertType<IsExact<typeof e, Tensor<[3, 3], "float32">>>(true);
+  assertEquals(e.toArray(), [[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+});
+
+Deno.test("constructor errors name the problem and the values", () => {
+  assertThrows(
+    () => tensor([1, 2, 3], [2, 2]),
+    RangeError,
+    "Expected 4 values for shape [2, 2] but found 3",
+  );
+  assertThrows(
+    () => tensor([[1, 2], [3]] as number[][]),
+    RangeError,
+    "Expected an array of length 2 at [1] but found length 1: nested arrays must not be ragged",
+  );
+  assertThrows(
+    () => zeros([2, -1]),
+    RangeError,
+    "Expected shape dims to be non-negative integers but found [2, -1]",
+  );
+  assertThrows(() => arange(0, 1, 0), RangeError, "Expected step to be a finite non-zero number but found 0");
+  assertThrows(
+    () => tensor([1, 2]).item(),
+    RangeError,
+    "Expected a tensor with one element but found shape [2]",
+  );
+});
+
+Deno.test("toString shows shape, dtype and small values", () => {
+  assertEquals(String(tensor([[1, 2]])), "Tensor<[1, 2], float32> [[1,2]]");
+  assertEquals(String(zeros([100])), "Tensor<[100], float32>");
+});
