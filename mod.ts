@@ -17,17 +17,115 @@
  *
  * @module
  */
-export * from "./src/tensor.ts";
-export * from "./src/pytree.ts";
-export * from "./src/ops/binary.ts";
-export * from "./src/ops/unary.ts";
-export * from "./src/ops/compare.ts";
-export * from "./src/ops/reduce.ts";
-export * from "./src/ops/layout.ts";
-export * from "./src/ops/matmul.ts";
-export * from "./src/ops/conv.ts";
-export * from "./src/ops/pool.ts";
-export * from "./src/ops/nn_ops.ts";
-export * from "./src/autodiff/transforms.ts";
+
+export {
+  type AnyTensor,
+  arange,
+  type DataOf,
+  type Dim,
+  type DType,
+  type DTypeOfFlat,
+  type DTypeOptions,
+  type Mutable,
+  eye,
+  full,
+  type NestedArray,
+  type NestedInput,
+  ones,
+  type Shape,
+  type ShapeOfNested,
+  Tensor,
+  tensor,
+  zeros,
+} from "./src/tensor.ts";
+export {
+  type PyTree,
+  type TreeDef,
+  treeFlatten,
+  treeMap,
+  treePaths,
+  treeSameStructure,
+  treeUnflatten,
+  treeZip,
+} from "./src/pytree.ts";
+export type * from "./src/shape/mod.ts";
+export { type DTypeOf, type Operand, type ShapeOf } from "./src/ops/operand.ts";
+export {
+  add,
+  type Broadcast,
+  type BroadcastArg,
+  div,
+  maximum,
+  minimum,
+  mul,
+  pow,
+  sub,
+} from "./src/ops/binary.ts";
+export { abs, exp, log, neg, relu, sigmoid, sign, sqrt, square, step, tanh } from "./src/ops/unary.ts";
+export {
+  clip,
+  type CompareArg,
+  type Comparison,
+  equal,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  notEqual,
+  where,
+  type Where,
+} from "./src/ops/compare.ts";
+export {
+  argmax,
+  type ArgmaxOptions,
+  type Axes,
+  logSumExp,
+  max,
+  mean,
+  min,
+  type Reduced,
+  type ReduceOptions,
+  sum,
+} from "./src/ops/reduce.ts";
+export {
+  broadcastTo,
+  cast,
+  concat,
+  expandDims,
+  flatten,
+  gather,
+  oneHot,
+  reshape,
+  slice,
+  squeeze,
+  stopGradient,
+  transpose,
+} from "./src/ops/layout.ts";
+export { matmul } from "./src/ops/matmul.ts";
+export { type Conv2d, conv2d } from "./src/ops/conv.ts";
+export { avgPool2d, globalAvgPool2d, type GlobalPool, maxPool2d, type Pool2d } from "./src/ops/pool.ts";
+export {
+  crossEntropy,
+  dropout,
+  type DropoutOptions,
+  logSoftmax,
+  softmax,
+  type SoftmaxOptions,
+} from "./src/ops/nn_ops.ts";
+export {
+  type Cotangents,
+  customVjp,
+  grad,
+  hessian,
+  jacfwd,
+  type Jacobian,
+  jacrev,
+  jvp,
+  type LossResult,
+  valueAndGrad,
+  type ValueAndGradOptions,
+  vjp,
+} from "./src/autodiff/transforms.ts";
 export * from "./src/random.ts";
 export * from "./src/init.ts";
+export * as nn from "./src/nn/mod.ts";

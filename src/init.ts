@@ -12,8 +12,7 @@
  */
 
 import { type Key, normal, uniform } from "./random.ts";
-import type { DrawnShape } from "./random.ts";
-import { full, type Shape, type Tensor } from "./tensor.ts";
+import { full, type Mutable, type Shape, type Tensor } from "./tensor.ts";
 
 /**
  * A parameter initializer: makes a float32 tensor of the given shape from a
@@ -22,7 +21,7 @@ import { full, type Shape, type Tensor } from "./tensor.ts";
 export type Initializer = <const S extends Shape>(
   key: Key,
   shape: S,
-) => Tensor<DrawnShape<S>, "float32">;
+) => Tensor<Mutable<S>, "float32">;
 
 /** The fan-in and fan-out of a weight shape, as described in the module doc. */
 function fans(shape: Shape): { fanIn: number; fanOut: number } {
@@ -184,7 +183,7 @@ function symmetricUniform<S extends Shape>(
   key: Key,
   shape: S,
   limit: number,
-): Tensor<DrawnShape<S>, "float32"> {
+): Tensor<Mutable<S>, "float32"> {
   // An empty shape has a zero fan and an infinite limit; nothing is drawn.
   const l = Number.isFinite(limit) && limit > 0 ? limit : 1;
   return uniform(key, shape, { min: -l, max: l });
@@ -193,6 +192,6 @@ function symmetricUniform<S extends Shape>(
 function constant<S extends Shape>(
   shape: S,
   value: number,
-): Tensor<DrawnShape<S>, "float32"> {
-  return full([...shape] as unknown as DrawnShape<S>, value);
+): Tensor<Mutable<S>, "float32"> {
+  return full([...shape] as unknown as Mutable<S>, value);
 }

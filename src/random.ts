@@ -32,7 +32,7 @@
  * @module
  */
 
-import { type Dim, fromData, type Shape, sizeOf, Tensor } from "./tensor.ts";
+import { type Dim, fromData, type Mutable, type Shape, sizeOf, Tensor } from "./tensor.ts";
 
 const TWO_32 = 4294967296;
 const TWO_M24 = 1 / 16777216;
@@ -144,8 +144,7 @@ export class Key {
 
   static {
     makeKey = (k0, k1) => new Key(KEY_TOKEN, k0, k1);
-    isKey = (x): x is Key =>
-      typeof x === "object" && x !== null && #words in x;
+    isKey = (x): x is Key => typeof x === "object" && x !== null && #words in x;
     wordsOf = (k) => k.#words;
   }
 
@@ -229,11 +228,6 @@ function checkIndex(name: string, value: number): void {
   }
 }
 
-/**
- * A literal shape with its `readonly` dropped, as the shape of a drawn tensor:
- * `uniform(k, [2, 3])` is a `Tensor<[2, 3]>`.
- */
-export type DrawnShape<S extends Shape> = { -readonly [K in keyof S]: S[K] };
 
 /** The tuple of `N` keys that {@linkcode split} returns; `Key[]` when `N` is not a literal up to 64. */
 export type KeyTuple<N extends number> = number extends N ? Key[]
@@ -395,7 +389,10 @@ function streamWords(words: readonly [number, number], n: number): Uint32Array {
  * The 53-bit fractions in [0, 1) of blocks `0 .. n - 1` of a draw stream:
  * 27 bits of the first word and 26 of the second.
  */
-function fractions53(words: readonly [number, number], n: number): Float64Array {
+function fractions53(
+  words: readonly [number, number],
+  n: number,
+): Float64Array {
   const bits = streamWords(words, 2 * n);
   const out = new Float64Array(n);
   for (let b = 0; b < n; b++) {
@@ -460,7 +457,7 @@ export function uniform<const S extends Shape>(
   key: Key,
   shape: S,
   options: UniformOptions = {},
-): Tensor<DrawnShape<S>, "float32"> {
+): Tensor<Mutable<S>, "float32"> {
   const words = checkKey(key);
   const n = checkShape(shape);
   const min = checkFinite("min", options.min ?? 0);
@@ -480,7 +477,7 @@ export function uniform<const S extends Shape>(
     const v = Math.fround(min + width * ((bits[i]! >>> 8) * TWO_M24));
     out[i] = v < max ? v : cap;
   }
-  return fromData([...shape] as Dim[] as DrawnShape<S>, "float32", out);
+  return fromData([...shape] as Dim[] as Mutable<S>, "float32", out);
 }
 
 /** Options of {@linkcode normal}. */
@@ -523,7 +520,7 @@ export function normal<const S extends Shape>(
   key: Key,
   shape: S,
   options: NormalOptions = {},
-): Tensor<DrawnShape<S>, "float32"> {
+): Tensor<Mutable<S>, "float32"> {
   const words = checkKey(key);
   const n = checkShape(shape);
   const mean = checkFinite("mean", options.mean ?? 0);
@@ -542,7 +539,7 @@ export function normal<const S extends Shape>(
     out[i] = mean + r * Math.cos(theta);
     if (i + 1 < n) out[i + 1] = mean + r * Math.sin(theta);
   }
-  return fromData([...shape] as Dim[] as DrawnShape<S>, "float32", out);
+  return fromData([...shape] as Dim[] as Mutable<S>, "float32", out);
 }
 
 /**
@@ -573,7 +570,7 @@ export function bernoulli<const S extends Shape>(
   key: Key,
   p: number,
   shape: S,
-): Tensor<DrawnShape<S>, "float32"> {
+): Tensor<Mutable<S>, "float32"> {
   const words = checkKey(key);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new RangeError(
@@ -584,7 +581,7 @@ export function bernoulli<const S extends Shape>(
   const bits = streamWords(words, n);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = bits[i]! * TWO_M32 < p ? 1 : 0;
-  return fromData([...shape] as Dim[] as DrawnShape<S>, "float32", out);
+  return fromData([...shape] as Dim[] as Mutable<S>, "float32", out);
 }
 
 /** Options of {@linkcode randint}: the bounds are required. */
@@ -623,7 +620,7 @@ export function randint<const S extends Shape>(
   key: Key,
   shape: S,
   options: RandintOptions,
-): Tensor<DrawnShape<S>, "int32"> {
+): Tensor<Mutable<S>, "int32"> {
   const words = checkKey(key);
   const n = checkShape(shape);
   const { min, max } = options;
@@ -648,7 +645,7 @@ export function randint<const S extends Shape>(
   const u = fractions53(words, n);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = min + Math.floor(u[i]! * width);
-  return fromData([...shape] as Dim[] as DrawnShape<S>, "int32", out);
+  return fromData([...shape] as Dim[] as Mutable<S>, "int32", out);
 }
 
 /**

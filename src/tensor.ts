@@ -37,6 +37,9 @@ export type ShapeOfNested<T> = T extends number ? []
   : T extends readonly (infer E)[] ? [number, ...ShapeOfNested<E>]
   : never;
 
+/** A shape tuple with `readonly` removed: `readonly [2, 3]` becomes `[2, 3]`. */
+export type Mutable<S extends Shape> = { -readonly [K in keyof S]: S[K] };
+
 /** A tensor of any shape and dtype. */
 export type AnyTensor = Tensor<Shape, DType>;
 
@@ -291,7 +294,7 @@ export function tensor<
   const S extends Shape,
   F extends ArrayLike<number>,
   D extends DType = DTypeOfFlat<F>,
->(values: F, shape: S, options?: DTypeOptions<D>): Tensor<S, D>;
+>(values: F, shape: S, options?: DTypeOptions<D>): Tensor<Mutable<S>, D>;
 export function tensor(
   values: NestedInput | ArrayLike<number>,
   shape?: Shape,
@@ -371,12 +374,12 @@ export function full<const S extends Shape, D extends DType = "float32">(
   shape: S,
   value: number,
   options?: DTypeOptions<D>,
-): Tensor<S, D> {
+): Tensor<Mutable<S>, D> {
   checkShape(shape, "shape");
   const dtype = (options?.dtype ?? "float32") as D;
   const data = allocate(dtype, sizeOf(shape));
   if (value !== 0) data.fill(value);
-  return fromData(shape, dtype, data);
+  return fromData(shape as Mutable<S>, dtype, data);
 }
 
 /**
@@ -397,7 +400,7 @@ export function full<const S extends Shape, D extends DType = "float32">(
 export function zeros<const S extends Shape, D extends DType = "float32">(
   shape: S,
   options?: DTypeOptions<D>,
-): Tensor<S, D> {
+): Tensor<Mutable<S>, D> {
   return full(shape, 0, options);
 }
 
@@ -419,7 +422,7 @@ export function zeros<const S extends Shape, D extends DType = "float32">(
 export function ones<const S extends Shape, D extends DType = "float32">(
   shape: S,
   options?: DTypeOptions<D>,
-): Tensor<S, D> {
+): Tensor<Mutable<S>, D> {
   return full(shape, 1, options);
 }
 

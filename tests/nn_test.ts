@@ -78,7 +78,7 @@ Deno.test("a layer that does not fit is a compile error and a runtime RangeError
   // @ts-expect-error: Layer 2 (dense) needs a rank-2 input
   noFlatten.init(key(0), [8, 8, 1]);
   assertThrows(
-    () => noFlatten.init(key(0), [8, 8, 1] as number[]),
+    () => noFlatten.init(key(0), [8, 8, 1] as never),
     RangeError,
     "Layer 2 (dense): dense needs a rank-2 input [batch, features] but found [1, 6, 6, 4]: add flatten() before it",
   );

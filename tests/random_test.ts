@@ -78,7 +78,12 @@ Deno.test("key() splits the seed into high and low words", () => {
 });
 
 Deno.test("key() rejects seeds that are not non-negative safe integers", () => {
-  for (const [seed, shown] of [[-1, "-1"], [1.5, "1.5"], [2 ** 53, "9007199254740992"], [NaN, "NaN"]] as const) {
+  for (
+    const [seed, shown] of [[-1, "-1"], [1.5, "1.5"], [
+      2 ** 53,
+      "9007199254740992",
+    ], [NaN, "NaN"]] as const
+  ) {
     assertThrows(
       () => key(seed),
       RangeError,
@@ -156,7 +161,10 @@ Deno.test("split() gives distinct children, distinct from the parent and its dra
   assert(!texts.has(String(parent)));
   // Children do not reuse the parent's draw stream blocks (counter (0, i)).
   for (let i = 0; i < 8; i++) {
-    assertNotEquals(keyData(children[i]!), threefry2x32(keyData(parent), [0, i]));
+    assertNotEquals(
+      keyData(children[i]!),
+      threefry2x32(keyData(parent), [0, i]),
+    );
     // The documented scheme: child i is the block at counter (0x40000000, i).
     assertEquals(
       keyData(children[i]!),
@@ -211,7 +219,9 @@ Deno.test("split() returns a tuple for literal counts and Key[] otherwise", () =
 
 Deno.test("foldIn() derives distinct, reproducible keys from integers", () => {
   const k = key(3);
-  const derived = [0, 1, 2, 2 ** 32, 2 ** 40 + 1].map((d) => String(foldIn(k, d)));
+  const derived = [0, 1, 2, 2 ** 32, 2 ** 40 + 1].map((d) =>
+    String(foldIn(k, d))
+  );
   assertEquals(new Set(derived).size, derived.length);
   assertEquals(String(foldIn(k, 1)), derived[1]);
   assert(!derived.includes(String(k)));
@@ -241,7 +251,11 @@ Deno.test("uniform() takes the top 24 bits of each stream word", () => {
   const [w0, w1] = threefry2x32(keyData(k), [0, 0]);
   const [w2] = threefry2x32(keyData(k), [0, 1]);
   const u = uniform(k, [3]).toFlat();
-  assertEquals([...u], [(w0 >>> 8) / 2 ** 24, (w1 >>> 8) / 2 ** 24, (w2 >>> 8) / 2 ** 24]);
+  assertEquals([...u], [
+    (w0 >>> 8) / 2 ** 24,
+    (w1 >>> 8) / 2 ** 24,
+    (w2 >>> 8) / 2 ** 24,
+  ]);
 });
 
 Deno.test("uniform() keeps literal shapes and is reproducible", () => {
@@ -253,7 +267,10 @@ Deno.test("uniform() keeps literal shapes and is reproducible", () => {
   assertEquals(uniform(k, [2, 3]).toArray(), u.toArray());
   assertNotEquals(uniform(key(1), [2, 3]).toArray(), u.toArray());
   // Element j depends only on j: a longer draw extends a shorter one.
-  assertEquals([...uniform(k, [7]).toFlat()], [...u.toFlat(), ...uniform(k, [7]).toFlat().slice(6)]);
+  assertEquals([...uniform(k, [7]).toFlat()], [
+    ...u.toFlat(),
+    ...uniform(k, [7]).toFlat().slice(6),
+  ]);
   assertEquals(uniform(k, [5]).toFlat(), uniform(k, [6]).toFlat().slice(0, 5));
   const dynamic: number[] = [4];
   const d = uniform(k, dynamic);
@@ -378,11 +395,16 @@ Deno.test("bernoulli() gives zeros and ones with P(1) = p", () => {
   assertAlmostEquals(meanOf(flat), 0.3, 5 * 0.00145);
   assert(bernoulli(k, 0, [1000]).toFlat().every((v) => v === 0));
   assert(bernoulli(k, 1, [1000]).toFlat().every((v) => v === 1));
-  assertNotEquals(bernoulli(k, 0.5, [64]).toArray(), bernoulli(key(15), 0.5, [64]).toArray());
+  assertNotEquals(
+    bernoulli(k, 0.5, [64]).toArray(),
+    bernoulli(key(15), 0.5, [64]).toArray(),
+  );
 });
 
 Deno.test("bernoulli() rejects p outside [0, 1]", () => {
-  for (const [p, shown] of [[1.5, "1.5"], [-0.1, "-0.1"], [NaN, "NaN"]] as const) {
+  for (
+    const [p, shown] of [[1.5, "1.5"], [-0.1, "-0.1"], [NaN, "NaN"]] as const
+  ) {
     assertThrows(
       () => bernoulli(key(0), p, [2]),
       RangeError,
@@ -396,14 +418,27 @@ Deno.test("randint() covers exactly [min, max) evenly", () => {
   assertType<IsExact<typeof r, Tensor<[100000], "int32">>>(true);
   assertEquals(r.dtype, "int32");
   const flat = r.toFlat();
-  assertEquals([...new Set(flat)].sort((a, b) => a - b), [-3, -2, -1, 0, 1, 2, 3]);
+  assertEquals([...new Set(flat)].sort((a, b) => a - b), [
+    -3,
+    -2,
+    -1,
+    0,
+    1,
+    2,
+    3,
+  ]);
   const counts = new Array<number>(7).fill(0);
   for (const v of flat) counts[v + 3]!++;
   // 6 degrees of freedom: 27.9 is the 0.01% critical value.
   assertLess(chiSquare(counts, N), 27.9);
-  const wide = randint(key(16), [1000], { min: -(2 ** 31), max: 2 ** 31 }).toFlat();
+  const wide = randint(key(16), [1000], { min: -(2 ** 31), max: 2 ** 31 })
+    .toFlat();
   assert(wide.some((v) => v < -(2 ** 30)) && wide.some((v) => v > 2 ** 30));
-  assertEquals([...randint(key(16), [3], { min: 9, max: 10 }).toFlat()], [9, 9, 9]);
+  assertEquals([...randint(key(16), [3], { min: 9, max: 10 }).toFlat()], [
+    9,
+    9,
+    9,
+  ]);
 });
 
 Deno.test("randint() rejects bounds that are not ordered int32 integers", () => {
@@ -467,7 +502,13 @@ Deno.test("draws are pinned: the same key gives the same numbers everywhere", ()
   // counter scheme against accidental changes.
   assertEquals(String(split(key(42))[0]), "Key(0xd653a401, 0xfc3e4cb8)");
   assertEquals(String(foldIn(key(42), 3)), "Key(0x3670dc56, 0x0d86e9b5)");
-  assertEquals([...randint(key(42), [5], { min: -3, max: 3 }).toFlat()], [-1, -3, 0, 1, 1]);
+  assertEquals([...randint(key(42), [5], { min: -3, max: 3 }).toFlat()], [
+    -1,
+    -3,
+    0,
+    1,
+    1,
+  ]);
   assertEquals(permutation(key(42), 8).toArray(), [6, 4, 1, 2, 5, 7, 0, 3]);
   const x = normal(key(42), [2]).toFlat();
   assertAlmostEquals(x[0]!, 1.2040926, 1e-6);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type DType, fromData, type Shape, Tensor, zeros } from "../tensor.ts";
+import { type AnyTensor, fromData, type Shape, Tensor, zeros } from "../tensor.ts";
 import { bind, JvpTrace, JvpTracer, type Primitive, VjpTrace, VjpTracer, withTrace } from "./core.ts";
 import { treeFlatten, treeUnflatten } from "../pytree.ts";
 import { add } from "../ops/binary.ts";
@@ -171,9 +171,6 @@ function checkScalar(out: unknown, what: string): AnyTensor {
   return t;
 }
 
-/** The first argument of a function `grad` can differentiate: a tensor, a number, or a pytree. */
-export type Differentiable = unknown;
-
 function liftNumber(p: unknown): [unknown, boolean] {
   if (typeof p === "number") return [fromData([], "float32", new Float32Array([p])), true];
   return [p, false];
@@ -188,9 +185,6 @@ export interface ValueAndGradOptions<H extends boolean> {
 /** What `f` returns for {@linkcode valueAndGrad}: a scalar, or `[scalar, aux]` with `hasAux`. */
 export type LossResult<H extends boolean> = H extends true ? readonly [AnyTensor, unknown]
   : AnyTensor;
-
-/** The value part returned by {@linkcode valueAndGrad}: the loss, or `[loss, aux]`. */
-export type ValueOf<R> = R;
 
 /**
  * Differentiates a scalar-valued `f` with respect to its first argument and
@@ -437,14 +431,4 @@ export function customVjp<const A extends readonly AnyTensor[], R extends AnyTen
     vjp: (ct, primals, _p, out) => rule(ct as R, primals as unknown as A, out as R),
   };
   return (...args: A): R => bind(prim, args, undefined) as R;
-}
-
-/** Internal: whether a value is a float32 tensor. */
-export function isFloat(t: AnyTensor): boolean {
-  return t.dtype === ("float32" satisfies DType);
-}
-
-/** Internal: copy of a tensor's values as float64 (for tests and checks). */
-export function toFloat64(t: AnyTensor): Float64Array {
-  return Float64Array.from(dataOf(t));
 }

@@ -17,8 +17,12 @@ import type { Arg, Result, ShapeError } from "../shape/mod.ts";
 
 /** A type-level shape rule: read `output` and `params` after fixing `input`. */
 export interface LayerRule {
-  /** The input shape, batch first; fixed by {@linkcode OutputOf}. */
-  readonly input: Shape;
+  /**
+   * The input shape, batch first; fixed by {@linkcode OutputOf}. Declared
+   * `unknown` so that fixing it gives exactly `S` (rules read it through
+   * {@linkcode In}).
+   */
+  readonly input: unknown;
   /** The output shape, or a {@linkcode ShapeError}. */
   readonly output: unknown;
   /** The parameter tree for that input. */
@@ -26,6 +30,9 @@ export interface LayerRule {
   /** The state tree for that input (running statistics); `null` if none. */
   readonly state: unknown;
 }
+
+/** A rule's input as a shape. */
+export type In<T> = T extends Shape ? T : never;
 
 /** The output of rule `R` for input shape `S` (a shape or a ShapeError). */
 export type OutputOf<R extends LayerRule, S extends Shape> = (R & { readonly input: S })["output"];
@@ -102,7 +109,7 @@ export interface Layer<R extends LayerRule, K extends string> {
    * @returns The output batch.
    */
   apply<S extends Shape>(
-    params: ParamsOf<R, S>,
+    params: NoInfer<ParamsOf<R, S>>,
     x: Arg<OutputOf<R, S>, Tensor<S, "float32">>,
     options?: ApplyOptions,
   ): Tensor<Result<OutputOf<R, S>>, "float32">;
@@ -117,8 +124,8 @@ export interface Layer<R extends LayerRule, K extends string> {
    * @returns `[output, newState]`.
    */
   applyWithState<S extends Shape>(
-    params: ParamsOf<R, S>,
-    state: StateOf<R, S>,
+    params: NoInfer<ParamsOf<R, S>>,
+    state: NoInfer<StateOf<R, S>>,
     x: Arg<OutputOf<R, S>, Tensor<S, "float32">>,
     options?: ApplyOptions,
   ): [Tensor<Result<OutputOf<R, S>>, "float32">, StateOf<R, S>];
@@ -191,9 +198,9 @@ export type FoldState<Ls extends readonly unknown[], S> = Ls extends readonly [i
 
 /** The rule of a sequential model: the fold of its layers' rules. */
 export interface SequentialRule<Ls extends readonly unknown[]> extends LayerRule {
-  readonly output: FoldOutput<Ls, this["input"]>;
-  readonly params: FoldParams<Ls, this["input"]>;
-  readonly state: FoldState<Ls, this["input"]>;
+  readonly output: FoldOutput<Ls, In<this["input"]>>;
+  readonly params: FoldParams<Ls, In<this["input"]>>;
+  readonly state: FoldState<Ls, In<this["input"]>>;
 }
 
 /** A sequential model: a layer made of layers, applied in order. */

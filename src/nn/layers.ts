@@ -30,7 +30,7 @@ import { flatten as flattenOp, stopGradient } from "../ops/layout.ts";
 import { mean } from "../ops/reduce.ts";
 import { relu as reluOp, sigmoid as sigmoidOp, sqrt, tanh as tanhOp } from "../ops/unary.ts";
 import { dropout as dropoutOp, softmax as softmaxOp } from "../ops/nn_ops.ts";
-import { type ApplyOptions, type Layer, type LayerRule, makeLayer } from "./layer.ts";
+import { type ApplyOptions, type In, type Layer, type LayerRule, makeLayer } from "./layer.ts";
 
 /** The parameters of a layer without any. */
 export type NoParams = Record<string, never>;
@@ -57,7 +57,8 @@ export interface DenseOptions {
   inputs?: number;
 }
 
-type DenseOutput<S extends Shape, U extends number, In> = S extends readonly [infer B extends number, infer F extends number]
+type DenseOutput<S extends Shape, U extends number, In> = number extends S["length"] ? [number, U]
+  : S extends readonly [infer B extends number, infer F extends number]
   ? In extends number
     ? number extends In | F ? [B, U]
     : F extends In ? [B, U]
@@ -65,15 +66,15 @@ type DenseOutput<S extends Shape, U extends number, In> = S extends readonly [in
   : [B, U]
   : ShapeError<`dense needs a rank-2 input [batch, features] but found ${ShowShape<S>}: add flatten() before it`>;
 
-type DenseParams<S extends Shape, U extends number, Bias> = S extends readonly [number, infer F extends number]
-  ? Bias extends false ? { kernel: Tensor<[F, U], "float32"> }
-  : { kernel: Tensor<[F, U], "float32">; bias: Tensor<[U], "float32"> }
-  : never;
+type DenseParams<S extends Shape, U extends number, Bias> = Bias extends false
+  ? { kernel: Tensor<[Features<S>, U], "float32"> }
+  : { kernel: Tensor<[Features<S>, U], "float32">; bias: Tensor<[U], "float32"> };
+type Features<S extends Shape> = S extends readonly [number, infer F extends number] ? F : number;
 
 /** The shape rule of {@linkcode dense}. */
 export interface DenseRule<O extends DenseOptions> extends LayerRule {
-  readonly output: DenseOutput<this["input"], O["units"], O["inputs"]>;
-  readonly params: DenseParams<this["input"], O["units"], O["useBias"]>;
+  readonly output: DenseOutput<In<this["input"]>, O["units"], O["inputs"]>;
+  readonly params: DenseParams<In<this["input"]>, O["units"], O["useBias"]>;
   readonly state: null;
 }
 
@@ -157,16 +158,14 @@ type ConvKernel<S extends Shape, O extends Conv2dLayerOptions> = [
   Channels<S>,
   O["filters"],
 ];
-type ConvOpts<O extends Conv2dLayerOptions> = Omit<O, "filters" | "kernel" | "useBias">;
+type ConvParams<S extends Shape, O extends Conv2dLayerOptions> = O["useBias"] extends false
+  ? { kernel: Tensor<ConvKernel<S, O>, "float32"> }
+  : { kernel: Tensor<ConvKernel<S, O>, "float32">; bias: Tensor<[O["filters"]], "float32"> };
 
 /** The shape rule of {@linkcode conv2d}. */
 export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
-  readonly output: Conv2dShape<this["input"], ConvKernel<this["input"], O>, ConvOpts<O>>;
-  readonly params: O["useBias"] extends false ? { kernel: Tensor<ConvKernel<this["input"], O>, "float32"> }
-    : {
-      kernel: Tensor<ConvKernel<this["input"], O>, "float32">;
-      bias: Tensor<[O["filters"]], "float32">;
-    };
+  readonly output: Conv2dShape<In<this["input"]>, ConvKernel<In<this["input"]>, O>, O>;
+  readonly params: ConvParams<In<this["input"]>, O>;
   readonly state: null;
 }
 
@@ -228,7 +227,7 @@ export function conv2d<const O extends Conv2dLayerOptions>(options: O): Layer<Co
 
 /** The shape rule of the pooling layers. */
 export interface Pool2dRule<O extends Pool2dOptions> extends LayerRule {
-  readonly output: Pool2dShape<this["input"], O>;
+  readonly output: Pool2dShape<In<this["input"]>, O>;
   readonly params: NoParams;
   readonly state: null;
 }
@@ -289,13 +288,14 @@ export function avgPool2d<const O extends Pool2dOptions>(options: O): Layer<Pool
   return poolLayer("avgPool2d", options, (x, o) => avgPoolOp(x as never, o) as AnyTensor);
 }
 
-type GapOutput<S extends Shape> = S extends readonly [infer N extends number, number, number, infer C extends number]
+type GapOutput<S extends Shape> = number extends S["length"] ? [number, number]
+  : S extends readonly [infer N extends number, number, number, infer C extends number]
   ? [N, C]
   : ShapeError<`Cannot pool input ${ShowShape<S>}: input must have rank 4 (NHWC)`>;
 
 /** The shape rule of {@linkcode globalAvgPool2d}. */
 export interface GlobalPoolRule extends LayerRule {
-  readonly output: GapOutput<this["input"]>;
+  readonly output: GapOutput<In<this["input"]>>;
   readonly params: NoParams;
   readonly state: null;
 }
@@ -334,7 +334,7 @@ export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
 
 /** The shape rule of {@linkcode flatten}. */
 export interface FlattenRule extends LayerRule {
-  readonly output: FlattenShape<this["input"]>;
+  readonly output: FlattenShape<In<this["input"]>>;
   readonly params: NoParams;
   readonly state: null;
 }
@@ -369,7 +369,7 @@ export function flatten(): Layer<FlattenRule, "flatten"> {
 
 /** The shape rule of layers whose output shape is their input shape. */
 export interface IdentityRule extends LayerRule {
-  readonly output: this["input"];
+  readonly output: In<this["input"]>;
   readonly params: NoParams;
   readonly state: null;
 }
@@ -517,11 +517,27 @@ export interface BatchNormOptions {
 
 type LastDim<S extends Shape> = S extends readonly [...Shape, infer C extends number] ? C : number;
 
+/** The parameters of {@linkcode batchNorm} for `C` channels. */
+export interface BatchNormParams<C extends number> {
+  /** The learned scale (gamma) per channel. */
+  scale: Tensor<[C], "float32">;
+  /** The learned offset (beta) per channel. */
+  offset: Tensor<[C], "float32">;
+}
+
+/** The running statistics of {@linkcode batchNorm} for `C` channels. */
+export interface BatchNormState<C extends number> {
+  /** The running mean per channel. */
+  mean: Tensor<[C], "float32">;
+  /** The running variance per channel. */
+  variance: Tensor<[C], "float32">;
+}
+
 /** The shape rule of {@linkcode batchNorm}. */
 export interface BatchNormRule extends LayerRule {
-  readonly output: this["input"];
-  readonly params: { scale: Tensor<[LastDim<this["input"]>], "float32">; offset: Tensor<[LastDim<this["input"]>], "float32"> };
-  readonly state: { mean: Tensor<[LastDim<this["input"]>], "float32">; variance: Tensor<[LastDim<this["input"]>], "float32"> };
+  readonly output: In<this["input"]>;
+  readonly params: BatchNormParams<LastDim<In<this["input"]>>>;
+  readonly state: BatchNormState<LastDim<In<this["input"]>>>;
 }
 
 /**

@@ -107,7 +107,7 @@ const bpfPrim: Primitive<Conv2dGeometry> = {
 };
 
 /** The output type of {@linkcode conv2d}. */
-export type Conv2d<X extends Shape, W extends Shape, O> = Tensor<
+export type Conv2d<X extends Shape, W extends Shape, O extends Conv2dOptions> = Tensor<
   Result<Conv2dShape<X, W, O>>,
   "float32"
 >;

@@ -22,7 +22,7 @@ import {
   type Pool2dGeometry,
   scatterAddByIndex,
 } from "../kernels/pool.ts";
-import { type Pool2dOptions, type Pool2dShape, pool2dGeometry, type Result } from "../shape/mod.ts";
+import { type Arg, type Pool2dOptions, type Pool2dShape, pool2dGeometry, type Result } from "../shape/mod.ts";
 import { mean } from "./reduce.ts";
 
 /** The argmax positions of a max pool, cached per input tensor and geometry. */
@@ -97,7 +97,7 @@ const avgPoolBackPrim: Primitive<Pool2dGeometry> = {
 };
 
 /** The output type of the pooling ops. */
-export type Pool2d<X extends Shape, O> = Tensor<Result<Pool2dShape<X, O>>, "float32">;
+export type Pool2d<X extends Shape, O extends Pool2dOptions> = Tensor<Result<Pool2dShape<X, O>>, "float32">;
 
 function checkFloat(x: AnyTensor, name: string): void {
   if (x.dtype !== "float32") {
@@ -126,7 +126,7 @@ function checkFloat(x: AnyTensor, name: string): void {
  * ```
  */
 export function maxPool2d<X extends Shape, const O extends Pool2dOptions>(
-  x: Tensor<X, "float32">,
+  x: Arg<Pool2dShape<X, O>, Tensor<X, "float32">>,
   options: O,
 ): Pool2d<X, O> {
   const xs = x as unknown as AnyTensor;
@@ -154,7 +154,7 @@ export function maxPool2d<X extends Shape, const O extends Pool2dOptions>(
  * ```
  */
 export function avgPool2d<X extends Shape, const O extends Pool2dOptions>(
-  x: Tensor<X, "float32">,
+  x: Arg<Pool2dShape<X, O>, Tensor<X, "float32">>,
   options: O,
 ): Pool2d<X, O> {
   const xs = x as unknown as AnyTensor;

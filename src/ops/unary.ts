@@ -8,7 +8,7 @@
 import { type AnyTensor, dataOf, type DType, fromData, type Shape, type Tensor } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { unary as unaryKernel, type UnaryOp } from "../kernels/elementwise.ts";
-import { add, div, mul, sub } from "./binary.ts";
+import { div, mul, sub } from "./binary.ts";
 
 /** Builds a unary primitive whose rules scale the incoming (co)tangent. */
 function unaryPrim(
@@ -263,11 +263,6 @@ export function tanh<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float
  */
 export function square<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S, D> {
   return mul(x as unknown as AnyTensor, x as unknown as AnyTensor) as unknown as Tensor<S, D>;
-}
-
-/** Internal: `a + b` for tensors of any shape, used by the interpreter. */
-export function addAny(a: AnyTensor, b: AnyTensor): AnyTensor {
-  return add(a, b) as AnyTensor;
 }
 
 /**

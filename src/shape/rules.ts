@@ -536,7 +536,7 @@ export type ReduceShape<
   : boolean extends KeepDims ? number[]
   : [Axis] extends [undefined] ? KeepDims extends true ? OnesLike<S> : []
   : [Axis] extends [number] ? ReduceAxes<S, [Axis], KeepDims>
-  : [Axis] extends [Shape] ? ReduceAxes<S, Axis & Shape, KeepDims>
+  : Axis extends Shape ? ReduceAxes<S, Axis, KeepDims>
   : number[];
 
 /** A tuple of 1s as long as `S`. */
