@@ -26,9 +26,9 @@ export {
   type DType,
   type DTypeOfFlat,
   type DTypeOptions,
-  type Mutable,
   eye,
   full,
+  type Mutable,
   type NestedArray,
   type NestedInput,
   ones,
@@ -61,7 +61,19 @@ export {
   pow,
   sub,
 } from "./src/ops/binary.ts";
-export { abs, exp, log, neg, relu, sigmoid, sign, sqrt, square, step, tanh } from "./src/ops/unary.ts";
+export {
+  abs,
+  exp,
+  log,
+  neg,
+  relu,
+  sigmoid,
+  sign,
+  sqrt,
+  square,
+  step,
+  tanh,
+} from "./src/ops/unary.ts";
 export {
   clip,
   type CompareArg,
@@ -72,8 +84,8 @@ export {
   less,
   lessEqual,
   notEqual,
-  where,
   type Where,
+  where,
 } from "./src/ops/compare.ts";
 export {
   argmax,
@@ -103,7 +115,13 @@ export {
 } from "./src/ops/layout.ts";
 export { matmul } from "./src/ops/matmul.ts";
 export { type Conv2d, conv2d } from "./src/ops/conv.ts";
-export { avgPool2d, globalAvgPool2d, type GlobalPool, maxPool2d, type Pool2d } from "./src/ops/pool.ts";
+export {
+  avgPool2d,
+  globalAvgPool2d,
+  type GlobalPool,
+  maxPool2d,
+  type Pool2d,
+} from "./src/ops/pool.ts";
 export {
   crossEntropy,
   dropout,

@@ -27,8 +27,17 @@ function chain(x: AnyTensor): AnyTensor {
   return sum(h) as AnyTensor;
 }
 
-Deno.bench({ name: "chain of 1000 ops, plain", group: "chain", baseline: true, fn: () => void chain(x0) });
-Deno.bench({ name: "chain of 1000 ops, grad", group: "chain", fn: () => void grad(chain)(x0) });
+Deno.bench({
+  name: "chain of 1000 ops, plain",
+  group: "chain",
+  baseline: true,
+  fn: () => void chain(x0),
+});
+Deno.bench({
+  name: "chain of 1000 ops, grad",
+  group: "chain",
+  fn: () => void grad(chain)(x0),
+});
 
 const mlp = nn.sequential(
   nn.dense({ units: 256 }),
@@ -43,7 +52,12 @@ const xb = uniform(k2, [64, 784]);
 const yb = tensor(new Int32Array(64).map((_, i) => i % 10), [64]);
 const loss = (p: typeof params) => crossEntropy(mlp.apply(p, xb), yb);
 
-Deno.bench({ name: "MLP 784-256-128-10, batch 64, forward", group: "mlp", baseline: true, fn: () => void loss(params) });
+Deno.bench({
+  name: "MLP 784-256-128-10, batch 64, forward",
+  group: "mlp",
+  baseline: true,
+  fn: () => void loss(params),
+});
 Deno.bench({
   name: "MLP 784-256-128-10, batch 64, forward + grad",
   group: "mlp",

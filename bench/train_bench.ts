@@ -1,8 +1,8 @@
 // Full training steps (forward, loss, gradients, Adam update) of the small
 // CNN and the Keras MNIST CNN at batch 64, and small-CNN inference at batch
 // 256, against TensorFlow.js CPU in the same run.
-import * as tf from "npm:@tensorflow/tfjs-core@4";
-import "npm:@tensorflow/tfjs-backend-cpu@4";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
 import {
   type AnyTensor,
   crossEntropy,
@@ -23,7 +23,9 @@ const x64 = uniform(k1, [64, 28, 28, 1]);
 const y64 = randint(k2, [64], { min: 0, max: 10 });
 const x256 = uniform(k3, [256, 28, 28, 1]);
 
-function tensaStep(model: ReturnType<typeof smallModel> | ReturnType<typeof kerasModel>) {
+function tensaStep(
+  model: ReturnType<typeof smallModel> | ReturnType<typeof kerasModel>,
+) {
   const m = model as unknown as {
     init(k: unknown, s: number[]): unknown;
     apply(p: unknown, x: AnyTensor, o?: unknown): AnyTensor;
@@ -32,7 +34,10 @@ function tensaStep(model: ReturnType<typeof smallModel> | ReturnType<typeof kera
   const opt = optim.adam({ lr: 1e-3 });
   let state = opt.init(params);
   const loss = (p: unknown, k: ReturnType<typeof key>) =>
-    crossEntropy(m.apply(p, x64 as AnyTensor, { training: true, key: k }) as never, y64);
+    crossEntropy(
+      m.apply(p, x64 as AnyTensor, { training: true, key: k }) as never,
+      y64,
+    );
   const vg = valueAndGrad(loss);
   let i = 0;
   return {
@@ -46,22 +51,38 @@ function tensaStep(model: ReturnType<typeof smallModel> | ReturnType<typeof kera
 
 function tfSmall() {
   const init = (s: number[]) => tf.variable(tf.randomNormal(s, 0, 0.1));
-  const vars = [init([5, 5, 1, 8]), init([8]), init([5, 5, 8, 16]), init([16]), init([256, 10]), init([10])];
+  const vars = [
+    init([5, 5, 1, 8]),
+    init([8]),
+    init([5, 5, 8, 16]),
+    init([16]),
+    init([256, 10]),
+    init([10]),
+  ];
   const opt = tf.train.adam(1e-3);
   const x = tf.tensor4d(x64.toFlat(), [64, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(y64.toFlat(), "int32"), 10);
   const forward = (xx: tf.Tensor4D) => {
-    let h = tf.relu(tf.add(tf.conv2d(xx, vars[0] as tf.Tensor4D, 1, "valid"), vars[1]!)) as tf.Tensor4D;
+    let h = tf.relu(
+      tf.add(tf.conv2d(xx, vars[0] as tf.Tensor4D, 1, "valid"), vars[1]!),
+    ) as tf.Tensor4D;
     h = tf.maxPool(h, 2, 2, "valid");
-    h = tf.relu(tf.add(tf.conv2d(h, vars[2] as tf.Tensor4D, 1, "valid"), vars[3]!)) as tf.Tensor4D;
+    h = tf.relu(
+      tf.add(tf.conv2d(h, vars[2] as tf.Tensor4D, 1, "valid"), vars[3]!),
+    ) as tf.Tensor4D;
     h = tf.maxPool(h, 2, 2, "valid");
-    return tf.add(tf.matMul(tf.reshape(h, [-1, 256]), vars[4] as tf.Tensor2D), vars[5]!);
+    return tf.add(
+      tf.matMul(tf.reshape(h, [-1, 256]), vars[4] as tf.Tensor2D),
+      vars[5]!,
+    );
   };
   const x256t = tf.tensor4d(x256.toFlat(), [256, 28, 28, 1]);
   return {
     step() {
       tf.tidy(() => {
-        opt.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar);
+        opt.minimize(() =>
+          tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar
+        );
       });
     },
     infer() {
@@ -74,8 +95,36 @@ const small = tensaStep(smallModel(0.25));
 const keras = tensaStep(kerasModel(0.25, 0.5));
 const tfs = tfSmall();
 
-Deno.bench({ name: "tfjs-cpu small CNN train step b64", group: "train small", baseline: true, n: 3, warmup: 1, fn: () => tfs.step() });
-Deno.bench({ name: "tensa small CNN train step b64", group: "train small", fn: () => small.step() });
-Deno.bench({ name: "tensa keras CNN train step b64", group: "train keras", n: 5, warmup: 1, fn: () => keras.step() });
-Deno.bench({ name: "tfjs-cpu small CNN inference b256", group: "infer small", baseline: true, n: 3, warmup: 1, fn: () => tfs.infer() });
-Deno.bench({ name: "tensa small CNN inference b256", group: "infer small", fn: () => void small.infer().toFlat() });
+Deno.bench({
+  name: "tfjs-cpu small CNN train step b64",
+  group: "train small",
+  baseline: true,
+  n: 3,
+  warmup: 1,
+  fn: () => tfs.step(),
+});
+Deno.bench({
+  name: "tensa small CNN train step b64",
+  group: "train small",
+  fn: () => small.step(),
+});
+Deno.bench({
+  name: "tensa keras CNN train step b64",
+  group: "train keras",
+  n: 5,
+  warmup: 1,
+  fn: () => keras.step(),
+});
+Deno.bench({
+  name: "tfjs-cpu small CNN inference b256",
+  group: "infer small",
+  baseline: true,
+  n: 3,
+  warmup: 1,
+  fn: () => tfs.infer(),
+});
+Deno.bench({
+  name: "tensa small CNN inference b256",
+  group: "infer small",
+  fn: () => void small.infer().toFlat(),
+});

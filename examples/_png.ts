@@ -16,12 +16,16 @@ const CRC_TABLE = (() => {
 /** CRC-32 as used by PNG chunks. */
 export function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < bytes.length; i++) {
+    c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  }
   return (c ^ 0xffffffff) >>> 0;
 }
 
 async function deflate(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("deflate"));
+  const stream = new Blob([data]).stream().pipeThrough(
+    new CompressionStream("deflate"),
+  );
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
@@ -36,9 +40,17 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 /** Encodes 8-bit grayscale pixels (row-major, width * height bytes) as a PNG file. */
-export async function encodeGrayPng(pixels: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+export async function encodeGrayPng(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+): Promise<Uint8Array> {
   if (pixels.length !== width * height) {
-    throw new RangeError(`Expected ${width * height} pixels for ${width}x${height} but found ${pixels.length}`);
+    throw new RangeError(
+      `Expected ${
+        width * height
+      } pixels for ${width}x${height} but found ${pixels.length}`,
+    );
   }
   const header = new Uint8Array(13);
   const hv = new DataView(header.buffer);
@@ -78,7 +90,8 @@ export function tileGrid(
 ): { pixels: Uint8Array; width: number; height: number } {
   const rows = tiles.length, cols = Math.max(...tiles.map((r) => r.length));
   const gap = 2;
-  const width = cols * (w * scale + gap) + gap, height = rows * (h * scale + gap) + gap;
+  const width = cols * (w * scale + gap) + gap,
+    height = rows * (h * scale + gap) + gap;
   const pixels = new Uint8Array(width * height).fill(255);
   tiles.forEach((row, r) =>
     row.forEach((t, c) => {
@@ -91,7 +104,8 @@ export function tileGrid(
       for (let y = 0; y < h * scale; y++) {
         for (let x = 0; x < w * scale; x++) {
           const v = t[Math.floor(y / scale) * w + Math.floor(x / scale)]!;
-          const py = gap + r * (h * scale + gap) + y, px = gap + c * (w * scale + gap) + x;
+          const py = gap + r * (h * scale + gap) + y,
+            px = gap + c * (w * scale + gap) + x;
           pixels[py * width + px] = Math.round(((v - lo) / span) * 255);
         }
       }

@@ -7,7 +7,16 @@
 //   deno run --allow-read --allow-write --allow-env examples/filters.ts --model small.safetensors --out out/
 import { parseArgs } from "@std/cli/parse-args";
 import { join } from "@std/path";
-import { add, type AnyTensor, conv2d, load, relu, slice, type Tensor, tensor } from "../mod.ts";
+import {
+  add,
+  type AnyTensor,
+  conv2d,
+  load,
+  relu,
+  slice,
+  type Tensor,
+  tensor,
+} from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import { encodeGrayPng, tileGrid } from "./_png.ts";
@@ -21,7 +30,9 @@ export const handFilters: Record<string, number[]> = {
 };
 
 /** Applies each hand-made filter to each image: rows are digits, columns original + filters. */
-export function filterGrid(images: Tensor<[number, 28, 28, 1]>): Float32Array[][] {
+export function filterGrid(
+  images: Tensor<[number, 28, 28, 1]>,
+): Float32Array[][] {
   const n = images.shape[0];
   const maps = Object.values(handFilters).map((k) =>
     conv2d(images, tensor(k, [3, 3, 1, 1]), { padding: "same" }).toFlat()
@@ -29,12 +40,20 @@ export function filterGrid(images: Tensor<[number, 28, 28, 1]>): Float32Array[][
   const src = images.toFlat();
   const rows: Float32Array[][] = [];
   for (let i = 0; i < n; i++) {
-    rows.push([src.slice(i * 784, (i + 1) * 784), ...maps.map((m) => m.slice(i * 784, (i + 1) * 784))]);
+    rows.push([
+      src.slice(i * 784, (i + 1) * 784),
+      ...maps.map((m) => m.slice(i * 784, (i + 1) * 784)),
+    ]);
   }
   return rows;
 }
 
-async function writePng(path: string, tiles: Float32Array[][], h: number, w: number): Promise<void> {
+async function writePng(
+  path: string,
+  tiles: Float32Array[][],
+  h: number,
+  w: number,
+): Promise<void> {
   const { pixels, width, height } = tileGrid(tiles, h, w);
   await Deno.writeFile(path, await encodeGrayPng(pixels, width, height));
   console.log(`wrote ${path} (${width}x${height})`);
@@ -47,19 +66,36 @@ async function main(): Promise<void> {
     default: { out: ".", count: "6" },
   });
   if (args.help) {
-    console.log(`Usage: filters.ts [--out DIR] [--count N] [--data DIR] [--model FILE.safetensors]`);
+    console.log(
+      `Usage: filters.ts [--out DIR] [--count N] [--data DIR] [--model FILE.safetensors]`,
+    );
     return;
   }
   const count = Number(args.count);
-  const data = await loadMnist(args.data ?? await mnistDefaultDir(), { limitTrain: 1, limitTest: count });
-  const digits = slice(data.test.images, 0, count) as Tensor<[number, 28, 28, 1]>;
+  const data = await loadMnist(args.data ?? await mnistDefaultDir(), {
+    limitTrain: 1,
+    limitTest: count,
+  });
+  const digits = slice(data.test.images, 0, count) as Tensor<
+    [number, 28, 28, 1]
+  >;
   await Deno.mkdir(args.out, { recursive: true });
-  await writePng(join(args.out, "hand_filters.png"), filterGrid(digits), 28, 28);
+  await writePng(
+    join(args.out, "hand_filters.png"),
+    filterGrid(digits),
+    28,
+    28,
+  );
   console.log(`columns: original, ${Object.keys(handFilters).join(", ")}`);
   if (args.model) {
     const params = await load(args.model) as unknown[];
     const first = params[0] as { kernel: AnyTensor; bias?: AnyTensor };
-    const [kh, kw, c, o] = first.kernel.shape as [number, number, number, number];
+    const [kh, kw, c, o] = first.kernel.shape as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const k = first.kernel.toFlat();
     const filters: Float32Array[] = [];
     for (let f = 0; f < o; f++) {

@@ -44,7 +44,9 @@ function positive(name: string, v: unknown, integer: boolean): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new RangeError(
-      `Expected --${name} to be a positive ${integer ? "integer" : "number"} but found ${v}`,
+      `Expected --${name} to be a positive ${
+        integer ? "integer" : "number"
+      } but found ${v}`,
     );
   }
   return n;
@@ -52,12 +54,33 @@ function positive(name: string, v: unknown, integer: boolean): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args, {
-    string: ["epochs", "batch-size", "lr", "optimizer", "model", "dropout", "seed", "limit", "data", "save", "plot"],
+    string: [
+      "epochs",
+      "batch-size",
+      "lr",
+      "optimizer",
+      "model",
+      "dropout",
+      "seed",
+      "limit",
+      "data",
+      "save",
+      "plot",
+    ],
     boolean: ["help", "quiet"],
     alias: { h: "help" },
-    default: { epochs: "6", "batch-size": "64", lr: "0.003", optimizer: "adam", model: "small", seed: "0" },
+    default: {
+      epochs: "6",
+      "batch-size": "64",
+      lr: "0.003",
+      optimizer: "adam",
+      model: "small",
+      seed: "0",
+    },
     unknown: (arg: string) => {
-      if (arg.startsWith("-")) throw new RangeError(`Unknown option ${arg}; see --help`);
+      if (arg.startsWith("-")) {
+        throw new RangeError(`Unknown option ${arg}; see --help`);
+      }
       return true;
     },
   });
@@ -70,24 +93,35 @@ async function main(): Promise<void> {
   const lr = positive("lr", args.lr, false);
   const seed = Number(args.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new RangeError(`Expected --seed to be a non-negative integer but found ${args.seed}`);
+    throw new RangeError(
+      `Expected --seed to be a non-negative integer but found ${args.seed}`,
+    );
   }
   const modelName = args.model;
   if (modelName !== "small" && modelName !== "keras") {
-    throw new RangeError(`Expected --model to be small or keras but found ${modelName}`);
+    throw new RangeError(
+      `Expected --model to be small or keras but found ${modelName}`,
+    );
   }
   let dropout: number | undefined;
   if (args.dropout !== undefined) {
     dropout = Number(args.dropout);
     if (!(dropout >= 0 && dropout < 1)) {
-      throw new RangeError(`Expected --dropout to be in [0, 1) but found ${args.dropout}`);
+      throw new RangeError(
+        `Expected --dropout to be in [0, 1) but found ${args.dropout}`,
+      );
     }
   }
-  const limit = args.limit === undefined ? undefined : positive("limit", args.limit, true);
+  const limit = args.limit === undefined
+    ? undefined
+    : positive("limit", args.limit, true);
 
   const t0 = performance.now();
   const dir = args.data ?? await mnistDefaultDir();
-  const data = await loadMnist(dir, limit === undefined ? {} : { limitTrain: limit });
+  const data = await loadMnist(
+    dir,
+    limit === undefined ? {} : { limitTrain: limit },
+  );
   const nTrain = data.train.images.shape[0], nTest = data.test.images.shape[0];
   console.log(`Data: ${nTrain} training and ${nTest} test images from ${dir}`);
 
@@ -105,7 +139,8 @@ async function main(): Promise<void> {
       max: nTrain,
       barLength: 30,
       interval: 250,
-      formatter: (f) => `epoch ${epoch}/${epochs} [${f.progressBar}] ${f.value}/${f.max} ${status}`,
+      formatter: (f) =>
+        `epoch ${epoch}/${epochs} [${f.progressBar}] ${f.value}/${f.max} ${status}`,
     });
     const [next, trainRun] = await trainEpoch(
       model,
@@ -118,9 +153,9 @@ async function main(): Promise<void> {
       (p) => {
         if (bar) {
           bar.value = p.done;
-          status = `loss ${p.loss.toFixed(4)} acc ${(100 * p.accuracy).toFixed(2)}% ${
-            Math.round(p.imagesPerSecond)
-          } img/s`;
+          status = `loss ${p.loss.toFixed(4)} acc ${
+            (100 * p.accuracy).toFixed(2)
+          }% ${Math.round(p.imagesPerSecond)} img/s`;
         }
       },
     );
@@ -130,17 +165,19 @@ async function main(): Promise<void> {
     const test = evaluate(model, state.params, data.test);
     history.push({ epoch, train, test });
     console.log(
-      `epoch ${epoch}: running loss ${trainRun.loss.toFixed(4)} | train loss ${train.loss.toFixed(4)} acc ${
-        (100 * train.accuracy).toFixed(2)
-      }% | test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}%`,
+      `epoch ${epoch}: running loss ${trainRun.loss.toFixed(4)} | train loss ${
+        train.loss.toFixed(4)
+      } acc ${(100 * train.accuracy).toFixed(2)}% | test loss ${
+        test.loss.toFixed(4)
+      } acc ${(100 * test.accuracy).toFixed(2)}%`,
     );
   }
   const last = history[history.length - 1];
   const seconds = (performance.now() - t0) / 1000;
   console.log(
-    `test accuracy ${last ? (100 * last.test.accuracy).toFixed(2) : "n/a"}% after ${epochs} epochs, total time ${
-      seconds.toFixed(1)
-    } s`,
+    `test accuracy ${
+      last ? (100 * last.test.accuracy).toFixed(2) : "n/a"
+    }% after ${epochs} epochs, total time ${seconds.toFixed(1)} s`,
   );
   if (args.save) {
     await save(args.save, state.params);

@@ -55,7 +55,10 @@ export interface Model {
 }
 
 /** Builds the model named on the command line. */
-export function buildModel(name: "small" | "keras", dropout: number | undefined): {
+export function buildModel(
+  name: "small" | "keras",
+  dropout: number | undefined,
+): {
   model: Model;
   layer: nn.AnyLayer;
 } {
@@ -135,7 +138,10 @@ export async function trainEpoch(
   const order = permutation(foldIn(key, 0), n);
   const loss = (p: unknown, x: AnyTensor, y: AnyTensor, k: Key) => {
     const logits = model.apply(p, x, { training: true, key: k });
-    return [crossEntropy(logits as never, y as never) as AnyTensor, logits] as const;
+    return [
+      crossEntropy(logits as never, y as never) as AnyTensor,
+      logits,
+    ] as const;
   };
   const step = valueAndGrad(loss, { hasAux: true });
   let { params, optState } = state;
@@ -143,7 +149,12 @@ export async function trainEpoch(
   const start = performance.now();
   let lastYield = start;
   for (const b of batches(data.images, data.labels, batchSize, { order })) {
-    const [[l, logits], g] = step(params, b.x as AnyTensor, b.y as AnyTensor, foldIn(key, b.index + 1));
+    const [[l, logits], g] = step(
+      params,
+      b.x as AnyTensor,
+      b.y as AnyTensor,
+      foldIn(key, b.index + 1),
+    );
     [params, optState] = opt.update(g, optState as never, params);
     const m = b.y.shape[0];
     seen += m;
@@ -164,16 +175,25 @@ export async function trainEpoch(
       }
     }
   }
-  return [{ params, optState }, { loss: lossSum / seen, accuracy: hits / seen }];
+  return [{ params, optState }, {
+    loss: lossSum / seen,
+    accuracy: hits / seen,
+  }];
 }
 
 /** Loss and accuracy over a split, in inference mode. */
-export function evaluate(model: Model, params: unknown, data: Split, batchSize = 500): Metrics {
+export function evaluate(
+  model: Model,
+  params: unknown,
+  data: Split,
+  batchSize = 500,
+): Metrics {
   let lossSum = 0, hits = 0, seen = 0;
   for (const b of batches(data.images, data.labels, batchSize)) {
     const logits = model.apply(params, b.x as AnyTensor);
     const m = b.y.shape[0];
-    lossSum += (crossEntropy(logits as never, b.y as never) as AnyTensor).item() * m;
+    lossSum +=
+      (crossEntropy(logits as never, b.y as never) as AnyTensor).item() * m;
     hits += correct(logits, b.y as AnyTensor);
     seen += m;
   }
@@ -191,7 +211,10 @@ export interface EpochRecord {
  * An SVG chart of training and test accuracy (left) and loss (right) per
  * epoch: the gap between the curves is what overfitting looks like.
  */
-export function learningCurvesSvg(history: readonly EpochRecord[], title: string): string {
+export function learningCurvesSvg(
+  history: readonly EpochRecord[],
+  title: string,
+): string {
   const w = 420, h = 300, pad = 48;
   const panel = (
     x0: number,
@@ -211,37 +234,61 @@ export function learningCurvesSvg(history: readonly EpochRecord[], title: string
     const px = (i: number) => x0 + pad + (i / n) * (w - 2 * pad);
     const py = (v: number) => h - pad - ((v - lo) / (hi - lo)) * (h - 2 * pad);
     const path = (f: (r: EpochRecord) => number) =>
-      history.map((r, i) => `${i === 0 ? "M" : "L"}${px(i).toFixed(1)},${py(f(r)).toFixed(1)}`).join(" ");
+      history.map((r, i) =>
+        `${i === 0 ? "M" : "L"}${px(i).toFixed(1)},${py(f(r)).toFixed(1)}`
+      ).join(" ");
     const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
       const v = lo + t * (hi - lo);
-      return `<text x="${x0 + pad - 6}" y="${py(v) + 4}" font-size="10" text-anchor="end">${
+      return `<text x="${x0 + pad - 6}" y="${
+        py(v) + 4
+      }" font-size="10" text-anchor="end">${
         v.toFixed(label === "accuracy" ? 4 : 3)
-      }</text><line x1="${x0 + pad}" x2="${x0 + w - pad}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`;
+      }</text><line x1="${x0 + pad}" x2="${x0 + w - pad}" y1="${py(v)}" y2="${
+        py(v)
+      }" stroke="#eee"/>`;
     }).join("");
     const xt = history.map((r, i) =>
-      `<text x="${px(i)}" y="${h - pad + 16}" font-size="10" text-anchor="middle">${r.epoch}</text>`
+      `<text x="${px(i)}" y="${
+        h - pad + 16
+      }" font-size="10" text-anchor="middle">${r.epoch}</text>`
     ).join("");
     const dots = (f: (r: EpochRecord) => number, color: string) =>
-      history.map((r, i) => `<circle cx="${px(i)}" cy="${py(f(r))}" r="3" fill="${color}"/>`).join("");
+      history.map((r, i) =>
+        `<circle cx="${px(i)}" cy="${py(f(r))}" r="3" fill="${color}"/>`
+      ).join("");
     return `<g>
-<text x="${x0 + w / 2}" y="20" font-size="14" text-anchor="middle">${label}</text>
+<text x="${
+      x0 + w / 2
+    }" y="20" font-size="14" text-anchor="middle">${label}</text>
 ${ticks}${xt}
-<text x="${x0 + w / 2}" y="${h - 8}" font-size="11" text-anchor="middle">epoch</text>
-<path d="${path((r) => pick(r.train))}" fill="none" stroke="#1f77b4" stroke-width="2"/>${
+<text x="${x0 + w / 2}" y="${
+      h - 8
+    }" font-size="11" text-anchor="middle">epoch</text>
+<path d="${
+      path((r) => pick(r.train))
+    }" fill="none" stroke="#1f77b4" stroke-width="2"/>${
       dots((r) => pick(r.train), "#1f77b4")
     }
-<path d="${path((r) => pick(r.test))}" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>${
+<path d="${
+      path((r) => pick(r.test))
+    }" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>${
       dots((r) => pick(r.test), "#d62728")
     }
 </g>`;
   };
   const legend = `<g font-size="12">
-<line x1="${w - 20}" x2="${w}" y1="${h + 14}" y2="${h + 14}" stroke="#1f77b4" stroke-width="2"/>
+<line x1="${w - 20}" x2="${w}" y1="${h + 14}" y2="${
+    h + 14
+  }" stroke="#1f77b4" stroke-width="2"/>
 <text x="${w + 6}" y="${h + 18}">training</text>
-<line x1="${w + 80}" x2="${w + 100}" y1="${h + 14}" y2="${h + 14}" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>
+<line x1="${w + 80}" x2="${w + 100}" y1="${h + 14}" y2="${
+    h + 14
+  }" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>
 <text x="${w + 106}" y="${h + 18}">test</text>
 </g>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w}" height="${h + 40}" viewBox="0 0 ${2 * w} ${h + 40}" font-family="sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w}" height="${
+    h + 40
+  }" viewBox="0 0 ${2 * w} ${h + 40}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 <title>${title}</title>
 ${panel(0, "accuracy", (m) => m.accuracy)}

@@ -112,7 +112,10 @@ export function treeFlatten(tree: unknown): [AnyTensor[], TreeDef] {
  * assertEquals(tree.length, 2);
  * ```
  */
-export function treeUnflatten(def: TreeDef, leaves: readonly unknown[]): unknown {
+export function treeUnflatten(
+  def: TreeDef,
+  leaves: readonly unknown[],
+): unknown {
   let i = 0;
   const go = (d: TreeDef): unknown => {
     switch (d.kind) {
@@ -163,8 +166,9 @@ export function treePaths(tree: unknown): string[] {
   const paths: string[] = [];
   const go = (node: unknown, path: string[]): void => {
     if (node instanceof Tensor) paths.push(path.join("."));
-    else if (Array.isArray(node)) node.forEach((c, i) => go(c, [...path, `${i}`]));
-    else if (isPlainObject(node)) {
+    else if (Array.isArray(node)) {
+      node.forEach((c, i) => go(c, [...path, `${i}`]));
+    } else if (isPlainObject(node)) {
       for (const k of Object.keys(node)) go(node[k], [...path, k]);
     }
   };

@@ -33,7 +33,8 @@ export type NestedInput = number | readonly NestedInput[];
 /** The shape of a nested array literal, as a tuple of literal lengths. */
 export type ShapeOfNested<T> = T extends number ? []
   : T extends readonly [] ? [0]
-  : T extends readonly [infer H, ...unknown[]] ? [T["length"], ...ShapeOfNested<H>]
+  : T extends readonly [infer H, ...unknown[]]
+    ? [T["length"], ...ShapeOfNested<H>]
   : T extends readonly (infer E)[] ? [number, ...ShapeOfNested<E>]
   : never;
 
@@ -240,9 +241,11 @@ function dtypeOfInput(
 }
 
 function allocate<D extends DType>(dtype: D, n: number): DataOf<D> {
-  return (dtype === "int32" ? new Int32Array(n) : new Float32Array(n)) as DataOf<
-    D
-  >;
+  return (dtype === "int32"
+    ? new Int32Array(n)
+    : new Float32Array(n)) as DataOf<
+      D
+    >;
 }
 
 /** Options of the tensor constructors. */
@@ -309,9 +312,7 @@ export function tensor(
         ? flat.length
         : "a number";
       throw new RangeError(
-        `Expected ${n} values for shape [${
-          shape.join(", ")
-        }] but found ${len}`,
+        `Expected ${n} values for shape [${shape.join(", ")}] but found ${len}`,
       );
     }
     const dtype = dtypeOfInput(flat, options?.dtype);

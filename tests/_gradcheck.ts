@@ -79,7 +79,8 @@ export function checkRule(
   const lhs = dot(ty, c);
   let rhs = 0;
   cts.forEach((g, i) => (rhs += dot(ts[i]!, g)));
-  const dotError = Math.abs(lhs - rhs) / Math.max(1e-3, Math.abs(lhs), Math.abs(rhs));
+  const dotError = Math.abs(lhs - rhs) /
+    Math.max(1e-3, Math.abs(lhs), Math.abs(rhs));
   // Second order: jvp of the gradient of <f, c> (w.r.t. the first input)
   // against central differences of that gradient.
   let secondError = 0;

@@ -34,7 +34,10 @@ function close(a: number[] | number[][], b: number[] | number[][], tol = 1e-4) {
 
 Deno.test("jvp and vjp of a product", () => {
   const f = (a: Tensor<[2]>, b: Tensor<[2]>) => mul(a, b);
-  const [y, t] = jvp(f, [tensor([1, 2]), tensor([3, 4])], [tensor([1, 0]), tensor([0, 1])]);
+  const [y, t] = jvp(f, [tensor([1, 2]), tensor([3, 4])], [
+    tensor([1, 0]),
+    tensor([0, 1]),
+  ]);
   assertEquals(y.toArray(), [3, 8]);
   assertEquals(t.toArray(), [3, 2]);
   const [, pb] = vjp(f, tensor([1, 2]), tensor([3, 4]));
@@ -91,7 +94,11 @@ Deno.test("grad(grad(f)), jvp(grad(f)) and jacfwd(jacrev(f))", () => {
   close(hv.toArray(), [1, 0, 1 / Math.E]);
   const h = jacfwd(jacrev(f))(x);
   assertEquals(h.shape, [3, 3]);
-  close(h.toArray() as number[][], [[1, 0, 0], [0, Math.E, 0], [0, 0, 1 / Math.E]]);
+  close(h.toArray() as number[][], [[1, 0, 0], [0, Math.E, 0], [
+    0,
+    0,
+    1 / Math.E,
+  ]]);
 });
 
 Deno.test("hessian of a quadratic is symmetric and exact", () => {
@@ -127,7 +134,6 @@ Deno.test("hessian of a small MLP loss matches finite differences and is symmetr
   }
 });
 
-
 Deno.test("valueAndGrad with aux", () => {
   const f = (w: Tensor<[2]>) => [sum(mul(w, w)), "aux"] as const;
   const [[loss, aux], g] = valueAndGrad(f, { hasAux: true })(tensor([1, 2]));
@@ -142,7 +148,10 @@ Deno.test("non-differentiable ops and integer tensors give zero gradients, never
     const mask = cast(greater(p.x, 0), "float32");
     return add(sum(mul(relu(p.x), mask)), mul(am, 0));
   };
-  const g = grad(f)({ x: tensor([-1, 0, 2]), i: tensor(new Int32Array([1, 2, 3]), [3]) });
+  const g = grad(f)({
+    x: tensor([-1, 0, 2]),
+    i: tensor(new Int32Array([1, 2, 3]), [3]),
+  });
   assertEquals(g.x.toArray(), [0, 0, 1]);
   assertEquals(g.i.dtype, "int32");
   assertEquals(g.i.toArray(), [0, 0, 0]);

@@ -1,10 +1,15 @@
 // conv2d, pooling, softmax, cross-entropy and dropout at the op level:
 // hand-computed cases, gradients through the autodiff against TensorFlow.js,
 // and exact error messages.
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
-import * as tf from "npm:@tensorflow/tfjs-core@4";
-import "npm:@tensorflow/tfjs-backend-cpu@4";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
 import {
   type AnyTensor,
   avgPool2d,
@@ -49,16 +54,27 @@ Deno.test("conv2d: a 5x5 image with a 3x3 filter, by hand", () => {
 });
 
 Deno.test("conv2d: a 4x4 binary image with a 2x2 mask, stride 2, and 'same' padding", () => {
-  const x = tensor([1, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0, 1], [1, 4, 4, 1]);
+  const x = tensor([1, 0, 0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0, 1], [
+    1,
+    4,
+    4,
+    1,
+  ]);
   const diag = tensor([1, 0, 0, 1], [2, 2, 1, 1]);
-  assertEquals(conv2d(x, diag).toFlat(), new Float32Array([2, 1, 0, 1, 2, 1, 0, 1, 2]));
+  assertEquals(
+    conv2d(x, diag).toFlat(),
+    new Float32Array([2, 1, 0, 1, 2, 1, 0, 1, 2]),
+  );
   const s2 = conv2d(x, diag, { stride: 2 });
   assertType<IsExact<typeof s2, Tensor<[1, 2, 2, 1], "float32">>>(true);
   assertEquals(s2.toFlat(), new Float32Array([2, 0, 0, 2]));
   const same = conv2d(x, diag, { padding: "same" });
   assertType<IsExact<typeof same, Tensor<[1, 4, 4, 1], "float32">>>(true);
   // TF pads "same" at the bottom/right for an even kernel: last row/col see zeros.
-  assertEquals(same.toFlat(), new Float32Array([2, 1, 0, 1, 1, 2, 1, 0, 0, 1, 2, 0, 1, 0, 0, 1]));
+  assertEquals(
+    same.toFlat(),
+    new Float32Array([2, 1, 0, 1, 1, 2, 1, 0, 0, 1, 2, 0, 1, 0, 0, 1]),
+  );
   const dil = conv2d(x, diag, { dilation: 2 });
   assertType<IsExact<typeof dil, Tensor<[1, 2, 2, 1], "float32">>>(true);
   // Dilated taps (i, j) and (i+2, j+2).
@@ -66,7 +82,10 @@ Deno.test("conv2d: a 4x4 binary image with a 2x2 mask, stride 2, and 'same' padd
 });
 
 Deno.test("conv2d output shape is computed by the compiler", () => {
-  const y = conv2d(zeros([64, 28, 28, 1]), zeros([5, 5, 1, 8]), { stride: 2, padding: "same" });
+  const y = conv2d(zeros([64, 28, 28, 1]), zeros([5, 5, 1, 8]), {
+    stride: 2,
+    padding: "same",
+  });
   assertType<IsExact<typeof y, Tensor<[64, 14, 14, 8], "float32">>>(true);
   assertEquals(y.shape, [64, 14, 14, 8]);
   const p = maxPool2d(zeros([64, 24, 24, 8]), { size: 2 });
@@ -74,18 +93,34 @@ Deno.test("conv2d output shape is computed by the compiler", () => {
 });
 
 Deno.test("conv2d and pooling errors name the numbers", () => {
-  const msg = "Cannot convolve input [64, 28, 28, 3] with kernel [5, 5, 1, 8]: input channels 3 and kernel in-channels 1 differ";
+  const msg =
+    "Cannot convolve input [64, 28, 28, 3] with kernel [5, 5, 1, 8]: input channels 3 and kernel in-channels 1 differ";
   // @ts-expect-error: input channels 3 and kernel in-channels 1 differ
-  assertThrows(() => conv2d(zeros([64, 28, 28, 3]), zeros([5, 5, 1, 8])), RangeError, msg);
-  const c = 3 as number;
-  assertThrows(() => conv2d(zeros([64, 28, 28, c]), zeros([5, 5, 1, 8])), RangeError, msg);
   assertThrows(
-    () => conv2d(zeros([1, 4, 4, 1]), zeros([5, 5, 1, 1]) as Tensor<[number, number, 1, 1]>),
+    () => conv2d(zeros([64, 28, 28, 3]), zeros([5, 5, 1, 8])),
+    RangeError,
+    msg,
+  );
+  const c = 3 as number;
+  assertThrows(
+    () => conv2d(zeros([64, 28, 28, c]), zeros([5, 5, 1, 8])),
+    RangeError,
+    msg,
+  );
+  assertThrows(
+    () =>
+      conv2d(
+        zeros([1, 4, 4, 1]),
+        zeros([5, 5, 1, 1]) as Tensor<[number, number, 1, 1]>,
+      ),
     RangeError,
     "Cannot convolve input [1, 4, 4, 1] with kernel [5, 5, 1, 1]: the dilated kernel height 5 exceeds the padded input height 4",
   );
   assertThrows(
-    () => conv2d(zeros([1, 4, 4, 1]), zeros([2, 2, 1, 1]), { stride: -1 as number }),
+    () =>
+      conv2d(zeros([1, 4, 4, 1]), zeros([2, 2, 1, 1]), {
+        stride: -1 as number,
+      }),
     RangeError,
     "Expected stride to be a positive integer but found -1",
   );
@@ -98,9 +133,13 @@ Deno.test("conv2d and pooling errors name the numbers", () => {
 
 Deno.test("max pooling routes the gradient to the first maximum of each window", () => {
   const x = tensor([1, 3, 3, 2], [1, 2, 2, 1]);
-  const g = grad((t: Tensor<[1, 2, 2, 1]>) => sum(maxPool2d(t, { size: 2 })))(x);
+  const g = grad((t: Tensor<[1, 2, 2, 1]>) => sum(maxPool2d(t, { size: 2 })))(
+    x,
+  );
   assertEquals(g.toFlat(), new Float32Array([0, 1, 0, 0]));
-  const a = grad((t: Tensor<[1, 2, 2, 1]>) => sum(avgPool2d(t, { size: 2 })))(x);
+  const a = grad((t: Tensor<[1, 2, 2, 1]>) => sum(avgPool2d(t, { size: 2 })))(
+    x,
+  );
   assertEquals(a.toFlat(), new Float32Array([0.25, 0.25, 0.25, 0.25]));
 });
 
@@ -113,17 +152,50 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { x: [2, 7, 7, 3], w: [3, 3, 3, 4], stride: 1, padding: "valid", dilation: 1 },
-  { x: [1, 8, 9, 2], w: [3, 2, 2, 3], stride: [2, 1], padding: "same", dilation: 1 },
-  { x: [2, 9, 9, 1], w: [3, 3, 1, 2], stride: 1, padding: "valid", dilation: 2 },
-  { x: [1, 10, 10, 4], w: [5, 5, 4, 2], stride: 3, padding: "same", dilation: 1 },
-  { x: [3, 6, 6, 2], w: [1, 1, 2, 5], stride: 2, padding: "valid", dilation: 1 },
+  {
+    x: [2, 7, 7, 3],
+    w: [3, 3, 3, 4],
+    stride: 1,
+    padding: "valid",
+    dilation: 1,
+  },
+  {
+    x: [1, 8, 9, 2],
+    w: [3, 2, 2, 3],
+    stride: [2, 1],
+    padding: "same",
+    dilation: 1,
+  },
+  {
+    x: [2, 9, 9, 1],
+    w: [3, 3, 1, 2],
+    stride: 1,
+    padding: "valid",
+    dilation: 2,
+  },
+  {
+    x: [1, 10, 10, 4],
+    w: [5, 5, 4, 2],
+    stride: 3,
+    padding: "same",
+    dilation: 1,
+  },
+  {
+    x: [3, 6, 6, 2],
+    w: [1, 1, 2, 5],
+    stride: 2,
+    padding: "valid",
+    dilation: 1,
+  },
 ];
 
 function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4) {
   assertEquals(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
-    assert(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `at ${i}: ${a[i]} vs ${b[i]}`);
+    assert(
+      Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)),
+      `at ${i}: ${a[i]} vs ${b[i]}`,
+    );
   }
 }
 
@@ -132,21 +204,32 @@ Deno.test("conv2d forward and both gradients match TensorFlow.js", () => {
   for (const c of cases) {
     const x = rand(c.x, rnd), w = rand(c.w, rnd);
     const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation };
-    const f = (a: AnyTensor, b: AnyTensor) => conv2d(a as never, b as never, opts) as AnyTensor;
+    const f = (a: AnyTensor, b: AnyTensor) =>
+      conv2d(a as never, b as never, opts) as AnyTensor;
     const [y, pb] = vjp(f, x, w);
     const dy = rand(y.shape, rnd);
     const [dx, dw] = pb(dy);
     const tx = tf.tensor4d(x.toFlat(), c.x as [number, number, number, number]);
     const tw = tf.tensor4d(w.toFlat(), c.w as [number, number, number, number]);
     const tdy = tf.tensor(dy.toFlat(), y.shape as number[]);
-    closeArrays(y.toFlat(), tf.conv2d(tx, tw, c.stride, c.padding, "NHWC", c.dilation).dataSync());
+    closeArrays(
+      y.toFlat(),
+      tf.conv2d(tx, tw, c.stride, c.padding, "NHWC", c.dilation).dataSync(),
+    );
     // TF.js's core bundle registers no gradients; call its gradient kernels directly.
     // Nor do its gradient kernels support dilation; those cases are checked
     // forward here and by the finite-difference table for their gradients.
     if (c.dilation !== 1) continue;
     const attrs = { strides: c.stride, pad: c.padding, dataFormat: "NHWC" };
-    const gx = tf.engine().runKernel("Conv2DBackpropInput", { dy: tdy, filter: tw }, { ...attrs, inputShape: c.x });
-    const gw = tf.engine().runKernel("Conv2DBackpropFilter", { x: tx, dy: tdy }, { ...attrs, filterShape: c.w });
+    const gx = tf.engine().runKernel("Conv2DBackpropInput", {
+      dy: tdy,
+      filter: tw,
+    }, { ...attrs, inputShape: c.x });
+    const gw = tf.engine().runKernel(
+      "Conv2DBackpropFilter",
+      { x: tx, dy: tdy },
+      { ...attrs, filterShape: c.w },
+    );
     closeArrays(dx.toFlat(), (gx as tf.Tensor).dataSync());
     closeArrays(dw.toFlat(), (gw as tf.Tensor).dataSync());
   }
@@ -161,14 +244,19 @@ Deno.test("pooling forward and gradients match TensorFlow.js", () => {
   ];
   for (const [shape, size, stride, padding] of pools) {
     const x = rand(shape, rnd);
-    const tx = tf.tensor4d(x.toFlat(), shape as [number, number, number, number]);
+    const tx = tf.tensor4d(
+      x.toFlat(),
+      shape as [number, number, number, number],
+    );
     for (const kind of ["max", "avg"] as const) {
       const f = (a: AnyTensor) =>
         (kind === "max"
           ? maxPool2d(a as never, { size, stride, padding })
           : avgPool2d(a as never, { size, stride, padding })) as AnyTensor;
       const tfPool = (a: tf.Tensor4D) =>
-        kind === "max" ? tf.maxPool(a, size, stride, padding) : tf.avgPool(a, size, stride, padding);
+        kind === "max"
+          ? tf.maxPool(a, size, stride, padding)
+          : tf.avgPool(a, size, stride, padding);
       const [y, pb] = vjp(f, x);
       closeArrays(y.toFlat(), tfPool(tx).dataSync());
       const dy = rand(y.shape, rnd);
@@ -180,7 +268,11 @@ Deno.test("pooling forward and gradients match TensorFlow.js", () => {
       if (kind === "avg" && padding === "same") continue;
       const attrs = { filterSize: size, strides: stride, pad: padding };
       const gx = kind === "max"
-        ? tf.engine().runKernel("MaxPoolGrad", { dy: tdy, input: tx, output: tfPool(tx) }, attrs)
+        ? tf.engine().runKernel("MaxPoolGrad", {
+          dy: tdy,
+          input: tx,
+          output: tfPool(tx),
+        }, attrs)
         : tf.engine().runKernel("AvgPoolGrad", { dy: tdy, input: tx }, attrs);
       closeArrays(pb(dy)[0].toFlat(), (gx as tf.Tensor).dataSync());
     }
@@ -197,10 +289,13 @@ Deno.test("softmax and logSoftmax are stable; crossEntropy's gradient is exact",
   const labels = tensor(new Int32Array([1, 2]), [2]);
   const loss = crossEntropy(z, labels);
   assertAlmostEquals(loss.item(), (2000 + Math.log(3)) / 2, 1e-3);
-  const g = grad((t: typeof z) => crossEntropy(t, labels))(z).toArray() as number[][];
+  const g = grad((t: typeof z) => crossEntropy(t, labels))(z)
+    .toArray() as number[][];
   // (softmax - onehot) / batch
   assertEquals(g[0], [0.5, -0.5, 0]);
-  g[1]!.forEach((v, i) => assertAlmostEquals(v, (1 / 3 - (i === 2 ? 1 : 0)) / 2, 1e-4));
+  g[1]!.forEach((v, i) =>
+    assertAlmostEquals(v, (1 / 3 - (i === 2 ? 1 : 0)) / 2, 1e-4)
+  );
   const soft = crossEntropy(z, tensor([[0, 1, 0], [0, 0, 1]]));
   assertAlmostEquals(soft.item(), loss.item(), 1e-3);
   assertThrows(
@@ -221,9 +316,19 @@ Deno.test("dropout drops at the stated rate and scales the rest", () => {
     dropout(x, { rate: 0.3, key: key(5) }).toFlat(),
     dropout(x, { rate: 0.3, key: key(5) }).toFlat(),
   );
-  assertThrows(() => dropout(x, { rate: 1, key: key(0) }), RangeError, "Expected rate to be in [0, 1) but found 1");
-  assertThrows(() => dropout(x, { rate: -0.1, key: key(0) }), RangeError, "Expected rate to be in [0, 1) but found -0.1");
-  const g = grad((t: typeof x) => sum(mul(dropout(t, { rate: 0.5, key: key(1) }), 1)))(x).toFlat();
+  assertThrows(
+    () => dropout(x, { rate: 1, key: key(0) }),
+    RangeError,
+    "Expected rate to be in [0, 1) but found 1",
+  );
+  assertThrows(
+    () => dropout(x, { rate: -0.1, key: key(0) }),
+    RangeError,
+    "Expected rate to be in [0, 1) but found -0.1",
+  );
+  const g = grad((t: typeof x) =>
+    sum(mul(dropout(t, { rate: 0.5, key: key(1) }), 1))
+  )(x).toFlat();
   const mask = dropout(x, { rate: 0.5, key: key(1) }).toFlat();
   assertEquals(g, mask);
 });

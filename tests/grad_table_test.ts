@@ -17,6 +17,7 @@ import {
   flatten,
   gather,
   globalAvgPool2d,
+  greater,
   log,
   logSoftmax,
   logSumExp,
@@ -43,7 +44,6 @@ import {
   tensor,
   transpose,
   where,
-  greater,
 } from "../mod.ts";
 import { checkRule, type Fn, lcg, rand } from "./_gradcheck.ts";
 
@@ -66,10 +66,26 @@ export const rows: Row[] = [
   { name: "add (broadcast)", f: (a, b) => add(a, b), shapes: [[2, 3], [3]] },
   { name: "sub (broadcast)", f: (a, b) => sub(a, b), shapes: [[2, 1], [2, 3]] },
   { name: "mul (broadcast)", f: (a, b) => mul(a, b), shapes: [[2, 3], [2, 1]] },
-  { name: "div", f: (a, b) => div(a, b), shapes: [[2, 3], [2, 3]], lo: 0.5, hi: 2 },
+  {
+    name: "div",
+    f: (a, b) => div(a, b),
+    shapes: [[2, 3], [2, 3]],
+    lo: 0.5,
+    hi: 2,
+  },
   { name: "pow", f: (a, b) => pow(a, b), shapes: [[4], [4]], lo: 0.5, hi: 2 },
-  { name: "maximum", f: (a, b) => maximum(a, b), shapes: [[6], [6]], eps: 1e-3 },
-  { name: "minimum", f: (a, b) => minimum(a, b), shapes: [[6], [6]], eps: 1e-3 },
+  {
+    name: "maximum",
+    f: (a, b) => maximum(a, b),
+    shapes: [[6], [6]],
+    eps: 1e-3,
+  },
+  {
+    name: "minimum",
+    f: (a, b) => minimum(a, b),
+    shapes: [[6], [6]],
+    eps: 1e-3,
+  },
   { name: "neg", f: (a) => neg(a), shapes: [[5]] },
   { name: "exp", f: (a) => exp(T(a)), shapes: [[5]] },
   { name: "log", f: (a) => log(T(a)), shapes: [[5]], lo: 0.5, hi: 2 },
@@ -79,23 +95,60 @@ export const rows: Row[] = [
   { name: "sigmoid", f: (a) => sigmoid(T(a)), shapes: [[5]] },
   { name: "tanh", f: (a) => tanh(T(a)), shapes: [[5]] },
   { name: "square", f: (a) => square(a), shapes: [[5]] },
-  { name: "where", f: (a, b) => where(greater(a, 0), a, b), shapes: [[6], [6]], eps: 1e-3 },
+  {
+    name: "where",
+    f: (a, b) => where(greater(a, 0), a, b),
+    shapes: [[6], [6]],
+    eps: 1e-3,
+  },
   { name: "sum (axis 1)", f: (a) => sum(a, { axis: 1 }), shapes: [[2, 3, 4]] },
-  { name: "sum (axes 0, 2)", f: (a) => sum(a, { axis: [0, 2] }), shapes: [[2, 3, 4]] },
-  { name: "mean", f: (a) => mean(T(a), { axis: -1, keepDims: true }), shapes: [[3, 4]] },
+  {
+    name: "sum (axes 0, 2)",
+    f: (a) => sum(a, { axis: [0, 2] }),
+    shapes: [[2, 3, 4]],
+  },
+  {
+    name: "mean",
+    f: (a) => mean(T(a), { axis: -1, keepDims: true }),
+    shapes: [[3, 4]],
+  },
   { name: "max", f: (a) => max(a, { axis: 0 }), shapes: [[4, 3]], eps: 1e-3 },
   { name: "min", f: (a) => min(a), shapes: [[4, 3]], eps: 1e-3 },
-  { name: "logSumExp", f: (a) => logSumExp(T(a), { axis: 1 }), shapes: [[3, 4]] },
-  { name: "reshape", f: (a) => mul(reshape(a, [3, 2]), tensor([1, 2])), shapes: [[2, 3]] },
+  {
+    name: "logSumExp",
+    f: (a) => logSumExp(T(a), { axis: 1 }),
+    shapes: [[3, 4]],
+  },
+  {
+    name: "reshape",
+    f: (a) => mul(reshape(a, [3, 2]), tensor([1, 2])),
+    shapes: [[2, 3]],
+  },
   { name: "flatten", f: (a) => square(flatten(a)), shapes: [[2, 2, 2]] },
   { name: "expandDims", f: (a) => square(expandDims(a, 0)), shapes: [[3]] },
-  { name: "transpose", f: (a) => square(transpose(a, [2, 0, 1])), shapes: [[2, 3, 4]] },
-  { name: "broadcastTo", f: (a) => square(broadcastTo(a, [3, 2, 4])), shapes: [[2, 1]] },
+  {
+    name: "transpose",
+    f: (a) => square(transpose(a, [2, 0, 1])),
+    shapes: [[2, 3, 4]],
+  },
+  {
+    name: "broadcastTo",
+    f: (a) => square(broadcastTo(a, [3, 2, 4])),
+    shapes: [[2, 1]],
+  },
   { name: "slice", f: (a) => square(slice(a, 1, 3)), shapes: [[4, 2]] },
-  { name: "concat", f: (a, b) => square(concat([a, b], 1)), shapes: [[2, 3], [2, 1]] },
+  {
+    name: "concat",
+    f: (a, b) => square(concat([a, b], 1)),
+    shapes: [[2, 3], [2, 1]],
+  },
   { name: "gather", f: (a) => square(gather(T(a), idx)), shapes: [[3, 2]] },
   { name: "matmul", f: (a, b) => matmul(a, T(b)), shapes: [[3, 4], [4, 2]] },
-  { name: "matmul (batched)", f: (a, b) => matmul(a, T(b)), shapes: [[2, 3, 4], [4, 2]] },
+  {
+    name: "matmul (batched)",
+    f: (a, b) => matmul(a, T(b)),
+    shapes: [[2, 3, 4], [4, 2]],
+  },
   {
     name: "conv2d valid",
     f: (x, w) => conv2d(T(x), T(w)),
@@ -128,7 +181,11 @@ export const rows: Row[] = [
     f: (x) => avgPool2d(T(x), { size: 2, padding: "same" }),
     shapes: [[1, 5, 5, 2]],
   },
-  { name: "globalAvgPool2d", f: (x) => globalAvgPool2d(T(x)), shapes: [[2, 3, 3, 2]] },
+  {
+    name: "globalAvgPool2d",
+    f: (x) => globalAvgPool2d(T(x)),
+    shapes: [[2, 3, 3, 2]],
+  },
   { name: "softmax", f: (a) => softmax(T(a)), shapes: [[2, 5]] },
   { name: "logSoftmax", f: (a) => logSoftmax(T(a)), shapes: [[2, 5]] },
   {
@@ -143,12 +200,17 @@ const tolerance = { fd: 2e-2, dot: 1e-4, second: 3e-2 };
 for (const row of rows) {
   Deno.test(`gradient table: ${row.name}`, () => {
     const rnd = lcg(row.name.length * 7919 + 17);
-    const inputs = row.shapes.map((s) => rand(s, rnd, row.lo ?? -1, row.hi ?? 1));
+    const inputs = row.shapes.map((s) =>
+      rand(s, rnd, row.lo ?? -1, row.hi ?? 1)
+    );
     const r = checkRule(row.f, inputs, rnd, {
       ...(row.eps !== undefined ? { eps: row.eps } : {}),
       ...(row.second !== undefined ? { second: row.second } : {}),
     });
-    assert(r.fdError < tolerance.fd, `forward mode vs differences: ${r.fdError}`);
+    assert(
+      r.fdError < tolerance.fd,
+      `forward mode vs differences: ${r.fdError}`,
+    );
     assert(r.dotError < tolerance.dot, `dot-product test: ${r.dotError}`);
     assert(r.secondError < tolerance.second, `second order: ${r.secondError}`);
   });

@@ -1,4 +1,10 @@
-import { assert, assertAlmostEquals, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
 import {
   add,
@@ -31,8 +37,12 @@ Deno.test("sequential types the Keras MNIST network", () => {
     nn.dense({ units: 10 }),
   );
   const params = model.init(key(0), [28, 28, 1]);
-  assertType<IsExact<typeof params[7]["kernel"], Tensor<[9216, 128], "float32">>>(true);
-  assertType<IsExact<typeof params[0]["kernel"], Tensor<[3, 3, 1, 32], "float32">>>(true);
+  assertType<
+    IsExact<typeof params[7]["kernel"], Tensor<[9216, 128], "float32">>
+  >(true);
+  assertType<
+    IsExact<typeof params[0]["kernel"], Tensor<[3, 3, 1, 32], "float32">>
+  >(true);
   assertEquals(params[7].kernel.shape, [9216, 128]);
   const x = zeros([2, 28, 28, 1]);
   const y = model.apply(params, x);
@@ -56,8 +66,13 @@ Deno.test("sequential types the small network of the design sketch", () => {
     nn.dense({ units: 10 }),
   );
   const params = model.init(key(0), [28, 28, 1]);
-  assertType<IsExact<typeof params[8]["kernel"], Tensor<[256, 10], "float32">>>(true);
-  const y = model.apply(params, zeros([64, 28, 28, 1]), { training: true, key: key(1) });
+  assertType<IsExact<typeof params[8]["kernel"], Tensor<[256, 10], "float32">>>(
+    true,
+  );
+  const y = model.apply(params, zeros([64, 28, 28, 1]), {
+    training: true,
+    key: key(1),
+  });
   assertType<IsExact<typeof y, Tensor<[64, 10], "float32">>>(true);
 });
 
@@ -74,7 +89,10 @@ Deno.test("a layer that does not fit is a compile error and a runtime RangeError
     RangeError,
     "Layer 3 (dense): dense expects 784 input features but found 4608",
   );
-  const noFlatten = nn.sequential(nn.conv2d({ filters: 4, kernel: 3 }), nn.dense({ units: 10 }));
+  const noFlatten = nn.sequential(
+    nn.conv2d({ filters: 4, kernel: 3 }),
+    nn.dense({ units: 10 }),
+  );
   // @ts-expect-error: Layer 2 (dense) needs a rank-2 input
   noFlatten.init(key(0), [8, 8, 1]);
   assertThrows(
@@ -82,16 +100,29 @@ Deno.test("a layer that does not fit is a compile error and a runtime RangeError
     RangeError,
     "Layer 2 (dense): dense needs a rank-2 input [batch, features] but found [1, 6, 6, 4]: add flatten() before it",
   );
-  const tooBig = nn.sequential(nn.maxPool2d({ size: 2 }), nn.conv2d({ filters: 4, kernel: 5 }));
+  const tooBig = nn.sequential(
+    nn.maxPool2d({ size: 2 }),
+    nn.conv2d({ filters: 4, kernel: 5 }),
+  );
   // @ts-expect-error: Layer 2 (conv2d): the kernel exceeds the input
   tooBig.init(key(0), [6, 6, 1]);
 });
 
 Deno.test("models nest: a sequential is a layer", () => {
-  const block = nn.sequential(nn.conv2d({ filters: 4, kernel: 3, padding: "same" }), nn.relu());
-  const model = nn.sequential(block, nn.maxPool2d({ size: 2 }), nn.flatten(), nn.dense({ units: 3 }));
+  const block = nn.sequential(
+    nn.conv2d({ filters: 4, kernel: 3, padding: "same" }),
+    nn.relu(),
+  );
+  const model = nn.sequential(
+    block,
+    nn.maxPool2d({ size: 2 }),
+    nn.flatten(),
+    nn.dense({ units: 3 }),
+  );
   const p = model.init(key(0), [8, 8, 2]);
-  assertType<IsExact<typeof p[0][0]["kernel"], Tensor<[3, 3, 2, 4], "float32">>>(true);
+  assertType<
+    IsExact<typeof p[0][0]["kernel"], Tensor<[3, 3, 2, 4], "float32">>
+  >(true);
   assertType<IsExact<typeof p[3]["kernel"], Tensor<[64, 3], "float32">>>(true);
   assertEquals(model.apply(p, zeros([5, 8, 8, 2])).shape, [5, 3]);
 });
@@ -100,14 +131,22 @@ Deno.test("layers compute what the primitives compute", () => {
   const d = nn.dense({ units: 2 });
   const p = d.init(key(3), [3]);
   const x = tensor([[1, 2, 3]]);
-  assertEquals(d.apply(p, x).toArray(), add(matmul(x, p.kernel), p.bias).toArray());
+  assertEquals(
+    d.apply(p, x).toArray(),
+    add(matmul(x, p.kernel), p.bias).toArray(),
+  );
   const c = nn.conv2d({ filters: 2, kernel: 2, useBias: false });
   const pc = c.init(key(4), [3, 3, 1]);
-  assertType<IsExact<typeof pc, { kernel: Tensor<[2, 2, 1, 2], "float32"> }>>(true);
+  assertType<IsExact<typeof pc, { kernel: Tensor<[2, 2, 1, 2], "float32"> }>>(
+    true,
+  );
   const img = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
   assertEquals(c.apply(pc, img).toArray(), conv2dOp(img, pc.kernel).toArray());
   const mp = nn.maxPool2d({ size: 2, stride: 1 });
-  assertEquals(mp.apply(mp.init(key(0), [3, 3, 1]), img).toArray(), maxPoolOp(img, { size: 2, stride: 1 }).toArray());
+  assertEquals(
+    mp.apply(mp.init(key(0), [3, 3, 1]), img).toArray(),
+    maxPoolOp(img, { size: 2, stride: 1 }).toArray(),
+  );
 });
 
 Deno.test("dropout needs a key in training mode and is the identity at inference", () => {
@@ -122,7 +161,11 @@ Deno.test("dropout needs a key in training mode and is the identity at inference
   );
   const y = d.apply(p, x, { training: true, key: key(9) }).toFlat();
   assert(y.every((v) => v === 0 || v === 2));
-  assertThrows(() => nn.dropout({ rate: 1 }), RangeError, "Expected rate to be in [0, 1) but found 1");
+  assertThrows(
+    () => nn.dropout({ rate: 1 }),
+    RangeError,
+    "Expected rate to be in [0, 1) but found 1",
+  );
 });
 
 Deno.test("batchNorm: state flows explicitly through applyWithState", () => {
@@ -139,7 +182,11 @@ Deno.test("batchNorm: state flows explicitly through applyWithState", () => {
   assertEquals(s0.mean.toArray(), [0, 0]); // unchanged
   const yi = bn.apply(p, x, { state: s1 });
   assertEquals(yi.shape, [2, 2]);
-  assertThrows(() => bn.apply(p, x), TypeError, "batchNorm uses running statistics at inference");
+  assertThrows(
+    () => bn.apply(p, x),
+    TypeError,
+    "batchNorm uses running statistics at inference",
+  );
 });
 
 Deno.test("summary lists layers, shapes and parameter counts", () => {
@@ -169,7 +216,8 @@ Deno.test("a tiny CNN learns vertical versus horizontal bars to 100%", () => {
   const xs = new Float32Array(n * 64);
   const ys = new Int32Array(n);
   let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rnd =
+    () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
   for (let i = 0; i < n; i++) {
     const vertical = i % 2;
     const pos = 1 + Math.floor(rnd() * 6);

@@ -66,7 +66,11 @@ Deno.test("elementwise binary ops with broadcasting, inputs unchanged", () => {
   assertEquals(div(6, tensor([2, 3])).toArray(), [3, 2]);
   assertEquals(sub(1, tensor([2, 3])).toArray(), [-1, -2]);
   assertEquals(pow(tensor([2, 3]), tensor([3, 2])).toArray(), [8, 9]);
-  assertEquals(maximum(a, tensor([[3], [5]])).toArray(), [[3, 3, 3], [5, 5, 6]]);
+  assertEquals(maximum(a, tensor([[3], [5]])).toArray(), [[3, 3, 3], [
+    5,
+    5,
+    6,
+  ]]);
   assertEquals(minimum(a, 2).toArray(), [[1, 2, 2], [2, 2, 2]]);
   const big = add(zeros([2, 1, 3]), tensor([[1], [2], [3], [4]]));
   assertType<IsExact<typeof big, Tensor<[2, 4, 3], "float32">>>(true);
@@ -79,8 +83,17 @@ Deno.test("elementwise binary ops with broadcasting, inputs unchanged", () => {
 });
 
 Deno.test("broadcast errors read as sentences with the numbers", () => {
-  const msg = "Cannot broadcast shapes [2, 3] and [4]: dims 3 and 4 differ and neither is 1";
-  assertThrows(() => add(tensor([[1, 2, 3], [4, 5, 6]]) as AnyTensor, tensor([1, 2, 3, 4]) as AnyTensor), RangeError, msg);
+  const msg =
+    "Cannot broadcast shapes [2, 3] and [4]: dims 3 and 4 differ and neither is 1";
+  assertThrows(
+    () =>
+      add(
+        tensor([[1, 2, 3], [4, 5, 6]]) as AnyTensor,
+        tensor([1, 2, 3, 4]) as AnyTensor,
+      ),
+    RangeError,
+    msg,
+  );
   // Not called: only the compiler's verdict matters here.
   const _bad = () =>
     // @ts-expect-error: Cannot broadcast shapes [2, 3] and [4]
@@ -103,7 +116,11 @@ Deno.test("unary ops", () => {
   assertAlmostEquals(sigmoid(tensor([2])).item(), 1 / (1 + Math.exp(-2)), 1e-6);
   assertAlmostEquals(tanh(tensor([0.5])).item(), Math.tanh(0.5), 1e-6);
   assertEquals(clip(x, -1, 1).toArray(), [-1, 0, 1]);
-  assertThrows(() => clip(x, 1, -1), RangeError, "Expected lo <= hi in clip but found lo 1 and hi -1");
+  assertThrows(
+    () => clip(x, 1, -1),
+    RangeError,
+    "Expected lo <= hi in clip but found lo 1 and hi -1",
+  );
   unchanged(x, [-2, 0, 3]);
 });
 
@@ -117,7 +134,11 @@ Deno.test("comparisons give int32 masks and where picks", () => {
   assertEquals(lessEqual(x, 2).toArray(), [1, 1, 0]);
   assertEquals(equal(x, tensor([1, 0, 3])).toArray(), [1, 0, 1]);
   assertEquals(notEqual(x, 2).toArray(), [1, 0, 1]);
-  assertEquals(where(g, x, tensor([[0], [-1]])).toArray(), [[0, 0, 3], [-1, -1, 3]]);
+  assertEquals(where(g, x, tensor([[0], [-1]])).toArray(), [[0, 0, 3], [
+    -1,
+    -1,
+    3,
+  ]]);
 });
 
 Deno.test("reductions with axis and keepDims", () => {
@@ -142,7 +163,11 @@ Deno.test("reductions with axis and keepDims", () => {
   const lse = logSumExp(tensor([[1000, 1000], [-1000, -1000]]), { axis: 1 });
   assertAlmostEquals(lse.toFlat()[0]!, 1000 + Math.LN2, 1e-3);
   assertAlmostEquals(lse.toFlat()[1]!, -1000 + Math.LN2, 1e-3);
-  assertThrows(() => sum(x, { axis: 2 }), RangeError, "Axis 2 is out of range for shape [2, 3] of rank 2");
+  assertThrows(
+    () => sum(x, { axis: 2 }),
+    RangeError,
+    "Axis 2 is out of range for shape [2, 3] of rank 2",
+  );
   assertThrows(
     () => sum(x, { axis: [0, 0] }),
     RangeError,
@@ -161,7 +186,8 @@ Deno.test("matmul 2-D and batched, with a readable error", () => {
   const d = matmul(batch, b);
   assertEquals(d.shape, [2, 2, 2]);
   assertEquals(d.toArray(), [[[2, 3], [8, 9]], [[14, 15], [20, 21]]]);
-  const msg = "Cannot multiply matrices of shapes [2, 3] and [4, 5]: inner dimensions 3 and 4 differ";
+  const msg =
+    "Cannot multiply matrices of shapes [2, 3] and [4, 5]: inner dimensions 3 and 4 differ";
   // @ts-expect-error: Cannot multiply matrices of shapes [2, 3] and [4, 5]: inner dimensions 3 and 4 differ
   assertThrows(() => matmul(a, zeros([4, 5])), RangeError, msg);
   const dyn = zeros([4, 5]) as Tensor<[number, number]>;
@@ -185,7 +211,11 @@ Deno.test("layout ops: reshape, flatten, squeeze, expandDims, transpose, broadca
   assertType<IsExact<typeof f, Tensor<[2, 9216], "float32">>>(true);
   const sq = squeeze(zeros([3, 1]), 1);
   assertType<IsExact<typeof sq, Tensor<[3], "float32">>>(true);
-  assertThrows(() => squeeze(zeros([3, 2]) as AnyTensor, 1), RangeError, "Cannot squeeze axis 1 of shape [3, 2]: its dim is 2, not 1");
+  assertThrows(
+    () => squeeze(zeros([3, 2]) as AnyTensor, 1),
+    RangeError,
+    "Cannot squeeze axis 1 of shape [3, 2]: its dim is 2, not 1",
+  );
   const e = expandDims(zeros([28, 28]), -1);
   assertType<IsExact<typeof e, Tensor<[28, 28, 1], "float32">>>(true);
   const t = transpose(r);

@@ -52,7 +52,10 @@ Deno.test("constructors", () => {
   const z = zeros([2, 2]);
   assertType<IsExact<typeof z, Tensor<[2, 2], "float32">>>(true);
   assertEquals(z.toArray(), [[0, 0], [0, 0]]);
-  assertEquals(ones([3], { dtype: "int32" }).toFlat(), new Int32Array([1, 1, 1]));
+  assertEquals(
+    ones([3], { dtype: "int32" }).toFlat(),
+    new Int32Array([1, 1, 1]),
+  );
   assertEquals(full([2], 2.5).toArray(), [2.5, 2.5]);
   assertEquals(arange(3).toArray(), [0, 1, 2]);
   assertEquals(arange(2, 5).toArray(), [2, 3, 4]);
@@ -78,7 +81,11 @@ Deno.test("constructor errors name the problem and the values", () => {
     RangeError,
     "Expected shape dims to be non-negative integers but found [2, -1]",
   );
-  assertThrows(() => arange(0, 1, 0), RangeError, "Expected step to be a finite non-zero number but found 0");
+  assertThrows(
+    () => arange(0, 1, 0),
+    RangeError,
+    "Expected step to be a finite non-zero number but found 0",
+  );
   assertThrows(
     () => tensor([1, 2]).item(),
     RangeError,

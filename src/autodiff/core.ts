@@ -158,7 +158,11 @@ export class JvpTracer<S extends Shape = Shape, D extends DType = DType>
 
 /** Forward mode. @internal */
 export class JvpTrace extends Trace {
-  process<P>(prim: Primitive<P>, inputs: readonly AnyTensor[], params: P): AnyTensor {
+  process<P>(
+    prim: Primitive<P>,
+    inputs: readonly AnyTensor[],
+    params: P,
+  ): AnyTensor {
     const primals: AnyTensor[] = [];
     const tangents: (AnyTensor | null)[] = [];
     let any = false;
@@ -205,11 +209,21 @@ export class VjpTrace extends Trace {
 
   /** Wraps an input of the differentiated function as a tape leaf. */
   input<S extends Shape, D extends DType>(x: Tensor<S, D>): VjpTracer<S, D> {
-    this.tape.push({ prim: null, params: undefined, primals: [], parents: [], out: x as unknown as AnyTensor });
+    this.tape.push({
+      prim: null,
+      params: undefined,
+      primals: [],
+      parents: [],
+      out: x as unknown as AnyTensor,
+    });
     return new VjpTracer(this, x, this.tape.length - 1);
   }
 
-  process<P>(prim: Primitive<P>, inputs: readonly AnyTensor[], params: P): AnyTensor {
+  process<P>(
+    prim: Primitive<P>,
+    inputs: readonly AnyTensor[],
+    params: P,
+  ): AnyTensor {
     const primals: AnyTensor[] = [];
     const parents: number[] = [];
     let any = false;

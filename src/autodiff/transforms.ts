@@ -6,8 +6,22 @@
  * @module
  */
 
-import { type AnyTensor, fromData, type Shape, Tensor, zeros } from "../tensor.ts";
-import { bind, JvpTrace, JvpTracer, type Primitive, VjpTrace, VjpTracer, withTrace } from "./core.ts";
+import {
+  type AnyTensor,
+  fromData,
+  type Shape,
+  Tensor,
+  zeros,
+} from "../tensor.ts";
+import {
+  bind,
+  JvpTrace,
+  JvpTracer,
+  type Primitive,
+  VjpTrace,
+  VjpTracer,
+  withTrace,
+} from "./core.ts";
 import { treeFlatten, treeUnflatten } from "../pytree.ts";
 import { add } from "../ops/binary.ts";
 import { concat, reshape, transpose } from "../ops/layout.ts";
@@ -21,11 +35,14 @@ function addAny(a: AnyTensor, b: AnyTensor): AnyTensor {
 }
 
 function checkSameLeaf(p: AnyTensor, t: AnyTensor, where: string): void {
-  if (p.shape.length !== t.shape.length || p.shape.some((d, i) => d !== t.shape[i])) {
+  if (
+    p.shape.length !== t.shape.length ||
+    p.shape.some((d, i) => d !== t.shape[i])
+  ) {
     throw new RangeError(
-      `Expected the tangent at ${where} to have shape [${p.shape.join(", ")}] but found [${
-        t.shape.join(", ")
-      }]`,
+      `Expected the tangent at ${where} to have shape [${
+        p.shape.join(", ")
+      }] but found [${t.shape.join(", ")}]`,
     );
   }
 }
@@ -157,22 +174,30 @@ export function vjp<const A extends readonly unknown[], R>(
 
 function checkScalar(out: unknown, what: string): AnyTensor {
   if (!(out instanceof Tensor)) {
-    throw new TypeError(`Expected ${what} to return a tensor but found ${typeof out}`);
+    throw new TypeError(
+      `Expected ${what} to return a tensor but found ${typeof out}`,
+    );
   }
   const t = out as AnyTensor;
   if (t.size !== 1) {
     throw new RangeError(
-      `Expected ${what} to return a scalar (one element) but found shape [${t.shape.join(", ")}]`,
+      `Expected ${what} to return a scalar (one element) but found shape [${
+        t.shape.join(", ")
+      }]`,
     );
   }
   if (t.dtype !== "float32") {
-    throw new TypeError(`Expected ${what} to return a float32 scalar but found ${t.dtype}`);
+    throw new TypeError(
+      `Expected ${what} to return a float32 scalar but found ${t.dtype}`,
+    );
   }
   return t;
 }
 
 function liftNumber(p: unknown): [unknown, boolean] {
-  if (typeof p === "number") return [fromData([], "float32", new Float32Array([p])), true];
+  if (typeof p === "number") {
+    return [fromData([], "float32", new Float32Array([p])), true];
+  }
   return [p, false];
 }
 
@@ -183,7 +208,8 @@ export interface ValueAndGradOptions<H extends boolean> {
 }
 
 /** What `f` returns for {@linkcode valueAndGrad}: a scalar, or `[scalar, aux]` with `hasAux`. */
-export type LossResult<H extends boolean> = H extends true ? readonly [AnyTensor, unknown]
+export type LossResult<H extends boolean> = H extends true
+  ? readonly [AnyTensor, unknown]
   : AnyTensor;
 
 /**
@@ -208,7 +234,12 @@ export type LossResult<H extends boolean> = H extends true ? readonly [AnyTensor
  * assertEquals(g.w.toArray(), [2, 4]);
  * ```
  */
-export function valueAndGrad<P, A extends readonly unknown[], R extends LossResult<H>, H extends boolean = false>(
+export function valueAndGrad<
+  P,
+  A extends readonly unknown[],
+  R extends LossResult<H>,
+  H extends boolean = false,
+>(
   f: (params: P, ...rest: A) => R,
   options?: ValueAndGradOptions<H>,
 ): (params: P, ...rest: A) => [R, P] {
@@ -218,10 +249,15 @@ export function valueAndGrad<P, A extends readonly unknown[], R extends LossResu
     let aux: unknown;
     const { out, pullback } = trace(
       (q: unknown) => {
-        const r = f((wasNumber ? (q as AnyTensor) : q) as P, ...rest) as unknown;
+        const r = f(
+          (wasNumber ? (q as AnyTensor) : q) as P,
+          ...rest,
+        ) as unknown;
         if (hasAux) {
           if (!Array.isArray(r) || r.length !== 2) {
-            throw new TypeError("Expected f to return [loss, aux] because hasAux is true");
+            throw new TypeError(
+              "Expected f to return [loss, aux] because hasAux is true",
+            );
           }
           aux = r[1];
           return checkScalar(r[0], "f");
@@ -230,7 +266,11 @@ export function valueAndGrad<P, A extends readonly unknown[], R extends LossResu
       },
       [p] as const,
     );
-    const ones = fromData(out.shape, "float32", new Float32Array(out.size).fill(1)) as AnyTensor;
+    const ones = fromData(
+      out.shape,
+      "float32",
+      new Float32Array(out.size).fill(1),
+    ) as AnyTensor;
     const [g] = pullback(ones);
     const grad = wasNumber ? (g as AnyTensor).item() : g;
     const value = hasAux ? [out, aux] : out;
@@ -269,7 +309,10 @@ export function grad<P, A extends readonly unknown[]>(
 }
 
 /** The shape of a Jacobian: the output's dims followed by the input's. */
-export type Jacobian<O extends Shape, I extends Shape> = Tensor<[...O, ...I], "float32">;
+export type Jacobian<O extends Shape, I extends Shape> = Tensor<
+  [...O, ...I],
+  "float32"
+>;
 
 function size(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -313,7 +356,9 @@ export function jacfwd<I extends Shape, O extends Shape>(
     let outShape: Shape = [];
     const cols: AnyTensor[] = [];
     for (let i = 0; i < n; i++) {
-      const [y, t] = jvp(f as unknown as (x: AnyTensor) => AnyTensor, [xs], [basis(xs.shape, i)]);
+      const [y, t] = jvp(f as unknown as (x: AnyTensor) => AnyTensor, [xs], [
+        basis(xs.shape, i),
+      ]);
       outShape = y.shape;
       cols.push(t);
     }
@@ -350,7 +395,10 @@ export function jacrev<I extends Shape, O extends Shape>(
 ): (x: Tensor<I, "float32">) => Jacobian<O, I> {
   return (x) => {
     const xs = x as unknown as AnyTensor;
-    const { out, pullback } = trace(f as unknown as (x: AnyTensor) => AnyTensor, [xs] as const);
+    const { out, pullback } = trace(
+      f as unknown as (x: AnyTensor) => AnyTensor,
+      [xs] as const,
+    );
     const m = out.size;
     if (m === 0 || xs.size === 0) {
       return zeros([...out.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
@@ -358,7 +406,10 @@ export function jacrev<I extends Shape, O extends Shape>(
     const rows: AnyTensor[] = [];
     for (let j = 0; j < m; j++) rows.push(pullback(basis(out.shape, j))[0]);
     const st = stack(rows, xs.shape);
-    return reshape(st, [...out.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
+    return reshape(st, [...out.shape, ...xs.shape]) as unknown as Jacobian<
+      O,
+      I
+    >;
   };
 }
 
@@ -386,7 +437,9 @@ export function hessian<I extends Shape>(
     const j = jacrev(f)(x) as unknown as AnyTensor;
     return reshape(j, x.shape as Shape) as unknown as Tensor<I, "float32">;
   };
-  return jacfwd(g) as unknown as (x: Tensor<I, "float32">) => Tensor<[...I, ...I], "float32">;
+  return jacfwd(g) as unknown as (
+    x: Tensor<I, "float32">,
+  ) => Tensor<[...I, ...I], "float32">;
 }
 
 /** The cotangents a custom rule returns: one per argument, or null for none. */
@@ -416,7 +469,10 @@ export type Cotangents<A extends readonly AnyTensor[]> = {
  * assertEquals(g.toArray(), [1, 1]);
  * ```
  */
-export function customVjp<const A extends readonly AnyTensor[], R extends AnyTensor>(
+export function customVjp<
+  const A extends readonly AnyTensor[],
+  R extends AnyTensor,
+>(
   f: (...args: A) => R,
   rule: (cotangent: R, args: A, out: R) => Cotangents<A>,
 ): (...args: A) => R {
@@ -425,10 +481,13 @@ export function customVjp<const A extends readonly AnyTensor[], R extends AnyTen
     impl: (inputs) => f(...(inputs as unknown as A)),
     jvp(primals, tangents) {
       const ts = primals.map((p, i) => tangents[i] ?? zerosLike(p));
-      const [, t] = jvp((...xs: AnyTensor[]) => f(...(xs as unknown as A)), [...primals], ts);
+      const [, t] = jvp((...xs: AnyTensor[]) => f(...(xs as unknown as A)), [
+        ...primals,
+      ], ts);
       return t;
     },
-    vjp: (ct, primals, _p, out) => rule(ct as R, primals as unknown as A, out as R),
+    vjp: (ct, primals, _p, out) =>
+      rule(ct as R, primals as unknown as A, out as R),
   };
   return (...args: A): R => bind(prim, args, undefined) as R;
 }

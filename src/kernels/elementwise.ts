@@ -135,7 +135,7 @@ function withScalar(
       for (let i = 0; i < n; i++) o[i] = a[i]! / s;
       return;
     case "pow":
-      if (s === 2) for (let i = 0; i < n; i++) o[i] = a[i]! * a[i]!;
+      if (s === 2) { for (let i = 0; i < n; i++) o[i] = a[i]! * a[i]!; }
       else for (let i = 0; i < n; i++) o[i] = Math.pow(a[i]!, s);
       return;
     case "max":
@@ -189,7 +189,8 @@ export function broadcastTo<A extends Arr>(
   to: readonly number[],
 ): A {
   const n = sizeOf(to);
-  const out = (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out =
+    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
   const rank = to.length;
   const lead = rank - from.length;
   // Strides of x in the output's index space (0 on broadcast axes).
@@ -321,7 +322,8 @@ export function unary(op: UnaryOp, x: Arr): Arr {
  */
 export function select<A extends Arr>(cond: Arr, a: A, b: A): A {
   const n = cond.length;
-  const o = (a instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const o =
+    (a instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
   for (let i = 0; i < n; i++) o[i] = cond[i] !== 0 ? a[i]! : b[i]!;
   return o;
 }
@@ -431,7 +433,8 @@ export function transpose<A extends Arr>(
 ): A {
   const rank = shape.length;
   const n = x.length;
-  const out = (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out =
+    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
   if (rank === 0) {
     out[0] = x[0]!;
     return out;
@@ -480,7 +483,8 @@ export function gatherRows<A extends Arr>(
   indices: Int32Array,
 ): A {
   const n = indices.length * rowSize;
-  const out = (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out =
+    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i]!;
     out.set(x.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
@@ -525,7 +529,8 @@ export function sliceAxis<A extends Arr>(
   pad: boolean,
 ): A {
   const n = outer * (pad ? dim : len) * inner;
-  const out = (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out =
+    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
   for (let i = 0; i < outer; i++) {
     const big = (i * dim + start) * inner;
     const small = i * len * inner;

@@ -35,11 +35,14 @@ export interface LayerRule {
 export type In<T> = T extends Shape ? T : never;
 
 /** The output of rule `R` for input shape `S` (a shape or a ShapeError). */
-export type OutputOf<R extends LayerRule, S extends Shape> = (R & { readonly input: S })["output"];
+export type OutputOf<R extends LayerRule, S extends Shape> =
+  (R & { readonly input: S })["output"];
 /** The parameters of rule `R` for input shape `S`. */
-export type ParamsOf<R extends LayerRule, S extends Shape> = (R & { readonly input: S })["params"];
+export type ParamsOf<R extends LayerRule, S extends Shape> =
+  (R & { readonly input: S })["params"];
 /** The state of rule `R` for input shape `S`. */
-export type StateOf<R extends LayerRule, S extends Shape> = (R & { readonly input: S })["state"];
+export type StateOf<R extends LayerRule, S extends Shape> =
+  (R & { readonly input: S })["state"];
 
 /** Options of a layer's `apply`. */
 export interface ApplyOptions {
@@ -62,7 +65,12 @@ export interface LayerImpl {
   /** Fresh state for an input shape (batch first); `null` for stateless layers. */
   initState(input: Shape): unknown;
   /** The forward pass; returns the output and the new state. */
-  run(params: unknown, x: AnyTensor, options: ApplyOptions, state: unknown): [AnyTensor, unknown];
+  run(
+    params: unknown,
+    x: AnyTensor,
+    options: ApplyOptions,
+    state: unknown,
+  ): [AnyTensor, unknown];
   /** The number of parameters for an input shape. */
   countParams(input: Shape): number;
   /** Inner layers, for summaries of nested models. */
@@ -159,7 +167,12 @@ export function makeLayer<R extends LayerRule, K extends string>(
       impl.outputShape(x.shape);
       return impl.run(params, x, options, options.state ?? null)[0];
     },
-    applyWithState(params: unknown, state: unknown, x: AnyTensor, options: ApplyOptions = {}) {
+    applyWithState(
+      params: unknown,
+      state: unknown,
+      x: AnyTensor,
+      options: ApplyOptions = {},
+    ) {
       impl.outputShape(x.shape);
       return impl.run(params, x, options, state);
     },
@@ -173,8 +186,11 @@ type RuleOf<L> = L extends Layer<infer R, string> ? R : never;
 type KindOf<L> = L extends Layer<LayerRule, infer K> ? K : string;
 
 /** The output of a list of layers folded over an input shape, or the first layer's error. */
-export type FoldOutput<Ls extends readonly unknown[], S, I extends unknown[] = []> = Ls extends
-  readonly [infer L, ...infer Rest]
+export type FoldOutput<
+  Ls extends readonly unknown[],
+  S,
+  I extends unknown[] = [],
+> = Ls extends readonly [infer L, ...infer Rest]
   ? S extends Shape
     ? OutputOf<RuleOf<L>, S> extends infer O
       ? O extends ShapeError<infer M>
@@ -185,29 +201,36 @@ export type FoldOutput<Ls extends readonly unknown[], S, I extends unknown[] = [
   : S;
 
 /** The parameters of a list of layers for an input shape: a tuple, one entry per layer. */
-export type FoldParams<Ls extends readonly unknown[], S> = Ls extends readonly [infer L, ...infer Rest]
-  ? S extends Shape ? [ParamsOf<RuleOf<L>, S>, ...FoldParams<Rest, OutputOf<RuleOf<L>, S>>]
+export type FoldParams<Ls extends readonly unknown[], S> = Ls extends
+  readonly [infer L, ...infer Rest]
+  ? S extends Shape
+    ? [ParamsOf<RuleOf<L>, S>, ...FoldParams<Rest, OutputOf<RuleOf<L>, S>>]
   : []
   : [];
 
 /** The states of a list of layers for an input shape: a tuple, one entry per layer. */
-export type FoldState<Ls extends readonly unknown[], S> = Ls extends readonly [infer L, ...infer Rest]
-  ? S extends Shape ? [StateOf<RuleOf<L>, S>, ...FoldState<Rest, OutputOf<RuleOf<L>, S>>]
+export type FoldState<Ls extends readonly unknown[], S> = Ls extends
+  readonly [infer L, ...infer Rest]
+  ? S extends Shape
+    ? [StateOf<RuleOf<L>, S>, ...FoldState<Rest, OutputOf<RuleOf<L>, S>>]
   : []
   : [];
 
 /** The rule of a sequential model: the fold of its layers' rules. */
-export interface SequentialRule<Ls extends readonly unknown[]> extends LayerRule {
+export interface SequentialRule<Ls extends readonly unknown[]>
+  extends LayerRule {
   readonly output: FoldOutput<Ls, In<this["input"]>>;
   readonly params: FoldParams<Ls, In<this["input"]>>;
   readonly state: FoldState<Ls, In<this["input"]>>;
 }
 
 /** A sequential model: a layer made of layers, applied in order. */
-export type Sequential<Ls extends readonly AnyLayer[]> = Layer<SequentialRule<Ls>, "sequential"> & {
-  /** The layers, in order. */
-  readonly layers: Ls;
-};
+export type Sequential<Ls extends readonly AnyLayer[]> =
+  & Layer<SequentialRule<Ls>, "sequential">
+  & {
+    /** The layers, in order. */
+    readonly layers: Ls;
+  };
 
 /** Prefixes a layer's shape error with its position (1-based) and kind. */
 function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
@@ -215,7 +238,9 @@ function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof RangeError) {
-      throw new RangeError(`Layer ${i + 1} (${layer.kind}): ${e.message}`, { cause: e });
+      throw new RangeError(`Layer ${i + 1} (${layer.kind}): ${e.message}`, {
+        cause: e,
+      });
     }
     throw e;
   }
@@ -251,7 +276,9 @@ function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
  * assertEquals(y.shape, [2, 10]);
  * ```
  */
-export function sequential<const Ls extends readonly AnyLayer[]>(...layers: Ls): Sequential<Ls> {
+export function sequential<const Ls extends readonly AnyLayer[]>(
+  ...layers: Ls
+): Sequential<Ls> {
   const shapes = (input: Shape): Shape[] => {
     const out: Shape[] = [input];
     let s = input;
@@ -267,7 +294,9 @@ export function sequential<const Ls extends readonly AnyLayer[]>(...layers: Ls):
     outputShape: (input) => shapes(input)[layers.length] as Shape,
     initParams(key, input) {
       const ss = shapes(input);
-      return layers.map((l, i) => l.impl.initParams(foldIn(key, i), ss[i] as Shape));
+      return layers.map((l, i) =>
+        l.impl.initParams(foldIn(key, i), ss[i] as Shape)
+      );
     },
     initState(input) {
       const ss = shapes(input);
@@ -282,7 +311,9 @@ export function sequential<const Ls extends readonly AnyLayer[]>(...layers: Ls):
           }`,
         );
       }
-      const st = Array.isArray(state) ? state as unknown[] : layers.map(() => null);
+      const st = Array.isArray(state)
+        ? state as unknown[]
+        : layers.map(() => null);
       const newState: unknown[] = [];
       let h = x;
       layers.forEach((l, i) => {
@@ -299,7 +330,10 @@ export function sequential<const Ls extends readonly AnyLayer[]>(...layers: Ls):
     },
     countParams(input) {
       const ss = shapes(input);
-      return layers.reduce((n, l, i) => n + l.impl.countParams(ss[i] as Shape), 0);
+      return layers.reduce(
+        (n, l, i) => n + l.impl.countParams(ss[i] as Shape),
+        0,
+      );
     },
   };
   const model = makeLayer<SequentialRule<Ls>, "sequential">("sequential", impl);

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type AnyTensor, type Shape, type Tensor, zeros, ones } from "../tensor.ts";
+import {
+  type AnyTensor,
+  ones,
+  type Shape,
+  type Tensor,
+  zeros,
+} from "../tensor.ts";
 import type { Key } from "../random.ts";
 import { glorotUniform } from "../init.ts";
 import {
@@ -19,18 +25,33 @@ import {
   type Pool2dShape,
   pool2dShape,
   type ShapeError,
-  showShape,
   type ShowShape,
+  showShape,
 } from "../shape/mod.ts";
 import { add, div, mul, sub } from "../ops/binary.ts";
 import { matmul } from "../ops/matmul.ts";
 import { conv2d as conv2dOp } from "../ops/conv.ts";
-import { avgPool2d as avgPoolOp, globalAvgPool2d as gapOp, maxPool2d as maxPoolOp } from "../ops/pool.ts";
+import {
+  avgPool2d as avgPoolOp,
+  globalAvgPool2d as gapOp,
+  maxPool2d as maxPoolOp,
+} from "../ops/pool.ts";
 import { flatten as flattenOp, stopGradient } from "../ops/layout.ts";
 import { mean } from "../ops/reduce.ts";
-import { relu as reluOp, sigmoid as sigmoidOp, sqrt, tanh as tanhOp } from "../ops/unary.ts";
+import {
+  relu as reluOp,
+  sigmoid as sigmoidOp,
+  sqrt,
+  tanh as tanhOp,
+} from "../ops/unary.ts";
 import { dropout as dropoutOp, softmax as softmaxOp } from "../ops/nn_ops.ts";
-import { type ApplyOptions, type In, type Layer, type LayerRule, makeLayer } from "./layer.ts";
+import {
+  type ApplyOptions,
+  type In,
+  type Layer,
+  type LayerRule,
+  makeLayer,
+} from "./layer.ts";
 
 /** The parameters of a layer without any. */
 export type NoParams = Record<string, never>;
@@ -57,19 +78,27 @@ export interface DenseOptions {
   inputs?: number;
 }
 
-type DenseOutput<S extends Shape, U extends number, In> = number extends S["length"] ? [number, U]
+type DenseOutput<S extends Shape, U extends number, In> = number extends
+  S["length"] ? [number, U]
   : S extends readonly [infer B extends number, infer F extends number]
-  ? In extends number
-    ? number extends In | F ? [B, U]
-    : F extends In ? [B, U]
-    : ShapeError<`dense expects ${In} input features but found ${F}`>
-  : [B, U]
-  : ShapeError<`dense needs a rank-2 input [batch, features] but found ${ShowShape<S>}: add flatten() before it`>;
+    ? In extends number ? number extends In | F ? [B, U]
+      : F extends In ? [B, U]
+      : ShapeError<`dense expects ${In} input features but found ${F}`>
+    : [B, U]
+  : ShapeError<
+    `dense needs a rank-2 input [batch, features] but found ${ShowShape<
+      S
+    >}: add flatten() before it`
+  >;
 
 type DenseParams<S extends Shape, U extends number, Bias> = Bias extends false
   ? { kernel: Tensor<[Features<S>, U], "float32"> }
-  : { kernel: Tensor<[Features<S>, U], "float32">; bias: Tensor<[U], "float32"> };
-type Features<S extends Shape> = S extends readonly [number, infer F extends number] ? F : number;
+  : {
+    kernel: Tensor<[Features<S>, U], "float32">;
+    bias: Tensor<[U], "float32">;
+  };
+type Features<S extends Shape> = S extends
+  readonly [number, infer F extends number] ? F : number;
 
 /** The shape rule of {@linkcode dense}. */
 export interface DenseRule<O extends DenseOptions> extends LayerRule {
@@ -81,18 +110,24 @@ export interface DenseRule<O extends DenseOptions> extends LayerRule {
 function denseOutput(s: Shape, o: DenseOptions): Shape {
   if (s.length !== 2) {
     throw new RangeError(
-      `dense needs a rank-2 input [batch, features] but found ${showShape(s)}: add flatten() before it`,
+      `dense needs a rank-2 input [batch, features] but found ${
+        showShape(s)
+      }: add flatten() before it`,
     );
   }
   if (o.inputs !== undefined && o.inputs !== s[1]) {
-    throw new RangeError(`dense expects ${o.inputs} input features but found ${s[1]}`);
+    throw new RangeError(
+      `dense expects ${o.inputs} input features but found ${s[1]}`,
+    );
   }
   return [s[0] as number, o.units];
 }
 
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {
-    throw new RangeError(`Expected ${name} to be a positive integer but found ${v}`);
+    throw new RangeError(
+      `Expected ${name} to be a positive integer but found ${v}`,
+    );
   }
 }
 
@@ -115,7 +150,9 @@ function positiveInt(name: string, v: number): void {
  * assertEquals(layer.apply(p, ones([2, 4])).shape, [2, 3]);
  * ```
  */
-export function dense<const O extends DenseOptions>(options: O): Layer<DenseRule<O>, "dense"> {
+export function dense<const O extends DenseOptions>(
+  options: O,
+): Layer<DenseRule<O>, "dense"> {
   positiveInt("units", options.units);
   const useBias = options.useBias ?? true;
   return makeLayer("dense", {
@@ -133,7 +170,8 @@ export function dense<const O extends DenseOptions>(options: O): Layer<DenseRule
       if (p.bias !== undefined) y = add(y, p.bias) as AnyTensor;
       return [y, state];
     },
-    countParams: (s) => (s[1] as number) * options.units + (useBias ? options.units : 0),
+    countParams: (s) =>
+      (s[1] as number) * options.units + (useBias ? options.units : 0),
   });
 }
 
@@ -149,22 +187,34 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
   useBias?: boolean;
 }
 
-type KH<K> = K extends readonly [infer H extends number, number] ? H : K extends number ? K : number;
-type KW<K> = K extends readonly [number, infer W extends number] ? W : K extends number ? K : number;
-type Channels<S extends Shape> = S extends readonly [number, number, number, infer C extends number] ? C : number;
+type KH<K> = K extends readonly [infer H extends number, number] ? H
+  : K extends number ? K
+  : number;
+type KW<K> = K extends readonly [number, infer W extends number] ? W
+  : K extends number ? K
+  : number;
+type Channels<S extends Shape> = S extends
+  readonly [number, number, number, infer C extends number] ? C : number;
 type ConvKernel<S extends Shape, O extends Conv2dLayerOptions> = [
   KH<O["kernel"]>,
   KW<O["kernel"]>,
   Channels<S>,
   O["filters"],
 ];
-type ConvParams<S extends Shape, O extends Conv2dLayerOptions> = O["useBias"] extends false
-  ? { kernel: Tensor<ConvKernel<S, O>, "float32"> }
-  : { kernel: Tensor<ConvKernel<S, O>, "float32">; bias: Tensor<[O["filters"]], "float32"> };
+type ConvParams<S extends Shape, O extends Conv2dLayerOptions> =
+  O["useBias"] extends false ? { kernel: Tensor<ConvKernel<S, O>, "float32"> }
+    : {
+      kernel: Tensor<ConvKernel<S, O>, "float32">;
+      bias: Tensor<[O["filters"]], "float32">;
+    };
 
 /** The shape rule of {@linkcode conv2d}. */
 export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
-  readonly output: Conv2dShape<In<this["input"]>, ConvKernel<In<this["input"]>, O>, O>;
+  readonly output: Conv2dShape<
+    In<this["input"]>,
+    ConvKernel<In<this["input"]>, O>,
+    O
+  >;
   readonly params: ConvParams<In<this["input"]>, O>;
   readonly state: null;
 }
@@ -193,7 +243,9 @@ function kernelDims(k: number | readonly [number, number]): [number, number] {
  * assertEquals(layer.apply(p, zeros([2, 28, 28, 1])).shape, [2, 14, 14, 8]);
  * ```
  */
-export function conv2d<const O extends Conv2dLayerOptions>(options: O): Layer<Conv2dRule<O>, "conv2d"> {
+export function conv2d<const O extends Conv2dLayerOptions>(
+  options: O,
+): Layer<Conv2dRule<O>, "conv2d"> {
   positiveInt("filters", options.filters);
   const [kh, kw] = kernelDims(options.kernel);
   positiveInt("kernel size", kh);
@@ -204,7 +256,9 @@ export function conv2d<const O extends Conv2dLayerOptions>(options: O): Layer<Co
     ...(options.padding !== undefined ? { padding: options.padding } : {}),
     ...(options.dilation !== undefined ? { dilation: options.dilation } : {}),
   };
-  const kernelShape = (s: Shape): number[] => [kh, kw, s[3] ?? 0, options.filters];
+  const kernelShape = (
+    s: Shape,
+  ): number[] => [kh, kw, s[3] ?? 0, options.filters];
   return makeLayer("conv2d", {
     description: `conv2d ${kh}x${kw}x${options.filters}`,
     outputShape: (s) => conv2dShape(s, kernelShape(s), convOpts),
@@ -238,7 +292,9 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
   op: (x: AnyTensor, o: Pool2dOptions) => AnyTensor,
 ): Layer<Pool2dRule<O>, K> {
   const size = options.size;
-  const text = typeof size === "number" ? `${size}x${size}` : `${size[0]}x${size[1]}`;
+  const text = typeof size === "number"
+    ? `${size}x${size}`
+    : `${size[0]}x${size[1]}`;
   return makeLayer(kind, {
     description: `${kind} ${text}`,
     outputShape: (s) => pool2dShape(s, options),
@@ -264,8 +320,14 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
  * assertEquals(pool.apply(pool.init(key(0), [24, 24, 8]), zeros([1, 24, 24, 8])).shape, [1, 12, 12, 8]);
  * ```
  */
-export function maxPool2d<const O extends Pool2dOptions>(options: O): Layer<Pool2dRule<O>, "maxPool2d"> {
-  return poolLayer("maxPool2d", options, (x, o) => maxPoolOp(x as never, o) as AnyTensor);
+export function maxPool2d<const O extends Pool2dOptions>(
+  options: O,
+): Layer<Pool2dRule<O>, "maxPool2d"> {
+  return poolLayer(
+    "maxPool2d",
+    options,
+    (x, o) => maxPoolOp(x as never, o) as AnyTensor,
+  );
 }
 
 /**
@@ -284,14 +346,23 @@ export function maxPool2d<const O extends Pool2dOptions>(options: O): Layer<Pool
  * assertEquals(y.toFlat(), new Float32Array([1]));
  * ```
  */
-export function avgPool2d<const O extends Pool2dOptions>(options: O): Layer<Pool2dRule<O>, "avgPool2d"> {
-  return poolLayer("avgPool2d", options, (x, o) => avgPoolOp(x as never, o) as AnyTensor);
+export function avgPool2d<const O extends Pool2dOptions>(
+  options: O,
+): Layer<Pool2dRule<O>, "avgPool2d"> {
+  return poolLayer(
+    "avgPool2d",
+    options,
+    (x, o) => avgPoolOp(x as never, o) as AnyTensor,
+  );
 }
 
 type GapOutput<S extends Shape> = number extends S["length"] ? [number, number]
-  : S extends readonly [infer N extends number, number, number, infer C extends number]
-  ? [N, C]
-  : ShapeError<`Cannot pool input ${ShowShape<S>}: input must have rank 4 (NHWC)`>;
+  : S extends
+    readonly [infer N extends number, number, number, infer C extends number]
+    ? [N, C]
+  : ShapeError<
+    `Cannot pool input ${ShowShape<S>}: input must have rank 4 (NHWC)`
+  >;
 
 /** The shape rule of {@linkcode globalAvgPool2d}. */
 export interface GlobalPoolRule extends LayerRule {
@@ -319,13 +390,20 @@ export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
     description: "globalAvgPool2d",
     outputShape(s) {
       if (s.length !== 4) {
-        throw new RangeError(`Cannot pool input ${showShape(s)}: input must have rank 4 (NHWC)`);
+        throw new RangeError(
+          `Cannot pool input ${showShape(s)}: input must have rank 4 (NHWC)`,
+        );
       }
       return [s[0] as number, s[3] as number];
     },
     initParams: noParams,
     initState: () => null,
-    run: (_p, x, _o, state) => [gapOp(x as never) as unknown as AnyTensor, state],
+    run: (
+      _p,
+      x,
+      _o,
+      state,
+    ) => [gapOp(x as never) as unknown as AnyTensor, state],
     countParams: () => 0,
   });
 }
@@ -416,7 +494,9 @@ export interface DropoutLayerOptions {
  * assertThrows(() => d.apply(p, ones([1, 4]), { training: true }), TypeError);
  * ```
  */
-export function dropout(options: DropoutLayerOptions): Layer<IdentityRule, "dropout"> {
+export function dropout(
+  options: DropoutLayerOptions,
+): Layer<IdentityRule, "dropout"> {
   const { rate } = options;
   if (!(rate >= 0 && rate < 1)) {
     throw new RangeError(`Expected rate to be in [0, 1) but found ${rate}`);
@@ -465,7 +545,11 @@ export function relu(): Layer<IdentityRule, "relu"> {
  * ```
  */
 export function sigmoid(): Layer<IdentityRule, "sigmoid"> {
-  return elementwise("sigmoid", "sigmoid", (x) => sigmoidOp(x as never) as AnyTensor);
+  return elementwise(
+    "sigmoid",
+    "sigmoid",
+    (x) => sigmoidOp(x as never) as AnyTensor,
+  );
 }
 
 /**
@@ -502,7 +586,11 @@ export function tanh(): Layer<IdentityRule, "tanh"> {
  * ```
  */
 export function softmax(): Layer<IdentityRule, "softmax"> {
-  return elementwise("softmax", "softmax", (x) => softmaxOp(x as never) as AnyTensor);
+  return elementwise(
+    "softmax",
+    "softmax",
+    (x) => softmaxOp(x as never) as AnyTensor,
+  );
 }
 
 // ------------------------------------------------------------- batch norm
@@ -515,7 +603,8 @@ export interface BatchNormOptions {
   epsilon?: number;
 }
 
-type LastDim<S extends Shape> = S extends readonly [...Shape, infer C extends number] ? C : number;
+type LastDim<S extends Shape> = S extends
+  readonly [...Shape, infer C extends number] ? C : number;
 
 /** The parameters of {@linkcode batchNorm} for `C` channels. */
 export interface BatchNormParams<C extends number> {
@@ -565,24 +654,35 @@ export interface BatchNormRule extends LayerRule {
  * assertEquals(s1.mean.toArray(), [1]); // 0.5 * 0 + 0.5 * 2
  * ```
  */
-export function batchNorm(options: BatchNormOptions = {}): Layer<BatchNormRule, "batchNorm"> {
+export function batchNorm(
+  options: BatchNormOptions = {},
+): Layer<BatchNormRule, "batchNorm"> {
   const momentum = options.momentum ?? 0.99;
   const epsilon = options.epsilon ?? 1e-3;
   if (!(momentum >= 0 && momentum < 1)) {
-    throw new RangeError(`Expected momentum to be in [0, 1) but found ${momentum}`);
+    throw new RangeError(
+      `Expected momentum to be in [0, 1) but found ${momentum}`,
+    );
   }
   if (!(epsilon > 0)) {
-    throw new RangeError(`Expected epsilon to be positive but found ${epsilon}`);
+    throw new RangeError(
+      `Expected epsilon to be positive but found ${epsilon}`,
+    );
   }
   return makeLayer("batchNorm", {
     description: "batchNorm",
     outputShape(s) {
       if (s.length < 2) {
-        throw new RangeError(`batchNorm needs a rank-2 or higher input but found ${showShape(s)}`);
+        throw new RangeError(
+          `batchNorm needs a rank-2 or higher input but found ${showShape(s)}`,
+        );
       }
       return s;
     },
-    initParams: (_k, s) => ({ scale: ones([last(s)]), offset: zeros([last(s)]) }),
+    initParams: (_k, s) => ({
+      scale: ones([last(s)]),
+      offset: zeros([last(s)]),
+    }),
     initState: (s) => ({ mean: zeros([last(s)]), variance: ones([last(s)]) }),
     run(params, x, o, state) {
       const p = params as { scale: AnyTensor; offset: AnyTensor };
@@ -591,10 +691,15 @@ export function batchNorm(options: BatchNormOptions = {}): Layer<BatchNormRule, 
       let m: AnyTensor, v: AnyTensor, next: unknown = st;
       if (o.training) {
         m = mean(x as never, { axis: axes }) as AnyTensor;
-        v = mean(mul(sub(x, m), sub(x, m)) as never, { axis: axes }) as AnyTensor;
+        v = mean(mul(sub(x, m), sub(x, m)) as never, {
+          axis: axes,
+        }) as AnyTensor;
         if (st !== null) {
           const mix = (old: AnyTensor, cur: AnyTensor) =>
-            add(mul(old, momentum), mul(stopGradient(cur), 1 - momentum)) as AnyTensor;
+            add(
+              mul(old, momentum),
+              mul(stopGradient(cur), 1 - momentum),
+            ) as AnyTensor;
           next = { mean: mix(st.mean, m), variance: mix(st.variance, v) };
         }
       } else {
@@ -606,10 +711,12 @@ export function batchNorm(options: BatchNormOptions = {}): Layer<BatchNormRule, 
         m = st.mean;
         v = st.variance;
       }
-      const y = add(mul(div(sub(x, m), sqrt(add(v, epsilon) as never)), p.scale), p.offset) as AnyTensor;
+      const y = add(
+        mul(div(sub(x, m), sqrt(add(v, epsilon) as never)), p.scale),
+        p.offset,
+      ) as AnyTensor;
       return [y, next];
     },
     countParams: (s) => 2 * last(s),
   });
 }
-

@@ -39,7 +39,12 @@ function showOut(s: Shape): string {
  */
 export function summary(model: AnyLayer, inputShape: Shape): string {
   const rows: [string, string, string][] = [];
-  const walk = (layer: AnyLayer, input: Shape, depth: number, index: string): Shape => {
+  const walk = (
+    layer: AnyLayer,
+    input: Shape,
+    depth: number,
+    index: string,
+  ): Shape => {
     const pad = "  ".repeat(depth);
     const children = layer.impl.children;
     if (children !== undefined) {
@@ -48,7 +53,12 @@ export function summary(model: AnyLayer, inputShape: Shape): string {
       }
       let s = input;
       children.forEach((c, i) => {
-        s = walk(c, s, depth + (depth > 0 ? 1 : 0), depth > 0 ? `${index}.${i + 1}` : `${i + 1}`);
+        s = walk(
+          c,
+          s,
+          depth + (depth > 0 ? 1 : 0),
+          depth > 0 ? `${index}.${i + 1}` : `${i + 1}`,
+        );
       });
       return s;
     }

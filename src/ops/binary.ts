@@ -6,11 +6,33 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, fromData, type Shape, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  fromData,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
-import { type BinaryOp, binary as binaryKernel } from "../kernels/elementwise.ts";
-import { type Arg, type BroadcastShapes, broadcastShapes, type Result } from "../shape/mod.ts";
-import { commonDType, type DTypeOf, type F32, lift, type Operand, sameShape, type ShapeOf } from "./operand.ts";
+import {
+  binary as binaryKernel,
+  type BinaryOp,
+} from "../kernels/elementwise.ts";
+import {
+  type Arg,
+  type BroadcastShapes,
+  broadcastShapes,
+  type Result,
+} from "../shape/mod.ts";
+import {
+  commonDType,
+  type DTypeOf,
+  type F32,
+  lift,
+  type Operand,
+  sameShape,
+  type ShapeOf,
+} from "./operand.ts";
 import { sum } from "./reduce.ts";
 import { broadcastTo, reshape } from "./layout.ts";
 import { greaterEqual, where } from "./compare.ts";
@@ -23,7 +45,10 @@ export type Broadcast<X, Y> = Tensor<
 >;
 
 /** The type a second operand must have: `Y`, or the rule's error sentence. */
-export type BroadcastArg<X, Y> = Arg<BroadcastShapes<ShapeOf<X>, ShapeOf<Y>>, Y>;
+export type BroadcastArg<X, Y> = Arg<
+  BroadcastShapes<ShapeOf<X>, ShapeOf<Y>>,
+  Y
+>;
 
 /**
  * Sums `t` over the axes that broadcasting added or stretched, so that the
@@ -76,7 +101,7 @@ function binaryPrim(
 
 const addPrim = binaryPrim(
   "add",
-  ([], [ta, tb], _p, out) => {
+  (_x, [ta, tb], _p, out) => {
     if (ta && tb) return add(ta, tb) as AnyTensor;
     return stretch((ta ?? tb) as AnyTensor, out.shape);
   },
@@ -88,7 +113,7 @@ const addPrim = binaryPrim(
 
 const subPrim = binaryPrim(
   "sub",
-  ([], [ta, tb], _p, out) => {
+  (_x, [ta, tb], _p, out) => {
     if (ta && tb) return sub(ta, tb) as AnyTensor;
     return ta ? stretch(ta, out.shape) : stretch(neg(tb!), out.shape);
   },
@@ -140,7 +165,10 @@ const powPrim = binaryPrim(
   },
   (ct, [a, b], _p, out, needs) => [
     needs[0]
-      ? unbroadcast(mul(mul(ct, b!), pow(a!, sub(b!, 1))) as AnyTensor, a!.shape)
+      ? unbroadcast(
+        mul(mul(ct, b!), pow(a!, sub(b!, 1))) as AnyTensor,
+        a!.shape,
+      )
       : null,
     needs[1]
       ? unbroadcast(mul(mul(ct, out), log(a! as F32)) as AnyTensor, b!.shape)

@@ -23,8 +23,19 @@ import {
   broadcastTo as broadcastKernel,
   select,
 } from "../kernels/elementwise.ts";
-import { type Arg, type BroadcastShapes, broadcastShapes, type Result } from "../shape/mod.ts";
-import { commonDType, type DTypeOf, lift, type Operand, type ShapeOf } from "./operand.ts";
+import {
+  type Arg,
+  type BroadcastShapes,
+  broadcastShapes,
+  type Result,
+} from "../shape/mod.ts";
+import {
+  commonDType,
+  type DTypeOf,
+  lift,
+  type Operand,
+  type ShapeOf,
+} from "./operand.ts";
 import { maximum, minimum, unbroadcast } from "./binary.ts";
 import type { BroadcastArg } from "./binary.ts";
 
@@ -40,7 +51,15 @@ function comparePrim(op: BinaryOp): Primitive<void> {
     impl([a, b]) {
       const x = a as AnyTensor, y = b as AnyTensor;
       const shape = broadcastShapes(x.shape, y.shape);
-      const data = binaryKernel(op, dataOf(x), x.shape, dataOf(y), y.shape, shape, true);
+      const data = binaryKernel(
+        op,
+        dataOf(x),
+        x.shape,
+        dataOf(y),
+        y.shape,
+        shape,
+        true,
+      );
       return fromData(shape, "int32", data as Int32Array) as AnyTensor;
     },
     jvp: () => null,
@@ -57,7 +76,12 @@ const prims = {
   le: comparePrim("le"),
 };
 
-function compare(op: keyof typeof prims, name: string, a: Operand, b: Operand): AnyTensor {
+function compare(
+  op: keyof typeof prims,
+  name: string,
+  a: Operand,
+  b: Operand,
+): AnyTensor {
   const dtype = commonDType(name, a, b);
   const x = lift(a, dtype), y = lift(b, dtype);
   broadcastShapes(x.shape, y.shape);
@@ -200,7 +224,10 @@ const wherePrim: Primitive<void> = {
   name: "where",
   impl([c, a, b]) {
     const cond = c as AnyTensor, x = a as AnyTensor, y = b as AnyTensor;
-    const shape = broadcastShapes(broadcastShapes(cond.shape, x.shape), y.shape);
+    const shape = broadcastShapes(
+      broadcastShapes(cond.shape, x.shape),
+      y.shape,
+    );
     const n = shape.reduce((p, d) => p * d, 1);
     const full = (t: AnyTensor) =>
       t.size === n ? dataOf(t) : broadcastKernel(dataOf(t), t.shape, shape);
@@ -252,7 +279,11 @@ export type Where<C, X, Y> = Tensor<
  * assertEquals(where(greater(x, 0), x, 0).toArray(), [0, 2, 0]);
  * ```
  */
-export function where<C extends AnyTensor, X extends Operand, Y extends Operand>(
+export function where<
+  C extends AnyTensor,
+  X extends Operand,
+  Y extends Operand,
+>(
   cond: C,
   a: X,
   b: Y,

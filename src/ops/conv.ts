@@ -21,9 +21,9 @@ import {
 } from "../kernels/conv2d.ts";
 import {
   type Arg,
+  conv2dGeometry,
   type Conv2dOptions,
   type Conv2dShape,
-  conv2dGeometry,
   type Result,
 } from "../shape/mod.ts";
 import { add } from "./binary.ts";
@@ -36,7 +36,9 @@ function sum2(a: AnyTensor | null, b: AnyTensor | null): AnyTensor | null {
 function float32(name: string, ...ts: AnyTensor[]): void {
   for (const t of ts) {
     if (t.dtype !== "float32") {
-      throw new TypeError(`Expected float32 tensors in ${name} but found ${t.dtype}`);
+      throw new TypeError(
+        `Expected float32 tensors in ${name} but found ${t.dtype}`,
+      );
     }
   }
 }
@@ -45,7 +47,11 @@ const convPrim: Primitive<Conv2dGeometry> = {
   name: "conv2d",
   impl([x, w], g) {
     float32("conv2d", x!, w!);
-    const out = conv2dForward(dataOf(x!) as Float32Array, dataOf(w!) as Float32Array, g);
+    const out = conv2dForward(
+      dataOf(x!) as Float32Array,
+      dataOf(w!) as Float32Array,
+      g,
+    );
     return fromData([g.n, g.outH, g.outW, g.o], "float32", out) as AnyTensor;
   },
   jvp([x, w], [tx, tw], g) {
@@ -66,7 +72,11 @@ const convPrim: Primitive<Conv2dGeometry> = {
 const bpiPrim: Primitive<Conv2dGeometry> = {
   name: "conv2dBackpropInput",
   impl([dy, w], g) {
-    const out = bpiKernel(dataOf(dy!) as Float32Array, dataOf(w!) as Float32Array, g);
+    const out = bpiKernel(
+      dataOf(dy!) as Float32Array,
+      dataOf(w!) as Float32Array,
+      g,
+    );
     return fromData([g.n, g.h, g.w, g.c], "float32", out) as AnyTensor;
   },
   jvp([dy, w], [tdy, tw], g) {
@@ -88,7 +98,11 @@ const bpiPrim: Primitive<Conv2dGeometry> = {
 const bpfPrim: Primitive<Conv2dGeometry> = {
   name: "conv2dBackpropFilter",
   impl([x, dy], g) {
-    const out = bpfKernel(dataOf(x!) as Float32Array, dataOf(dy!) as Float32Array, g);
+    const out = bpfKernel(
+      dataOf(x!) as Float32Array,
+      dataOf(dy!) as Float32Array,
+      g,
+    );
     return fromData([g.kh, g.kw, g.c, g.o], "float32", out) as AnyTensor;
   },
   jvp([x, dy], [tx, tdy], g) {
@@ -107,10 +121,11 @@ const bpfPrim: Primitive<Conv2dGeometry> = {
 };
 
 /** The output type of {@linkcode conv2d}. */
-export type Conv2d<X extends Shape, W extends Shape, O extends Conv2dOptions> = Tensor<
-  Result<Conv2dShape<X, W, O>>,
-  "float32"
->;
+export type Conv2d<X extends Shape, W extends Shape, O extends Conv2dOptions> =
+  Tensor<
+    Result<Conv2dShape<X, W, O>>,
+    "float32"
+  >;
 
 /**
  * 2-D convolution (cross-correlation, as in TensorFlow and PyTorch) of NHWC

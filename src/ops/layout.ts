@@ -6,7 +6,15 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type DType, fromData, type Shape, sizeOf, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  type DType,
+  fromData,
+  type Shape,
+  sizeOf,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import {
   broadcastTo as broadcastKernel,
@@ -46,7 +54,8 @@ import { sameShape } from "./operand.ts";
 const reshapePrim: Primitive<{ shape: Shape }> = {
   name: "reshape",
   // Tensors are immutable, so a reshape shares the buffer.
-  impl: ([x], p) => fromData(p.shape, x!.dtype, dataOf(x!) as Float32Array) as AnyTensor,
+  impl: ([x], p) =>
+    fromData(p.shape, x!.dtype, dataOf(x!) as Float32Array) as AnyTensor,
   jvp: (_x, [t], p) => (t ? bind(reshapePrim, [t], p) : null),
   vjp: (ct, [x]) => [bind(reshapePrim, [ct], { shape: x!.shape })],
 };
@@ -68,14 +77,23 @@ const reshapePrim: Primitive<{ shape: Shape }> = {
  * assertEquals(reshape(arange(6), [2, -1]).toArray(), [[0, 1, 2], [3, 4, 5]]);
  * ```
  */
-export function reshape<S extends Shape, const T extends Shape, D extends DType>(
+export function reshape<
+  S extends Shape,
+  const T extends Shape,
+  D extends DType,
+>(
   x: Tensor<S, D>,
   shape: Arg<ReshapeShape<S, T>, T>,
 ): Tensor<Result<ReshapeShape<S, T>>, D> {
   const t = x as unknown as AnyTensor;
   const target = reshapeShape(t.shape, shape as Shape);
-  if (sameShape(target, t.shape)) return x as unknown as Tensor<Result<ReshapeShape<S, T>>, D>;
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<Result<ReshapeShape<S, T>>, D>;
+  if (sameShape(target, t.shape)) {
+    return x as unknown as Tensor<Result<ReshapeShape<S, T>>, D>;
+  }
+  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
+    Result<ReshapeShape<S, T>>,
+    D
+  >;
 }
 
 /**
@@ -99,7 +117,10 @@ export function flatten<S extends Shape, D extends DType>(
 ): Tensor<Result<FlattenShape<S>>, D> {
   const t = x as unknown as AnyTensor;
   const target = flattenShape(t.shape);
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<Result<FlattenShape<S>>, D>;
+  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
+    Result<FlattenShape<S>>,
+    D
+  >;
 }
 
 /**
@@ -118,13 +139,20 @@ export function flatten<S extends Shape, D extends DType>(
  * assertEquals(squeeze(zeros([3, 1]), 1).shape, [3]);
  * ```
  */
-export function squeeze<S extends Shape, const A extends number, D extends DType>(
+export function squeeze<
+  S extends Shape,
+  const A extends number,
+  D extends DType,
+>(
   x: Tensor<S, D>,
   axis: A,
 ): Tensor<Result<SqueezeShape<S, A>>, D> {
   const t = x as unknown as AnyTensor;
   const target = squeezeShape(t.shape, axis);
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<Result<SqueezeShape<S, A>>, D>;
+  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
+    Result<SqueezeShape<S, A>>,
+    D
+  >;
 }
 
 /**
@@ -143,13 +171,20 @@ export function squeeze<S extends Shape, const A extends number, D extends DType
  * assertEquals(expandDims(zeros([28, 28]), -1).shape, [28, 28, 1]);
  * ```
  */
-export function expandDims<S extends Shape, const A extends number, D extends DType>(
+export function expandDims<
+  S extends Shape,
+  const A extends number,
+  D extends DType,
+>(
   x: Tensor<S, D>,
   axis: A,
 ): Tensor<Result<ExpandDimsShape<S, A>>, D> {
   const t = x as unknown as AnyTensor;
   const target = expandDimsShape(t.shape, axis);
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<Result<ExpandDimsShape<S, A>>, D>;
+  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
+    Result<ExpandDimsShape<S, A>>,
+    D
+  >;
 }
 
 // -------------------------------------------------------------- transpose
@@ -159,7 +194,11 @@ const transposePrim: Primitive<{ perm: readonly number[] }> = {
   impl([x], p) {
     const t = x!;
     const shape = p.perm.map((a) => t.shape[a] as number);
-    return fromData(shape, t.dtype, transposeKernel(dataOf(t), t.shape, p.perm) as Float32Array) as AnyTensor;
+    return fromData(
+      shape,
+      t.dtype,
+      transposeKernel(dataOf(t), t.shape, p.perm) as Float32Array,
+    ) as AnyTensor;
   },
   jvp: (_x, [t], p) => (t ? bind(transposePrim, [t], p) : null),
   vjp(ct, _x, p) {
@@ -197,7 +236,10 @@ export function transpose<
   const t = x as unknown as AnyTensor;
   transposeShape(t.shape, perm);
   const p = perm ?? t.shape.map((_, i) => t.shape.length - 1 - i);
-  return bind(transposePrim, [t], { perm: [...p] }) as unknown as Tensor<Result<TransposeShape<S, P>>, D>;
+  return bind(transposePrim, [t], { perm: [...p] }) as unknown as Tensor<
+    Result<TransposeShape<S, P>>,
+    D
+  >;
 }
 
 // ------------------------------------------------------------ broadcastTo
@@ -206,7 +248,11 @@ const broadcastPrim: Primitive<{ shape: Shape }> = {
   name: "broadcastTo",
   impl([x], p) {
     const t = x!;
-    return fromData(p.shape, t.dtype, broadcastKernel(dataOf(t), t.shape, p.shape) as Float32Array) as AnyTensor;
+    return fromData(
+      p.shape,
+      t.dtype,
+      broadcastKernel(dataOf(t), t.shape, p.shape) as Float32Array,
+    ) as AnyTensor;
   },
   jvp: (_x, [t], p) => (t ? bind(broadcastPrim, [t], p) : null),
   vjp: (ct, [x]) => [unbroadcast(ct, x!.shape)],
@@ -229,7 +275,11 @@ const broadcastPrim: Primitive<{ shape: Shape }> = {
  * assertEquals(broadcastTo(tensor([1, 2]), [2, 2]).toArray(), [[1, 2], [1, 2]]);
  * ```
  */
-export function broadcastTo<S extends Shape, const T extends Shape, D extends DType>(
+export function broadcastTo<
+  S extends Shape,
+  const T extends Shape,
+  D extends DType,
+>(
   x: Tensor<S, D>,
   shape: Arg<BroadcastShapes<S, T>, T>,
 ): Tensor<T, D> {
@@ -238,7 +288,9 @@ export function broadcastTo<S extends Shape, const T extends Shape, D extends DT
   const b = broadcastShapes(t.shape, target);
   if (!sameShape(b, target)) {
     throw new RangeError(
-      `Cannot broadcast shape ${showShape(t.shape)} to ${showShape(target)}: the result would be ${showShape(b)}`,
+      `Cannot broadcast shape ${showShape(t.shape)} to ${
+        showShape(target)
+      }: the result would be ${showShape(b)}`,
     );
   }
   if (sameShape(t.shape, target)) return x as unknown as Tensor<T, D>;
@@ -265,7 +317,15 @@ const slicePrim: Primitive<SliceParams> = {
     const t = x!;
     const [outer, inner] = splitAt(t.shape, p.axis);
     const shape = t.shape.map((d, i) => (i === p.axis ? p.len : d));
-    const data = sliceAxis(dataOf(t), outer, p.dim, inner, p.start, p.len, false);
+    const data = sliceAxis(
+      dataOf(t),
+      outer,
+      p.dim,
+      inner,
+      p.start,
+      p.len,
+      false,
+    );
     return fromData(shape, t.dtype, data as Float32Array) as AnyTensor;
   },
   jvp: (_x, [t], p) => (t ? bind(slicePrim, [t], p) : null),
@@ -278,7 +338,15 @@ const padPrim: Primitive<SliceParams> = {
     const t = x!;
     const [outer, inner] = splitAt(t.shape, p.axis);
     const shape = t.shape.map((d, i) => (i === p.axis ? p.dim : d));
-    const data = sliceAxis(dataOf(t), outer, p.dim, inner, p.start, p.len, true);
+    const data = sliceAxis(
+      dataOf(t),
+      outer,
+      p.dim,
+      inner,
+      p.start,
+      p.len,
+      true,
+    );
     return fromData(shape, t.dtype, data as Float32Array) as AnyTensor;
   },
   jvp: (_x, [t], p) => (t ? bind(padPrim, [t], p) : null),
@@ -360,7 +428,10 @@ const concatPrim: Primitive<{ axis: number }> = {
       const len = x.shape[p.axis] as number;
       const src = dataOf(x);
       for (let i = 0; i < outer; i++) {
-        out.set(src.subarray(i * len * inner, (i + 1) * len * inner), (i * dim + offset) * inner);
+        out.set(
+          src.subarray(i * len * inner, (i + 1) * len * inner),
+          (i * dim + offset) * inner,
+        );
       }
       offset += len;
     }
@@ -369,7 +440,12 @@ const concatPrim: Primitive<{ axis: number }> = {
   jvp(xs, ts, p) {
     if (ts.every((t) => t === null)) return null;
     const full = ts.map((t, i) =>
-      t ?? fromData(xs[i]!.shape, xs[i]!.dtype, new Float32Array(xs[i]!.size)) as AnyTensor
+      t ??
+        fromData(
+          xs[i]!.shape,
+          xs[i]!.dtype,
+          new Float32Array(xs[i]!.size),
+        ) as AnyTensor
     );
     return bind(concatPrim, full, p);
   },
@@ -407,9 +483,14 @@ export function concat<
 >(
   xs: T,
   axis?: A,
-): Tensor<Result<ConcatShape<{ [K in keyof T]: T[K]["shape"] }, A>>, T[0]["dtype"]> {
+): Tensor<
+  Result<ConcatShape<{ [K in keyof T]: T[K]["shape"] }, A>>,
+  T[0]["dtype"]
+> {
   if (xs.length === 0) {
-    throw new RangeError("Expected at least one tensor to concatenate but found none");
+    throw new RangeError(
+      "Expected at least one tensor to concatenate but found none",
+    );
   }
   const ts = xs as unknown as AnyTensor[];
   const shapes = ts.map((x) => x.shape);
@@ -448,10 +529,20 @@ const gatherPrim: Primitive<void> = {
       }
     }
     const shape = [...i.shape, ...t.shape.slice(1)];
-    return fromData(shape, t.dtype, gatherRows(dataOf(t), rowSize, ind) as Float32Array) as AnyTensor;
+    return fromData(
+      shape,
+      t.dtype,
+      gatherRows(dataOf(t), rowSize, ind) as Float32Array,
+    ) as AnyTensor;
   },
   jvp: ([, idx], [t]) => (t ? bind(gatherPrim, [t, idx!], undefined) : null),
-  vjp: (ct, [x, idx]) => [bind(scatterAddPrim, [ct, idx!], { rows: x!.shape[0] as number }), null],
+  vjp: (
+    ct,
+    [x, idx],
+  ) => [
+    bind(scatterAddPrim, [ct, idx!], { rows: x!.shape[0] as number }),
+    null,
+  ],
 };
 
 const scatterAddPrim: Primitive<{ rows: number }> = {
@@ -459,7 +550,12 @@ const scatterAddPrim: Primitive<{ rows: number }> = {
   impl([y, idx], p) {
     const t = y!, i = idx!;
     const rest = t.shape.slice(i.shape.length);
-    const data = scatterAddRows(dataOf(t) as Float32Array, sizeOf(rest), dataOf(i) as Int32Array, p.rows);
+    const data = scatterAddRows(
+      dataOf(t) as Float32Array,
+      sizeOf(rest),
+      dataOf(i) as Int32Array,
+      p.rows,
+    );
     return fromData([p.rows, ...rest], t.dtype, data) as AnyTensor;
   },
   jvp: ([, idx], [t], p) => (t ? bind(scatterAddPrim, [t, idx!], p) : null),
@@ -493,16 +589,24 @@ export function gather<
 >(
   x: Tensor<S, D>,
   indices: Tensor<I, "int32">,
-): Tensor<S extends readonly [number, ...infer R extends Shape] ? [...I, ...R] : Shape, D> {
+): Tensor<
+  S extends readonly [number, ...infer R extends Shape] ? [...I, ...R] : Shape,
+  D
+> {
   const t = x as unknown as AnyTensor, i = indices as unknown as AnyTensor;
   if (i.dtype !== "int32") {
-    throw new TypeError(`Expected int32 indices in gather but found ${i.dtype}`);
+    throw new TypeError(
+      `Expected int32 indices in gather but found ${i.dtype}`,
+    );
   }
   if (t.shape.length === 0) {
-    throw new RangeError("Cannot gather rows of a scalar: gather needs rank 1 or more");
+    throw new RangeError(
+      "Cannot gather rows of a scalar: gather needs rank 1 or more",
+    );
   }
   return bind(gatherPrim, [t, i], undefined) as unknown as Tensor<
-    S extends readonly [number, ...infer R extends Shape] ? [...I, ...R] : Shape,
+    S extends readonly [number, ...infer R extends Shape] ? [...I, ...R]
+      : Shape,
     D
   >;
 }
@@ -513,7 +617,11 @@ const oneHotPrim: Primitive<{ depth: number }> = {
   name: "oneHot",
   impl([l], p) {
     const t = l!;
-    return fromData([...t.shape, p.depth], "float32", oneHotKernel(dataOf(t), p.depth)) as AnyTensor;
+    return fromData(
+      [...t.shape, p.depth],
+      "float32",
+      oneHotKernel(dataOf(t), p.depth),
+    ) as AnyTensor;
   },
   jvp: () => null,
   vjp: () => [null],
@@ -545,7 +653,9 @@ export function oneHot<S extends Shape, const N extends number>(
     throw new TypeError(`Expected int32 labels in oneHot but found ${t.dtype}`);
   }
   if (!Number.isInteger(depth) || depth <= 0) {
-    throw new RangeError(`Expected depth to be a positive integer but found ${depth}`);
+    throw new RangeError(
+      `Expected depth to be a positive integer but found ${depth}`,
+    );
   }
   const d = dataOf(t);
   for (let i = 0; i < d.length; i++) {
@@ -556,14 +666,21 @@ export function oneHot<S extends Shape, const N extends number>(
       );
     }
   }
-  return bind(oneHotPrim, [t], { depth }) as unknown as Tensor<[...S, N], "float32">;
+  return bind(oneHotPrim, [t], { depth }) as unknown as Tensor<
+    [...S, N],
+    "float32"
+  >;
 }
 
 const castPrim: Primitive<{ dtype: DType }> = {
   name: "cast",
   impl([x], p) {
     const t = x!;
-    return fromData(t.shape, p.dtype, castKernel(dataOf(t), p.dtype === "int32") as Float32Array) as AnyTensor;
+    return fromData(
+      t.shape,
+      p.dtype,
+      castKernel(dataOf(t), p.dtype === "int32") as Float32Array,
+    ) as AnyTensor;
   },
   jvp: () => null,
   vjp: () => [null],
@@ -623,5 +740,9 @@ const stopPrim: Primitive<void> = {
 export function stopGradient<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
 ): Tensor<S, D> {
-  return bind(stopPrim, [x as unknown as AnyTensor], undefined) as unknown as Tensor<S, D>;
+  return bind(
+    stopPrim,
+    [x as unknown as AnyTensor],
+    undefined,
+  ) as unknown as Tensor<S, D>;
 }

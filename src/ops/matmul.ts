@@ -4,11 +4,24 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type DType, fromData, type Shape, sizeOf, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  type DType,
+  fromData,
+  type Shape,
+  sizeOf,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { gemm } from "../kernels/gemm.ts";
 import { broadcastTo as broadcastKernel } from "../kernels/elementwise.ts";
-import { type Arg, type MatMulShape, matmulShape, type Result } from "../shape/mod.ts";
+import {
+  type Arg,
+  type MatMulShape,
+  matmulShape,
+  type Result,
+} from "../shape/mod.ts";
 import { add, unbroadcast } from "./binary.ts";
 import { transpose } from "./layout.ts";
 
@@ -37,14 +50,22 @@ const matmulPrim: Primitive<void> = {
     const batch = sizeOf(batchShape);
     let xa = dataOf(x) as Float32Array, ya = dataOf(y) as Float32Array;
     if (batch === 1) {
-      return fromData(out, "float32", gemm(xa, ya, m, k, n, false, false)) as AnyTensor;
+      return fromData(
+        out,
+        "float32",
+        gemm(xa, ya, m, k, n, false, false),
+      ) as AnyTensor;
     }
     const xFull = [...batchShape, m, k], yFull = [...batchShape, k, n];
     const xBatched = sizeOf(x.shape) === sizeOf(xFull);
     const yBatched = sizeOf(y.shape) === sizeOf(yFull);
-    if (xBatched && !sameLead(x.shape, xFull)) xa = broadcastKernel(xa, x.shape, xFull);
+    if (xBatched && !sameLead(x.shape, xFull)) {
+      xa = broadcastKernel(xa, x.shape, xFull);
+    }
     if (!xBatched) xa = broadcastKernel(xa, x.shape, xFull);
-    if (yBatched && !sameLead(y.shape, yFull)) ya = broadcastKernel(ya, y.shape, yFull);
+    if (yBatched && !sameLead(y.shape, yFull)) {
+      ya = broadcastKernel(ya, y.shape, yFull);
+    }
     if (!yBatched) ya = broadcastKernel(ya, y.shape, yFull);
     const res = new Float32Array(batch * m * n);
     for (let i = 0; i < batch; i++) {
@@ -69,8 +90,12 @@ const matmulPrim: Primitive<void> = {
   },
   vjp(ct, [a, b], _p, _o, needs) {
     return [
-      needs[0] ? unbroadcast(bind(matmulPrim, [ct, swapLast(b!)], undefined), a!.shape) : null,
-      needs[1] ? unbroadcast(bind(matmulPrim, [swapLast(a!), ct], undefined), b!.shape) : null,
+      needs[0]
+        ? unbroadcast(bind(matmulPrim, [ct, swapLast(b!)], undefined), a!.shape)
+        : null,
+      needs[1]
+        ? unbroadcast(bind(matmulPrim, [swapLast(a!), ct], undefined), b!.shape)
+        : null,
     ];
   },
 };
@@ -98,11 +123,18 @@ function sameLead(a: Shape, b: Shape): boolean {
  * assertEquals(matmul(a, b).toArray(), [[4], [10]]);
  * ```
  */
-export function matmul<A extends Shape, B extends Shape, D extends DType = "float32">(
+export function matmul<
+  A extends Shape,
+  B extends Shape,
+  D extends DType = "float32",
+>(
   a: Tensor<A, D>,
   b: Arg<MatMulShape<A, B>, Tensor<B, D>>,
 ): Tensor<Result<MatMulShape<A, B>>, D> {
   const x = a as unknown as AnyTensor, y = b as unknown as AnyTensor;
   matmulShape(x.shape, y.shape);
-  return bind(matmulPrim, [x, y], undefined) as unknown as Tensor<Result<MatMulShape<A, B>>, D>;
+  return bind(matmulPrim, [x, y], undefined) as unknown as Tensor<
+    Result<MatMulShape<A, B>>,
+    D
+  >;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type AnyTensor, type Shape, type Tensor } from "../tensor.ts";
+import type { AnyTensor, Shape, Tensor } from "../tensor.ts";
 import { bernoulli, type Key } from "../random.ts";
 import { div, mul, sub } from "./binary.ts";
 import { logSumExp, sum } from "./reduce.ts";
@@ -42,7 +42,10 @@ export function logSoftmax<S extends Shape>(
 ): Tensor<S, "float32"> {
   const t = x as unknown as AnyTensor;
   const axis = normalizeAxis(t.shape, options?.axis ?? -1);
-  const lse = logSumExp(t as Tensor<Shape, "float32">, { axis, keepDims: true }) as AnyTensor;
+  const lse = logSumExp(t as Tensor<Shape, "float32">, {
+    axis,
+    keepDims: true,
+  }) as AnyTensor;
   return sub(t, lse) as unknown as Tensor<S, "float32">;
 }
 
@@ -98,7 +101,9 @@ export function crossEntropy<B extends number, C extends number>(
   const y = labels as unknown as AnyTensor;
   if (z.shape.length !== 2) {
     throw new RangeError(
-      `Expected logits of rank 2 [batch, classes] but found shape [${z.shape.join(", ")}]`,
+      `Expected logits of rank 2 [batch, classes] but found shape [${
+        z.shape.join(", ")
+      }]`,
     );
   }
   const [b, c] = z.shape as [number, number];
@@ -106,18 +111,27 @@ export function crossEntropy<B extends number, C extends number>(
   if (y.dtype === "int32") {
     if (y.shape.length !== 1 || y.shape[0] !== b) {
       throw new RangeError(
-        `Expected labels of shape [${b}] for logits [${b}, ${c}] but found [${y.shape.join(", ")}]`,
+        `Expected labels of shape [${b}] for logits [${b}, ${c}] but found [${
+          y.shape.join(", ")
+        }]`,
       );
     }
     const picked = mul(lp, oneHot(y as Tensor<Shape, "int32">, c)) as AnyTensor;
-    return neg(div(sum(picked), b) as AnyTensor) as unknown as Tensor<[], "float32">;
+    return neg(div(sum(picked), b) as AnyTensor) as unknown as Tensor<
+      [],
+      "float32"
+    >;
   }
   if (y.shape.length !== 2 || y.shape[0] !== b || y.shape[1] !== c) {
     throw new RangeError(
-      `Expected targets of shape [${b}, ${c}] for logits [${b}, ${c}] but found [${y.shape.join(", ")}]`,
+      `Expected targets of shape [${b}, ${c}] for logits [${b}, ${c}] but found [${
+        y.shape.join(", ")
+      }]`,
     );
   }
-  return neg(div(sum(mul(lp, y) as AnyTensor), b) as AnyTensor) as unknown as Tensor<[], "float32">;
+  return neg(
+    div(sum(mul(lp, y) as AnyTensor), b) as AnyTensor,
+  ) as unknown as Tensor<[], "float32">;
 }
 
 /** Options of {@linkcode dropout}. */
@@ -159,5 +173,8 @@ export function dropout<S extends Shape>(
   if (rate === 0) return x;
   const t = x as unknown as AnyTensor;
   const keep = bernoulli(options.key, 1 - rate, t.shape) as AnyTensor;
-  return mul(t, div(keep, 1 - rate) as AnyTensor) as unknown as Tensor<S, "float32">;
+  return mul(t, div(keep, 1 - rate) as AnyTensor) as unknown as Tensor<
+    S,
+    "float32"
+  >;
 }

@@ -12,7 +12,13 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, fromData, type Shape, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  fromData,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import {
   avgPoolBackward,
@@ -22,7 +28,13 @@ import {
   type Pool2dGeometry,
   scatterAddByIndex,
 } from "../kernels/pool.ts";
-import { type Arg, type Pool2dOptions, type Pool2dShape, pool2dGeometry, type Result } from "../shape/mod.ts";
+import {
+  type Arg,
+  pool2dGeometry,
+  type Pool2dOptions,
+  type Pool2dShape,
+  type Result,
+} from "../shape/mod.ts";
 import { mean } from "./reduce.ts";
 
 /** The argmax positions of a max pool, cached per input tensor and geometry. */
@@ -32,7 +44,10 @@ function geomKey(g: Pool2dGeometry): string {
   return `${g.kh},${g.kw},${g.strideH},${g.strideW},${g.padTop},${g.padBottom},${g.padLeft},${g.padRight}`;
 }
 
-function runMaxPool(x: AnyTensor, g: Pool2dGeometry): { out: Float32Array; argmax: Int32Array } {
+function runMaxPool(
+  x: AnyTensor,
+  g: Pool2dGeometry,
+): { out: Float32Array; argmax: Int32Array } {
   const r = maxPoolForward(dataOf(x) as Float32Array, g);
   let m = argmaxCache.get(x);
   if (m === undefined) argmaxCache.set(x, m = new Map());
@@ -64,24 +79,44 @@ const gatherPrim: Primitive<Pool2dGeometry> = {
     return fromData(outShape(g), "float32", out) as AnyTensor;
   },
   jvp: ([x], [, t], g) => (t ? bind(gatherPrim, [x!, t], g) : null),
-  vjp: (ct, [x], g, _o, needs) => [null, needs[1] ? bind(scatterPrim, [x!, ct], g) : null],
+  vjp: (
+    ct,
+    [x],
+    g,
+    _o,
+    needs,
+  ) => [null, needs[1] ? bind(scatterPrim, [x!, ct], g) : null],
 };
 
 /** (x, dy) -> dy added at the argmax positions of x's windows; linear in dy. */
 const scatterPrim: Primitive<Pool2dGeometry> = {
   name: "maxPoolScatter",
   impl([x, dy], g) {
-    const out = scatterAddByIndex(dataOf(dy!) as Float32Array, argmaxOf(x!, g), x!.size);
+    const out = scatterAddByIndex(
+      dataOf(dy!) as Float32Array,
+      argmaxOf(x!, g),
+      x!.size,
+    );
     return fromData(inShape(g), "float32", out) as AnyTensor;
   },
   jvp: ([x], [, t], g) => (t ? bind(scatterPrim, [x!, t], g) : null),
-  vjp: (ct, [x], g, _o, needs) => [null, needs[1] ? bind(gatherPrim, [x!, ct], g) : null],
+  vjp: (
+    ct,
+    [x],
+    g,
+    _o,
+    needs,
+  ) => [null, needs[1] ? bind(gatherPrim, [x!, ct], g) : null],
 };
 
 const avgPoolPrim: Primitive<Pool2dGeometry> = {
   name: "avgPool2d",
   impl([x], g) {
-    return fromData(outShape(g), "float32", avgPoolForward(dataOf(x!) as Float32Array, g)) as AnyTensor;
+    return fromData(
+      outShape(g),
+      "float32",
+      avgPoolForward(dataOf(x!) as Float32Array, g),
+    ) as AnyTensor;
   },
   jvp: (_x, [t], g) => (t ? bind(avgPoolPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolBackPrim, [ct], g)],
@@ -90,18 +125,27 @@ const avgPoolPrim: Primitive<Pool2dGeometry> = {
 const avgPoolBackPrim: Primitive<Pool2dGeometry> = {
   name: "avgPoolBackward",
   impl([dy], g) {
-    return fromData(inShape(g), "float32", avgPoolBackward(dataOf(dy!) as Float32Array, g)) as AnyTensor;
+    return fromData(
+      inShape(g),
+      "float32",
+      avgPoolBackward(dataOf(dy!) as Float32Array, g),
+    ) as AnyTensor;
   },
   jvp: (_x, [t], g) => (t ? bind(avgPoolBackPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolPrim, [ct], g)],
 };
 
 /** The output type of the pooling ops. */
-export type Pool2d<X extends Shape, O extends Pool2dOptions> = Tensor<Result<Pool2dShape<X, O>>, "float32">;
+export type Pool2d<X extends Shape, O extends Pool2dOptions> = Tensor<
+  Result<Pool2dShape<X, O>>,
+  "float32"
+>;
 
 function checkFloat(x: AnyTensor, name: string): void {
   if (x.dtype !== "float32") {
-    throw new TypeError(`Expected a float32 tensor in ${name} but found ${x.dtype}`);
+    throw new TypeError(
+      `Expected a float32 tensor in ${name} but found ${x.dtype}`,
+    );
   }
 }
 
@@ -164,7 +208,8 @@ export function avgPool2d<X extends Shape, const O extends Pool2dOptions>(
 }
 
 /** The output type of {@linkcode globalAvgPool2d}: `[N, C]`. */
-export type GlobalPool<X extends Shape> = X extends readonly [infer N extends number, number, number, infer C extends number]
+export type GlobalPool<X extends Shape> = X extends
+  readonly [infer N extends number, number, number, infer C extends number]
   ? Tensor<[N, C], "float32">
   : Tensor<[number, number], "float32">;
 
@@ -184,12 +229,18 @@ export type GlobalPool<X extends Shape> = X extends readonly [infer N extends nu
  * assertEquals(globalAvgPool2d(x).toArray(), [[2, 20]]);
  * ```
  */
-export function globalAvgPool2d<X extends Shape>(x: Tensor<X, "float32">): GlobalPool<X> {
+export function globalAvgPool2d<X extends Shape>(
+  x: Tensor<X, "float32">,
+): GlobalPool<X> {
   const xs = x as unknown as AnyTensor;
   if (xs.shape.length !== 4) {
     throw new RangeError(
-      `Cannot pool input [${xs.shape.join(", ")}]: input must have rank 4 (NHWC)`,
+      `Cannot pool input [${
+        xs.shape.join(", ")
+      }]: input must have rank 4 (NHWC)`,
     );
   }
-  return mean(xs as Tensor<Shape, "float32">, { axis: [1, 2] }) as unknown as GlobalPool<X>;
+  return mean(xs as Tensor<Shape, "float32">, {
+    axis: [1, 2],
+  }) as unknown as GlobalPool<X>;
 }

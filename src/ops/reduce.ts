@@ -5,7 +5,15 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type DType, fromData, type Shape, sizeOf, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  type DType,
+  fromData,
+  type Shape,
+  sizeOf,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import {
   argmax as argmaxKernel,
@@ -31,8 +39,12 @@ export interface ReduceOptions<A extends Axes, K extends boolean> {
 }
 
 /** The result type of a reduction of `S` over `A`. */
-export type Reduced<S extends Shape, A extends Axes, K extends boolean, D extends DType> =
-  Tensor<Result<ReduceShape<S, A, K>>, D>;
+export type Reduced<
+  S extends Shape,
+  A extends Axes,
+  K extends boolean,
+  D extends DType,
+> = Tensor<Result<ReduceShape<S, A, K>>, D>;
 
 interface ReduceParams {
   readonly axes: readonly number[];
@@ -91,8 +103,16 @@ const sumPrim: Primitive<ReduceParams> = {
   name: "sum",
   impl([x], p) {
     const t = x as AnyTensor;
-    const data = runReduce(t, p.axes, (d, o, m, i) => reduceKernel("sum", d, o, m, i));
-    return fromData(outShape(t.shape, p), t.dtype, data as Float32Array) as AnyTensor;
+    const data = runReduce(
+      t,
+      p.axes,
+      (d, o, m, i) => reduceKernel("sum", d, o, m, i),
+    );
+    return fromData(
+      outShape(t.shape, p),
+      t.dtype,
+      data as Float32Array,
+    ) as AnyTensor;
   },
   jvp: (_x, [t], p) => (t ? bind(sumPrim, [t], p) : null),
   vjp(ct, [x], p) {
@@ -104,7 +124,10 @@ const sumPrim: Primitive<ReduceParams> = {
 /** The positions that attain the maximum, as float 0/1 divided by their count. */
 function maxWeights(x: AnyTensor, out: AnyTensor, p: ReduceParams): AnyTensor {
   const kept = reshape(out, keptShape(x.shape, p.axes)) as AnyTensor;
-  const hit = cast(equal(x, stopGradient(kept)) as AnyTensor, "float32") as AnyTensor;
+  const hit = cast(
+    equal(x, stopGradient(kept)) as AnyTensor,
+    "float32",
+  ) as AnyTensor;
   const count = bind(sumPrim, [hit], { axes: p.axes, keepDims: true });
   return div(hit, count) as AnyTensor;
 }
@@ -115,11 +138,21 @@ const maxPrim: Primitive<ReduceParams> = {
     const t = x as AnyTensor;
     if (t.size === 0) {
       throw new RangeError(
-        `Cannot take the max of an empty tensor of shape [${t.shape.join(", ")}]`,
+        `Cannot take the max of an empty tensor of shape [${
+          t.shape.join(", ")
+        }]`,
       );
     }
-    const data = runReduce(t, p.axes, (d, o, m, i) => reduceKernel("max", d, o, m, i));
-    return fromData(outShape(t.shape, p), t.dtype, data as Float32Array) as AnyTensor;
+    const data = runReduce(
+      t,
+      p.axes,
+      (d, o, m, i) => reduceKernel("max", d, o, m, i),
+    );
+    return fromData(
+      outShape(t.shape, p),
+      t.dtype,
+      data as Float32Array,
+    ) as AnyTensor;
   },
   jvp([x], [t], p, out) {
     if (!t) return null;
@@ -147,7 +180,9 @@ const argmaxPrim: Primitive<ArgmaxParams> = {
     const inner = sizeOf(shape.slice(p.axis + 1));
     if (mid === 0) {
       throw new RangeError(
-        `Cannot take the argmax over axis ${p.axis} of size 0 in shape [${shape.join(", ")}]`,
+        `Cannot take the argmax over axis ${p.axis} of size 0 in shape [${
+          shape.join(", ")
+        }]`,
       );
     }
     const data = argmaxKernel(dataOf(t), outer, mid, inner);
@@ -185,7 +220,10 @@ export function sum<
 >(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
   const t = x as unknown as AnyTensor;
   const axes = normAxes(t.shape, options?.axis);
-  return bind(sumPrim, [t], { axes, keepDims: options?.keepDims ?? false }) as unknown as Reduced<S, A, K, D>;
+  return bind(sumPrim, [t], {
+    axes,
+    keepDims: options?.keepDims ?? false,
+  }) as unknown as Reduced<S, A, K, D>;
 }
 
 /**
@@ -244,7 +282,10 @@ export function max<
 >(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
   const t = x as unknown as AnyTensor;
   const axes = normAxes(t.shape, options?.axis);
-  return bind(maxPrim, [t], { axes, keepDims: options?.keepDims ?? false }) as unknown as Reduced<S, A, K, D>;
+  return bind(maxPrim, [t], {
+    axes,
+    keepDims: options?.keepDims ?? false,
+  }) as unknown as Reduced<S, A, K, D>;
 }
 
 /**
@@ -271,7 +312,10 @@ export function min<
 >(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
   const t = x as unknown as AnyTensor;
   const axes = normAxes(t.shape, options?.axis);
-  const m = bind(maxPrim, [neg(t)], { axes, keepDims: options?.keepDims ?? false });
+  const m = bind(maxPrim, [neg(t)], {
+    axes,
+    keepDims: options?.keepDims ?? false,
+  });
   return neg(m) as unknown as Reduced<S, A, K, D>;
 }
 
@@ -309,7 +353,10 @@ export function argmax<
 >(x: Tensor<S, D>, options?: ArgmaxOptions<A, K>): Reduced<S, A, K, "int32"> {
   const t = x as unknown as AnyTensor;
   const axis = normAxes(t.shape, options?.axis ?? -1)[0] as number;
-  return bind(argmaxPrim, [t], { axis, keepDims: options?.keepDims ?? false }) as unknown as Reduced<S, A, K, "int32">;
+  return bind(argmaxPrim, [t], {
+    axis,
+    keepDims: options?.keepDims ?? false,
+  }) as unknown as Reduced<S, A, K, "int32">;
 }
 
 /**
@@ -340,9 +387,16 @@ export function logSumExp<
   const t = x as unknown as AnyTensor;
   const axes = normAxes(t.shape, options?.axis);
   const keepDims = options?.keepDims ?? false;
-  const m = stopGradient(bind(maxPrim, [t], { axes, keepDims: true })) as AnyTensor;
+  const m = stopGradient(
+    bind(maxPrim, [t], { axes, keepDims: true }),
+  ) as AnyTensor;
   const shifted = exp(sub(t, m) as F32) as AnyTensor;
-  const s = log(bind(sumPrim, [shifted], { axes, keepDims: true }) as F32) as AnyTensor;
+  const s = log(
+    bind(sumPrim, [shifted], { axes, keepDims: true }) as F32,
+  ) as AnyTensor;
   const r = add(s, m) as AnyTensor;
-  return (keepDims ? r : reshape(r, outShape(t.shape, { axes, keepDims: false }))) as unknown as Reduced<S, A, K, "float32">;
+  return (keepDims ? r : reshape(
+    r,
+    outShape(t.shape, { axes, keepDims: false }),
+  )) as unknown as Reduced<S, A, K, "float32">;
 }

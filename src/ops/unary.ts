@@ -5,7 +5,14 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type DType, fromData, type Shape, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  type DType,
+  fromData,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { unary as unaryKernel, type UnaryOp } from "../kernels/elementwise.ts";
 import { div, mul, sub } from "./binary.ts";
@@ -20,7 +27,11 @@ function unaryPrim(
     name: op,
     impl([x]) {
       const t = x as AnyTensor;
-      return fromData(t.shape, t.dtype, unaryKernel(op, dataOf(t)) as Float32Array) as AnyTensor;
+      return fromData(
+        t.shape,
+        t.dtype,
+        unaryKernel(op, dataOf(t)) as Float32Array,
+      ) as AnyTensor;
     },
     jvp([x], [t], _p, out) {
       if (deriv === null || t === null) return null;
@@ -37,7 +48,11 @@ const negPrim: Primitive<void> = {
   name: "neg",
   impl([x]) {
     const t = x as AnyTensor;
-    return fromData(t.shape, t.dtype, unaryKernel("neg", dataOf(t)) as Float32Array) as AnyTensor;
+    return fromData(
+      t.shape,
+      t.dtype,
+      unaryKernel("neg", dataOf(t)) as Float32Array,
+    ) as AnyTensor;
   },
   jvp: (_x, [t]) => (t ? neg(t) as AnyTensor : null),
   vjp: (ct) => [neg(ct) as AnyTensor],
@@ -62,7 +77,11 @@ function run<S extends Shape, D extends DType>(
   prim: Primitive<void>,
   x: Tensor<S, D>,
 ): Tensor<S, D> {
-  return bind(prim, [x as unknown as AnyTensor], undefined) as unknown as Tensor<S, D>;
+  return bind(
+    prim,
+    [x as unknown as AnyTensor],
+    undefined,
+  ) as unknown as Tensor<S, D>;
 }
 
 /**
@@ -99,7 +118,9 @@ export function neg<S extends Shape, D extends DType>(
  * assertAlmostEquals(exp(tensor([1])).item(), Math.E, 1e-6);
  * ```
  */
-export function exp<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float32"> {
+export function exp<S extends Shape>(
+  x: Tensor<S, "float32">,
+): Tensor<S, "float32"> {
   return run(expPrim, x);
 }
 
@@ -117,7 +138,9 @@ export function exp<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float3
  * assertAlmostEquals(log(tensor([Math.E])).item(), 1, 1e-6);
  * ```
  */
-export function log<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float32"> {
+export function log<S extends Shape>(
+  x: Tensor<S, "float32">,
+): Tensor<S, "float32"> {
   return run(logPrim, x);
 }
 
@@ -135,7 +158,9 @@ export function log<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float3
  * assertEquals(sqrt(tensor([4, 9])).toArray(), [2, 3]);
  * ```
  */
-export function sqrt<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float32"> {
+export function sqrt<S extends Shape>(
+  x: Tensor<S, "float32">,
+): Tensor<S, "float32"> {
   return run(sqrtPrim, x);
 }
 
@@ -153,7 +178,9 @@ export function sqrt<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float
  * assertEquals(abs(tensor([-3, 2])).toArray(), [3, 2]);
  * ```
  */
-export function abs<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S, D> {
+export function abs<S extends Shape, D extends DType>(
+  x: Tensor<S, D>,
+): Tensor<S, D> {
   return run(absPrim, x);
 }
 
@@ -171,7 +198,9 @@ export function abs<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S
  * assertEquals(sign(tensor([-3, 0, 2])).toArray(), [-1, 0, 1]);
  * ```
  */
-export function sign<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S, D> {
+export function sign<S extends Shape, D extends DType>(
+  x: Tensor<S, D>,
+): Tensor<S, D> {
   return run(signPrim, x);
 }
 
@@ -189,7 +218,9 @@ export function sign<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<
  * assertEquals(step(tensor([-1, 0, 2])).toArray(), [0, 0, 1]);
  * ```
  */
-export function step<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S, D> {
+export function step<S extends Shape, D extends DType>(
+  x: Tensor<S, D>,
+): Tensor<S, D> {
   return run(stepPrim, x);
 }
 
@@ -207,7 +238,9 @@ export function step<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<
  * assertEquals(relu(tensor([-1, 0, 2])).toArray(), [0, 0, 2]);
  * ```
  */
-export function relu<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S, D> {
+export function relu<S extends Shape, D extends DType>(
+  x: Tensor<S, D>,
+): Tensor<S, D> {
   return run(reluPrim, x);
 }
 
@@ -225,7 +258,9 @@ export function relu<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<
  * assertEquals(sigmoid(tensor([0, -1000, 1000])).toArray(), [0.5, 0, 1]);
  * ```
  */
-export function sigmoid<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float32"> {
+export function sigmoid<S extends Shape>(
+  x: Tensor<S, "float32">,
+): Tensor<S, "float32"> {
   return run(sigmoidPrim, x);
 }
 
@@ -243,7 +278,9 @@ export function sigmoid<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "fl
  * assertEquals(tanh(tensor([0])).toArray(), [0]);
  * ```
  */
-export function tanh<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float32"> {
+export function tanh<S extends Shape>(
+  x: Tensor<S, "float32">,
+): Tensor<S, "float32"> {
   return run(tanhPrim, x);
 }
 
@@ -261,8 +298,13 @@ export function tanh<S extends Shape>(x: Tensor<S, "float32">): Tensor<S, "float
  * assertEquals(square(tensor([-3, 2])).toArray(), [9, 4]);
  * ```
  */
-export function square<S extends Shape, D extends DType>(x: Tensor<S, D>): Tensor<S, D> {
-  return mul(x as unknown as AnyTensor, x as unknown as AnyTensor) as unknown as Tensor<S, D>;
+export function square<S extends Shape, D extends DType>(
+  x: Tensor<S, D>,
+): Tensor<S, D> {
+  return mul(
+    x as unknown as AnyTensor,
+    x as unknown as AnyTensor,
+  ) as unknown as Tensor<S, D>;
 }
 
 /**
