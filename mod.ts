@@ -147,3 +147,4 @@ export {
 export * from "./src/random.ts";
 export * from "./src/init.ts";
 export * as nn from "./src/nn/mod.ts";
+export * as optim from "./src/optim/mod.ts";

@@ -82,8 +82,10 @@ Deno.test("a layer that does not fit is a compile error and a runtime RangeError
     nn.flatten(),
     nn.dense({ units: 10, inputs: 784 }),
   );
-  // @ts-expect-error: Layer 3 (dense): dense expects 784 input features but found 4608
-  bad.init(key(0), [28, 28, 1]);
+  // The compile errors: these closures are type-checked, never called.
+  const _a = () =>
+    // @ts-expect-error: Layer 3 (dense): dense expects 784 input features but found 4608
+    bad.init(key(0), [28, 28, 1]);
   assertThrows(
     () => bad.init(key(0), [28, 28, 1] as number[]),
     RangeError,
@@ -93,8 +95,9 @@ Deno.test("a layer that does not fit is a compile error and a runtime RangeError
     nn.conv2d({ filters: 4, kernel: 3 }),
     nn.dense({ units: 10 }),
   );
-  // @ts-expect-error: Layer 2 (dense) needs a rank-2 input
-  noFlatten.init(key(0), [8, 8, 1]);
+  const _b = () =>
+    // @ts-expect-error: Layer 2 (dense) needs a rank-2 input
+    noFlatten.init(key(0), [8, 8, 1]);
   assertThrows(
     () => noFlatten.init(key(0), [8, 8, 1] as never),
     RangeError,
@@ -104,8 +107,14 @@ Deno.test("a layer that does not fit is a compile error and a runtime RangeError
     nn.maxPool2d({ size: 2 }),
     nn.conv2d({ filters: 4, kernel: 5 }),
   );
-  // @ts-expect-error: Layer 2 (conv2d): the kernel exceeds the input
-  tooBig.init(key(0), [6, 6, 1]);
+  const _c = () =>
+    // @ts-expect-error: Layer 2 (conv2d): the kernel exceeds the input
+    tooBig.init(key(0), [6, 6, 1]);
+  assertThrows(
+    () => tooBig.init(key(0), [6, 6, 1] as never),
+    RangeError,
+    "Layer 2 (conv2d): Cannot convolve input [1, 3, 3, 1] with kernel [5, 5, 1, 4]: the dilated kernel height 5 exceeds the padded input height 3",
+  );
 });
 
 Deno.test("models nest: a sequential is a layer", () => {

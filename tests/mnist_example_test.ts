@@ -1,0 +1,58 @@
+// Trains the example's small CNN on 3000 real MNIST images for one epoch
+// through the same code as examples/mnist.ts, and checks the test accuracy
+// is far above chance (10%) and that the same seed gives the same numbers.
+import { assert, assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
+import { key, slice } from "../mod.ts";
+import { loadMnist } from "../src/data/mnist.ts";
+import { mnistDefaultDir } from "../examples/_mnist_files.ts";
+import {
+  buildModel,
+  evaluate,
+  learningCurvesSvg,
+  makeOptimizer,
+  type Split,
+  trainEpoch,
+} from "../examples/mnist_lib.ts";
+
+async function run(limit: number, seed: number) {
+  const data = await loadMnist(await mnistDefaultDir(), { limitTrain: limit });
+  const test: Split = {
+    images: slice(data.test.images, 0, 2000),
+    labels: slice(data.test.labels, 0, 2000),
+  };
+  const { model } = buildModel("small", 0.25);
+  const opt = makeOptimizer("adam", 0.003);
+  const params = model.init(key(seed), [28, 28, 1]);
+  const losses: number[] = [];
+  const [state, metrics] = await trainEpoch(
+    model,
+    opt,
+    { params, optState: opt.init(params) },
+    data.train,
+    64,
+    key(seed + 1),
+    (p) => losses.push(p.loss),
+  );
+  return { metrics, test: evaluate(model, state.params, test), losses };
+}
+
+Deno.test("the MNIST example learns: one epoch on 3000 images beats chance by far", async () => {
+  const a = await run(3000, 0);
+  assertGreater(a.test.accuracy, 0.8, `test accuracy ${a.test.accuracy}`);
+  assert(Number.isFinite(a.metrics.loss));
+  // Same seed, same numbers.
+  const b = await run(640, 0);
+  const c = await run(640, 0);
+  assertEquals(b.losses, c.losses);
+});
+
+Deno.test("the learning-curve chart is an SVG with both curves", () => {
+  const svg = learningCurvesSvg([
+    { epoch: 1, train: { loss: 0.5, accuracy: 0.9 }, test: { loss: 0.6, accuracy: 0.88 } },
+    { epoch: 2, train: { loss: 0.2, accuracy: 0.97 }, test: { loss: 0.4, accuracy: 0.9 } },
+  ], "t");
+  assertStringIncludes(svg, "<svg");
+  assertEquals((svg.match(/<path /g) ?? []).length, 4);
+  assertStringIncludes(svg, "training");
+  assertStringIncludes(svg, "test");
+});
