@@ -148,3 +148,14 @@ export * from "./src/random.ts";
 export * from "./src/init.ts";
 export * as nn from "./src/nn/mod.ts";
 export * as optim from "./src/optim/mod.ts";
+export { decodeIdx, type IdxData, parseIdx, readIdx } from "./src/data/idx.ts";
+export {
+  type LabeledImages,
+  loadMnist,
+  type LoadMnistOptions,
+  type MnistData,
+  toImagesTensor,
+  toLabelsTensor,
+} from "./src/data/mnist.ts";
+export { type Batch, batches, type BatchOptions } from "./src/data/batches.ts";
+export { deserialize, load, save, serialize } from "./src/io/safetensors.ts";

@@ -107,7 +107,7 @@ export function jvp<const A extends readonly unknown[], R>(
 function trace<A extends readonly unknown[], R>(
   f: (...args: A) => R,
   primals: A,
-): { out: R; pullback: (ct: R) => A } {
+): { out: R; pullback: (ct: R) => A; lower: (tree: unknown) => unknown } {
   return withTrace((l) => new VjpTrace(l), (trace) => {
     const [pl, def] = treeFlatten(primals);
     const ins = pl.map((p) => trace.input(p) as VjpTracer);
@@ -140,7 +140,15 @@ function trace<A extends readonly unknown[], R>(
       const res = got.map((g, i) => g ?? zerosLike(pl[i] as AnyTensor));
       return treeUnflatten(def, res) as A;
     };
-    return { out: treeUnflatten(odef, prims) as R, pullback };
+    // Values computed inside (such as aux outputs) stand for their primals outside.
+    const lower = (tree: unknown): unknown => {
+      const [ls, d] = treeFlatten(tree);
+      return treeUnflatten(
+        d,
+        ls.map((l) => (l instanceof VjpTracer && l.trace === trace ? l.primal : l)),
+      );
+    };
+    return { out: treeUnflatten(odef, prims) as R, pullback, lower };
   });
 }
 
@@ -247,7 +255,7 @@ export function valueAndGrad<
   return (params: P, ...rest: A): [R, P] => {
     const [p, wasNumber] = liftNumber(params);
     let aux: unknown;
-    const { out, pullback } = trace(
+    const { out, pullback, lower } = trace(
       (q: unknown) => {
         const r = f(
           (wasNumber ? (q as AnyTensor) : q) as P,
@@ -273,7 +281,7 @@ export function valueAndGrad<
     ) as AnyTensor;
     const [g] = pullback(ones);
     const grad = wasNumber ? (g as AnyTensor).item() : g;
-    const value = hasAux ? [out, aux] : out;
+    const value = hasAux ? [out, lower(aux)] : out;
     return [value as R, grad as P];
   };
 }

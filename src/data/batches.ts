@@ -1,0 +1,103 @@
+/**
+ * Mini-batches of a data set, in a given (shuffled) order.
+ *
+ * @module
+ */
+
+import { type AnyTensor, dataOf, fromData, type Shape, type Tensor } from "../tensor.ts";
+
+/** One mini-batch. */
+export interface Batch<S extends Shape> {
+  /** The inputs, `[batch, ...]`. */
+  x: Tensor<[number, ...S], "float32">;
+  /** The labels, `[batch]`. */
+  y: Tensor<[number], "int32">;
+  /** The batch's position, from 0. */
+  index: number;
+}
+
+/** Options of {@linkcode batches}. */
+export interface BatchOptions {
+  /** The order of the examples (a permutation, e.g. from `permutation(key, n)`); in order when omitted. */
+  order?: Int32Array | Tensor<[number], "int32">;
+  /** Drop a last batch smaller than `batchSize` (default false). */
+  dropLast?: boolean;
+}
+
+/**
+ * Splits examples into mini-batches of `batchSize` rows, following `order`.
+ * The rows are copied; the inputs are not changed.
+ *
+ * @param x The inputs, `[N, ...]`.
+ * @param y The labels, `[N]`.
+ * @param batchSize The rows per batch, a positive integer.
+ * @param options `order` and `dropLast`.
+ * @returns A generator of batches.
+ * @throws {RangeError} If the sizes disagree, `batchSize` is not a positive integer, or `order` is not a permutation of `0..N-1`.
+ *
+ * @example
+ * ```ts
+ * import { batches, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const x = tensor([[1], [2], [3]]);
+ * const y = tensor(new Int32Array([10, 20, 30]), [3]);
+ * const order = new Int32Array([2, 0, 1]);
+ * const got = [...batches(x, y, 2, { order })].map((b) => b.y.toArray());
+ * assertEquals(got, [[30, 10], [20]]);
+ * ```
+ */
+export function* batches<S extends Shape>(
+  x: Tensor<readonly [number, ...S], "float32">,
+  y: Tensor<readonly [number], "int32">,
+  batchSize: number,
+  options: BatchOptions = {},
+): Generator<Batch<S>> {
+  const xs = x as unknown as AnyTensor, ys = y as unknown as AnyTensor;
+  const n = xs.shape[0] as number;
+  if (ys.shape[0] !== n) {
+    throw new RangeError(`Expected as many labels as inputs but found ${n} inputs and ${ys.shape[0]} labels`);
+  }
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) {
+    throw new RangeError(`Expected batchSize to be a positive integer but found ${batchSize}`);
+  }
+  let order: Int32Array;
+  if (options.order === undefined) {
+    order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+  } else {
+    order = options.order instanceof Int32Array
+      ? options.order
+      : dataOf(options.order as unknown as AnyTensor) as Int32Array;
+    if (order.length !== n) {
+      throw new RangeError(`Expected an order of length ${n} but found ${order.length}`);
+    }
+    const seen = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = order[i]!;
+      if (!(v >= 0 && v < n) || seen[v]) {
+        throw new RangeError(`Expected order to be a permutation of 0..${n - 1} but found ${v} at position ${i}`);
+      }
+      seen[v] = 1;
+    }
+  }
+  const rowShape = xs.shape.slice(1);
+  const row = rowShape.reduce((a, b) => a * b, 1);
+  const xd = dataOf(xs) as Float32Array, yd = dataOf(ys) as Int32Array;
+  let index = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const m = Math.min(batchSize, n - start);
+    if (m < batchSize && options.dropLast) break;
+    const bx = new Float32Array(m * row), by = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const r = order[start + i]!;
+      bx.set(xd.subarray(r * row, (r + 1) * row), i * row);
+      by[i] = yd[r]!;
+    }
+    yield {
+      x: fromData([m, ...rowShape] as unknown as [number, ...S], "float32", bx),
+      y: fromData([m] as [number], "int32", by),
+      index: index++,
+    };
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * Saving and loading parameter trees in the safetensors format: an 8-byte
+ * little-endian header length, a JSON header (`dtype`, `shape`,
+ * `data_offsets` per tensor, and `__metadata__`), then the little-endian
+ * tensor bytes. Tensor names are the trees' dotted leaf paths; the tree's
+ * structure is kept in the metadata so `load` can rebuild it.
+ *
+ * Format problems raise `TypeError`; missing, extra or mis-shaped parameters
+ * raise `RangeError`. Loading validates everything before returning
+ * anything.
+ *
+ * @module
+ */
+
+import { type AnyTensor, type DType, fromData } from "../tensor.ts";
+import { type TreeDef, treeFlatten, treePaths, treeUnflatten } from "../pytree.ts";
+
+const DTYPES: Record<DType, string> = { float32: "F32", int32: "I32" };
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+interface Entry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+function leBytes(t: AnyTensor): Uint8Array {
+  const data = t.toFlat();
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE) return bytes;
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += 4) {
+    out[i] = bytes[i + 3]!;
+    out[i + 1] = bytes[i + 2]!;
+    out[i + 2] = bytes[i + 1]!;
+    out[i + 3] = bytes[i]!;
+  }
+  return out;
+}
+
+/**
+ * Encodes a tree of tensors as safetensors bytes.
+ *
+ * @param tree A pytree whose leaves are float32 or int32 tensors.
+ * @returns The file's bytes.
+ *
+ * @example
+ * ```ts
+ * import { deserialize, serialize, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const bytes = serialize({ w: tensor([1, 2]) });
+ * const back = deserialize(bytes) as { w: ReturnType<typeof tensor> };
+ * assertEquals(back.w.toArray(), [1, 2]);
+ * ```
+ */
+export function serialize(tree: unknown): Uint8Array {
+  const [leaves, def] = treeFlatten(tree);
+  const names = treePaths(tree);
+  const header: Record<string, unknown> = {
+    __metadata__: { format: "tensa", "tensa.treedef": JSON.stringify(def) },
+  };
+  let offset = 0;
+  const bodies: Uint8Array[] = [];
+  leaves.forEach((t, i) => {
+    const b = leBytes(t);
+    header[names[i] || "_"] = { dtype: DTYPES[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + b.length] };
+    offset += b.length;
+    bodies.push(b);
+  });
+  let json = JSON.stringify(header);
+  while ((8 + new TextEncoder().encode(json).length) % 8 !== 0) json += " ";
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let o = 8 + head.length;
+  for (const b of bodies) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
+function describe(like: unknown): Map<string, AnyTensor> {
+  const [leaves] = treeFlatten(like);
+  const names = treePaths(like);
+  return new Map(names.map((n, i) => [n, leaves[i] as AnyTensor]));
+}
+
+/**
+ * Decodes safetensors bytes into a tree: the structure of `like` when given
+ * (every name, shape and dtype must match), else the structure stored in the
+ * metadata (or a flat object of the names).
+ *
+ * @param bytes The file's bytes.
+ * @param like A tree to match, or omitted.
+ * @param name The file name for messages (default `"the data"`).
+ * @returns The tree.
+ * @throws {TypeError} If the bytes are not a valid safetensors file.
+ * @throws {RangeError} If a parameter is missing, extra, or of another shape or dtype than in `like`.
+ *
+ * @example
+ * ```ts
+ * import { deserialize, serialize, tensor } from "@tensa/tensa";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const bytes = serialize({ w: tensor([1, 2]) });
+ * assertThrows(() => deserialize(bytes, { w: tensor([1, 2, 3]) }), RangeError);
+ * assertThrows(() => deserialize(bytes.slice(0, 20)), TypeError);
+ * ```
+ */
+export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"): unknown {
+  if (bytes.length < 8) {
+    throw new TypeError(`Expected ${name} to be a safetensors file but it has only ${bytes.length} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n < 2 || 8 + n > bytes.length) {
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but its header length ${n} does not fit in ${bytes.length} bytes`,
+    );
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    throw new TypeError(`Expected ${name} to be a safetensors file but its header is not JSON`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new TypeError(`Expected ${name} to be a safetensors file but its header is not a JSON object`);
+  }
+  const dataLen = bytes.length - 8 - n;
+  const entries: [string, Entry][] = [];
+  for (const [key, value] of Object.entries(header)) {
+    if (key === "__metadata__") continue;
+    const e = value as Entry;
+    if (
+      typeof e !== "object" || e === null || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) ||
+      e.data_offsets.length !== 2 || !e.shape.every((d) => Number.isInteger(d) && d >= 0)
+    ) {
+      throw new TypeError(`Expected an entry with dtype, shape and data_offsets for ${key} in ${name}`);
+    }
+    if (e.dtype !== "F32" && e.dtype !== "I32") {
+      throw new TypeError(`Expected dtype F32 or I32 for ${key} in ${name} but found ${e.dtype}`);
+    }
+    const [b, end] = e.data_offsets;
+    const size = e.shape.reduce((a, d) => a * d, 1) * 4;
+    if (!(Number.isInteger(b) && Number.isInteger(end) && b >= 0 && end - b === size)) {
+      throw new TypeError(
+        `Expected the offsets of ${key} in ${name} to span ${size} bytes for shape [${e.shape.join(", ")}] but found [${b}, ${end}]`,
+      );
+    }
+    if (end > dataLen) {
+      throw new TypeError(
+        `${name} is truncated: ${key} ends at byte ${end} of the data but the data has ${dataLen} bytes`,
+      );
+    }
+    entries.push([key, e]);
+  }
+  // The tensors must tile the data exactly, without gaps or overlaps.
+  const sorted = [...entries].sort((x, y) => x[1].data_offsets[0] - y[1].data_offsets[0]);
+  let at = 0;
+  for (const [key, e] of sorted) {
+    if (e.data_offsets[0] !== at) {
+      throw new TypeError(
+        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${e.data_offsets[0]}`,
+      );
+    }
+    at = e.data_offsets[1];
+  }
+  if (at !== dataLen) {
+    throw new TypeError(`Expected the tensors of ${name} to cover its ${dataLen} data bytes but they cover ${at}`);
+  }
+  const base = bytes.byteOffset + 8 + n;
+  const tensors = new Map<string, AnyTensor>();
+  for (const [key, e] of entries) {
+    const [b, end] = e.data_offsets;
+    const raw = bytes.buffer.slice(base + b, base + end) as ArrayBuffer;
+    const dv = new DataView(raw);
+    const count = (end - b) / 4;
+    const data = e.dtype === "F32" ? new Float32Array(count) : new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      data[i] = e.dtype === "F32" ? dv.getFloat32(4 * i, true) : dv.getInt32(4 * i, true);
+    }
+    tensors.set(key, fromData(e.shape, e.dtype === "F32" ? "float32" : "int32", data as Float32Array) as AnyTensor);
+  }
+  if (like !== undefined) {
+    const want = describe(like);
+    for (const key of want.keys()) {
+      if (!tensors.has(key)) throw new RangeError(`Expected a parameter ${key} in ${name} but found none`);
+    }
+    for (const key of tensors.keys()) {
+      if (!want.has(key)) throw new RangeError(`Found a parameter ${key} in ${name} that the model does not have`);
+    }
+    for (const [key, w] of want) {
+      const t = tensors.get(key) as AnyTensor;
+      if (t.shape.length !== w.shape.length || t.shape.some((d, i) => d !== w.shape[i])) {
+        throw new RangeError(
+          `Expected ${key} to have shape [${w.shape.join(", ")}] but found [${t.shape.join(", ")}] in ${name}`,
+        );
+      }
+      if (t.dtype !== w.dtype) {
+        throw new RangeError(`Expected ${key} to have dtype ${w.dtype} but found ${t.dtype} in ${name}`);
+      }
+    }
+    const [, def] = treeFlatten(like);
+    return treeUnflatten(def, treePaths(like).map((p) => tensors.get(p)));
+  }
+  const meta = header.__metadata__ as Record<string, string> | undefined;
+  const stored = meta?.["tensa.treedef"];
+  if (typeof stored === "string") {
+    let def: TreeDef;
+    try {
+      def = JSON.parse(stored) as TreeDef;
+    } catch {
+      throw new TypeError(`Expected the tree structure in the metadata of ${name} to be JSON`);
+    }
+    const names: string[] = [];
+    const walk = (d: TreeDef, path: string[]): void => {
+      if (d.kind === "leaf") names.push(path.join("."));
+      else if (d.kind === "array") d.children.forEach((c, i) => walk(c, [...path, `${i}`]));
+      else if (d.kind === "object") d.children.forEach((c, i) => walk(c, [...path, d.keys[i] as string]));
+    };
+    walk(def, []);
+    if (names.length !== tensors.size || names.some((k) => !tensors.has(k || "_"))) {
+      throw new TypeError(`Expected the tensors of ${name} to match the tree structure in its metadata`);
+    }
+    return treeUnflatten(def, names.map((k) => tensors.get(k || "_")));
+  }
+  return Object.fromEntries(tensors);
+}
+
+/**
+ * Saves a tree of tensors to `path` as safetensors, atomically: the bytes go
+ * to a temporary file in the same folder, which is then renamed onto `path`,
+ * so a crash never leaves a damaged file under the final name.
+ *
+ * @param path The file to write.
+ * @param tree The parameters.
+ * @returns When the file is in place.
+ *
+ * @example
+ * ```ts
+ * import { load, save, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await save(`${dir}/p.safetensors`, { w: [tensor([1, 2])] });
+ * const back = await load(`${dir}/p.safetensors`, { w: [tensor([0, 0])] });
+ * assertEquals(back.w[0]!.toArray(), [1, 2]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function save(path: string, tree: unknown): Promise<void> {
+  const bytes = serialize(tree);
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Loads a safetensors file. With `like`, the result has `like`'s type and
+ * structure and every parameter is checked; without it, the structure stored
+ * by {@linkcode save} is rebuilt.
+ *
+ * @param path The file to read.
+ * @param like A tree of the expected structure, shapes and dtypes.
+ * @returns The parameters.
+ * @throws {TypeError} If the file is not a valid safetensors file (named in the message).
+ * @throws {RangeError} If a parameter is missing, extra or of another shape.
+ *
+ * @example
+ * ```ts
+ * import { load, save, tensor } from "@tensa/tensa";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await save(`${dir}/p.safetensors`, { w: tensor([1, 2]) });
+ * await assertRejects(() => load(`${dir}/p.safetensors`, { v: tensor([1, 2]) }), RangeError);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function load<T = unknown>(path: string, like?: T): Promise<T> {
+  return deserialize(await Deno.readFile(path), like, path) as T;
+}
