@@ -23,9 +23,10 @@ export function crc32(bytes: Uint8Array): number {
 }
 
 async function deflate(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new CompressionStream("deflate"),
-  );
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(
+      new CompressionStream("deflate"),
+    );
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

@@ -293,6 +293,23 @@ export type DTypeOfFlat<T> = T extends Int32Array ? "int32" : "float32";
 export function tensor<const T extends NestedInput>(
   values: T,
 ): Tensor<ShapeOfNested<T>, "float32">;
+/**
+ * Makes a tensor from flat values (an array or typed array, copied) and a shape.
+ *
+ * @param values The values, row-major; as many as the shape's size.
+ * @param shape The dims.
+ * @param options The dtype (default: int32 for an Int32Array, else float32).
+ * @returns The new tensor.
+ * @throws {RangeError} If the number of values differs from the shape's size.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(tensor([1, 2, 3, 4], [2, 2]).toArray(), [[1, 2], [3, 4]]);
+ * ```
+ */
 export function tensor<
   const S extends Shape,
   F extends ArrayLike<number>,

@@ -1,7 +1,12 @@
 // Trains the example's small CNN on 3000 real MNIST images for one epoch
 // through the same code as examples/mnist.ts, and checks the test accuracy
 // is far above chance (10%) and that the same seed gives the same numbers.
-import { assert, assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertStringIncludes,
+} from "@std/assert";
 import { key, slice } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "../examples/_mnist_files.ts";
@@ -48,8 +53,16 @@ Deno.test("the MNIST example learns: one epoch on 3000 images beats chance by fa
 
 Deno.test("the learning-curve chart is an SVG with both curves", () => {
   const svg = learningCurvesSvg([
-    { epoch: 1, train: { loss: 0.5, accuracy: 0.9 }, test: { loss: 0.6, accuracy: 0.88 } },
-    { epoch: 2, train: { loss: 0.2, accuracy: 0.97 }, test: { loss: 0.4, accuracy: 0.9 } },
+    {
+      epoch: 1,
+      train: { loss: 0.5, accuracy: 0.9 },
+      test: { loss: 0.6, accuracy: 0.88 },
+    },
+    {
+      epoch: 2,
+      train: { loss: 0.2, accuracy: 0.97 },
+      test: { loss: 0.4, accuracy: 0.9 },
+    },
   ], "t");
   assertStringIncludes(svg, "<svg");
   assertEquals((svg.match(/<path /g) ?? []).length, 4);

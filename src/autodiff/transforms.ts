@@ -145,7 +145,9 @@ function trace<A extends readonly unknown[], R>(
       const [ls, d] = treeFlatten(tree);
       return treeUnflatten(
         d,
-        ls.map((l) => (l instanceof VjpTracer && l.trace === trace ? l.primal : l)),
+        ls.map((
+          l,
+        ) => (l instanceof VjpTracer && l.trace === trace ? l.primal : l)),
       );
     };
     return { out: treeUnflatten(odef, prims) as R, pullback, lower };

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, fromData, type Shape, type Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  fromData,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 
 /** One mini-batch. */
 export interface Batch<S extends Shape> {
@@ -56,10 +62,16 @@ export function* batches<S extends Shape>(
   const xs = x as unknown as AnyTensor, ys = y as unknown as AnyTensor;
   const n = xs.shape[0] as number;
   if (ys.shape[0] !== n) {
-    throw new RangeError(`Expected as many labels as inputs but found ${n} inputs and ${ys.shape[0]} labels`);
+    throw new RangeError(
+      `Expected as many labels as inputs but found ${n} inputs and ${
+        ys.shape[0]
+      } labels`,
+    );
   }
   if (!(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new RangeError(`Expected batchSize to be a positive integer but found ${batchSize}`);
+    throw new RangeError(
+      `Expected batchSize to be a positive integer but found ${batchSize}`,
+    );
   }
   let order: Int32Array;
   if (options.order === undefined) {
@@ -70,13 +82,19 @@ export function* batches<S extends Shape>(
       ? options.order
       : dataOf(options.order as unknown as AnyTensor) as Int32Array;
     if (order.length !== n) {
-      throw new RangeError(`Expected an order of length ${n} but found ${order.length}`);
+      throw new RangeError(
+        `Expected an order of length ${n} but found ${order.length}`,
+      );
     }
     const seen = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const v = order[i]!;
       if (!(v >= 0 && v < n) || seen[v]) {
-        throw new RangeError(`Expected order to be a permutation of 0..${n - 1} but found ${v} at position ${i}`);
+        throw new RangeError(
+          `Expected order to be a permutation of 0..${
+            n - 1
+          } but found ${v} at position ${i}`,
+        );
       }
       seen[v] = 1;
     }

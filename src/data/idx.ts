@@ -14,7 +14,8 @@ export interface IdxData {
 }
 
 function hex(bytes: Uint8Array, n: number): string {
-  return [...bytes.subarray(0, n)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...bytes.subarray(0, n)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /**
@@ -39,12 +40,16 @@ function hex(bytes: Uint8Array, n: number): string {
 export function parseIdx(bytes: Uint8Array, name: string): IdxData {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
     throw new TypeError(
-      `Expected ${name} to start with the IDX magic number 0x0000 but found 0x${hex(bytes, 4) || "(empty file)"}`,
+      `Expected ${name} to start with the IDX magic number 0x0000 but found 0x${
+        hex(bytes, 4) || "(empty file)"
+      }`,
     );
   }
   if (bytes[2] !== 0x08) {
     throw new TypeError(
-      `Expected ${name} to hold unsigned bytes (IDX type 0x08) but found type 0x${hex(bytes.subarray(2), 1)}`,
+      `Expected ${name} to hold unsigned bytes (IDX type 0x08) but found type 0x${
+        hex(bytes.subarray(2), 1)
+      }`,
     );
   }
   const rank = bytes[3] as number;
@@ -66,7 +71,9 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxData {
   }
   if (body > size) {
     throw new RangeError(
-      `${name} has ${body - size} bytes after the ${size} bytes of data its header promises`,
+      `${name} has ${
+        body - size
+      } bytes after the ${size} bytes of data its header promises`,
     );
   }
   return { dims, data: bytes.slice(header) };
@@ -92,17 +99,23 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxData {
  * assertEquals((await decodeIdx(gz, "x.gz")).data, new Uint8Array([9]));
  * ```
  */
-export async function decodeIdx(bytes: Uint8Array, name: string): Promise<IdxData> {
+export async function decodeIdx(
+  bytes: Uint8Array,
+  name: string,
+): Promise<IdxData> {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     let raw: Uint8Array;
     try {
-      const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-        new DecompressionStream("gzip"),
-      );
+      const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+        .pipeThrough(
+          new DecompressionStream("gzip"),
+        );
       raw = new Uint8Array(await new Response(stream).arrayBuffer());
     } catch (e) {
       throw new TypeError(
-        `${name} looks gzipped but does not decompress: ${e instanceof Error ? e.message : String(e)}`,
+        `${name} looks gzipped but does not decompress: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
       );
     }
     return parseIdx(raw, name);

@@ -52,7 +52,9 @@ async function find(dir: string, names: readonly string[]): Promise<string> {
       }
     }
   }
-  throw new Deno.errors.NotFound(`Expected one of ${tried.join(", ")} in ${dir} but found none`);
+  throw new Deno.errors.NotFound(
+    `Expected one of ${tried.join(", ")} in ${dir} but found none`,
+  );
 }
 
 /**
@@ -74,16 +76,25 @@ async function find(dir: string, names: readonly string[]): Promise<string> {
  * assertEquals(t.toFlat()[0], 1);
  * ```
  */
-export function toImagesTensor(idx: IdxData, name: string): Tensor<[number, 28, 28, 1], "float32"> {
+export function toImagesTensor(
+  idx: IdxData,
+  name: string,
+): Tensor<[number, 28, 28, 1], "float32"> {
   if (idx.dims.length !== 3 || idx.dims[1] !== 28 || idx.dims[2] !== 28) {
     throw new RangeError(
-      `Expected ${name} to hold images of shape [N, 28, 28] but found [${idx.dims.join(", ")}]`,
+      `Expected ${name} to hold images of shape [N, 28, 28] but found [${
+        idx.dims.join(", ")
+      }]`,
     );
   }
   const src = idx.data;
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = src[i]! / 255;
-  return fromData([idx.dims[0] as number, 28, 28, 1] as [number, 28, 28, 1], "float32", out);
+  return fromData(
+    [idx.dims[0] as number, 28, 28, 1] as [number, 28, 28, 1],
+    "float32",
+    out,
+  );
 }
 
 /**
@@ -102,11 +113,22 @@ export function toImagesTensor(idx: IdxData, name: string): Tensor<[number, 28, 
  * assertEquals(toLabelsTensor({ dims: [2], data: new Uint8Array([7, 3]) }, "y").toArray(), [7, 3]);
  * ```
  */
-export function toLabelsTensor(idx: IdxData, name: string): Tensor<[number], "int32"> {
+export function toLabelsTensor(
+  idx: IdxData,
+  name: string,
+): Tensor<[number], "int32"> {
   if (idx.dims.length !== 1) {
-    throw new RangeError(`Expected ${name} to hold labels of shape [N] but found [${idx.dims.join(", ")}]`);
+    throw new RangeError(
+      `Expected ${name} to hold labels of shape [N] but found [${
+        idx.dims.join(", ")
+      }]`,
+    );
   }
-  return fromData([idx.dims[0] as number] as [number], "int32", Int32Array.from(idx.data));
+  return fromData(
+    [idx.dims[0] as number] as [number],
+    "int32",
+    Int32Array.from(idx.data),
+  );
 }
 
 async function split(
@@ -128,11 +150,21 @@ async function split(
   }
   if (limit === undefined || limit >= n) return { images, labels };
   if (!(Number.isInteger(limit) && limit > 0)) {
-    throw new RangeError(`Expected the limit to be a positive integer but found ${limit}`);
+    throw new RangeError(
+      `Expected the limit to be a positive integer but found ${limit}`,
+    );
   }
   return {
-    images: fromData([limit, 28, 28, 1] as [number, 28, 28, 1], "float32", images.toFlat().slice(0, limit * 784)),
-    labels: fromData([limit] as [number], "int32", labels.toFlat().slice(0, limit)),
+    images: fromData(
+      [limit, 28, 28, 1] as [number, 28, 28, 1],
+      "float32",
+      images.toFlat().slice(0, limit * 784),
+    ),
+    labels: fromData(
+      [limit] as [number],
+      "int32",
+      labels.toFlat().slice(0, limit),
+    ),
   };
 }
 
@@ -168,7 +200,10 @@ async function split(
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function loadMnist(dir: string, options: LoadMnistOptions = {}): Promise<MnistData> {
+export async function loadMnist(
+  dir: string,
+  options: LoadMnistOptions = {},
+): Promise<MnistData> {
   const [train, test] = await Promise.all([
     split(dir, FILES.trainImages, FILES.trainLabels, options.limitTrain),
     split(dir, FILES.testImages, FILES.testLabels, options.limitTest),

@@ -13,7 +13,12 @@
  */
 
 import { type AnyTensor, type DType, fromData } from "../tensor.ts";
-import { type TreeDef, treeFlatten, treePaths, treeUnflatten } from "../pytree.ts";
+import {
+  type TreeDef,
+  treeFlatten,
+  treePaths,
+  treeUnflatten,
+} from "../pytree.ts";
 
 const DTYPES: Record<DType, string> = { float32: "F32", int32: "I32" };
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -64,7 +69,11 @@ export function serialize(tree: unknown): Uint8Array {
   const bodies: Uint8Array[] = [];
   leaves.forEach((t, i) => {
     const b = leBytes(t);
-    header[names[i] || "_"] = { dtype: DTYPES[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + b.length] };
+    header[names[i] || "_"] = {
+      dtype: DTYPES[t.dtype],
+      shape: [...t.shape],
+      data_offsets: [offset, offset + b.length],
+    };
     offset += b.length;
     bodies.push(b);
   });
@@ -110,9 +119,15 @@ function describe(like: unknown): Map<string, AnyTensor> {
  * assertThrows(() => deserialize(bytes.slice(0, 20)), TypeError);
  * ```
  */
-export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"): unknown {
+export function deserialize(
+  bytes: Uint8Array,
+  like?: unknown,
+  name = "the data",
+): unknown {
   if (bytes.length < 8) {
-    throw new TypeError(`Expected ${name} to be a safetensors file but it has only ${bytes.length} bytes`);
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but it has only ${bytes.length} bytes`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
@@ -123,12 +138,20 @@ export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"
   }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(
+        bytes.subarray(8, 8 + n),
+      ),
+    );
   } catch {
-    throw new TypeError(`Expected ${name} to be a safetensors file but its header is not JSON`);
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but its header is not JSON`,
+    );
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw new TypeError(`Expected ${name} to be a safetensors file but its header is not a JSON object`);
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but its header is not a JSON object`,
+    );
   }
   const dataLen = bytes.length - 8 - n;
   const entries: [string, Entry][] = [];
@@ -136,19 +159,31 @@ export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"
     if (key === "__metadata__") continue;
     const e = value as Entry;
     if (
-      typeof e !== "object" || e === null || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) ||
-      e.data_offsets.length !== 2 || !e.shape.every((d) => Number.isInteger(d) && d >= 0)
+      typeof e !== "object" || e === null || !Array.isArray(e.shape) ||
+      !Array.isArray(e.data_offsets) ||
+      e.data_offsets.length !== 2 || !e.shape.every((d) =>
+        Number.isInteger(d) && d >= 0
+      )
     ) {
-      throw new TypeError(`Expected an entry with dtype, shape and data_offsets for ${key} in ${name}`);
+      throw new TypeError(
+        `Expected an entry with dtype, shape and data_offsets for ${key} in ${name}`,
+      );
     }
     if (e.dtype !== "F32" && e.dtype !== "I32") {
-      throw new TypeError(`Expected dtype F32 or I32 for ${key} in ${name} but found ${e.dtype}`);
+      throw new TypeError(
+        `Expected dtype F32 or I32 for ${key} in ${name} but found ${e.dtype}`,
+      );
     }
     const [b, end] = e.data_offsets;
     const size = e.shape.reduce((a, d) => a * d, 1) * 4;
-    if (!(Number.isInteger(b) && Number.isInteger(end) && b >= 0 && end - b === size)) {
+    if (
+      !(Number.isInteger(b) && Number.isInteger(end) && b >= 0 &&
+        end - b === size)
+    ) {
       throw new TypeError(
-        `Expected the offsets of ${key} in ${name} to span ${size} bytes for shape [${e.shape.join(", ")}] but found [${b}, ${end}]`,
+        `Expected the offsets of ${key} in ${name} to span ${size} bytes for shape [${
+          e.shape.join(", ")
+        }] but found [${b}, ${end}]`,
       );
     }
     if (end > dataLen) {
@@ -159,18 +194,24 @@ export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"
     entries.push([key, e]);
   }
   // The tensors must tile the data exactly, without gaps or overlaps.
-  const sorted = [...entries].sort((x, y) => x[1].data_offsets[0] - y[1].data_offsets[0]);
+  const sorted = [...entries].sort((x, y) =>
+    x[1].data_offsets[0] - y[1].data_offsets[0]
+  );
   let at = 0;
   for (const [key, e] of sorted) {
     if (e.data_offsets[0] !== at) {
       throw new TypeError(
-        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${e.data_offsets[0]}`,
+        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${
+          e.data_offsets[0]
+        }`,
       );
     }
     at = e.data_offsets[1];
   }
   if (at !== dataLen) {
-    throw new TypeError(`Expected the tensors of ${name} to cover its ${dataLen} data bytes but they cover ${at}`);
+    throw new TypeError(
+      `Expected the tensors of ${name} to cover its ${dataLen} data bytes but they cover ${at}`,
+    );
   }
   const base = bytes.byteOffset + 8 + n;
   const tensors = new Map<string, AnyTensor>();
@@ -179,29 +220,55 @@ export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"
     const raw = bytes.buffer.slice(base + b, base + end) as ArrayBuffer;
     const dv = new DataView(raw);
     const count = (end - b) / 4;
-    const data = e.dtype === "F32" ? new Float32Array(count) : new Int32Array(count);
+    const data = e.dtype === "F32"
+      ? new Float32Array(count)
+      : new Int32Array(count);
     for (let i = 0; i < count; i++) {
-      data[i] = e.dtype === "F32" ? dv.getFloat32(4 * i, true) : dv.getInt32(4 * i, true);
+      data[i] = e.dtype === "F32"
+        ? dv.getFloat32(4 * i, true)
+        : dv.getInt32(4 * i, true);
     }
-    tensors.set(key, fromData(e.shape, e.dtype === "F32" ? "float32" : "int32", data as Float32Array) as AnyTensor);
+    tensors.set(
+      key,
+      fromData(
+        e.shape,
+        e.dtype === "F32" ? "float32" : "int32",
+        data as Float32Array,
+      ) as AnyTensor,
+    );
   }
   if (like !== undefined) {
     const want = describe(like);
     for (const key of want.keys()) {
-      if (!tensors.has(key)) throw new RangeError(`Expected a parameter ${key} in ${name} but found none`);
+      if (!tensors.has(key)) {
+        throw new RangeError(
+          `Expected a parameter ${key} in ${name} but found none`,
+        );
+      }
     }
     for (const key of tensors.keys()) {
-      if (!want.has(key)) throw new RangeError(`Found a parameter ${key} in ${name} that the model does not have`);
+      if (!want.has(key)) {
+        throw new RangeError(
+          `Found a parameter ${key} in ${name} that the model does not have`,
+        );
+      }
     }
     for (const [key, w] of want) {
       const t = tensors.get(key) as AnyTensor;
-      if (t.shape.length !== w.shape.length || t.shape.some((d, i) => d !== w.shape[i])) {
+      if (
+        t.shape.length !== w.shape.length ||
+        t.shape.some((d, i) => d !== w.shape[i])
+      ) {
         throw new RangeError(
-          `Expected ${key} to have shape [${w.shape.join(", ")}] but found [${t.shape.join(", ")}] in ${name}`,
+          `Expected ${key} to have shape [${w.shape.join(", ")}] but found [${
+            t.shape.join(", ")
+          }] in ${name}`,
         );
       }
       if (t.dtype !== w.dtype) {
-        throw new RangeError(`Expected ${key} to have dtype ${w.dtype} but found ${t.dtype} in ${name}`);
+        throw new RangeError(
+          `Expected ${key} to have dtype ${w.dtype} but found ${t.dtype} in ${name}`,
+        );
       }
     }
     const [, def] = treeFlatten(like);
@@ -214,17 +281,26 @@ export function deserialize(bytes: Uint8Array, like?: unknown, name = "the data"
     try {
       def = JSON.parse(stored) as TreeDef;
     } catch {
-      throw new TypeError(`Expected the tree structure in the metadata of ${name} to be JSON`);
+      throw new TypeError(
+        `Expected the tree structure in the metadata of ${name} to be JSON`,
+      );
     }
     const names: string[] = [];
     const walk = (d: TreeDef, path: string[]): void => {
       if (d.kind === "leaf") names.push(path.join("."));
-      else if (d.kind === "array") d.children.forEach((c, i) => walk(c, [...path, `${i}`]));
-      else if (d.kind === "object") d.children.forEach((c, i) => walk(c, [...path, d.keys[i] as string]));
+      else if (d.kind === "array") {
+        d.children.forEach((c, i) => walk(c, [...path, `${i}`]));
+      } else if (d.kind === "object") {
+        d.children.forEach((c, i) => walk(c, [...path, d.keys[i] as string]));
+      }
     };
     walk(def, []);
-    if (names.length !== tensors.size || names.some((k) => !tensors.has(k || "_"))) {
-      throw new TypeError(`Expected the tensors of ${name} to match the tree structure in its metadata`);
+    if (
+      names.length !== tensors.size || names.some((k) => !tensors.has(k || "_"))
+    ) {
+      throw new TypeError(
+        `Expected the tensors of ${name} to match the tree structure in its metadata`,
+      );
     }
     return treeUnflatten(def, names.map((k) => tensors.get(k || "_")));
   }

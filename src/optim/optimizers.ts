@@ -35,7 +35,11 @@ export interface GradientTransformation {
   /** Fresh state for parameters shaped like `params`. */
   init(params: unknown): OptState;
   /** The transformed updates and the new state. */
-  transform(updates: readonly AnyTensor[], state: OptState, params: readonly AnyTensor[]): [AnyTensor[], OptState];
+  transform(
+    updates: readonly AnyTensor[],
+    state: OptState,
+    params: readonly AnyTensor[],
+  ): [AnyTensor[], OptState];
 }
 
 /** An optimizer: `init(params)` and `update(grads, state, params)` returning `[newParams, newState]`. */
@@ -66,7 +70,9 @@ function leaves(tree: unknown): AnyTensor[] {
 
 function checkFinitePositive(name: string, v: number): void {
   if (!(Number.isFinite(v) && v > 0)) {
-    throw new RangeError(`Expected ${name} to be a positive finite number but found ${v}`);
+    throw new RangeError(
+      `Expected ${name} to be a positive finite number but found ${v}`,
+    );
   }
 }
 
@@ -83,7 +89,9 @@ function rateAt(lr: LearningRate, step: number): number {
 function checkRate(lr: LearningRate): void {
   if (typeof lr === "number") checkFinitePositive("lr", lr);
   else if (typeof lr !== "function") {
-    throw new TypeError(`Expected lr to be a number or a schedule function but found ${typeof lr}`);
+    throw new TypeError(
+      `Expected lr to be a number or a schedule function but found ${typeof lr}`,
+    );
   }
 }
 
@@ -106,16 +114,21 @@ function optimizer(t: GradientTransformation): Optimizer {
       }
       gl.forEach((g, i) => {
         const p = pl[i] as AnyTensor;
-        if (g.shape.length !== p.shape.length || g.shape.some((d, j) => d !== p.shape[j])) {
+        if (
+          g.shape.length !== p.shape.length ||
+          g.shape.some((d, j) => d !== p.shape[j])
+        ) {
           throw new RangeError(
-            `Expected the gradient of parameter ${i} to have shape [${p.shape.join(", ")}] but found [${
-              g.shape.join(", ")
-            }]`,
+            `Expected the gradient of parameter ${i} to have shape [${
+              p.shape.join(", ")
+            }] but found [${g.shape.join(", ")}]`,
           );
         }
       });
       const [updates, next] = t.transform(gl, state, pl);
-      const newParams = pl.map((p, i) => add(p, updates[i] as AnyTensor) as AnyTensor);
+      const newParams = pl.map((p, i) =>
+        add(p, updates[i] as AnyTensor) as AnyTensor
+      );
       return [treeUnflatten(def, newParams) as P, next];
     },
   };
@@ -173,7 +186,9 @@ export function scaleByLearningRate(lr: LearningRate): GradientTransformation {
 export function scaleByAdam(
   options: { beta1?: number; beta2?: number; eps?: number } = {},
 ): GradientTransformation {
-  const beta1 = options.beta1 ?? 0.9, beta2 = options.beta2 ?? 0.999, eps = options.eps ?? 1e-8;
+  const beta1 = options.beta1 ?? 0.9,
+    beta2 = options.beta2 ?? 0.999,
+    eps = options.eps ?? 1e-8;
   checkUnit("beta1", beta1);
   checkUnit("beta2", beta2);
   checkFinitePositive("eps", eps);
@@ -188,11 +203,20 @@ export function scaleByAdam(
       const c1 = 1 - beta1 ** count, c2 = 1 - beta2 ** count;
       const m: AnyTensor[] = [], v: AnyTensor[] = [], out: AnyTensor[] = [];
       updates.forEach((g, i) => {
-        const mi = add(mul(m0[i] as AnyTensor, beta1), mul(g, 1 - beta1)) as AnyTensor;
-        const vi = add(mul(v0[i] as AnyTensor, beta2), mul(mul(g, g), 1 - beta2)) as AnyTensor;
+        const mi = add(
+          mul(m0[i] as AnyTensor, beta1),
+          mul(g, 1 - beta1),
+        ) as AnyTensor;
+        const vi = add(
+          mul(v0[i] as AnyTensor, beta2),
+          mul(mul(g, g), 1 - beta2),
+        ) as AnyTensor;
         m.push(mi);
         v.push(vi);
-        const denom = add(sqrt(div(vi, c2) as Tensor<Shape, "float32">), eps) as AnyTensor;
+        const denom = add(
+          sqrt(div(vi, c2) as Tensor<Shape, "float32">),
+          eps,
+        ) as AnyTensor;
         out.push(div(div(mi, c1), denom) as AnyTensor);
       });
       return [out, { count, m, v }];
@@ -218,7 +242,9 @@ export function scaleByAdam(
  * assertEquals([u1[0]!.item(), u2[0]!.item()], [2, 3]);
  * ```
  */
-export function traceMomentum(options: { beta: number; nesterov?: boolean }): GradientTransformation {
+export function traceMomentum(
+  options: { beta: number; nesterov?: boolean },
+): GradientTransformation {
   const { beta } = options;
   checkUnit("beta", beta);
   const nesterov = options.nesterov ?? false;
@@ -226,8 +252,14 @@ export function traceMomentum(options: { beta: number; nesterov?: boolean }): Gr
     init: (params) => ({ trace: zerosLike(leaves(params)) }),
     transform(updates, state) {
       const t0 = state.trace as AnyTensor[];
-      const trace = updates.map((g, i) => add(mul(t0[i] as AnyTensor, beta), g) as AnyTensor);
-      const out = nesterov ? updates.map((g, i) => add(g, mul(trace[i] as AnyTensor, beta)) as AnyTensor) : trace;
+      const trace = updates.map((g, i) =>
+        add(mul(t0[i] as AnyTensor, beta), g) as AnyTensor
+      );
+      const out = nesterov
+        ? updates.map((g, i) =>
+          add(g, mul(trace[i] as AnyTensor, beta)) as AnyTensor
+        )
+        : trace;
       return [out, { trace }];
     },
   };
@@ -252,12 +284,16 @@ export function traceMomentum(options: { beta: number; nesterov?: boolean }): Gr
  */
 export function addDecayedWeights(weightDecay: number): GradientTransformation {
   if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) {
-    throw new RangeError(`Expected weightDecay to be a non-negative finite number but found ${weightDecay}`);
+    throw new RangeError(
+      `Expected weightDecay to be a non-negative finite number but found ${weightDecay}`,
+    );
   }
   return {
     init: () => ({}),
     transform: (updates, state, params) => [
-      updates.map((u, i) => add(u, mul(params[i] as AnyTensor, weightDecay)) as AnyTensor),
+      updates.map((u, i) =>
+        add(u, mul(params[i] as AnyTensor, weightDecay)) as AnyTensor
+      ),
       state,
     ],
   };
@@ -286,7 +322,9 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
     init: () => ({}),
     transform(updates, state) {
       let sq = 0;
-      for (const u of updates) sq += (sum(mul(u, u) as AnyTensor) as AnyTensor).item();
+      for (const u of updates) {
+        sq += (sum(mul(u, u) as AnyTensor) as AnyTensor).item();
+      }
       const norm = Math.sqrt(sq);
       if (norm <= maxNorm) return [[...updates], state];
       const s = maxNorm / norm;
@@ -314,7 +352,9 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
  * assert(q.w.toFlat()[0]! < 1);
  * ```
  */
-export function chain(...parts: readonly (GradientTransformation | Optimizer)[]): Optimizer {
+export function chain(
+  ...parts: readonly (GradientTransformation | Optimizer)[]
+): Optimizer {
   const ts = parts.map((p) => ("transformation" in p ? p.transformation : p));
   return optimizer({
     init: (params) => ({ parts: ts.map((t) => t.init(params)) }),
@@ -375,7 +415,9 @@ export function sgd(options: { lr: LearningRate }): Optimizer {
  * assertEquals(p.w.item(), -2.5); // -1, then -1.5
  * ```
  */
-export function momentum(options: { lr: LearningRate; beta: number; nesterov?: boolean }): Optimizer {
+export function momentum(
+  options: { lr: LearningRate; beta: number; nesterov?: boolean },
+): Optimizer {
   return chain(
     traceMomentum({ beta: options.beta, nesterov: options.nesterov ?? false }),
     scaleByLearningRate(options.lr),
@@ -424,10 +466,20 @@ export function adam(
  * ```
  */
 export function adamw(
-  options: { lr: LearningRate; beta1?: number; beta2?: number; eps?: number; weightDecay?: number },
+  options: {
+    lr: LearningRate;
+    beta1?: number;
+    beta2?: number;
+    eps?: number;
+    weightDecay?: number;
+  },
 ): Optimizer {
   const { lr, weightDecay, ...rest } = options;
-  return chain(scaleByAdam(rest), addDecayedWeights(weightDecay ?? 0.01), scaleByLearningRate(lr));
+  return chain(
+    scaleByAdam(rest),
+    addDecayedWeights(weightDecay ?? 0.01),
+    scaleByLearningRate(lr),
+  );
 }
 
 // ------------------------------------------------------------ schedules
@@ -466,12 +518,18 @@ export function constantSchedule(value: number): Schedule {
  * assertEquals([s(0), s(9), s(10), s(25)], [1, 1, 0.5, 0.25]);
  * ```
  */
-export function stepSchedule(options: { init: number; decay: number; every: number }): Schedule {
+export function stepSchedule(
+  options: { init: number; decay: number; every: number },
+): Schedule {
   const { init, decay, every } = options;
   checkFinitePositive("init", init);
-  if (!(decay > 0 && decay <= 1)) throw new RangeError(`Expected decay to be in (0, 1] but found ${decay}`);
+  if (!(decay > 0 && decay <= 1)) {
+    throw new RangeError(`Expected decay to be in (0, 1] but found ${decay}`);
+  }
   if (!(Number.isInteger(every) && every > 0)) {
-    throw new RangeError(`Expected every to be a positive integer but found ${every}`);
+    throw new RangeError(
+      `Expected every to be a positive integer but found ${every}`,
+    );
   }
   return (step) => init * decay ** Math.floor(step / every);
 }
@@ -493,17 +551,22 @@ export function stepSchedule(options: { init: number; decay: number; every: numb
  * assertAlmostEquals(s(100), 0);
  * ```
  */
-export function cosineSchedule(options: { init: number; steps: number; alpha?: number }): Schedule {
+export function cosineSchedule(
+  options: { init: number; steps: number; alpha?: number },
+): Schedule {
   const { init, steps } = options;
   const alpha = options.alpha ?? 0;
   checkFinitePositive("init", init);
   if (!(Number.isInteger(steps) && steps > 0)) {
-    throw new RangeError(`Expected steps to be a positive integer but found ${steps}`);
+    throw new RangeError(
+      `Expected steps to be a positive integer but found ${steps}`,
+    );
   }
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`Expected alpha to be in [0, 1] but found ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1)) {
+    throw new RangeError(`Expected alpha to be in [0, 1] but found ${alpha}`);
+  }
   return (step) => {
     const t = Math.min(step, steps) / steps;
     return init * ((1 - alpha) * 0.5 * (1 + Math.cos(Math.PI * t)) + alpha);
   };
 }
-
