@@ -96,7 +96,7 @@ const keras = tensaStep(kerasModel(0.25, 0.5));
 const tfs = tfSmall();
 
 Deno.bench({
-  name: "tfjs-cpu small CNN train step b64",
+  name: "tfjs-cpu small CNN train step b64 [images=64]",
   group: "train small",
   baseline: true,
   n: 3,
@@ -104,19 +104,19 @@ Deno.bench({
   fn: () => tfs.step(),
 });
 Deno.bench({
-  name: "tensa small CNN train step b64",
+  name: "tensa small CNN train step b64 [images=64]",
   group: "train small",
   fn: () => small.step(),
 });
 Deno.bench({
-  name: "tensa keras CNN train step b64",
+  name: "tensa keras CNN train step b64 [images=64]",
   group: "train keras",
   n: 5,
   warmup: 1,
   fn: () => keras.step(),
 });
 Deno.bench({
-  name: "tfjs-cpu small CNN inference b256",
+  name: "tfjs-cpu small CNN inference b256 [images=256]",
   group: "infer small",
   baseline: true,
   n: 3,
@@ -124,7 +124,7 @@ Deno.bench({
   fn: () => tfs.infer(),
 });
 Deno.bench({
-  name: "tensa small CNN inference b256",
+  name: "tensa small CNN inference b256 [images=256]",
   group: "infer small",
   fn: () => void small.infer().toFlat(),
 });

@@ -1,0 +1,85 @@
+// Runs the benchmarks and prints one table: workload, tensa, baseline,
+// ratio, GFLOP/s, images/s. Usage: deno task bench:report [files...]
+//
+// The work per iteration comes from the bench names: "[flops=N]" or
+// "[images=N]" at the end of a name (nothing is assumed for other benches).
+
+interface Stats {
+  n: number;
+  avg: number;
+  p75: number;
+}
+interface Bench {
+  origin: string;
+  group: string | null;
+  name: string;
+  baseline: boolean;
+  results: { ok?: Stats; failed?: string }[];
+}
+
+const files = Deno.args.length > 0 ? Deno.args : ["bench/"];
+const out = await new Deno.Command(Deno.execPath(), {
+  args: ["bench", "--allow-read", "--allow-env", "--json", ...files],
+  stdout: "piped",
+  stderr: "inherit",
+}).output();
+if (!out.success) {
+  console.error("deno bench failed");
+  Deno.exit(1);
+}
+const text = new TextDecoder().decode(out.stdout);
+const json = JSON.parse(text.slice(text.indexOf("{"))) as { benches: Bench[] };
+
+function work(name: string, key: "flops" | "images"): number | undefined {
+  const m = name.match(new RegExp(`\\[${key}=([0-9.e+]+)\\]`));
+  return m ? Number(m[1]) : undefined;
+}
+
+function ms(ns: number): string {
+  return ns >= 1e9
+    ? `${(ns / 1e9).toFixed(2)} s`
+    : `${(ns / 1e6).toFixed(ns < 1e6 ? 3 : 1)} ms`;
+}
+
+const rows: string[][] = [[
+  "workload",
+  "tensa",
+  "baseline",
+  "ratio",
+  "GFLOP/s",
+  "images/s",
+]];
+const byGroup = new Map<string, Bench[]>();
+for (const b of json.benches) {
+  const g = b.group ?? b.name;
+  byGroup.set(g, [...(byGroup.get(g) ?? []), b]);
+}
+for (const [group, benches] of byGroup) {
+  const base = benches.find((b) => b.baseline)?.results[0]?.ok;
+  const baseName = benches.find((b) =>
+    b.baseline
+  )?.name.replace(/\s*\[.*\]$/, "") ?? "";
+  for (const b of benches.filter((x) => !x.baseline)) {
+    const r = b.results[0]?.ok;
+    if (!r) continue;
+    const flops = work(b.name, "flops"), images = work(b.name, "images");
+    rows.push([
+      `${group}: ${b.name.replace(/\s*\[.*\]$/, "")}`,
+      ms(r.avg),
+      base ? `${ms(base.avg)} (${baseName})` : "-",
+      base ? `${(base.avg / r.avg).toFixed(1)}x` : "-",
+      flops ? (flops / r.avg).toFixed(2) : "-",
+      images ? Math.round(images / (r.avg / 1e9)).toString() : "-",
+    ]);
+  }
+}
+const widths = rows[0]!.map((_, i) =>
+  Math.max(...rows.map((r) => r[i]!.length))
+);
+for (const [i, r] of rows.entries()) {
+  console.log(
+    r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!)))
+      .join("  "),
+  );
+  if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+}
