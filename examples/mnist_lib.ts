@@ -97,8 +97,19 @@ function correct(logits: AnyTensor, labels: AnyTensor): number {
   return c;
 }
 
-/** Creates the optimizer named on the command line. */
-export function makeOptimizer(name: string, lr: number): optim.Optimizer {
+/**
+ * Creates the optimizer named on the command line. With `steps`, the
+ * learning rate decays along a cosine from `lr` to `lr / 100` over that many
+ * steps; without, it is constant.
+ */
+export function makeOptimizer(
+  name: string,
+  lr: number | optim.Schedule,
+  steps?: number,
+): optim.Optimizer {
+  if (steps !== undefined && typeof lr === "number") {
+    lr = optim.cosineSchedule({ init: lr, steps, alpha: 0.01 });
+  }
   switch (name) {
     case "adam":
       return optim.adam({ lr });
