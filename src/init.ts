@@ -58,10 +58,13 @@ function fans(shape: Shape): { fanIn: number; fanOut: number } {
  * assert(w.toFlat().every((x) => Math.abs(x) <= limit));
  * ```
  */
-export const glorotUniform: Initializer = (key, shape) => {
+export function glorotUniform<const S extends Shape>(
+  key: Key,
+  shape: S,
+): Tensor<Mutable<S>, "float32"> {
   const { fanIn, fanOut } = fans(shape);
   return symmetricUniform(key, shape, Math.sqrt(6 / (fanIn + fanOut)));
-};
+}
 
 /**
  * The He (Kaiming) normal initializer, for layers followed by ReLU:
@@ -83,10 +86,13 @@ export const glorotUniform: Initializer = (key, shape) => {
  * assertAlmostEquals(variance, 2 / (3 * 3 * 16), 0.002);
  * ```
  */
-export const heNormal: Initializer = (key, shape) => {
+export function heNormal<const S extends Shape>(
+  key: Key,
+  shape: S,
+): Tensor<Mutable<S>, "float32"> {
   const { fanIn } = fans(shape);
   return normal(key, shape, { std: safeSqrt(2, fanIn) });
-};
+}
 
 /**
  * The He (Kaiming) uniform initializer: `U(-l, l)` with
@@ -107,10 +113,13 @@ export const heNormal: Initializer = (key, shape) => {
  * assert(w.every((x) => Math.abs(x) <= Math.sqrt(6 / 24)));
  * ```
  */
-export const heUniform: Initializer = (key, shape) => {
+export function heUniform<const S extends Shape>(
+  key: Key,
+  shape: S,
+): Tensor<Mutable<S>, "float32"> {
   const { fanIn } = fans(shape);
   return symmetricUniform(key, shape, safeSqrt(6, fanIn));
-};
+}
 
 /**
  * The LeCun normal initializer, for self-normalizing layers:
@@ -132,10 +141,13 @@ export const heUniform: Initializer = (key, shape) => {
  * assertAlmostEquals(variance, 1 / 100, 0.0005);
  * ```
  */
-export const lecunNormal: Initializer = (key, shape) => {
+export function lecunNormal<const S extends Shape>(
+  key: Key,
+  shape: S,
+): Tensor<Mutable<S>, "float32"> {
   const { fanIn } = fans(shape);
   return normal(key, shape, { std: safeSqrt(1, fanIn) });
-};
+}
 
 /**
  * The zeros initializer, for biases; the key is ignored.
@@ -153,7 +165,12 @@ export const lecunNormal: Initializer = (key, shape) => {
  * assertEquals(zerosInit(key(0), [3]).toArray(), [0, 0, 0]);
  * ```
  */
-export const zerosInit: Initializer = (_key, shape) => constant(shape, 0);
+export function zerosInit<const S extends Shape>(
+  _key: Key,
+  shape: S,
+): Tensor<Mutable<S>, "float32"> {
+  return constant(shape, 0);
+}
 
 /**
  * The ones initializer, for scales such as batch-norm gammas; the key is
@@ -172,7 +189,12 @@ export const zerosInit: Initializer = (_key, shape) => constant(shape, 0);
  * assertEquals(onesInit(key(0), [2, 2]).toArray(), [[1, 1], [1, 1]]);
  * ```
  */
-export const onesInit: Initializer = (_key, shape) => constant(shape, 1);
+export function onesInit<const S extends Shape>(
+  _key: Key,
+  shape: S,
+): Tensor<Mutable<S>, "float32"> {
+  return constant(shape, 1);
+}
 
 /** `sqrt(numerator / fan)`, or 0 for an empty shape (fan 0, nothing drawn). */
 function safeSqrt(numerator: number, fan: number): number {

@@ -32,7 +32,14 @@
  * @module
  */
 
-import { type Dim, fromData, type Mutable, type Shape, sizeOf, Tensor } from "./tensor.ts";
+import {
+  type Dim,
+  fromData,
+  type Mutable,
+  type Shape,
+  sizeOf,
+  Tensor,
+} from "./tensor.ts";
 
 const TWO_32 = 4294967296;
 const TWO_M24 = 1 / 16777216;
@@ -228,15 +235,15 @@ function checkIndex(name: string, value: number): void {
   }
 }
 
-
 /** The tuple of `N` keys that {@linkcode split} returns; `Key[]` when `N` is not a literal up to 64. */
 export type KeyTuple<N extends number> = number extends N ? Key[]
   : BuildKeyTuple<N, []>;
 
-type BuildKeyTuple<N extends number, Acc extends Key[]> = Acc["length"] extends
-  N ? Acc
-  : Acc["length"] extends 64 ? Key[]
-  : BuildKeyTuple<N, [...Acc, Key]>;
+/** Builds {@linkcode KeyTuple} by appending keys to `Acc` until it has `N` of them (or 64). */
+export type BuildKeyTuple<N extends number, Acc extends Key[]> =
+  Acc["length"] extends N ? Acc
+    : Acc["length"] extends 64 ? Key[]
+    : BuildKeyTuple<N, [...Acc, Key]>;
 
 /**
  * Makes a key from an integer seed.

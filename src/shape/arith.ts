@@ -17,13 +17,13 @@
 import type { Shape } from "../tensor.ts";
 
 /** A decimal digit. */
-type Digit = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+export type Digit = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 /** A natural number as its digits, least significant first, with no most significant zeros; zero is `[]`. */
-type Nat = Digit[];
+export type Nat = Digit[];
 
 /** `SumT[a][b]` is `a + b`. */
-type SumT = [
+export type SumT = [
   [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
   [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
@@ -37,7 +37,7 @@ type SumT = [
 ];
 
 /** `MulT[a][b]` is `a * b`. */
-type MulT = [
+export type MulT = [
   [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
   [0, 2, 4, 6, 8, 10, 12, 14, 16, 18],
@@ -52,7 +52,7 @@ type MulT = [
 
 /** `SplitT[n]` is `[n % 10, floor(n / 10)]` for `n` in 0..99. */
 // deno-fmt-ignore
-type SplitT = [
+export type SplitT = [
   [0, 0], [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 0], [8, 0], [9, 0],
   [0, 1], [1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1],
   [0, 2], [1, 2], [2, 2], [3, 2], [4, 2], [5, 2], [6, 2], [7, 2], [8, 2], [9, 2],
@@ -67,7 +67,7 @@ type SplitT = [
 
 /** `SubT[a][b]` is `[(a - b) mod 10, borrow]`, borrow 1 when `a < b`. */
 // deno-fmt-ignore
-type SubT = [
+export type SubT = [
   [[0, 0], [9, 1], [8, 1], [7, 1], [6, 1], [5, 1], [4, 1], [3, 1], [2, 1], [1, 1]],
   [[1, 0], [0, 0], [9, 1], [8, 1], [7, 1], [6, 1], [5, 1], [4, 1], [3, 1], [2, 1]],
   [[2, 0], [1, 0], [0, 0], [9, 1], [8, 1], [7, 1], [6, 1], [5, 1], [4, 1], [3, 1]],
@@ -81,7 +81,7 @@ type SubT = [
 ];
 
 /** The digit characters and their values. */
-interface CharDigit {
+export type CharDigit = {
   "0": 0;
   "1": 1;
   "2": 2;
@@ -92,54 +92,60 @@ interface CharDigit {
   "7": 7;
   "8": 8;
   "9": 9;
-}
+};
 
 /** `[low digit, carry]` of `p + c`, for `p` in 0..99 and a digit `c` with `p + c <= 99`. */
-type Step<P extends number, C extends Digit> = SplitT[P & keyof SplitT] extends
-  [infer Lo extends Digit, infer Hi extends Digit]
-  ? SplitT[SumT[Lo][C]] extends
-    [infer Lo2 extends Digit, infer Hi2 extends Digit]
-    ? [Lo2, SumT[Hi][Hi2] & Digit]
-  : never
-  : never;
+export type Step<P extends number, C extends Digit> =
+  SplitT[P & keyof SplitT] extends
+    [infer Lo extends Digit, infer Hi extends Digit]
+    ? SplitT[SumT[Lo][C]] extends
+      [infer Lo2 extends Digit, infer Hi2 extends Digit]
+      ? [Lo2, SumT[Hi][Hi2] & Digit]
+    : never
+    : never;
 
 /** The least significant digit (0 for zero). */
-type Head<A extends Nat> = A extends [infer H extends Digit, ...Nat] ? H : 0;
+export type Head<A extends Nat> = A extends [infer H extends Digit, ...Nat] ? H
+  : 0;
 
 /** All but the least significant digit. */
-type Tail<A extends Nat> = A extends [Digit, ...infer R extends Nat] ? R : [];
+export type Tail<A extends Nat> = A extends [Digit, ...infer R extends Nat] ? R
+  : [];
 
 /** Drops most significant zeros. */
-type Trim<A extends Nat> = A extends [...infer R extends Nat, 0] ? Trim<R>
+export type Trim<A extends Nat> = A extends [...infer R extends Nat, 0]
+  ? Trim<R>
   : A;
 
 /** Digits of a decimal string, least significant first (`false` if not all digits). */
-type ParseDigits<S extends string, Acc extends Nat = []> = S extends "" ? Acc
+export type ParseDigits<S extends string, Acc extends Nat = []> = S extends ""
+  ? Acc
   : S extends `${infer C extends keyof CharDigit}${infer R}`
     ? ParseDigits<R, [CharDigit[C], ...Acc]>
   : false;
 
 /** A number literal as a `Nat`; `false` for `number`, negatives, fractions and exponent notation. */
-type ToNat<N extends number> = number extends N ? false
+export type ToNat<N extends number> = number extends N ? false
   : N extends 0 ? []
   : ParseDigits<`${N}`> extends infer D extends Nat ? Trim<D>
   : false;
 
 /** The decimal text of a `Nat`. */
-type NatText<A extends Nat, S extends string = ""> = A extends
+export type NatText<A extends Nat, S extends string = ""> = A extends
   [infer D extends Digit, ...infer R extends Nat] ? NatText<R, `${D}${S}`>
   : S;
 
 /** A decimal text as a number literal, `number` if it does not round-trip (above 2^53). */
-type TextToNumber<S extends string> = S extends `${infer N extends number}` ? N
+export type TextToNumber<S extends string> = S extends
+  `${infer N extends number}` ? N
   : number;
 
 /** A `Nat` as a number literal. */
-type FromNat<A extends Nat> = Trim<A> extends [] ? 0
+export type FromNat<A extends Nat> = Trim<A> extends [] ? 0
   : TextToNumber<NatText<Trim<A>>>;
 
 /** `A + B` on digits. */
-type AddNat<
+export type AddNat<
   A extends Nat,
   B extends Nat,
   C extends Digit = 0,
@@ -151,7 +157,7 @@ type AddNat<
   : never;
 
 /** `A - B` on digits, for `A >= B`. */
-type SubNat<
+export type SubNat<
   A extends Nat,
   B extends Nat,
   Br extends Digit = 0,
@@ -164,7 +170,7 @@ type SubNat<
   : never;
 
 /** `A * d` for a digit `d`. */
-type MulDigit<
+export type MulDigit<
   A extends Nat,
   D extends Digit,
   C extends Digit = 0,
@@ -177,19 +183,19 @@ type MulDigit<
   : [...Acc, C];
 
 /** `A * B` on digits: shift-and-add over the digits of `B`. */
-type MulNat<A extends Nat, B extends Nat, Acc extends Nat = []> = B extends
-  [infer D extends Digit, ...infer R extends Nat]
-  ? MulNat<[0, ...A], R, AddNat<Acc, Trim<MulDigit<A, D>>>>
-  : Trim<Acc>;
+export type MulNat<A extends Nat, B extends Nat, Acc extends Nat = []> =
+  B extends [infer D extends Digit, ...infer R extends Nat]
+    ? MulNat<[0, ...A], R, AddNat<Acc, Trim<MulDigit<A, D>>>>
+    : Trim<Acc>;
 
 /** Compares the lengths of two digit lists. */
-type CompareLength<A extends Nat, B extends Nat> = A extends []
+export type CompareLength<A extends Nat, B extends Nat> = A extends []
   ? B extends [] ? "eq" : "lt"
   : B extends [] ? "gt"
   : CompareLength<Tail<A>, Tail<B>>;
 
 /** Compares two digit lists of equal length, most significant digit first. */
-type CompareSameLength<A extends Nat, B extends Nat> = A extends
+export type CompareSameLength<A extends Nat, B extends Nat> = A extends
   [...infer AR extends Nat, infer X extends Digit]
   ? B extends [...infer BR extends Nat, infer Y extends Digit]
     ? X extends Y ? CompareSameLength<AR, BR>
@@ -199,17 +205,18 @@ type CompareSameLength<A extends Nat, B extends Nat> = A extends
   : "eq";
 
 /** Compares two trimmed `Nat`s. */
-type CompareNat<A extends Nat, B extends Nat> = CompareLength<A, B> extends
-  infer L extends string ? L extends "eq" ? CompareSameLength<A, B> : L
-  : never;
+export type CompareNat<A extends Nat, B extends Nat> =
+  CompareLength<A, B> extends infer L extends string
+    ? L extends "eq" ? CompareSameLength<A, B> : L
+    : never;
 
 /** One quotient digit: subtracts `B` from `R` while `R >= B`, at most 9 times. */
-type DivDigit<R extends Nat, B extends Nat, Q extends Digit = 0> =
+export type DivDigit<R extends Nat, B extends Nat, Q extends Digit = 0> =
   CompareNat<R, B> extends "lt" ? [Q, R]
     : DivDigit<SubNat<R, B>, B, SumT[Q][1] & Digit>;
 
 /** `floor(A / B)` by long division, for `B > 0`. */
-type DivNat<
+export type DivNat<
   A extends Nat,
   B extends Nat,
   Q extends Nat = [],
@@ -222,7 +229,7 @@ type DivNat<
   : Trim<Q>;
 
 /** The three results of a comparison. */
-type Ordering = "lt" | "eq" | "gt";
+export type Ordering = "lt" | "eq" | "gt";
 
 /**
  * `A + B` for non-negative integer literals, or `number` if either is not a literal.
@@ -329,7 +336,7 @@ export type Product<S extends Shape> = number extends S["length"] ? number
   : number;
 
 /** The product of a tuple of literals as a `Nat` (`false` when a dim is not a literal). */
-type ProductNat<S extends Shape, Acc extends Nat = [1]> = S extends
+export type ProductNat<S extends Shape, Acc extends Nat = [1]> = S extends
   readonly [infer D extends number, ...infer R extends Shape]
   ? ToNat<D> extends infer X extends Nat ? ProductNat<R, MulNat<Acc, X>>
   : false

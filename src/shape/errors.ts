@@ -40,10 +40,10 @@ export type Arg<R, T> = R extends ShapeError<infer M> ? M : T;
 export type Result<R> = R extends Shape ? R : never;
 
 /** The text of one dim: its digits, or `number` for a dim known only at run time. */
-type ShowDim<D extends number> = number extends D ? "number" : `${D}`;
+export type ShowDim<D extends number> = number extends D ? "number" : `${D}`;
 
 /** The dims of a tuple joined with `", "`. */
-type JoinDims<S extends Shape, Acc extends string = ""> = S extends
+export type JoinDims<S extends Shape, Acc extends string = ""> = S extends
   readonly [infer D extends number, ...infer R extends Shape]
   ? JoinDims<R, Acc extends "" ? ShowDim<D> : `${Acc}, ${ShowDim<D>}`>
   : Acc;

@@ -34,34 +34,37 @@ import type { ShapeError, ShowShape } from "./errors.ts";
 // Helpers
 
 /** Whether `N` is a literal (not the type `number`). */
-type IsLit<N extends number> = number extends N ? false : true;
+export type IsLit<N extends number> = number extends N ? false : true;
 
 /** Whether `S` has a known rank. */
-type IsTuple<S extends Shape> = number extends S["length"] ? false : true;
+export type IsTuple<S extends Shape> = number extends S["length"] ? false
+  : true;
 
 /** Whether some dim of `S` is the type `number` (or `S` has unknown rank). */
-type HasUnknown<S extends Shape> = number extends S[number] ? true : false;
+export type HasUnknown<S extends Shape> = number extends S[number] ? true
+  : false;
 
 /** Whether two dims may be equal: `false` only for two different literals. */
-type SameDim<X extends number, Y extends number> = number extends X ? true
+export type SameDim<X extends number, Y extends number> = number extends X
+  ? true
   : number extends Y ? true
   : [X] extends [Y] ? true
   : false;
 
 /** Whether `N` is a positive integer; `true` for `number` (checked at run time). */
-type IsPositive<N extends number> = number extends N ? true
+export type IsPositive<N extends number> = number extends N ? true
   : IsNatural<N> extends true ? [N] extends [0] ? false : true
   : false;
 
 /** Whether `N` is a non-negative integer; `true` for `number`. */
-type IsNonNegative<N extends number> = number extends N ? true
+export type IsNonNegative<N extends number> = number extends N ? true
   : IsNatural<N>;
 
 /**
  * `Axis` as an index in `[0, R)`, counting negative axes from the end, or
  * `false` when it is out of range or not an integer.
  */
-type NormAxis<Axis extends number, R extends number> = `${Axis}` extends
+export type NormAxis<Axis extends number, R extends number> = `${Axis}` extends
   `-${infer P extends number}`
   ? IsNatural<P> extends true ? Compare<P, R> extends "gt" ? false : Sub<R, P>
   : false
@@ -69,21 +72,24 @@ type NormAxis<Axis extends number, R extends number> = `${Axis}` extends
   : false;
 
 /** The error for an axis out of range, shared by all rules that take axes. */
-type AxisError<S extends Shape, Axis extends number> = ShapeError<
+export type AxisError<S extends Shape, Axis extends number> = ShapeError<
   `Axis ${Axis} is out of range for shape ${ShowShape<
     S
   >} of rank ${S["length"]}`
 >;
 
 /** `S` with the dim at index `I` removed. */
-type RemoveAt<S extends Shape, I extends number, Acc extends number[] = []> =
-  S extends readonly [infer H extends number, ...infer R extends Shape]
-    ? Acc["length"] extends I ? [...Acc, ...R]
-    : RemoveAt<R, I, [...Acc, H]>
-    : Acc;
+export type RemoveAt<
+  S extends Shape,
+  I extends number,
+  Acc extends number[] = [],
+> = S extends readonly [infer H extends number, ...infer R extends Shape]
+  ? Acc["length"] extends I ? [...Acc, ...R]
+  : RemoveAt<R, I, [...Acc, H]>
+  : Acc;
 
 /** `S` with `V` inserted before index `I` (appended when `I` is the rank). */
-type InsertAt<
+export type InsertAt<
   S extends Shape,
   I extends number,
   V extends number,
@@ -94,13 +100,13 @@ type InsertAt<
   : [...Acc, V];
 
 /** `S` in reverse order. */
-type Reverse<S extends Shape, Acc extends number[] = []> = S extends
+export type Reverse<S extends Shape, Acc extends number[] = []> = S extends
   readonly [infer H extends number, ...infer R extends Shape]
   ? Reverse<R, [H, ...Acc]>
   : Acc;
 
 /** A tuple of `number` as long as `S`. */
-type Unknowns<S extends Shape, Acc extends number[] = []> = S extends
+export type Unknowns<S extends Shape, Acc extends number[] = []> = S extends
   readonly [number, ...infer R extends Shape] ? Unknowns<R, [...Acc, number]>
   : Acc;
 
@@ -108,7 +114,7 @@ type Unknowns<S extends Shape, Acc extends number[] = []> = S extends
 // 1. Broadcasting
 
 /** The broadcast of two dims, or `false` when they are different literals and neither is 1. */
-type BroadcastDim<X extends number, Y extends number> = number extends X
+export type BroadcastDim<X extends number, Y extends number> = number extends X
   ? number extends Y ? number : [Y] extends [1] ? number : Y
   : number extends Y ? [X] extends [1] ? number : X
   : [X] extends [Y] ? X
@@ -117,7 +123,7 @@ type BroadcastDim<X extends number, Y extends number> = number extends X
   : false;
 
 /** Broadcasts from the right; `A0` and `B0` are the full shapes for the message. */
-type BroadcastLoop<
+export type BroadcastLoop<
   A extends Shape,
   B extends Shape,
   A0 extends Shape,
@@ -152,7 +158,7 @@ export type BroadcastShapes<A extends Shape, B extends Shape> =
 // 2. Matrix product
 
 /** The rank error of {@linkcode MatMulShape}. */
-type MatMulRankError<A extends Shape, B extends Shape> = ShapeError<
+export type MatMulRankError<A extends Shape, B extends Shape> = ShapeError<
   `Cannot multiply matrices of shapes ${ShowShape<A>} and ${ShowShape<
     B
   >}: both need rank 2 or more`
@@ -191,27 +197,32 @@ export type MatMulShape<A extends Shape, B extends Shape> = IsTuple<A> extends
 // 3. Transpose
 
 /** Each axis normalized into `[0, R)`, or `false` if one is out of range. */
-type NormAxes<P extends Shape, R extends number, Acc extends number[] = []> =
-  P extends readonly [infer H extends number, ...infer T extends Shape]
-    ? NormAxis<H, R> extends infer I extends number
-      ? NormAxes<T, R, [...Acc, I]>
-    : false
-    : Acc;
+export type NormAxes<
+  P extends Shape,
+  R extends number,
+  Acc extends number[] = [],
+> = P extends readonly [infer H extends number, ...infer T extends Shape]
+  ? NormAxis<H, R> extends infer I extends number ? NormAxes<T, R, [...Acc, I]>
+  : false
+  : Acc;
 
 /** The first value listed twice in `P`, or `false`. */
-type FirstDuplicate<P extends Shape> = P extends
+export type FirstDuplicate<P extends Shape> = P extends
   readonly [infer H extends number, ...infer T extends Shape]
   ? [H] extends [T[number]] ? H : FirstDuplicate<T>
   : false;
 
 /** The dims of `S` at the indices `P`. */
-type PickDims<S extends Shape, P extends Shape, Acc extends number[] = []> =
-  P extends readonly [infer I extends number, ...infer T extends Shape]
-    ? PickDims<S, T, [...Acc, S[I]]>
-    : Acc;
+export type PickDims<
+  S extends Shape,
+  P extends Shape,
+  Acc extends number[] = [],
+> = P extends readonly [infer I extends number, ...infer T extends Shape]
+  ? PickDims<S, T, [...Acc, S[I]]>
+  : Acc;
 
 /** The error of {@linkcode TransposeShape}. */
-type TransposeError<S extends Shape, P extends Shape> = ShapeError<
+export type TransposeError<S extends Shape, P extends Shape> = ShapeError<
   `Cannot transpose shape ${ShowShape<S>} with permutation ${ShowShape<
     P
   >}: it must list each axis from 0 to ${Sub<S["length"], 1>} exactly once`
@@ -243,13 +254,13 @@ export type TransposeShape<
 // 4. Reshape and flatten
 
 /** How many dims of `T` are the literal -1. */
-type CountMinusOne<T extends Shape, Acc extends 0[] = []> = T extends
+export type CountMinusOne<T extends Shape, Acc extends 0[] = []> = T extends
   readonly [infer H extends number, ...infer R extends Shape]
   ? CountMinusOne<R, [H] extends [-1] ? [...Acc, 0] : Acc>
   : Acc["length"];
 
 /** Whether `T` has a literal dim that is neither a non-negative integer nor -1. */
-type HasBadDim<T extends Shape> = T extends
+export type HasBadDim<T extends Shape> = T extends
   readonly [infer H extends number, ...infer R extends Shape]
   ? [H] extends [-1] ? HasBadDim<R>
   : IsNonNegative<H> extends true ? HasBadDim<R>
@@ -257,13 +268,13 @@ type HasBadDim<T extends Shape> = T extends
   : false;
 
 /** `T` without its -1 dims. */
-type WithoutMinusOne<T extends Shape, Acc extends number[] = []> = T extends
-  readonly [infer H extends number, ...infer R extends Shape]
-  ? WithoutMinusOne<R, [H] extends [-1] ? Acc : [...Acc, H]>
-  : Acc;
+export type WithoutMinusOne<T extends Shape, Acc extends number[] = []> =
+  T extends readonly [infer H extends number, ...infer R extends Shape]
+    ? WithoutMinusOne<R, [H] extends [-1] ? Acc : [...Acc, H]>
+    : Acc;
 
 /** `T` with its -1 dim replaced by `V`. */
-type ReplaceMinusOne<
+export type ReplaceMinusOne<
   T extends Shape,
   V extends number,
   Acc extends number[] = [],
@@ -272,7 +283,7 @@ type ReplaceMinusOne<
   : Acc;
 
 /** Reshape with all dims known: `N` elements in, `M` elements in the dims of `T` other than -1. */
-type ReshapeKnown<
+export type ReshapeKnown<
   S extends Shape,
   T extends Shape,
   N extends number,
@@ -373,12 +384,17 @@ export type ExpandDimsShape<S extends Shape, Axis extends number> =
 // 8. Concatenation
 
 /** Marks dims at index `I` that differ (`X` and `Y`). */
-interface Mismatch<I extends number, X extends number, Y extends number> {
+export interface Mismatch<
+  I extends number,
+  X extends number,
+  Y extends number,
+> {
+  /** The index and the two differing dims. */
   readonly mismatch: [I, X, Y];
 }
 
 /** Merges `B` into the running result `Acc`: adds the dims at `I`, checks the others. */
-type ConcatMerge<
+export type ConcatMerge<
   Acc extends Shape,
   B extends Shape,
   I extends number,
@@ -394,7 +410,7 @@ type ConcatMerge<
   : Out;
 
 /** Folds the shapes after the first into the result. */
-type ConcatLoop<
+export type ConcatLoop<
   A0 extends Shape,
   Rest extends readonly Shape[],
   Axis extends number,
@@ -442,13 +458,16 @@ export type ConcatShape<Shapes extends readonly Shape[], Axis extends number> =
 // 9. Slice
 
 /** Whether `0 <= Start <= End <= D0`, as far as the literals tell. */
-type SliceOk<Start extends number, End extends number, D0 extends number> =
-  IsNonNegative<Start> extends false ? false
-    : IsNonNegative<End> extends false ? false
-    : Compare<Start, End> extends "gt" ? false
-    : Compare<End, D0> extends "gt" ? false
-    : Compare<Start, D0> extends "gt" ? false
-    : true;
+export type SliceOk<
+  Start extends number,
+  End extends number,
+  D0 extends number,
+> = IsNonNegative<Start> extends false ? false
+  : IsNonNegative<End> extends false ? false
+  : Compare<Start, End> extends "gt" ? false
+  : Compare<End, D0> extends "gt" ? false
+  : Compare<Start, D0> extends "gt" ? false
+  : true;
 
 /**
  * The shape of rows `Start` (inclusive) to `End` (exclusive) of the first axis
@@ -476,7 +495,7 @@ export type SliceShape<
 // 10. Reductions
 
 /** The first axis of `Axes` out of range for `S` as an error, or the normalized axes. */
-type NormReduceAxes<
+export type NormReduceAxes<
   S extends Shape,
   Axes extends Shape,
   Acc extends number[] = [],
@@ -487,7 +506,7 @@ type NormReduceAxes<
   : Acc;
 
 /** `S` with the axes in `L` removed, or set to 1 when `K` is true. */
-type ReduceBuild<
+export type ReduceBuild<
   S extends Shape,
   L extends Shape,
   K extends boolean,
@@ -505,7 +524,7 @@ type ReduceBuild<
   : Out;
 
 /** Reduction over a list of axes. */
-type ReduceAxes<S extends Shape, Axes extends Shape, K extends boolean> =
+export type ReduceAxes<S extends Shape, Axes extends Shape, K extends boolean> =
   IsTuple<Axes> extends false ? number[]
     : HasUnknown<Axes> extends true ? number[]
     : NormReduceAxes<S, Axes> extends infer L
@@ -540,7 +559,7 @@ export type ReduceShape<
   : number[];
 
 /** A tuple of 1s as long as `S`. */
-type OnesLike<S extends Shape, Acc extends 1[] = []> = S extends
+export type OnesLike<S extends Shape, Acc extends 1[] = []> = S extends
   readonly [number, ...infer R extends Shape] ? OnesLike<R, [...Acc, 1]>
   : Acc;
 
@@ -582,18 +601,20 @@ export interface Pool2dOptions {
 }
 
 /** The value of option `K` of `O`: `undefined` when absent, `unknown` when optional (maybe absent). */
-type OptionOf<O, K extends string> = O extends Readonly<Record<K, infer V>> ? V
+export type OptionOf<O, K extends string> = O extends
+  Readonly<Record<K, infer V>> ? V
   : K extends keyof O ? unknown
   : undefined;
 
 /** An option of type {@linkcode Size2d} as `[height, width]`; `Def` when absent. */
-type PairOf<V, Def extends [number, number]> = [V] extends [undefined] ? Def
+export type PairOf<V, Def extends [number, number]> = [V] extends [undefined]
+  ? Def
   : V extends readonly [infer H extends number, infer W extends number] ? [H, W]
   : [V] extends [number] ? [V, V]
   : [number, number];
 
 /** Padding as `[top, bottom, left, right]`, or `"same"`. */
-type PadsOf<P> = [P] extends [undefined] ? [0, 0, 0, 0]
+export type PadsOf<P> = [P] extends [undefined] ? [0, 0, 0, 0]
   : [P] extends ["valid"] ? [0, 0, 0, 0]
   : [P] extends ["same"] ? "same"
   : [P] extends [number] ? [P, P, P, P]
@@ -604,19 +625,19 @@ type PadsOf<P> = [P] extends [undefined] ? [0, 0, 0, 0]
   : [number, number, number, number];
 
 /** The first value of `V` that is not a positive integer, or `false`. */
-type FirstNonPositive<V extends Shape> = V extends
+export type FirstNonPositive<V extends Shape> = V extends
   readonly [infer H extends number, ...infer R extends Shape]
   ? IsPositive<H> extends true ? FirstNonPositive<R> : H
   : false;
 
 /** The first value of `V` that is not a non-negative integer, or `false`. */
-type FirstNegative<V extends Shape> = V extends
+export type FirstNegative<V extends Shape> = V extends
   readonly [infer H extends number, ...infer R extends Shape]
   ? IsNonNegative<H> extends true ? FirstNegative<R> : H
   : false;
 
 /** The option errors, in the order the runtime checks them, or `false`. */
-type OptionsError<
+export type OptionsError<
   Checks extends readonly [string, Shape][],
 > = Checks extends readonly [
   [infer Name extends string, infer V extends Shape],
@@ -628,7 +649,7 @@ type OptionsError<
   : false;
 
 /** The padding error, or `false`. */
-type PaddingError<P> = P extends Shape
+export type PaddingError<P> = P extends Shape
   ? FirstNegative<P> extends infer Bad extends number ? ShapeError<
       `Expected padding to be non-negative integers but found ${Bad}`
     >
@@ -636,12 +657,13 @@ type PaddingError<P> = P extends Shape
   : false;
 
 /** Marks a window (`EK`) larger than the padded input (`HP`). */
-interface TooLarge<EK extends number, HP extends number> {
+export interface TooLarge<EK extends number, HP extends number> {
+  /** The effective window and the padded input size. */
   readonly tooLarge: [EK, HP];
 }
 
 /** One output size: `floor((in + pads - ek) / stride) + 1` with `ek = d * (k - 1) + 1`. */
-type OutSize<
+export type OutSize<
   In extends number,
   K extends number,
   S extends number,
@@ -656,7 +678,7 @@ type OutSize<
   : never;
 
 /** Output `[height, width]`, or a {@linkcode TooLarge} marker tagged with the axis. */
-type OutSizes<
+export type OutSizes<
   H extends number,
   W extends number,
   KH extends number,
@@ -681,7 +703,7 @@ type OutSizes<
   : [number, number];
 
 /** A shape of rank 4 as a tuple, `number`s for unknown rank, `false` for another rank. */
-type AsRank4<S extends Shape> = IsTuple<S> extends false
+export type AsRank4<S extends Shape> = IsTuple<S> extends false
   ? [number, number, number, number]
   : S extends readonly [
     infer A extends number,
@@ -692,7 +714,7 @@ type AsRank4<S extends Shape> = IsTuple<S> extends false
   : false;
 
 /** {@linkcode Conv2dShape} after the rank check. */
-type Conv2dChecked<
+export type Conv2dChecked<
   X extends Shape,
   W extends Shape,
   XD extends [number, number, number, number],
@@ -754,7 +776,7 @@ export type Conv2dShape<
   >;
 
 /** {@linkcode Pool2dShape} after the rank check. */
-type Pool2dChecked<
+export type Pool2dChecked<
   X extends Shape,
   XD extends [number, number, number, number],
   Win extends [number, number],
