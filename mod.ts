@@ -48,17 +48,7 @@ export {
   treeUnflatten,
   treeZip,
 } from "./src/pytree.ts";
-export type {
-  Arg,
-  Conv2dOptions,
-  Padding2d,
-  Pool2dOptions,
-  Result,
-  ShapeError,
-  Size2d,
-} from "./src/shape/mod.ts";
-/** The type-level shape algebra: digit arithmetic and one type per shape rule. */
-export type * as shape from "./src/shape/mod.ts";
+export type * from "./src/shape/mod.ts";
 export { type DTypeOf, type Operand, type ShapeOf } from "./src/ops/operand.ts";
 export {
   add,
