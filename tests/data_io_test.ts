@@ -97,7 +97,10 @@ Deno.test("IDX reader: corrupted copies give errors naming the file and the prob
       RangeError,
       `Expected as many labels as images but found 2 images in ${dir}/train-images-idx3-ubyte and 1 labels in ${dir}/train-labels-idx1-ubyte.gz`,
     );
-    await Deno.writeFile(`${dir}/train-labels-idx1-ubyte.gz`, await gzip(idx(8, [2], [3, 4])));
+    await Deno.writeFile(
+      `${dir}/train-labels-idx1-ubyte.gz`,
+      await gzip(idx(8, [2], [3, 4])),
+    );
     await Deno.remove(`${dir}/t10k-labels-idx1-ubyte`);
     await assertRejects(
       () => loadMnist(dir),
