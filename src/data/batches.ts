@@ -32,7 +32,9 @@ export interface BatchOptions {
 
 /**
  * Splits examples into mini-batches of `batchSize` rows, following `order`.
- * The rows are copied; the inputs are not changed.
+ * The rows are copied; the inputs are not changed. The arguments are checked
+ * when `batches` is called, not when the first batch is taken, and `order`
+ * is copied then, so changing it afterwards does not change the batches.
  *
  * @param x The inputs, `[N, ...]`.
  * @param y The labels, `[N]`.
@@ -40,6 +42,7 @@ export interface BatchOptions {
  * @param options `order` and `dropLast`.
  * @returns A generator of batches.
  * @throws {RangeError} If the sizes disagree, `batchSize` is not a positive integer, or `order` is not a permutation of `0..N-1`.
+ * @throws {TypeError} If `order` is a tensor whose dtype is not int32.
  *
  * @example
  * ```ts
@@ -53,12 +56,12 @@ export interface BatchOptions {
  * assertEquals(got, [[30, 10], [20]]);
  * ```
  */
-export function* batches<S extends Shape>(
+export function batches<S extends Shape>(
   x: Tensor<readonly [number, ...S], "float32">,
   y: Tensor<readonly [number], "int32">,
   batchSize: number,
   options: BatchOptions = {},
-): Generator<Batch<S>> {
+): Generator<Batch<S>, void, undefined> {
   const xs = x as unknown as AnyTensor, ys = y as unknown as AnyTensor;
   const n = xs.shape[0] as number;
   if (ys.shape[0] !== n) {
@@ -78,9 +81,19 @@ export function* batches<S extends Shape>(
     order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
   } else {
+    if (
+      !(options.order instanceof Int32Array) &&
+      (options.order as AnyTensor).dtype !== "int32"
+    ) {
+      throw new TypeError(
+        `Expected order to have dtype int32 but found ${
+          (options.order as AnyTensor).dtype
+        }`,
+      );
+    }
     order = options.order instanceof Int32Array
-      ? options.order
-      : dataOf(options.order as unknown as AnyTensor) as Int32Array;
+      ? options.order.slice()
+      : dataOf(options.order as unknown as AnyTensor).slice() as Int32Array;
     if (order.length !== n) {
       throw new RangeError(
         `Expected an order of length ${n} but found ${order.length}`,
@@ -99,13 +112,24 @@ export function* batches<S extends Shape>(
       seen[v] = 1;
     }
   }
+  return generate<S>(xs, ys, batchSize, order, options.dropLast ?? false);
+}
+
+function* generate<S extends Shape>(
+  xs: AnyTensor,
+  ys: AnyTensor,
+  batchSize: number,
+  order: Int32Array,
+  dropLast: boolean,
+): Generator<Batch<S>, void, undefined> {
+  const n = order.length;
   const rowShape = xs.shape.slice(1);
   const row = rowShape.reduce((a, b) => a * b, 1);
   const xd = dataOf(xs) as Float32Array, yd = dataOf(ys) as Int32Array;
   let index = 0;
   for (let start = 0; start < n; start += batchSize) {
     const m = Math.min(batchSize, n - start);
-    if (m < batchSize && options.dropLast) break;
+    if (m < batchSize && dropLast) break;
     const bx = new Float32Array(m * row), by = new Int32Array(m);
     for (let i = 0; i < m; i++) {
       const r = order[start + i]!;

@@ -40,8 +40,8 @@ function hex(bytes: Uint8Array, n: number): string {
 export function parseIdx(bytes: Uint8Array, name: string): IdxData {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
     throw new TypeError(
-      `Expected ${name} to start with the IDX magic number 0x0000 but found 0x${
-        hex(bytes, 4) || "(empty file)"
+      `Expected ${name} to start with the IDX magic number 0x0000 but found ${
+        bytes.length === 0 ? "an empty file" : `0x${hex(bytes, 4)}`
       }`,
     );
   }

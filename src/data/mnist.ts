@@ -57,6 +57,37 @@ async function find(dir: string, names: readonly string[]): Promise<string> {
   );
 }
 
+function checkImageDims(dims: readonly number[], name: string): void {
+  if (dims.length !== 3 || dims[1] !== 28 || dims[2] !== 28) {
+    throw new RangeError(
+      `Expected ${name} to hold images of shape [N, 28, 28] but found [${
+        dims.join(", ")
+      }]`,
+    );
+  }
+}
+
+function checkLabelDims(dims: readonly number[], name: string): void {
+  if (dims.length !== 1) {
+    throw new RangeError(
+      `Expected ${name} to hold labels of shape [N] but found [${
+        dims.join(", ")
+      }]`,
+    );
+  }
+}
+
+function checkLength(idx: IdxData, name: string): void {
+  const size = idx.dims.reduce((a, b) => a * b, 1);
+  if (idx.data.length !== size) {
+    throw new RangeError(
+      `Expected ${name} to hold ${size} values for dims [${
+        idx.dims.join(", ")
+      }] but found ${idx.data.length}`,
+    );
+  }
+}
+
 /**
  * Turns decoded IDX images `[N, rows, cols]` into a float32 tensor
  * `[N, rows, cols, 1]` scaled to [0, 1].
@@ -64,7 +95,7 @@ async function find(dir: string, names: readonly string[]): Promise<string> {
  * @param idx The decoded file.
  * @param name The file name, for errors.
  * @returns The images.
- * @throws {RangeError} If the file does not hold 28x28 images.
+ * @throws {RangeError} If the dims are not `[N, 28, 28]` or the data length differs from their product.
  *
  * @example
  * ```ts
@@ -80,13 +111,8 @@ export function toImagesTensor(
   idx: IdxData,
   name: string,
 ): Tensor<[number, 28, 28, 1], "float32"> {
-  if (idx.dims.length !== 3 || idx.dims[1] !== 28 || idx.dims[2] !== 28) {
-    throw new RangeError(
-      `Expected ${name} to hold images of shape [N, 28, 28] but found [${
-        idx.dims.join(", ")
-      }]`,
-    );
-  }
+  checkImageDims(idx.dims, name);
+  checkLength(idx, name);
   const src = idx.data;
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = src[i]! / 255;
@@ -103,7 +129,7 @@ export function toImagesTensor(
  * @param idx The decoded file.
  * @param name The file name, for errors.
  * @returns The labels.
- * @throws {RangeError} If the file is not one-dimensional.
+ * @throws {RangeError} If the dims are not `[N]` or the data length differs from N.
  *
  * @example
  * ```ts
@@ -117,13 +143,8 @@ export function toLabelsTensor(
   idx: IdxData,
   name: string,
 ): Tensor<[number], "int32"> {
-  if (idx.dims.length !== 1) {
-    throw new RangeError(
-      `Expected ${name} to hold labels of shape [N] but found [${
-        idx.dims.join(", ")
-      }]`,
-    );
-  }
+  checkLabelDims(idx.dims, name);
+  checkLength(idx, name);
   return fromData(
     [idx.dims[0] as number] as [number],
     "int32",
@@ -140,32 +161,31 @@ async function split(
   const ip = await find(dir, imageNames);
   const lp = await find(dir, labelNames);
   const [ii, li] = await Promise.all([readIdx(ip), readIdx(lp)]);
-  const images = toImagesTensor(ii, ip);
-  const labels = toLabelsTensor(li, lp);
-  const n = images.shape[0], m = labels.shape[0];
+  // Check the shapes first, then convert only the examples that are kept.
+  checkImageDims(ii.dims, ip);
+  checkLabelDims(li.dims, lp);
+  const n = ii.dims[0] as number, m = li.dims[0] as number;
   if (n !== m) {
     throw new RangeError(
       `Expected as many labels as images but found ${n} images in ${ip} and ${m} labels in ${lp}`,
     );
   }
-  if (limit === undefined || limit >= n) return { images, labels };
-  if (!(Number.isInteger(limit) && limit > 0)) {
+  const k = limit === undefined ? n : Math.min(limit, n);
+  return {
+    images: toImagesTensor(
+      { dims: [k, 28, 28], data: ii.data.subarray(0, k * 784) },
+      ip,
+    ),
+    labels: toLabelsTensor({ dims: [k], data: li.data.subarray(0, k) }, lp),
+  };
+}
+
+function checkLimit(what: string, limit: number | undefined): void {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     throw new RangeError(
-      `Expected the limit to be a positive integer but found ${limit}`,
+      `Expected ${what} to be a positive integer but found ${limit}`,
     );
   }
-  return {
-    images: fromData(
-      [limit, 28, 28, 1] as [number, 28, 28, 1],
-      "float32",
-      images.toFlat().slice(0, limit * 784),
-    ),
-    labels: fromData(
-      [limit] as [number],
-      "int32",
-      labels.toFlat().slice(0, limit),
-    ),
-  };
 }
 
 /**
@@ -177,7 +197,7 @@ async function split(
  * @param options Limits on the number of training and test examples.
  * @returns Training and test images (float32 in [0, 1]) and labels (int32).
  * @throws {Deno.errors.NotFound} If a file is missing.
- * @throws {RangeError} If the files disagree or are malformed (the message names the file).
+ * @throws {RangeError} If a limit is not a positive integer, or the files disagree or are malformed (the message names the file).
  *
  * @example
  * ```ts
@@ -204,6 +224,8 @@ export async function loadMnist(
   dir: string,
   options: LoadMnistOptions = {},
 ): Promise<MnistData> {
+  checkLimit("limitTrain", options.limitTrain);
+  checkLimit("limitTest", options.limitTest);
   const [train, test] = await Promise.all([
     split(dir, FILES.trainImages, FILES.trainLabels, options.limitTrain),
     split(dir, FILES.testImages, FILES.testLabels, options.limitTest),

@@ -5,9 +5,12 @@
  * tensor bytes. Tensor names are the trees' dotted leaf paths; the tree's
  * structure is kept in the metadata so `load` can rebuild it.
  *
- * Format problems raise `TypeError`; missing, extra or mis-shaped parameters
- * raise `RangeError`. Loading validates everything before returning
- * anything.
+ * Errors: a file that is not valid safetensors (too short, absurd header
+ * length, header not a JSON object, bad entries, unknown dtype, offsets that
+ * overlap, leave gaps or run past the data) and a dtype that differs from
+ * `like`'s raise `TypeError`; missing, extra or mis-shaped parameters raise
+ * `RangeError`. Messages name the file and the parameter. Loading validates
+ * everything before returning anything.
  *
  * @module
  */
@@ -48,6 +51,7 @@ function leBytes(t: AnyTensor): Uint8Array {
  *
  * @param tree A pytree whose leaves are float32 or int32 tensors.
  * @returns The file's bytes.
+ * @throws {TypeError} If two leaves have the same dotted path (e.g. keys `"a.b"` and `a: { b }`) or a leaf is named `__metadata__`.
  *
  * @example
  * ```ts
@@ -61,7 +65,21 @@ function leBytes(t: AnyTensor): Uint8Array {
  */
 export function serialize(tree: unknown): Uint8Array {
   const [leaves, def] = treeFlatten(tree);
-  const names = treePaths(tree);
+  const names = treePaths(tree).map(tensorName);
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (n === "__metadata__") {
+      throw new TypeError(
+        "Expected no leaf named __metadata__ but found one: the safetensors format reserves the name",
+      );
+    }
+    if (seen.has(n)) {
+      throw new TypeError(
+        `Expected the dotted paths of the leaves to be unique but found ${n} twice`,
+      );
+    }
+    seen.add(n);
+  }
   const header: Record<string, unknown> = {
     __metadata__: { format: "tensa", "tensa.treedef": JSON.stringify(def) },
   };
@@ -69,7 +87,7 @@ export function serialize(tree: unknown): Uint8Array {
   const bodies: Uint8Array[] = [];
   leaves.forEach((t, i) => {
     const b = leBytes(t);
-    header[names[i] || "_"] = {
+    header[names[i] as string] = {
       dtype: DTYPES[t.dtype],
       shape: [...t.shape],
       data_offsets: [offset, offset + b.length],
@@ -91,10 +109,39 @@ export function serialize(tree: unknown): Uint8Array {
   return out;
 }
 
+/** The tensor name of a leaf path: the path, or `_` for a tree that is one tensor. */
+function tensorName(path: string): string {
+  return path === "" ? "_" : path;
+}
+
 function describe(like: unknown): Map<string, AnyTensor> {
   const [leaves] = treeFlatten(like);
-  const names = treePaths(like);
+  const names = treePaths(like).map(tensorName);
   return new Map(names.map((n, i) => [n, leaves[i] as AnyTensor]));
+}
+
+function isDef(d: unknown): d is TreeDef {
+  if (typeof d !== "object" || d === null) return false;
+  const o = d as Record<string, unknown>;
+  switch (o.kind) {
+    case "leaf":
+    case "static":
+      return true;
+    case "array":
+      return Array.isArray(o.children) && o.children.every(isDef);
+    case "object":
+      return Array.isArray(o.keys) && Array.isArray(o.children) &&
+        o.keys.length === o.children.length &&
+        o.keys.every((k) => typeof k === "string") && o.children.every(isDef);
+    default:
+      return false;
+  }
+}
+
+function list(names: readonly string[]): string {
+  return names.length === 1
+    ? `a parameter ${names[0]}`
+    : `parameters ${names.join(", ")}`;
 }
 
 /**
@@ -103,22 +150,31 @@ function describe(like: unknown): Map<string, AnyTensor> {
  * metadata (or a flat object of the names).
  *
  * @param bytes The file's bytes.
- * @param like A tree to match, or omitted.
+ * @typeParam T The type of `like`, which is the result's type.
+ * @param like A tree to match, or omitted; only its structure, shapes and dtypes are used.
  * @param name The file name for messages (default `"the data"`).
  * @returns The tree.
- * @throws {TypeError} If the bytes are not a valid safetensors file.
- * @throws {RangeError} If a parameter is missing, extra, or of another shape or dtype than in `like`.
+ * @throws {TypeError} If the bytes are not a valid safetensors file, or a dtype differs from `like`'s.
+ * @throws {RangeError} If a parameter is missing, extra, or of another shape than in `like`.
  *
  * @example
  * ```ts
  * import { deserialize, serialize, tensor } from "@tensa/tensa";
- * import { assertThrows } from "@std/assert";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const bytes = serialize({ w: tensor([1, 2]) });
+ * const back = deserialize(bytes, { w: tensor([0, 0]) }); // typed like `like`
+ * assertEquals(back.w.toArray(), [1, 2]);
  * assertThrows(() => deserialize(bytes, { w: tensor([1, 2, 3]) }), RangeError);
  * assertThrows(() => deserialize(bytes.slice(0, 20)), TypeError);
  * ```
  */
+export function deserialize(
+  bytes: Uint8Array,
+  like?: undefined,
+  name?: string,
+): unknown;
+export function deserialize<T>(bytes: Uint8Array, like: T, name?: string): T;
 export function deserialize(
   bytes: Uint8Array,
   like?: unknown,
@@ -153,6 +209,25 @@ export function deserialize(
       `Expected ${name} to be a safetensors file but its header is not a JSON object`,
     );
   }
+  const meta = header.__metadata__;
+  if (meta !== undefined) {
+    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+      throw new TypeError(
+        `Expected __metadata__ in ${name} to be an object of strings but found ${
+          JSON.stringify(meta)
+        }`,
+      );
+    }
+    for (const [k, v] of Object.entries(meta)) {
+      if (typeof v !== "string") {
+        throw new TypeError(
+          `Expected __metadata__ in ${name} to be an object of strings but found ${k}: ${
+            JSON.stringify(v)
+          }`,
+        );
+      }
+    }
+  }
   const dataLen = bytes.length - 8 - n;
   const entries: [string, Entry][] = [];
   for (const [key, value] of Object.entries(header)) {
@@ -166,7 +241,9 @@ export function deserialize(
       )
     ) {
       throw new TypeError(
-        `Expected an entry with dtype, shape and data_offsets for ${key} in ${name}`,
+        `Expected an entry with dtype, shape and data_offsets for ${key} in ${name} but found ${
+          JSON.stringify(value)?.slice(0, 80)
+        }`,
       );
     }
     if (e.dtype !== "F32" && e.dtype !== "I32") {
@@ -197,16 +274,19 @@ export function deserialize(
   const sorted = [...entries].sort((x, y) =>
     x[1].data_offsets[0] - y[1].data_offsets[0]
   );
-  let at = 0;
+  let at = 0, previous = "";
   for (const [key, e] of sorted) {
-    if (e.data_offsets[0] !== at) {
+    const begin = e.data_offsets[0];
+    if (begin !== at) {
+      const why = begin < at
+        ? `, overlapping ${previous}`
+        : `, leaving a gap of ${begin - at} bytes`;
       throw new TypeError(
-        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${
-          e.data_offsets[0]
-        }`,
+        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${begin}${why}`,
       );
     }
     at = e.data_offsets[1];
+    previous = key;
   }
   if (at !== dataLen) {
     throw new TypeError(
@@ -239,19 +319,17 @@ export function deserialize(
   }
   if (like !== undefined) {
     const want = describe(like);
-    for (const key of want.keys()) {
-      if (!tensors.has(key)) {
-        throw new RangeError(
-          `Expected a parameter ${key} in ${name} but found none`,
-        );
-      }
+    const missing = [...want.keys()].filter((k) => !tensors.has(k));
+    if (missing.length > 0) {
+      throw new RangeError(
+        `Expected ${list(missing)} in ${name} but found none`,
+      );
     }
-    for (const key of tensors.keys()) {
-      if (!want.has(key)) {
-        throw new RangeError(
-          `Found a parameter ${key} in ${name} that the model does not have`,
-        );
-      }
+    const extra = [...tensors.keys()].filter((k) => !want.has(k));
+    if (extra.length > 0) {
+      throw new RangeError(
+        `Found ${list(extra)} in ${name} that the model does not have`,
+      );
     }
     for (const [key, w] of want) {
       const t = tensors.get(key) as AnyTensor;
@@ -266,23 +344,34 @@ export function deserialize(
         );
       }
       if (t.dtype !== w.dtype) {
-        throw new RangeError(
+        throw new TypeError(
           `Expected ${key} to have dtype ${w.dtype} but found ${t.dtype} in ${name}`,
         );
       }
     }
     const [, def] = treeFlatten(like);
-    return treeUnflatten(def, treePaths(like).map((p) => tensors.get(p)));
+    return treeUnflatten(
+      def,
+      treePaths(like).map((p) => tensors.get(tensorName(p))),
+    );
   }
-  const meta = header.__metadata__ as Record<string, string> | undefined;
-  const stored = meta?.["tensa.treedef"];
+  const stored = (meta as Record<string, string> | undefined)?.[
+    "tensa.treedef"
+  ];
   if (typeof stored === "string") {
-    let def: TreeDef;
+    let def: unknown;
     try {
-      def = JSON.parse(stored) as TreeDef;
+      def = JSON.parse(stored);
     } catch {
       throw new TypeError(
         `Expected the tree structure in the metadata of ${name} to be JSON`,
+      );
+    }
+    if (!isDef(def)) {
+      throw new TypeError(
+        `Expected the tree structure in the metadata of ${name} to describe a tree but found ${
+          stored.slice(0, 80)
+        }`,
       );
     }
     const names: string[] = [];
@@ -295,14 +384,13 @@ export function deserialize(
       }
     };
     walk(def, []);
-    if (
-      names.length !== tensors.size || names.some((k) => !tensors.has(k || "_"))
-    ) {
+    const keys = names.map(tensorName);
+    if (keys.length !== tensors.size || keys.some((k) => !tensors.has(k))) {
       throw new TypeError(
-        `Expected the tensors of ${name} to match the tree structure in its metadata`,
+        `Expected the tensors of ${name} to match the tree structure in its metadata but found ${tensors.size} tensors for ${keys.length} leaves`,
       );
     }
-    return treeUnflatten(def, names.map((k) => tensors.get(k || "_")));
+    return treeUnflatten(def, keys.map((k) => tensors.get(k)));
   }
   return Object.fromEntries(tensors);
 }
@@ -332,7 +420,15 @@ export async function save(path: string, tree: unknown): Promise<void> {
   const bytes = serialize(tree);
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   try {
-    await Deno.writeFile(tmp, bytes);
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      for (let o = 0; o < bytes.length;) {
+        o += await file.write(bytes.subarray(o));
+      }
+      await file.syncData();
+    } finally {
+      file.close();
+    }
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
@@ -348,7 +444,7 @@ export async function save(path: string, tree: unknown): Promise<void> {
  * @param path The file to read.
  * @param like A tree of the expected structure, shapes and dtypes.
  * @returns The parameters.
- * @throws {TypeError} If the file is not a valid safetensors file (named in the message).
+ * @throws {TypeError} If the file is not a valid safetensors file, or a dtype differs from `like`'s (the message names the file).
  * @throws {RangeError} If a parameter is missing, extra or of another shape.
  *
  * @example
