@@ -53,8 +53,9 @@ async function writePng(
   tiles: Float32Array[][],
   h: number,
   w: number,
+  scale = 4,
 ): Promise<void> {
-  const { pixels, width, height } = tileGrid(tiles, h, w);
+  const { pixels, width, height } = tileGrid(tiles, h, w, scale);
   await Deno.writeFile(path, await encodeGrayPng(pixels, width, height));
   console.log(`wrote ${path} (${width}x${height})`);
 }
