@@ -1,14 +1,29 @@
 /**
- * 2-D convolution kernels (NHWC input, `[kh, kw, c, o]` filters): forward,
+ * 2-D convolution kernels (NHWC input `[n, h, w, c]`, filters
+ * `[kh, kw, c, o]`, output `[n, outH, outW, o]`, zero padding): forward,
  * gradient with respect to the input, gradient with respect to the filter.
- * Each lowers a chunk of images to a column matrix (im2col) and calls the
- * GEMM; the input gradient scatters its columns back (col2im).
+ *
+ * Each lowers a chunk of output positions to a column matrix (im2col, one row
+ * per output position, `kh * kw * c` columns in filter order) and multiplies
+ * it with the filter by GEMM; the input gradient scatters its columns back
+ * (col2im). Chunks bound the scratch memory.
+ *
+ * Each kernel is also written over a range of its work (output rows, images,
+ * or filter rows) so that the thread pool can split it; the summation order
+ * of every output element does not depend on the split, so the threaded and
+ * single-thread results are bit-identical.
  *
  * @internal
  * @module
  */
 
-import { gemmInto } from "./gemm.ts";
+import { gemmStrided } from "./gemm.ts";
+import {
+  JOB_CONV_BACKPROP_FILTER,
+  JOB_CONV_BACKPROP_INPUT,
+  JOB_CONV_FORWARD,
+  parallelRun,
+} from "./threads.ts";
 
 /** Everything the convolution kernels need to know about the shapes. @internal */
 export interface Conv2dGeometry {
@@ -32,7 +47,7 @@ export interface Conv2dGeometry {
 }
 
 /** Floats per column chunk: bounds the scratch memory of im2col. */
-const CHUNK_FLOATS = 1 << 21;
+const CHUNK_FLOATS = 1 << 18;
 
 let colsScratch = new Float32Array(0);
 
@@ -41,135 +56,395 @@ function scratch(size: number): Float32Array {
   return colsScratch;
 }
 
-/** Whether the convolution is a plain matrix product (1x1, stride 1, no padding). */
-function isPointwise(g: Conv2dGeometry): boolean {
-  return g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 && g.padRight === 0;
-}
-
-/** Images per chunk so that the column matrix stays under the scratch budget. */
-function imagesPerChunk(g: Conv2dGeometry): number {
-  const perImage = g.outH * g.outW * g.kh * g.kw * g.c;
+/** Output rows per chunk; a function of the geometry only (it fixes summation order). */
+function chunkRows(g: Conv2dGeometry): number {
   return Math.max(
-    1,
-    Math.min(g.n, Math.floor(CHUNK_FLOATS / Math.max(1, perImage))),
+    16,
+    Math.floor(CHUNK_FLOATS / Math.max(1, g.kh * g.kw * g.c)),
   );
 }
 
+/** Whether the convolution is a plain matrix product (1x1, stride 1, no padding). */
+function isPointwise(g: Conv2dGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
+    g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 &&
+    g.padRight === 0;
+}
+
 /**
- * Writes the column matrix of images `[b0, b0 + nb)` into `cols`:
- * one row per output position, `kh * kw * c` entries per row (zeros where the
- * window hangs over the padding).
+ * Writes columns `[k0, k1)` of rows `[r0, r0 + rows)` of the column matrix
+ * into `cols`, laid out `[rows, k1 - k0]` (zeros where a window hangs over
+ * the padding). Row `r` is output position `(b, oy, ox)` in row-major order;
+ * column `(ky * kw + kx) * c + ci` is filter tap `(ky, kx, ci)`.
  */
 function im2col(
   x: Float32Array,
   g: Conv2dGeometry,
-  b0: number,
-  nb: number,
+  r0: number,
+  rows: number,
+  k0: number,
+  k1: number,
   cols: Float32Array,
 ): void {
-  const {
-    h,
-    w,
-    c,
-    kh,
-    kw,
-    outH,
-    outW,
-    strideH,
-    strideW,
-    dilH,
-    dilW,
-    padTop,
-    padLeft,
-  } = g;
-  const rowLen = kh * kw * c;
-  let r = 0;
-  for (let b = b0; b < b0 + nb; b++) {
-    const imgBase = b * h * w * c;
-    for (let oy = 0; oy < outH; oy++) {
-      const iy0 = oy * strideH - padTop;
-      for (let ox = 0; ox < outW; ox++) {
-        const ix0 = ox * strideW - padLeft;
-        let dst = r * rowLen;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = iy0 + ky * dilH;
-          if (iy < 0 || iy >= h) {
-            cols.fill(0, dst, dst + kw * c);
-            dst += kw * c;
-            continue;
-          }
-          const rowBase = imgBase + iy * w * c;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ix0 + kx * dilW;
-            if (ix < 0 || ix >= w) {
-              cols.fill(0, dst, dst + c);
-            } else {
-              const src = rowBase + ix * c;
-              if (c === 1) cols[dst] = x[src]!;
-              else for (let ci = 0; ci < c; ci++) cols[dst + ci] = x[src + ci]!;
-            }
-            dst += c;
-          }
-        }
-        r++;
+  const { h, w, c, kw, outH, outW, strideH, strideW, dilH, dilW } = g;
+  const width = k1 - k0;
+  const s0 = Math.floor(k0 / c), s1 = Math.ceil(k1 / c);
+  const segs = s1 - s0;
+  // Per filter tap (segment): row and column offsets and the channel range.
+  const dy = new Int32Array(segs), dx = new Int32Array(segs);
+  const lo = new Int32Array(segs), hi = new Int32Array(segs);
+  const at = new Int32Array(segs);
+  for (let s = s0; s < s1; s++) {
+    const ky = Math.floor(s / kw), kx = s - ky * kw;
+    dy[s - s0] = ky * dilH;
+    dx[s - s0] = kx * dilW;
+    lo[s - s0] = Math.max(0, k0 - s * c);
+    hi[s - s0] = Math.min(c, k1 - s * c);
+    at[s - s0] = s * c + Math.max(0, k0 - s * c) - k0;
+  }
+  const perImage = outH * outW;
+  let b = Math.floor(r0 / perImage);
+  let oy = Math.floor((r0 - b * perImage) / outW);
+  let ox = r0 - b * perImage - oy * outW;
+  const rowStride = w * c;
+  for (let r = 0; r < rows; r++) {
+    const img = b * h * rowStride;
+    const iy0 = oy * strideH - g.padTop;
+    const ix0 = ox * strideW - g.padLeft;
+    const base = r * width;
+    for (let s = 0; s < segs; s++) {
+      const iy = iy0 + dy[s]!, ix = ix0 + dx[s]!;
+      const l = lo[s]!, e = hi[s]!;
+      let d = base + at[s]!;
+      if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+        for (let ci = l; ci < e; ci++) cols[d++] = 0;
+      } else {
+        const src = img + iy * rowStride + ix * c;
+        for (let ci = l; ci < e; ci++) cols[d++] = x[src + ci]!;
+      }
+    }
+    if (++ox === outW) {
+      ox = 0;
+      if (++oy === outH) {
+        oy = 0;
+        b++;
       }
     }
   }
 }
 
-/** Adds the column matrix of images `[b0, b0 + nb)` back into `dx` (the transpose of im2col). */
+/**
+ * Adds rows `[r0, r0 + rows)` of a full-width column matrix back into `dx`
+ * (the transpose of im2col), rows in increasing order.
+ */
 function col2im(
   cols: Float32Array,
   g: Conv2dGeometry,
-  b0: number,
-  nb: number,
+  r0: number,
+  rows: number,
   dx: Float32Array,
 ): void {
-  const {
-    h,
-    w,
-    c,
-    kh,
-    kw,
-    outH,
-    outW,
-    strideH,
-    strideW,
-    dilH,
-    dilW,
-    padTop,
-    padLeft,
-  } = g;
+  const { h, w, c, kh, kw, outH, outW, strideH, strideW, dilH, dilW } = g;
   const rowLen = kh * kw * c;
-  let r = 0;
-  for (let b = b0; b < b0 + nb; b++) {
-    const imgBase = b * h * w * c;
-    for (let oy = 0; oy < outH; oy++) {
-      const iy0 = oy * strideH - padTop;
-      for (let ox = 0; ox < outW; ox++) {
-        const ix0 = ox * strideW - padLeft;
-        let src = r * rowLen;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = iy0 + ky * dilH;
-          if (iy < 0 || iy >= h) {
-            src += kw * c;
-            continue;
-          }
-          const rowBase = imgBase + iy * w * c;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ix0 + kx * dilW;
-            if (ix >= 0 && ix < w) {
-              const dst = rowBase + ix * c;
-              for (let ci = 0; ci < c; ci++) dx[dst + ci]! += cols[src + ci]!;
-            }
-            src += c;
-          }
+  const perImage = outH * outW;
+  let b = Math.floor(r0 / perImage);
+  let oy = Math.floor((r0 - b * perImage) / outW);
+  let ox = r0 - b * perImage - oy * outW;
+  const rowStride = w * c;
+  for (let r = 0; r < rows; r++) {
+    const img = b * h * rowStride;
+    const iy0 = oy * strideH - g.padTop;
+    const ix0 = ox * strideW - g.padLeft;
+    let src = r * rowLen;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = iy0 + ky * dilH;
+      if (iy < 0 || iy >= h) {
+        src += kw * c;
+        continue;
+      }
+      const rowBase = img + iy * rowStride;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ix0 + kx * dilW;
+        if (ix >= 0 && ix < w) {
+          const dst = rowBase + ix * c;
+          for (let ci = 0; ci < c; ci++) dx[dst + ci]! += cols[src + ci]!;
         }
-        r++;
+        src += c;
+      }
+    }
+    if (++ox === outW) {
+      ox = 0;
+      if (++oy === outH) {
+        oy = 0;
+        b++;
       }
     }
   }
+}
+
+/**
+ * Computes output rows `[r0, r1)` (output positions in `(b, oy, ox)` order)
+ * of the forward convolution into `y`.
+ *
+ * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The geometry.
+ * @param y Output `[n, outH, outW, o]`, written in rows `[r0, r1)` only.
+ * @param r0 First output row.
+ * @param r1 End of the output rows.
+ * @returns Nothing; `y` is written in place.
+ */
+export function conv2dForwardRange(
+  x: Float32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  y: Float32Array,
+  r0: number,
+  r1: number,
+): void {
+  const o = g.o;
+  if (isPointwise(g)) {
+    gemmStrided(
+      x,
+      r0 * g.c,
+      g.c,
+      filter,
+      0,
+      o,
+      y,
+      r0 * o,
+      o,
+      r1 - r0,
+      g.c,
+      o,
+      false,
+      false,
+      false,
+    );
+    return;
+  }
+  const rowLen = g.kh * g.kw * g.c;
+  const per = chunkRows(g);
+  const cols = scratch(per * rowLen);
+  for (let r = r0; r < r1; r += per) {
+    const rows = Math.min(per, r1 - r);
+    im2col(x, g, r, rows, 0, rowLen, cols);
+    gemmStrided(
+      cols,
+      0,
+      rowLen,
+      filter,
+      0,
+      o,
+      y,
+      r * o,
+      o,
+      rows,
+      rowLen,
+      o,
+      false,
+      false,
+      false,
+    );
+  }
+}
+
+/**
+ * Accumulates the input gradient of images `[b0, b1)` into `dx`.
+ *
+ * @internal
+ * @param dy Output gradient `[n, outH, outW, o]`.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The geometry.
+ * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
+ * @param b0 First image.
+ * @param b1 End of the images.
+ * @returns Nothing; `dx` is written in place.
+ */
+export function conv2dBackpropInputRange(
+  dy: Float32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  dx: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  const o = g.o;
+  const perImage = g.outH * g.outW;
+  const start = b0 * perImage, end = b1 * perImage;
+  if (isPointwise(g)) {
+    gemmStrided(
+      dy,
+      start * o,
+      o,
+      filter,
+      0,
+      o,
+      dx,
+      start * g.c,
+      g.c,
+      end - start,
+      o,
+      g.c,
+      false,
+      true,
+      false,
+    );
+    return;
+  }
+  const rowLen = g.kh * g.kw * g.c;
+  const per = chunkRows(g);
+  const cols = scratch(per * rowLen);
+  for (let r = start; r < end; r += per) {
+    const rows = Math.min(per, end - r);
+    // cols = dy[rows, o] @ filter^T [o, rowLen]
+    gemmStrided(
+      dy,
+      r * o,
+      o,
+      filter,
+      0,
+      o,
+      cols,
+      0,
+      rowLen,
+      rows,
+      o,
+      rowLen,
+      false,
+      true,
+      false,
+    );
+    col2im(cols, g, r, rows, dx);
+  }
+}
+
+/**
+ * Computes filter-gradient rows `[k0, k1)` (flattened `(ky, kx, ci)`) into
+ * `dw`.
+ *
+ * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param dy Output gradient `[n, outH, outW, o]`.
+ * @param g The geometry.
+ * @param dw Filter gradient `[kh * kw * c, o]`, written in rows `[k0, k1)` only.
+ * @param k0 First filter row.
+ * @param k1 End of the filter rows.
+ * @returns Nothing; `dw` is written in place.
+ */
+export function conv2dBackpropFilterRange(
+  x: Float32Array,
+  dy: Float32Array,
+  g: Conv2dGeometry,
+  dw: Float32Array,
+  k0: number,
+  k1: number,
+): void {
+  const o = g.o;
+  const rowsTotal = g.n * g.outH * g.outW;
+  const width = k1 - k0;
+  if (width <= 0) return;
+  if (isPointwise(g)) {
+    gemmStrided(
+      x,
+      k0,
+      g.c,
+      dy,
+      0,
+      o,
+      dw,
+      k0 * o,
+      o,
+      width,
+      rowsTotal,
+      o,
+      true,
+      false,
+      false,
+    );
+    return;
+  }
+  const per = chunkRows(g);
+  const cols = scratch(per * width);
+  if (rowsTotal === 0) dw.fill(0, k0 * o, k1 * o);
+  for (let r = 0; r < rowsTotal; r += per) {
+    const rows = Math.min(per, rowsTotal - r);
+    im2col(x, g, r, rows, k0, k1, cols);
+    // dw[k0:k1] (+)= cols^T [width, rows] @ dy[rows, o]
+    gemmStrided(
+      cols,
+      0,
+      width,
+      dy,
+      r * o,
+      o,
+      dw,
+      k0 * o,
+      o,
+      width,
+      rows,
+      o,
+      true,
+      false,
+      r > 0,
+    );
+  }
+}
+
+function geometryInts(g: Conv2dGeometry): number[] {
+  return [
+    g.n,
+    g.h,
+    g.w,
+    g.c,
+    g.kh,
+    g.kw,
+    g.o,
+    g.outH,
+    g.outW,
+    g.strideH,
+    g.strideW,
+    g.dilH,
+    g.dilW,
+    g.padTop,
+    g.padBottom,
+    g.padLeft,
+    g.padRight,
+  ];
+}
+
+/**
+ * Rebuilds a geometry from the integers of a thread-pool job.
+ *
+ * @internal
+ * @param v The integers, in {@linkcode Conv2dGeometry} field order.
+ * @returns The geometry.
+ */
+export function geometryFromInts(v: ArrayLike<number>): Conv2dGeometry {
+  return {
+    n: v[0]!,
+    h: v[1]!,
+    w: v[2]!,
+    c: v[3]!,
+    kh: v[4]!,
+    kw: v[5]!,
+    o: v[6]!,
+    outH: v[7]!,
+    outW: v[8]!,
+    strideH: v[9]!,
+    strideW: v[10]!,
+    dilH: v[11]!,
+    dilW: v[12]!,
+    padTop: v[13]!,
+    padBottom: v[14]!,
+    padLeft: v[15]!,
+    padRight: v[16]!,
+  };
+}
+
+function flops(g: Conv2dGeometry): number {
+  return 2 * g.n * g.outH * g.outW * g.o * g.kh * g.kw * g.c;
 }
 
 /**
@@ -177,52 +452,32 @@ function col2im(
  * a fresh `[n, outH, outW, o]` array.
  *
  * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The geometry.
+ * @returns The output `[n, outH, outW, o]`.
  */
 export function conv2dForward(
   x: Float32Array,
   filter: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
-  const rowsPerImage = g.outH * g.outW;
-  const rowLen = g.kh * g.kw * g.c;
-  const y = new Float32Array(g.n * rowsPerImage * g.o);
-  if (isPointwise(g)) {
-    gemmInto(
-      x,
-      0,
-      filter,
-      0,
-      y,
-      0,
-      g.n * rowsPerImage,
-      g.c,
-      g.o,
-      false,
-      false,
-      false,
-    );
-    return y;
-  }
-  const per = imagesPerChunk(g);
-  const cols = scratch(per * rowsPerImage * rowLen);
-  for (let b0 = 0; b0 < g.n; b0 += per) {
-    const nb = Math.min(per, g.n - b0);
-    im2col(x, g, b0, nb, cols);
-    gemmInto(
-      cols,
-      0,
-      filter,
-      0,
-      y,
-      b0 * rowsPerImage * g.o,
-      nb * rowsPerImage,
-      rowLen,
-      g.o,
-      false,
-      false,
-      false,
-    );
-  }
+  const rows = g.n * g.outH * g.outW;
+  const size = rows * g.o;
+  const shared = parallelRun(
+    JOB_CONV_FORWARD,
+    geometryInts(g),
+    x,
+    filter,
+    size,
+    rows,
+    4,
+    flops(g),
+    (a, b, out, s, e) => conv2dForwardRange(a, b, g, out, s, e),
+  );
+  if (shared !== null) return shared.slice();
+  const y = new Float32Array(size);
+  conv2dForwardRange(x, filter, g, y, 0, rows);
   return y;
 }
 
@@ -231,53 +486,31 @@ export function conv2dForward(
  * the output gradient `dy` `[n, outH, outW, o]`: a fresh `[n, h, w, c]` array.
  *
  * @internal
+ * @param dy Output gradient `[n, outH, outW, o]`.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The geometry.
+ * @returns The input gradient `[n, h, w, c]`.
  */
 export function conv2dBackpropInput(
   dy: Float32Array,
   filter: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
-  const rowsPerImage = g.outH * g.outW;
-  const rowLen = g.kh * g.kw * g.c;
-  const dx = new Float32Array(g.n * g.h * g.w * g.c);
-  if (isPointwise(g)) {
-    gemmInto(
-      dy,
-      0,
-      filter,
-      0,
-      dx,
-      0,
-      g.n * rowsPerImage,
-      g.o,
-      g.c,
-      false,
-      true,
-      false,
-    );
-    return dx;
-  }
-  const per = imagesPerChunk(g);
-  const cols = scratch(per * rowsPerImage * rowLen);
-  for (let b0 = 0; b0 < g.n; b0 += per) {
-    const nb = Math.min(per, g.n - b0);
-    // cols = dy_chunk [rows, o] @ filter^T [o, rowLen]
-    gemmInto(
-      dy,
-      b0 * rowsPerImage * g.o,
-      filter,
-      0,
-      cols,
-      0,
-      nb * rowsPerImage,
-      g.o,
-      rowLen,
-      false,
-      true,
-      false,
-    );
-    col2im(cols, g, b0, nb, dx);
-  }
+  const size = g.n * g.h * g.w * g.c;
+  const shared = parallelRun(
+    JOB_CONV_BACKPROP_INPUT,
+    geometryInts(g),
+    dy,
+    filter,
+    size,
+    g.n,
+    1,
+    flops(g),
+    (a, b, out, s, e) => conv2dBackpropInputRange(a, b, g, out, s, e),
+  );
+  if (shared !== null) return shared.slice();
+  const dx = new Float32Array(size);
+  conv2dBackpropInputRange(dy, filter, g, dx, 0, g.n);
   return dx;
 }
 
@@ -286,52 +519,31 @@ export function conv2dBackpropInput(
  * the input `x` and the output gradient `dy`: a fresh `[kh, kw, c, o]` array.
  *
  * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param dy Output gradient `[n, outH, outW, o]`.
+ * @param g The geometry.
+ * @returns The filter gradient `[kh, kw, c, o]`.
  */
 export function conv2dBackpropFilter(
   x: Float32Array,
   dy: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
-  const rowsPerImage = g.outH * g.outW;
   const rowLen = g.kh * g.kw * g.c;
-  const dw = new Float32Array(rowLen * g.o);
-  if (isPointwise(g)) {
-    gemmInto(
-      x,
-      0,
-      dy,
-      0,
-      dw,
-      0,
-      g.c,
-      g.n * rowsPerImage,
-      g.o,
-      true,
-      false,
-      false,
-    );
-    return dw;
-  }
-  const per = imagesPerChunk(g);
-  const cols = scratch(per * rowsPerImage * rowLen);
-  for (let b0 = 0; b0 < g.n; b0 += per) {
-    const nb = Math.min(per, g.n - b0);
-    im2col(x, g, b0, nb, cols);
-    // dw += cols^T [rowLen, rows] @ dy_chunk [rows, o]
-    gemmInto(
-      cols,
-      0,
-      dy,
-      b0 * rowsPerImage * g.o,
-      dw,
-      0,
-      rowLen,
-      nb * rowsPerImage,
-      g.o,
-      true,
-      false,
-      true,
-    );
-  }
+  const size = rowLen * g.o;
+  const shared = parallelRun(
+    JOB_CONV_BACKPROP_FILTER,
+    geometryInts(g),
+    x,
+    dy,
+    size,
+    rowLen,
+    4,
+    flops(g),
+    (a, b, out, s, e) => conv2dBackpropFilterRange(a, b, g, out, s, e),
+  );
+  if (shared !== null) return shared.slice();
+  const dw = new Float32Array(size);
+  conv2dBackpropFilterRange(x, dy, g, dw, 0, rowLen);
   return dw;
 }

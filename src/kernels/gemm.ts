@@ -1,28 +1,419 @@
 /**
- * Single-precision matrix multiplication: packed panels and a 4x4 register
- * tile, blocked over k for the cache.
+ * General matrix multiplication on row-major Float32Arrays.
+ *
+ * A GotoBLAS-style loop nest: the k dimension is cut into blocks of `KC`,
+ * each block of `op(B)` is packed into contiguous panels of `NR` columns and
+ * each block of `op(A)` into panels of `MR` rows, and a register-tiled
+ * micro-kernel multiplies one `MR` x `NR` tile at a time. Packing absorbs the
+ * transpose flags, so the micro-kernel sees one layout only.
+ *
+ * Every element of C is summed in the same order (k blocks in order, each
+ * block summed sequentially in float64 and then added to C) whatever rows
+ * are computed in the same call, so a split of C's rows over threads gives
+ * bit-identical results.
  *
  * @internal
  * @module
  */
 
-const MR = 4;
-const NR = 4;
-const KC = 256;
-const MC = 64;
+import { JOB_GEMM, parallelRun } from "./threads.ts";
 
-// Scratch for packed panels, grown on demand and reused between calls.
-// Never the caller's arrays.
-let packA = new Float32Array(MC * KC);
-let packB = new Float32Array(KC * 256);
+/** Rows of a register tile. */
+const MR = 4;
+/** Columns of a register tile. */
+const NR = 4;
+/** Depth of a k block. */
+const KC = 256;
+/** Rows of op(A) packed at once. */
+const MC = 128;
+/** Columns of op(B) packed at once. */
+const NC = 1024;
+
+let packA = new Float64Array(MC * KC);
+let packB = new Float64Array(NC * KC);
+
+function packBlockB(
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  p0: number,
+  kc: number,
+  j0: number,
+  nc: number,
+): Float64Array {
+  const panels = Math.ceil(nc / NR);
+  const need = panels * NR * kc;
+  if (packB.length < need) packB = new Float64Array(need);
+  const pb = packB;
+  let dst = 0;
+  for (let jp = 0; jp < panels; jp++) {
+    const jStart = j0 + jp * NR;
+    const cols = Math.min(NR, j0 + nc - jStart);
+    if (!transB) {
+      let src = bOff + p0 * ldb + jStart;
+      if (cols === NR) {
+        for (let p = 0; p < kc; p++) {
+          pb[dst] = b[src]!;
+          pb[dst + 1] = b[src + 1]!;
+          pb[dst + 2] = b[src + 2]!;
+          pb[dst + 3] = b[src + 3]!;
+          dst += NR;
+          src += ldb;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          for (let jj = 0; jj < NR; jj++) {
+            pb[dst + jj] = jj < cols ? b[src + jj]! : 0;
+          }
+          dst += NR;
+          src += ldb;
+        }
+      }
+    } else {
+      // op(B)[p, j] = b[j * ldb + p]
+      for (let jj = 0; jj < NR; jj++) {
+        let d = dst + jj;
+        if (jj < cols) {
+          let src = bOff + (jStart + jj) * ldb + p0;
+          for (let p = 0; p < kc; p++) {
+            pb[d] = b[src]!;
+            d += NR;
+            src++;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) {
+            pb[d] = 0;
+            d += NR;
+          }
+        }
+      }
+      dst += NR * kc;
+    }
+  }
+  return pb;
+}
+
+function packBlockA(
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  i0: number,
+  mc: number,
+  p0: number,
+  kc: number,
+): Float64Array {
+  const panels = Math.ceil(mc / MR);
+  const need = panels * MR * kc;
+  if (packA.length < need) packA = new Float64Array(need);
+  const pa = packA;
+  let dst = 0;
+  for (let ip = 0; ip < panels; ip++) {
+    const iStart = i0 + ip * MR;
+    const rows = Math.min(MR, i0 + mc - iStart);
+    if (transA) {
+      // op(A)[i, p] = a[p * lda + i]
+      let src = aOff + p0 * lda + iStart;
+      if (rows === MR) {
+        for (let p = 0; p < kc; p++) {
+          pa[dst] = a[src]!;
+          pa[dst + 1] = a[src + 1]!;
+          pa[dst + 2] = a[src + 2]!;
+          pa[dst + 3] = a[src + 3]!;
+          dst += MR;
+          src += lda;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          for (let ii = 0; ii < MR; ii++) {
+            pa[dst + ii] = ii < rows ? a[src + ii]! : 0;
+          }
+          dst += MR;
+          src += lda;
+        }
+      }
+    } else {
+      for (let ii = 0; ii < MR; ii++) {
+        let d = dst + ii;
+        if (ii < rows) {
+          let src = aOff + (iStart + ii) * lda + p0;
+          for (let p = 0; p < kc; p++) {
+            pa[d] = a[src]!;
+            d += MR;
+            src++;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) {
+            pa[d] = 0;
+            d += MR;
+          }
+        }
+      }
+      dst += MR * kc;
+    }
+  }
+  return pa;
+}
 
 /**
- * `c[cOff..] (+)= op(a) @ op(b)` for row-major matrices, where `op(a)` is
- * `[m, k]` (stored `[k, m]` when `transA`) and `op(b)` is `[k, n]` (stored
- * `[n, k]` when `transB`). Writes only the `m * n` block of `c` at `cOff`,
- * an output buffer the caller owns; with `accumulate` it adds to it.
+ * Multiplies packed blocks: C[i0.., j0..] (+)= Apack @ Bpack for one k block.
+ */
+function macroKernel(
+  pa: Float64Array,
+  pb: Float64Array,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  mc: number,
+  nc: number,
+  kc: number,
+  add: boolean,
+): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = nc - jr < NR ? nc - jr : NR;
+    const bBase = (jr / NR) * NR * kc;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const rows = mc - ir < MR ? mc - ir : MR;
+      let ia = (ir / MR) * MR * kc;
+      let ib = bBase;
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      for (let p = 0; p < kc; p++) {
+        const b0 = pb[ib]!,
+          b1 = pb[ib + 1]!,
+          b2 = pb[ib + 2]!,
+          b3 = pb[ib + 3]!;
+        const a0 = pa[ia]!;
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        const a1 = pa[ia + 1]!;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        const a2 = pa[ia + 2]!;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        const a3 = pa[ia + 3]!;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
+        ia += MR;
+        ib += NR;
+      }
+      const o = cOff + ir * ldc + jr;
+      if (rows === MR && cols === NR) {
+        const o1 = o + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+        if (add) {
+          c[o]! += c00;
+          c[o + 1]! += c01;
+          c[o + 2]! += c02;
+          c[o + 3]! += c03;
+          c[o1]! += c10;
+          c[o1 + 1]! += c11;
+          c[o1 + 2]! += c12;
+          c[o1 + 3]! += c13;
+          c[o2]! += c20;
+          c[o2 + 1]! += c21;
+          c[o2 + 2]! += c22;
+          c[o2 + 3]! += c23;
+          c[o3]! += c30;
+          c[o3 + 1]! += c31;
+          c[o3 + 2]! += c32;
+          c[o3 + 3]! += c33;
+        } else {
+          c[o] = c00;
+          c[o + 1] = c01;
+          c[o + 2] = c02;
+          c[o + 3] = c03;
+          c[o1] = c10;
+          c[o1 + 1] = c11;
+          c[o1 + 2] = c12;
+          c[o1 + 3] = c13;
+          c[o2] = c20;
+          c[o2 + 1] = c21;
+          c[o2 + 2] = c22;
+          c[o2 + 3] = c23;
+          c[o3] = c30;
+          c[o3 + 1] = c31;
+          c[o3 + 2] = c32;
+          c[o3 + 3] = c33;
+        }
+      } else {
+        edgeStore(c, o, ldc, rows, cols, add, [
+          c00,
+          c01,
+          c02,
+          c03,
+          c10,
+          c11,
+          c12,
+          c13,
+          c20,
+          c21,
+          c22,
+          c23,
+          c30,
+          c31,
+          c32,
+          c33,
+        ]);
+      }
+    }
+  }
+}
+
+function edgeStore(
+  c: Float32Array,
+  o: number,
+  ldc: number,
+  rows: number,
+  cols: number,
+  add: boolean,
+  t: number[],
+): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const v = t[i * NR + j]!;
+      if (add) c[o + i * ldc + j]! += v;
+      else c[o + i * ldc + j] = v;
+    }
+  }
+}
+
+/**
+ * Strided single-thread GEMM: C (+)= op(A) @ op(B) with leading dimensions.
  *
  * @internal
+ * @param a Storage of A.
+ * @param aOff Offset of A's first element.
+ * @param lda Row stride of A as stored.
+ * @param b Storage of B.
+ * @param bOff Offset of B's first element.
+ * @param ldb Row stride of B as stored.
+ * @param c Output storage, owned by the caller.
+ * @param cOff Offset of C's first element.
+ * @param ldc Row stride of C.
+ * @param m Rows of op(A) and C.
+ * @param k Columns of op(A), rows of op(B).
+ * @param n Columns of op(B) and C.
+ * @param transA Whether A is stored as [k, m].
+ * @param transB Whether B is stored as [n, k].
+ * @param accumulate Whether to add into C instead of overwriting it.
+ * @returns Nothing; C is written in place.
+ */
+export function gemmStrided(
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) {
+      for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
+    }
+    return;
+  }
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = Math.min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = Math.min(KC, k - p0);
+      const pb = packBlockB(b, bOff, ldb, transB, p0, kc, j0, nc);
+      const add = accumulate || p0 > 0;
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mc = Math.min(MC, m - i0);
+        const pa = packBlockA(a, aOff, lda, transA, i0, mc, p0, kc);
+        macroKernel(pa, pb, c, cOff + i0 * ldc + j0, ldc, mc, nc, kc, add);
+      }
+    }
+  }
+}
+
+/**
+ * Computes rows `[start, end)` of C (+)= op(A) @ op(B) for dense A, B and C
+ * starting at offset 0, with the job integers `[m, k, n, transA, transB,
+ * accumulate]`: the share of one thread.
+ *
+ * @internal
+ * @param a Storage of A.
+ * @param b Storage of B.
+ * @param c Storage of C.
+ * @param ints The sizes and flags.
+ * @param start First row of C.
+ * @param end End of the rows of C.
+ * @returns Nothing; C is written in place.
+ */
+export function gemmRange(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  ints: ArrayLike<number>,
+  start: number,
+  end: number,
+): void {
+  const m = ints[0]!, k = ints[1]!, n = ints[2]!;
+  const transA = ints[3] === 1, transB = ints[4] === 1;
+  const aOff = transA ? start : start * k;
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  gemmStrided(
+    a,
+    aOff,
+    lda,
+    b,
+    0,
+    ldb,
+    c,
+    start * n,
+    n,
+    end - start,
+    k,
+    n,
+    transA,
+    transB,
+    ints[5] === 1,
+  );
+}
+
+/**
+ * Computes C = op(A) @ op(B) into caller-owned storage at given offsets,
+ * optionally adding to what C holds; the only kernel that writes a caller
+ * buffer. Uses the thread pool for large products.
+ *
+ * @internal
+ * @param a Storage of A, [m, k] (or [k, m] if `transA`) from `aOff`.
+ * @param aOff Offset of A's first element.
+ * @param b Storage of B, [k, n] (or [n, k] if `transB`) from `bOff`.
+ * @param bOff Offset of B's first element.
+ * @param c Output storage of C, [m, n] from `cOff`, owned by the caller.
+ * @param cOff Offset of C's first element.
+ * @param m Rows of op(A) and C.
+ * @param k Columns of op(A), rows of op(B).
+ * @param n Columns of op(B) and C.
+ * @param transA Whether A is stored transposed.
+ * @param transB Whether B is stored transposed.
+ * @param accumulate Whether to add into C instead of overwriting it.
+ * @returns Nothing; C is written in place.
  */
 export function gemmInto(
   a: Float32Array,
@@ -38,145 +429,39 @@ export function gemmInto(
   transB: boolean,
   accumulate: boolean,
 ): void {
-  if (!accumulate) c.fill(0, cOff, cOff + m * n);
-  if (m === 0 || n === 0 || k === 0) return;
-  const nPanels = Math.ceil(n / NR);
-  const needB = nPanels * NR * Math.min(k, KC);
-  if (packB.length < needB) packB = new Float32Array(needB);
-  const needA = Math.ceil(Math.min(m, MC) / MR) * MR * Math.min(k, KC);
-  if (packA.length < needA) packA = new Float32Array(needA);
-  const pa = packA, pb = packB;
-  for (let p0 = 0; p0 < k; p0 += KC) {
-    const kc = Math.min(KC, k - p0);
-    // Pack B[p0:p0+kc, :] into column panels of width NR: pb[(jp*kc + p)*NR + jj].
-    for (let jp = 0; jp < nPanels; jp++) {
-      const j0 = jp * NR;
-      const base = jp * kc * NR;
-      for (let p = 0; p < kc; p++) {
-        const dst = base + p * NR;
-        for (let jj = 0; jj < NR; jj++) {
-          const j = j0 + jj;
-          pb[dst + jj] = j < n
-            ? (transB ? b[bOff + j * k + p0 + p]! : b[bOff + (p0 + p) * n + j]!)
-            : 0;
-        }
-      }
-    }
-    for (let i0 = 0; i0 < m; i0 += MC) {
-      const mc = Math.min(MC, m - i0);
-      const mPanels = Math.ceil(mc / MR);
-      // Pack A[i0:i0+mc, p0:p0+kc] into row panels of height MR: pa[(ip*kc + p)*MR + r].
-      for (let ip = 0; ip < mPanels; ip++) {
-        const base = ip * kc * MR;
-        for (let r = 0; r < MR; r++) {
-          const i = i0 + ip * MR + r;
-          if (i >= m) {
-            for (let p = 0; p < kc; p++) pa[base + p * MR + r] = 0;
-          } else if (transA) {
-            for (let p = 0; p < kc; p++) {
-              pa[base + p * MR + r] = a[aOff + (p0 + p) * m + i]!;
-            }
-          } else {
-            const row = aOff + i * k + p0;
-            for (let p = 0; p < kc; p++) pa[base + p * MR + r] = a[row + p]!;
-          }
-        }
-      }
-      for (let ip = 0; ip < mPanels; ip++) {
-        const ia = ip * kc * MR;
-        const i = i0 + ip * MR;
-        const rows = Math.min(MR, m - i);
-        for (let jp = 0; jp < nPanels; jp++) {
-          let ib = jp * kc * NR;
-          let ao = ia;
-          let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-          let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-          let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-          let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-          for (let p = 0; p < kc; p++) {
-            const a0 = pa[ao]!,
-              a1 = pa[ao + 1]!,
-              a2 = pa[ao + 2]!,
-              a3 = pa[ao + 3]!;
-            const b0 = pb[ib]!,
-              b1 = pb[ib + 1]!,
-              b2 = pb[ib + 2]!,
-              b3 = pb[ib + 3]!;
-            c00 += a0 * b0;
-            c01 += a0 * b1;
-            c02 += a0 * b2;
-            c03 += a0 * b3;
-            c10 += a1 * b0;
-            c11 += a1 * b1;
-            c12 += a1 * b2;
-            c13 += a1 * b3;
-            c20 += a2 * b0;
-            c21 += a2 * b1;
-            c22 += a2 * b2;
-            c23 += a2 * b3;
-            c30 += a3 * b0;
-            c31 += a3 * b1;
-            c32 += a3 * b2;
-            c33 += a3 * b3;
-            ao += MR;
-            ib += NR;
-          }
-          const j = jp * NR;
-          const cols = Math.min(NR, n - j);
-          let o = cOff + i * n + j;
-          if (rows === MR && cols === NR) {
-            c[o]! += c00;
-            c[o + 1]! += c01;
-            c[o + 2]! += c02;
-            c[o + 3]! += c03;
-            o += n;
-            c[o]! += c10;
-            c[o + 1]! += c11;
-            c[o + 2]! += c12;
-            c[o + 3]! += c13;
-            o += n;
-            c[o]! += c20;
-            c[o + 1]! += c21;
-            c[o + 2]! += c22;
-            c[o + 3]! += c23;
-            o += n;
-            c[o]! += c30;
-            c[o + 1]! += c31;
-            c[o + 2]! += c32;
-            c[o + 3]! += c33;
-          } else {
-            const t = [
-              c00,
-              c01,
-              c02,
-              c03,
-              c10,
-              c11,
-              c12,
-              c13,
-              c20,
-              c21,
-              c22,
-              c23,
-              c30,
-              c31,
-              c32,
-              c33,
-            ];
-            for (let r = 0; r < rows; r++) {
-              for (let q = 0; q < cols; q++) c[o + r * n + q]! += t[r * 4 + q]!;
-            }
-          }
-        }
-      }
-    }
+  const ints = [m, k, n, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0];
+  const shared = parallelRun(
+    JOB_GEMM,
+    ints,
+    a.subarray(aOff, aOff + m * k),
+    b.subarray(bOff, bOff + k * n),
+    m * n,
+    m,
+    MR,
+    2 * m * k * n,
+    (sa, sb, sc, start, end) => gemmRange(sa, sb, sc, ints, start, end),
+    accumulate ? c.subarray(cOff, cOff + m * n) : undefined,
+  );
+  if (shared !== null) {
+    c.set(shared, cOff);
+    return;
   }
+  gemmRange(a.subarray(aOff), b.subarray(bOff), c.subarray(cOff), ints, 0, m);
 }
 
 /**
- * `op(a) @ op(b)` as a fresh `[m, n]` array (see {@linkcode gemmInto}).
+ * Returns a fresh C[m, n] = op(A) @ op(B) where A is stored [m, k] (or
+ * [k, m] if `transA`) and B is stored [k, n] (or [n, k] if `transB`).
  *
  * @internal
+ * @param a Storage of A.
+ * @param b Storage of B.
+ * @param m Rows of op(A).
+ * @param k Columns of op(A) and rows of op(B).
+ * @param n Columns of op(B).
+ * @param transA Whether A is stored transposed.
+ * @param transB Whether B is stored transposed.
+ * @returns The product, row-major [m, n].
  */
 export function gemm(
   a: Float32Array,
@@ -188,6 +473,6 @@ export function gemm(
   transB = false,
 ): Float32Array {
   const c = new Float32Array(m * n);
-  gemmInto(a, 0, b, 0, c, 0, m, k, n, transA, transB, true);
+  gemmInto(a, 0, b, 0, c, 0, m, k, n, transA, transB, false);
   return c;
 }

@@ -1,6 +1,10 @@
 /**
  * Pooling kernels over NHWC images: max pooling (with the argmax positions
- * that route its derivatives), average pooling and its transpose.
+ * that route its derivatives), the gather and scatter-add through those
+ * positions, average pooling and its transpose.
+ *
+ * A window is clipped to the image: padding never wins a max and is not
+ * counted in an average (TensorFlow's convention).
  *
  * @internal
  * @module
@@ -26,50 +30,61 @@ export interface Pool2dGeometry {
 
 /**
  * Max pooling: `out[i]` is the largest input in window `i` and `argmax[i]`
- * its flat index in `x` (the first in window order on ties; padding never
- * wins; -1 and 0 for a window made only of padding).
+ * its flat index in `x` (the first in row-major window order on ties;
+ * padding never wins; 0 and -1 for a window made only of padding).
  *
  * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param g The geometry.
+ * @returns The pooled values `[n, outH, outW, c]` and their argmax indices.
  */
 export function maxPoolForward(
   x: Float32Array,
   g: Pool2dGeometry,
 ): { out: Float32Array; argmax: Int32Array } {
-  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW, padTop, padLeft } =
-    g;
+  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW } = g;
   const size = n * outH * outW * c;
   const out = new Float32Array(size);
   const argmax = new Int32Array(size);
-  const best = new Float32Array(c);
+  const best = new Float64Array(c);
   const at = new Int32Array(c);
+  const rowStride = w * c;
   let o = 0;
   for (let b = 0; b < n; b++) {
-    const img = b * h * w * c;
+    const img = b * h * rowStride;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * strideH - padTop;
-      const ya = Math.max(0, y0), yb = Math.min(h, y0 + kh);
+      const y0 = oy * strideH - g.padTop;
+      const ya = y0 < 0 ? 0 : y0, yb = y0 + kh > h ? h : y0 + kh;
       for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * strideW - padLeft;
-        const xa = Math.max(0, x0), xb = Math.min(w, x0 + kw);
-        best.fill(-Infinity);
-        at.fill(-1);
-        for (let iy = ya; iy < yb; iy++) {
-          for (let ix = xa; ix < xb; ix++) {
-            const base = img + (iy * w + ix) * c;
-            for (let ch = 0; ch < c; ch++) {
-              const v = x[base + ch]!;
-              if (v > best[ch]! || (at[ch] === -1 && v === v)) {
-                best[ch] = v;
-                at[ch] = base + ch;
+        const x0 = ox * strideW - g.padLeft;
+        const xa = x0 < 0 ? 0 : x0, xb = x0 + kw > w ? w : x0 + kw;
+        if (ya >= yb || xa >= xb) {
+          for (let ci = 0; ci < c; ci++) {
+            out[o] = 0;
+            argmax[o++] = -1;
+          }
+          continue;
+        }
+        const first = img + ya * rowStride + xa * c;
+        for (let ci = 0; ci < c; ci++) {
+          best[ci] = x[first + ci]!;
+          at[ci] = first + ci;
+        }
+        for (let y = ya; y < yb; y++) {
+          for (let xx = y === ya ? xa + 1 : xa; xx < xb; xx++) {
+            const src = img + y * rowStride + xx * c;
+            for (let ci = 0; ci < c; ci++) {
+              const v = x[src + ci]!;
+              if (v > best[ci]!) {
+                best[ci] = v;
+                at[ci] = src + ci;
               }
             }
           }
         }
-        for (let ch = 0; ch < c; ch++) {
-          const a = at[ch]!;
-          argmax[o] = a;
-          out[o] = a < 0 ? 0 : best[ch]!;
-          o++;
+        for (let ci = 0; ci < c; ci++) {
+          out[o] = best[ci]!;
+          argmax[o++] = at[ci]!;
         }
       }
     }
@@ -78,28 +93,37 @@ export function maxPoolForward(
 }
 
 /**
- * `out[i] = t[argmax[i]]` (0 where `argmax[i]` is -1): max pooling's
- * forward-mode derivative.
+ * Gathers `t` at the argmax positions: `out[i] = t[argmax[i]]`, or 0 where
+ * `argmax[i]` is negative. The forward-mode derivative of max pooling.
  *
  * @internal
+ * @param t The values to gather from (same size as the pooled input).
+ * @param argmax Flat indices into `t`, -1 for none.
+ * @returns The gathered values, one per argmax entry.
  */
 export function gatherByIndex(
   t: Float32Array,
   argmax: Int32Array,
 ): Float32Array {
-  const out = new Float32Array(argmax.length);
-  for (let i = 0; i < argmax.length; i++) {
-    const a = argmax[i]!;
-    if (a >= 0) out[i] = t[a]!;
+  const size = argmax.length;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const j = argmax[i]!;
+    out[i] = j < 0 ? 0 : t[j]!;
   }
   return out;
 }
 
 /**
- * `dx[argmax[i]] += dy[i]` into a zero array of `size`: max pooling's
- * backward, the transpose of {@linkcode gatherByIndex}.
+ * Scatters `dy` back to the argmax positions, adding where they repeat:
+ * `dx[argmax[i]] += dy[i]`. The transpose of {@linkcode gatherByIndex} and
+ * the reverse-mode derivative of max pooling.
  *
  * @internal
+ * @param dy The values to scatter, one per argmax entry.
+ * @param argmax Flat indices into the result, -1 for none.
+ * @param size The size of the result.
+ * @returns A fresh array of `size` elements.
  */
 export function scatterAddByIndex(
   dy: Float32Array,
@@ -107,45 +131,53 @@ export function scatterAddByIndex(
   size: number,
 ): Float32Array {
   const dx = new Float32Array(size);
-  for (let i = 0; i < argmax.length; i++) {
-    const a = argmax[i]!;
-    if (a >= 0) dx[a]! += dy[i]!;
+  const m = argmax.length;
+  for (let i = 0; i < m; i++) {
+    const j = argmax[i]!;
+    if (j >= 0) dx[j]! += dy[i]!;
   }
   return dx;
 }
 
 /**
- * Average pooling; each window is divided by its number of real
- * (non-padding) elements, as TensorFlow does.
+ * Average pooling: each output is the mean of the non-padding inputs of its
+ * window (0 for a window made only of padding).
  *
  * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param g The geometry.
+ * @returns The pooled values `[n, outH, outW, c]`.
  */
 export function avgPoolForward(
   x: Float32Array,
   g: Pool2dGeometry,
 ): Float32Array {
-  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW, padTop, padLeft } =
-    g;
+  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW } = g;
   const out = new Float32Array(n * outH * outW * c);
+  const acc = new Float64Array(c);
+  const rowStride = w * c;
   let o = 0;
   for (let b = 0; b < n; b++) {
-    const img = b * h * w * c;
+    const img = b * h * rowStride;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * strideH - padTop;
-      const ya = Math.max(0, y0), yb = Math.min(h, y0 + kh);
+      const y0 = oy * strideH - g.padTop;
+      const ya = y0 < 0 ? 0 : y0, yb = y0 + kh > h ? h : y0 + kh;
       for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * strideW - padLeft;
-        const xa = Math.max(0, x0), xb = Math.min(w, x0 + kw);
-        const count = (yb - ya) * (xb - xa);
-        for (let iy = ya; iy < yb; iy++) {
-          for (let ix = xa; ix < xb; ix++) {
-            const base = img + (iy * w + ix) * c;
-            for (let ch = 0; ch < c; ch++) out[o + ch]! += x[base + ch]!;
+        const x0 = ox * strideW - g.padLeft;
+        const xa = x0 < 0 ? 0 : x0, xb = x0 + kw > w ? w : x0 + kw;
+        const count = ya < yb && xa < xb ? (yb - ya) * (xb - xa) : 0;
+        if (count === 0) {
+          o += c;
+          continue;
+        }
+        acc.fill(0);
+        for (let y = ya; y < yb; y++) {
+          for (let xx = xa; xx < xb; xx++) {
+            const src = img + y * rowStride + xx * c;
+            for (let ci = 0; ci < c; ci++) acc[ci]! += x[src + ci]!;
           }
         }
-        const inv = count > 0 ? 1 / count : 0;
-        for (let ch = 0; ch < c; ch++) out[o + ch]! *= inv;
-        o += c;
+        for (let ci = 0; ci < c; ci++) out[o++] = acc[ci]! / count;
       }
     }
   }
@@ -154,35 +186,42 @@ export function avgPoolForward(
 
 /**
  * The transpose of {@linkcode avgPoolForward}: spreads each output gradient
- * evenly over the real elements of its window. A fresh `[n, h, w, c]` array.
+ * evenly over the non-padding inputs of its window.
  *
  * @internal
+ * @param dy Output gradient `[n, outH, outW, c]`.
+ * @param g The geometry.
+ * @returns The input gradient `[n, h, w, c]`.
  */
 export function avgPoolBackward(
   dy: Float32Array,
   g: Pool2dGeometry,
 ): Float32Array {
-  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW, padTop, padLeft } =
-    g;
+  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW } = g;
   const dx = new Float32Array(n * h * w * c);
+  const share = new Float64Array(c);
+  const rowStride = w * c;
   let o = 0;
   for (let b = 0; b < n; b++) {
-    const img = b * h * w * c;
+    const img = b * h * rowStride;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * strideH - padTop;
-      const ya = Math.max(0, y0), yb = Math.min(h, y0 + kh);
+      const y0 = oy * strideH - g.padTop;
+      const ya = y0 < 0 ? 0 : y0, yb = y0 + kh > h ? h : y0 + kh;
       for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * strideW - padLeft;
-        const xa = Math.max(0, x0), xb = Math.min(w, x0 + kw);
-        const count = (yb - ya) * (xb - xa);
-        const inv = count > 0 ? 1 / count : 0;
-        for (let iy = ya; iy < yb; iy++) {
-          for (let ix = xa; ix < xb; ix++) {
-            const base = img + (iy * w + ix) * c;
-            for (let ch = 0; ch < c; ch++) dx[base + ch]! += dy[o + ch]! * inv;
+        const x0 = ox * strideW - g.padLeft;
+        const xa = x0 < 0 ? 0 : x0, xb = x0 + kw > w ? w : x0 + kw;
+        const count = ya < yb && xa < xb ? (yb - ya) * (xb - xa) : 0;
+        if (count === 0) {
+          o += c;
+          continue;
+        }
+        for (let ci = 0; ci < c; ci++) share[ci] = dy[o++]! / count;
+        for (let y = ya; y < yb; y++) {
+          for (let xx = xa; xx < xb; xx++) {
+            const dst = img + y * rowStride + xx * c;
+            for (let ci = 0; ci < c; ci++) dx[dst + ci]! += share[ci]!;
           }
         }
-        o += c;
       }
     }
   }

@@ -1,0 +1,85 @@
+/**
+ * The body of a kernel worker thread (see `threads.ts`): waits on the shared
+ * control block for a job, runs its range of the job, signals completion.
+ *
+ * @internal
+ * @module
+ */
+
+import { workerData } from "node:worker_threads";
+import { gemmRange } from "./gemm.ts";
+import {
+  conv2dBackpropFilterRange,
+  conv2dBackpropInputRange,
+  conv2dForwardRange,
+  geometryFromInts,
+} from "./conv2d.ts";
+import {
+  C_ERR,
+  C_GEN,
+  C_INTS,
+  C_KIND,
+  C_LEN1,
+  C_LEN2,
+  C_LENOUT,
+  C_OFF2,
+  C_OFFOUT,
+  C_PENDING,
+  C_RANGES,
+  C_READY,
+  JOB_CONV_BACKPROP_FILTER,
+  JOB_CONV_BACKPROP_INPUT,
+  JOB_CONV_FORWARD,
+  JOB_EXIT,
+  JOB_GEMM,
+  MAX_INTS,
+} from "./threads.ts";
+
+const init = workerData as { ctl: SharedArrayBuffer; data: SharedArrayBuffer };
+const ctl = new Int32Array(init.ctl);
+const data = init.data;
+
+function run(kind: number, start: number, end: number): void {
+  const a = new Float32Array(data, 0, ctl[C_LEN1]!);
+  const b = new Float32Array(data, ctl[C_OFF2]! * 4, ctl[C_LEN2]!);
+  const out = new Float32Array(data, ctl[C_OFFOUT]! * 4, ctl[C_LENOUT]!);
+  const ints = ctl.slice(C_INTS, C_INTS + MAX_INTS);
+  switch (kind) {
+    case JOB_GEMM:
+      gemmRange(a, b, out, ints, start, end);
+      return;
+    case JOB_CONV_FORWARD:
+      conv2dForwardRange(a, b, geometryFromInts(ints), out, start, end);
+      return;
+    case JOB_CONV_BACKPROP_INPUT:
+      conv2dBackpropInputRange(a, b, geometryFromInts(ints), out, start, end);
+      return;
+    case JOB_CONV_BACKPROP_FILTER:
+      conv2dBackpropFilterRange(a, b, geometryFromInts(ints), out, start, end);
+      return;
+    default:
+      throw new RangeError(`Expected a known job kind but found ${kind}`);
+  }
+}
+
+// Read the generation before announcing readiness: no job is posted before
+// every worker is ready, so none can be missed.
+let gen = Atomics.load(ctl, C_GEN);
+const index = Atomics.add(ctl, C_READY, 1);
+Atomics.notify(ctl, C_READY);
+for (;;) {
+  Atomics.wait(ctl, C_GEN, gen);
+  const now = Atomics.load(ctl, C_GEN);
+  if (now === gen) continue;
+  gen = now;
+  const kind = Atomics.load(ctl, C_KIND);
+  if (kind === JOB_EXIT) break;
+  const start = ctl[C_RANGES + 2 * index]!;
+  const end = ctl[C_RANGES + 2 * index + 1]!;
+  try {
+    if (start < end) run(kind, start, end);
+  } catch {
+    Atomics.store(ctl, C_ERR, 1);
+  }
+  if (Atomics.sub(ctl, C_PENDING, 1) === 1) Atomics.notify(ctl, C_PENDING);
+}
