@@ -104,7 +104,13 @@ async function main(): Promise<void> {
       for (let i = 0; i < kh * kw; i++) t[i] = k[i * c * o + f]!; // channel 0
       filters.push(t);
     }
-    await writePng(join(args.out, "learned_filters.png"), [filters], kh, kw, 12);
+    await writePng(
+      join(args.out, "learned_filters.png"),
+      [filters],
+      kh,
+      kw,
+      12,
+    );
     const one = slice(digits, 0, 1);
     let maps = conv2d(one as never, first.kernel as never) as AnyTensor;
     if (first.bias) maps = add(maps, first.bias) as AnyTensor;
