@@ -224,6 +224,45 @@ export function broadcastTo<A extends Arr>(
   return out;
 }
 
+/** Whether `b` (right-aligned, leading 1s ignored) equals the trailing dims of `out`. */
+function isSuffix(b: readonly number[], out: readonly number[]): boolean {
+  let i = 0;
+  while (i < b.length && b[i] === 1) i++;
+  const k = b.length - i;
+  if (k === 0 || k > out.length) return false;
+  for (let j = 0; j < k; j++) {
+    if (b[i + j] !== out[out.length - k + j]) return false;
+  }
+  return true;
+}
+
+/** `o[r*m + j] = a[r*m + j] op b[j]` for every row r. */
+function rowwise(
+  op: "add" | "sub" | "mul" | "div",
+  a: Arr,
+  b: Arr,
+  o: Arr,
+  n: number,
+  m: number,
+): void {
+  for (let base = 0; base < n; base += m) {
+    switch (op) {
+      case "add":
+        for (let j = 0; j < m; j++) o[base + j] = a[base + j]! + b[j]!;
+        break;
+      case "sub":
+        for (let j = 0; j < m; j++) o[base + j] = a[base + j]! - b[j]!;
+        break;
+      case "mul":
+        for (let j = 0; j < m; j++) o[base + j] = a[base + j]! * b[j]!;
+        break;
+      case "div":
+        for (let j = 0; j < m; j++) o[base + j] = a[base + j]! / b[j]!;
+        break;
+    }
+  }
+}
+
 /**
  * A binary elementwise operation with NumPy broadcasting. Comparisons give 1
  * or 0. The result has the dtype `outInt ? int32 : float32`.
@@ -247,6 +286,12 @@ export function binary(
     withScalar(op, a, b[0]!, o, n, false);
   } else if (a.length === 1 && b.length === n) {
     withScalar(op, b, a[0]!, o, n, true);
+  } else if (
+    a.length === n && isSuffix(bShape, outShape) &&
+    (op === "add" || op === "sub" || op === "mul" || op === "div")
+  ) {
+    // The common bias case: b repeats along the leading axes of a.
+    rowwise(op, a, b, o, n, b.length);
   } else {
     const fa = a.length === n ? a : broadcastTo(a, aShape, outShape);
     const fb = b.length === n ? b : broadcastTo(b, bShape, outShape);
