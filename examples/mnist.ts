@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   const params = model.init(root, [28, 28, 1]);
   let state: TrainState = { params, optState: opt.init(params) };
   const history: EpochRecord[] = [];
+  let firstStep: number | undefined;
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     let status = "";
@@ -165,6 +166,8 @@ async function main(): Promise<void> {
       // A fresh key per epoch for shuffling and dropout.
       foldIn(root, 1000 + epoch),
       (p) => {
+        // Milliseconds from process start to the first finished step.
+        firstStep ??= performance.now();
         if (bar) {
           bar.value = p.done;
           status = `loss ${p.loss.toFixed(4)} acc ${
@@ -191,7 +194,9 @@ async function main(): Promise<void> {
   console.log(
     `test accuracy ${
       last ? (100 * last.test.accuracy).toFixed(2) : "n/a"
-    }% after ${epochs} epochs, total time ${seconds.toFixed(1)} s`,
+    }% after ${epochs} epochs, total time ${
+      seconds.toFixed(1)
+    } s (first step done ${Math.round(firstStep ?? 0)} ms after start)`,
   );
   if (args.save) {
     await save(args.save, state.params);
