@@ -72,6 +72,61 @@ function isPointwise(g: Conv2dGeometry): boolean {
 }
 
 /**
+ * The whole-row case of {@linkcode im2col}: for each filter row, the `kw`
+ * taps of an undilated window that lies inside the image are `kw * c`
+ * contiguous floats, copied in one loop.
+ */
+function im2colFull(
+  x: Float32Array,
+  g: Conv2dGeometry,
+  r0: number,
+  rows: number,
+  cols: Float32Array,
+): void {
+  const { h, w, c, kh, kw, outH, outW, strideH, strideW, dilH, dilW } = g;
+  const rowLen = kh * kw * c, span = kw * c, rowStride = w * c;
+  const perImage = outH * outW;
+  let b = Math.floor(r0 / perImage);
+  let oy = Math.floor((r0 - b * perImage) / outW);
+  let ox = r0 - b * perImage - oy * outW;
+  for (let r = 0; r < rows; r++) {
+    const img = b * h * rowStride;
+    const iy0 = oy * strideH - g.padTop;
+    const ix0 = ox * strideW - g.padLeft;
+    const inside = dilW === 1 && ix0 >= 0 && ix0 + kw <= w;
+    let d = r * rowLen;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = iy0 + ky * dilH;
+      if (iy < 0 || iy >= h) {
+        for (let t = 0; t < span; t++) cols[d + t] = 0;
+      } else if (inside) {
+        const src = img + iy * rowStride + ix0 * c;
+        for (let t = 0; t < span; t++) cols[d + t] = x[src + t]!;
+      } else {
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ix0 + kx * dilW;
+          const o = d + kx * c;
+          if (ix < 0 || ix >= w) {
+            for (let ci = 0; ci < c; ci++) cols[o + ci] = 0;
+          } else {
+            const src = img + iy * rowStride + ix * c;
+            for (let ci = 0; ci < c; ci++) cols[o + ci] = x[src + ci]!;
+          }
+        }
+      }
+      d += span;
+    }
+    if (++ox === outW) {
+      ox = 0;
+      if (++oy === outH) {
+        oy = 0;
+        b++;
+      }
+    }
+  }
+}
+
+/**
  * Writes columns `[k0, k1)` of rows `[r0, r0 + rows)` of the column matrix
  * into `cols`, laid out `[rows, k1 - k0]` (zeros where a window hangs over
  * the padding). Row `r` is output position `(b, oy, ox)` in row-major order;
@@ -87,6 +142,10 @@ function im2col(
   cols: Float32Array,
 ): void {
   const { h, w, c, kw, outH, outW, strideH, strideW, dilH, dilW } = g;
+  if (k0 === 0 && k1 === g.kh * kw * c) {
+    im2colFull(x, g, r0, rows, cols);
+    return;
+  }
   const width = k1 - k0;
   const s0 = Math.floor(k0 / c), s1 = Math.ceil(k1 / c);
   const segs = s1 - s0;
