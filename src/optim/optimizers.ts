@@ -1,408 +1,624 @@
 /**
  * Optimizers as pure `{ init, update }` pairs over any pytree of float32
- * tensors, built optax-style from small gradient transformations.
+ * tensors, built in the optax style from small gradient transformations.
  *
- * A {@linkcode GradientTransformation} maps gradients to updates and carries
- * its own explicit state; {@linkcode chain} composes them; an
- * {@linkcode Optimizer} is a transformation whose `update(grads, state,
- * params)` returns `[newParams, newState]` with `newParams = params + updates`.
- * Nothing is mutated: every call returns new trees.
+ * Two kinds of values, told apart by what `update` returns:
+ *
+ * - A {@linkcode GradientTransformation} maps gradients (or the updates of a
+ *   previous transformation) to updates: `update(updates, state, params)`
+ *   returns `[newUpdates, newState]`. Examples: {@linkcode scaleByAdam},
+ *   {@linkcode clipByGlobalNorm}, {@linkcode scaleByLearningRate}.
+ * - An {@linkcode Optimizer} takes a whole step: `update(grads, state,
+ *   params)` returns `[newParams, newState]`, with `newParams` of the same
+ *   type as `params`. {@linkcode chain} turns transformations (or other
+ *   optimizers) into an optimizer, running them left to right and then
+ *   {@linkcode applyUpdates}; {@linkcode sgd}, {@linkcode momentum},
+ *   {@linkcode adam} and {@linkcode adamw} are such chains.
+ *
+ * States are explicit pytrees of tensors: moments are trees of the same
+ * structure as the parameters, and step counts are scalar int32 tensors, so a
+ * whole state can be saved and restored like parameters. Nothing is mutated.
  *
  * @module
  */
 
-import type { AnyTensor, Shape, Tensor } from "../tensor.ts";
-import { zeros } from "../tensor.ts";
-import { treeFlatten, treeUnflatten } from "../pytree.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  fromData,
+  full,
+  type Shape,
+  type Tensor,
+  zeros,
+} from "../tensor.ts";
+import {
+  treeFlatten,
+  treeMap,
+  treePaths,
+  treeSameStructure,
+  treeUnflatten,
+} from "../pytree.ts";
 import { add, div, mul } from "../ops/binary.ts";
-import { sqrt } from "../ops/unary.ts";
+import { sqrt, square } from "../ops/unary.ts";
 import { sum } from "../ops/reduce.ts";
+import { Tracer } from "../autodiff/core.ts";
+import { adamKernel } from "./_adam_kernel.ts";
+import { checkNonNegative, checkPositive, checkUnit } from "./_check.ts";
+import { checkRate, type LearningRate, rateAt } from "./schedules.ts";
 
-/** A learning rate: a number, or a schedule giving the rate at step `t` (from 0). */
-export type LearningRate = number | Schedule;
-
-/** A learning-rate schedule: the rate for step `t` (counting from 0). */
-export type Schedule = (step: number) => number;
-
-/** The state of an optimizer: a pytree of tensors and numbers (saveable). */
+/**
+ * The state of an optimizer or transformation: a plain object whose values
+ * are pytrees of tensors (moments shaped like the parameters, scalar int32
+ * step counts), so it can be saved and loaded like a parameter tree.
+ */
 export type OptState = { readonly [key: string]: unknown };
 
 /**
- * A gradient transformation: maps gradients (or updates) to updates, with
- * explicit state.
+ * A gradient transformation: pure `init` and `update` functions that map
+ * gradients (or the updates of a previous transformation) to updates, with
+ * explicit state. Compose them with {@linkcode chain}.
+ *
+ * @typeParam S The state type.
+ *
+ * @example A custom transformation that doubles the updates
+ * ```ts
+ * import { mul, optim, tensor, treeMap } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const double: optim.GradientTransformation = {
+ *   init: () => ({}),
+ *   update: (updates, state) => [treeMap((u) => mul(u, 2), updates), state],
+ * };
+ * const opt = optim.chain(double, optim.sgd({ lr: 0.5 }));
+ * const p = { w: tensor([1]) };
+ * const [q] = opt.update({ w: tensor([3]) }, opt.init(p), p);
+ * assertEquals(q.w.item(), -2); // 1 - 0.5 * 2 * 3
+ * ```
  */
-export interface GradientTransformation {
-  /** Fresh state for parameters shaped like `params`. */
-  init(params: unknown): OptState;
-  /** The transformed updates and the new state. */
-  transform(
-    updates: readonly AnyTensor[],
-    state: OptState,
-    params: readonly AnyTensor[],
-  ): [AnyTensor[], OptState];
-}
-
-/** An optimizer: `init(params)` and `update(grads, state, params)` returning `[newParams, newState]`. */
-export interface Optimizer {
+export interface GradientTransformation<S extends OptState = OptState> {
   /**
-   * Fresh optimizer state for `params`.
+   * Fresh state for parameters shaped like `params`.
    *
    * @param params The parameter tree.
    * @returns The state.
    */
-  init<P>(params: P): OptState;
+  init<P>(params: P): S;
   /**
-   * One step: the new parameters (of the same type as `params`) and the new state.
+   * Transforms updates.
    *
-   * @param grads The gradients, a tree of the same structure as `params`.
+   * @param updates The incoming updates, a tree of the same structure as `params`.
+   * @param state The state from `init` or the previous call.
+   * @param params The current parameters.
+   * @returns `[newUpdates, newState]`.
+   */
+  update<U>(updates: U, state: S, params: U): [U, S];
+}
+
+/**
+ * An optimizer: pure `init` and `update` functions with explicit state, where
+ * `update(grads, state, params)` returns `[newParams, newState]` and
+ * `newParams` has the type of `params`.
+ *
+ * @typeParam S The state type.
+ *
+ * @example A training loop
+ * ```ts
+ * import { grad, mul, optim, sub, sum, tensor } from "@tensa/tensa";
+ * import { assertAlmostEquals } from "@std/assert";
+ *
+ * const loss = (p: { w: typeof w }) => sum(mul(sub(p.w, 3), sub(p.w, 3)));
+ * const w = tensor([0, 1]);
+ * const opt = optim.adam({ lr: 0.1 });
+ * let params = { w };
+ * let state = opt.init(params);
+ * for (let i = 0; i < 300; i++) {
+ *   [params, state] = opt.update(grad(loss)(params), state, params);
+ * }
+ * assertAlmostEquals(params.w.toFlat()[0]!, 3, 1e-2);
+ * ```
+ */
+export interface Optimizer<S extends OptState = OptState> {
+  /**
+   * Fresh optimizer state for `params`.
+   *
+   * @param params The parameter tree; its leaves must be float32 tensors.
+   * @returns The state.
+   */
+  init<P>(params: P): S;
+  /**
+   * One step.
+   *
+   * @param grads The gradients, a tree of the same structure and shapes as `params`.
    * @param state The state from `init` or the previous update.
    * @param params The parameters.
    * @returns `[newParams, newState]`.
    */
-  update<P>(grads: P, state: OptState, params: P): [P, OptState];
-  /** The underlying gradient transformation (for {@linkcode chain}). */
-  readonly transformation: GradientTransformation;
+  update<P>(grads: P, state: S, params: P): [P, S];
+  /** The transformation from gradients to updates (what {@linkcode chain} composes). */
+  readonly transformation: GradientTransformation<S>;
 }
 
-function leaves(tree: unknown): AnyTensor[] {
-  return treeFlatten(tree)[0];
+// ------------------------------------------------------------- helpers
+
+function count(n: number): Tensor<[], "int32"> {
+  return full([], n, { dtype: "int32" });
 }
 
-function checkFinitePositive(name: string, v: number): void {
-  if (!(Number.isFinite(v) && v > 0)) {
-    throw new RangeError(
-      `Expected ${name} to be a positive finite number but found ${v}`,
-    );
-  }
-}
-
-function checkUnit(name: string, v: number): void {
-  if (!(v >= 0 && v < 1)) {
-    throw new RangeError(`Expected ${name} to be in [0, 1) but found ${v}`);
-  }
-}
-
-function rateAt(lr: LearningRate, step: number): number {
-  return typeof lr === "number" ? lr : lr(step);
-}
-
-function checkRate(lr: LearningRate): void {
-  if (typeof lr === "number") checkFinitePositive("lr", lr);
-  else if (typeof lr !== "function") {
+function countOf(state: OptState): number {
+  const c = state.count as AnyTensor | undefined;
+  if (c === undefined || typeof c !== "object" || !("item" in c)) {
     throw new TypeError(
-      `Expected lr to be a number or a schedule function but found ${typeof lr}`,
+      `Expected the optimizer state to hold a count tensor but found ${typeof c}`,
     );
   }
+  return c.item();
 }
 
-function zerosLike(ts: readonly AnyTensor[]): AnyTensor[] {
-  return ts.map((t) => zeros(t.shape) as AnyTensor);
+/** The leaves of a state tree, checked against the number of updates. */
+function stateLeaves(tree: unknown, n: number, what: string): AnyTensor[] {
+  const ls = treeFlatten(tree)[0];
+  if (ls.length !== n) {
+    throw new RangeError(
+      `Expected ${what} for ${n} parameters in the optimizer state but found ${ls.length}`,
+    );
+  }
+  return ls;
 }
 
-/** Turns a transformation into an optimizer. */
-function optimizer(t: GradientTransformation): Optimizer {
-  return {
-    transformation: t,
-    init: (params) => t.init(params),
-    update<P>(grads: P, state: OptState, params: P): [P, OptState] {
-      const [pl, def] = treeFlatten(params);
-      const gl = leaves(grads);
-      if (gl.length !== pl.length) {
-        throw new RangeError(
-          `Expected gradients for ${pl.length} parameters but found ${gl.length}`,
-        );
-      }
-      gl.forEach((g, i) => {
-        const p = pl[i] as AnyTensor;
-        if (
-          g.shape.length !== p.shape.length ||
-          g.shape.some((d, j) => d !== p.shape[j])
-        ) {
-          throw new RangeError(
-            `Expected the gradient of parameter ${i} to have shape [${
-              p.shape.join(", ")
-            }] but found [${g.shape.join(", ")}]`,
-          );
-        }
-      });
-      const [updates, next] = t.transform(gl, state, pl);
-      const newParams = pl.map((p, i) =>
-        add(p, updates[i] as AnyTensor) as AnyTensor
-      );
-      return [treeUnflatten(def, newParams) as P, next];
-    },
-  };
+/** A float32 tensor holding its values (not a tracer inside a transformation). */
+function isConcrete(t: AnyTensor): boolean {
+  return !(t instanceof Tracer) && t.dtype === "float32";
+}
+
+function zerosLike<P>(params: P): P {
+  return treeMap((t) => zeros(t.shape) as AnyTensor, params);
+}
+
+/** Runs `f` on the leaves of `updates` and rebuilds the tree. */
+function onLeaves<U>(updates: U, f: (us: AnyTensor[]) => AnyTensor[]): U {
+  const [us, def] = treeFlatten(updates);
+  return treeUnflatten(def, f(us)) as U;
+}
+
+function checkFloatParams(params: unknown): void {
+  const [ls] = treeFlatten(params);
+  const i = ls.findIndex((t) => t.dtype !== "float32");
+  if (i >= 0) {
+    throw new TypeError(
+      `Expected every parameter to be float32 but found ${ls[i]!.dtype} at ${
+        treePaths(params)[i] || "the root"
+      }`,
+    );
+  }
 }
 
 // ------------------------------------------------------- transformations
 
 /**
- * Scales updates by `-lr` (a descent step), the rate possibly scheduled.
+ * Adds `updates` to `params` leaf by leaf: the last stage of every
+ * {@linkcode Optimizer}.
  *
- * @param lr The learning rate or schedule.
- * @returns The transformation.
+ * @param params The parameters.
+ * @param updates The updates, a tree of the same structure and shapes.
+ * @returns The new parameters, of the type of `params`.
+ * @throws {TypeError} If the structures differ.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
- * const opt = optim.chain(optim.scaleByLearningRate(0.5));
- * const [p] = opt.update({ w: tensor([2]) }, opt.init({ w: tensor([1]) }), { w: tensor([1]) });
- * assertEquals(p.w.toArray(), [0]);
+ * const p = optim.applyUpdates({ w: tensor([1, 2]) }, { w: tensor([0.5, -1]) });
+ * assertEquals(p.w.toArray(), [1.5, 1]);
+ * ```
+ */
+export function applyUpdates<P>(params: P, updates: P): P {
+  return treeMap((p, u) => add(p, u) as AnyTensor, params, updates);
+}
+
+/**
+ * Scales updates by `-lr` (a descent step). With a schedule, the rate of the
+ * `k`-th call (from 0) is `lr(k)`, and the state counts the calls.
+ *
+ * @param lr The learning rate, a positive number or a schedule.
+ * @returns The transformation.
+ * @throws {RangeError} If `lr` is a number that is not positive and finite.
+ *
+ * @example A plain descent step
+ * ```ts
+ * import { optim, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const t = optim.scaleByLearningRate(0.5);
+ * const [u] = t.update([tensor([2])], t.init([]), [tensor([0])]);
+ * assertEquals(u[0]!.item(), -1);
  * ```
  */
 export function scaleByLearningRate(lr: LearningRate): GradientTransformation {
   checkRate(lr);
+  if (typeof lr === "number") {
+    return {
+      init: () => ({}),
+      update: (updates, state) => [
+        onLeaves(updates, (us) => us.map((u) => mul(u, -lr) as AnyTensor)),
+        state,
+      ],
+    };
+  }
   return {
-    init: () => ({ step: 0 }),
-    transform(updates, state) {
-      const step = state.step as number;
-      const r = rateAt(lr, step);
-      return [updates.map((u) => mul(u, -r) as AnyTensor), { step: step + 1 }];
+    init: () => ({ count: count(0) }),
+    update(updates, state) {
+      const k = countOf(state);
+      const r = rateAt(lr, k);
+      return [
+        onLeaves(updates, (us) => us.map((u) => mul(u, -r) as AnyTensor)),
+        { count: count(k + 1) },
+      ];
     },
   };
 }
 
+/** Options of {@linkcode scaleByAdam}. */
+export interface ScaleByAdamOptions {
+  /** The decay of the first moment, in [0, 1); 0.9 by default. */
+  beta1?: number;
+  /** The decay of the second moment, in [0, 1); 0.999 by default. */
+  beta2?: number;
+  /** Added to the root of the second moment, positive; 1e-8 by default. */
+  eps?: number;
+}
+
 /**
- * Adam's scaling: `m / (sqrt(v) + eps)` with bias-corrected first and second
- * moments of the updates.
+ * Adam's scaling: with `m = beta1 m + (1 - beta1) g` and
+ * `v = beta2 v + (1 - beta2) g^2`, the update at step `t` (from 1) is
+ * `mHat / (sqrt(vHat) + eps)` where `mHat = m / (1 - beta1^t)` and
+ * `vHat = v / (1 - beta2^t)`. State: `{ count, m, v }`.
  *
- * @param options `beta1` (0.9), `beta2` (0.999), `eps` (1e-8).
+ * @param options `beta1`, `beta2` and `eps`.
  * @returns The transformation.
+ * @throws {RangeError} If a beta is outside [0, 1) or `eps` is not positive.
  *
- * @example
+ * @example The first step has unit size, whatever the gradient's scale
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertAlmostEquals } from "@std/assert";
  *
- * // The first Adam step moves every weight by about lr, whatever the gradient's size.
- * const opt = optim.chain(optim.scaleByAdam(), optim.scaleByLearningRate(0.1));
- * const p = { w: tensor([1]) };
- * const [q] = opt.update({ w: tensor([123]) }, opt.init(p), p);
- * assertAlmostEquals(q.w.item(), 0.9, 1e-6);
+ * const t = optim.scaleByAdam();
+ * const [u] = t.update([tensor([123, -0.5])], t.init([tensor([0, 0])]), [tensor([0, 0])]);
+ * assertAlmostEquals(u[0]!.toFlat()[0]!, 1, 1e-6);
+ * assertAlmostEquals(u[0]!.toFlat()[1]!, -1, 1e-6);
  * ```
  */
 export function scaleByAdam(
-  options: { beta1?: number; beta2?: number; eps?: number } = {},
+  options: ScaleByAdamOptions = {},
 ): GradientTransformation {
   const beta1 = options.beta1 ?? 0.9,
     beta2 = options.beta2 ?? 0.999,
     eps = options.eps ?? 1e-8;
   checkUnit("beta1", beta1);
   checkUnit("beta2", beta2);
-  checkFinitePositive("eps", eps);
+  checkPositive("eps", eps);
   return {
     init: (params) => {
-      const ls = leaves(params);
-      return { count: 0, m: zerosLike(ls), v: zerosLike(ls) };
+      const m = zerosLike(params);
+      return { count: count(0), m, v: m };
     },
-    transform(updates, state) {
-      const count = (state.count as number) + 1;
-      const m0 = state.m as AnyTensor[], v0 = state.v as AnyTensor[];
-      const c1 = 1 - beta1 ** count, c2 = 1 - beta2 ** count;
+    update(updates, state) {
+      const t = countOf(state) + 1;
+      const [us, def] = treeFlatten(updates);
+      const m0 = stateLeaves(state.m, us.length, "first moments");
+      const v0 = stateLeaves(state.v, us.length, "second moments");
+      // mHat / (sqrt(vHat) + eps) == m * (sqrt(c2) / c1) / (sqrt(v) + eps * sqrt(c2)),
+      // which folds both corrections into scalars.
+      const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
+      const scale = rc2 / c1, epsHat = eps * rc2;
       const m: AnyTensor[] = [], v: AnyTensor[] = [], out: AnyTensor[] = [];
-      updates.forEach((g, i) => {
-        const mi = add(
-          mul(m0[i] as AnyTensor, beta1),
-          mul(g, 1 - beta1),
-        ) as AnyTensor;
+      us.forEach((g, i) => {
+        if (isConcrete(g) && isConcrete(m0[i]!) && isConcrete(v0[i]!)) {
+          const [mk, vk, uk] = adamKernel(
+            dataOf(g) as Float32Array,
+            dataOf(m0[i]!) as Float32Array,
+            dataOf(v0[i]!) as Float32Array,
+            beta1,
+            beta2,
+            scale,
+            epsHat,
+          );
+          m.push(fromData(g.shape, "float32", mk));
+          v.push(fromData(g.shape, "float32", vk));
+          out.push(fromData(g.shape, "float32", uk));
+          return;
+        }
+        // Inside a transformation (e.g. differentiating through the update):
+        // the same formula with public ops, which can be traced.
+        const mi = add(mul(m0[i]!, beta1), mul(g, 1 - beta1)) as AnyTensor;
         const vi = add(
-          mul(v0[i] as AnyTensor, beta2),
-          mul(mul(g, g), 1 - beta2),
+          mul(v0[i]!, beta2),
+          mul(square(g), 1 - beta2),
         ) as AnyTensor;
+        const denom = add(sqrt(vi as Tensor<Shape, "float32">), epsHat);
+        out.push(mul(div(mi, denom), scale) as AnyTensor);
         m.push(mi);
         v.push(vi);
-        const denom = add(
-          sqrt(div(vi, c2) as Tensor<Shape, "float32">),
-          eps,
-        ) as AnyTensor;
-        out.push(div(div(mi, c1), denom) as AnyTensor);
       });
-      return [out, { count, m, v }];
+      const [, mdef] = treeFlatten(state.m), [, vdef] = treeFlatten(state.v);
+      return [
+        treeUnflatten(def, out) as typeof updates,
+        {
+          count: count(t),
+          m: treeUnflatten(mdef, m),
+          v: treeUnflatten(vdef, v),
+        },
+      ];
     },
   };
 }
 
+/** Options of {@linkcode traceMomentum}. */
+export interface TraceMomentumOptions {
+  /** The decay of the trace, in [0, 1). */
+  beta: number;
+  /** Use Nesterov's lookahead; false by default. */
+  nesterov?: boolean;
+}
+
 /**
- * Momentum: `v = beta * v + g`, update `v` (or `g + beta * v` with Nesterov).
+ * Momentum: keeps the trace `v = beta * v + g` and outputs `v`, or with
+ * Nesterov `g + beta * v` (using the new `v`). State: `{ trace }`.
  *
- * @param options `beta` and `nesterov` (default false).
+ * @param options `beta` and `nesterov`.
  * @returns The transformation.
+ * @throws {RangeError} If `beta` is outside [0, 1).
  *
- * @example
+ * @example Two steps of the trace
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
  * const t = optim.traceMomentum({ beta: 0.5 });
- * const s0 = t.init([tensor([0])]);
- * const [u1, s1] = t.transform([tensor([2])], s0, [tensor([0])]);
- * const [u2] = t.transform([tensor([2])], s1, [tensor([0])]);
+ * const p = [tensor([0])];
+ * const [u1, s1] = t.update([tensor([2])], t.init(p), p);
+ * const [u2] = t.update([tensor([2])], s1, p);
  * assertEquals([u1[0]!.item(), u2[0]!.item()], [2, 3]);
  * ```
  */
 export function traceMomentum(
-  options: { beta: number; nesterov?: boolean },
+  options: TraceMomentumOptions,
 ): GradientTransformation {
   const { beta } = options;
   checkUnit("beta", beta);
   const nesterov = options.nesterov ?? false;
   return {
-    init: (params) => ({ trace: zerosLike(leaves(params)) }),
-    transform(updates, state) {
-      const t0 = state.trace as AnyTensor[];
-      const trace = updates.map((g, i) =>
-        add(mul(t0[i] as AnyTensor, beta), g) as AnyTensor
-      );
+    init: (params) => ({ trace: zerosLike(params) }),
+    update(updates, state) {
+      const [us, def] = treeFlatten(updates);
+      const [t0, tdef] = treeFlatten(state.trace);
+      stateLeaves(state.trace, us.length, "momentum traces");
+      const trace = us.map((g, i) => add(mul(t0[i]!, beta), g) as AnyTensor);
       const out = nesterov
-        ? updates.map((g, i) =>
-          add(g, mul(trace[i] as AnyTensor, beta)) as AnyTensor
-        )
+        ? us.map((g, i) => add(g, mul(trace[i]!, beta)) as AnyTensor)
         : trace;
-      return [out, { trace }];
+      return [
+        treeUnflatten(def, out) as typeof updates,
+        { trace: treeUnflatten(tdef, trace) },
+      ];
     },
   };
 }
 
 /**
- * Decoupled weight decay: adds `weightDecay * param` to each update (before
- * the learning-rate scaling, as AdamW does).
+ * Decoupled weight decay: adds `weightDecay * param` to each update. Placed
+ * before {@linkcode scaleByLearningRate}, as in AdamW, the decay is scaled by
+ * the learning rate but not by Adam's normalization.
  *
- * @param weightDecay The decay coefficient (non-negative).
- * @returns The transformation.
+ * @param weightDecay The coefficient, a non-negative finite number.
+ * @returns The transformation (stateless).
+ * @throws {RangeError} If `weightDecay` is negative or not finite.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
  * const t = optim.addDecayedWeights(0.5);
- * const [u] = t.transform([tensor([1])], t.init([]), [tensor([4])]);
+ * const [u] = t.update([tensor([1])], t.init([]), [tensor([4])]);
  * assertEquals(u[0]!.item(), 3);
  * ```
  */
 export function addDecayedWeights(weightDecay: number): GradientTransformation {
-  if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) {
-    throw new RangeError(
-      `Expected weightDecay to be a non-negative finite number but found ${weightDecay}`,
-    );
-  }
+  checkNonNegative("weightDecay", weightDecay);
   return {
     init: () => ({}),
-    transform: (updates, state, params) => [
-      updates.map((u, i) =>
-        add(u, mul(params[i] as AnyTensor, weightDecay)) as AnyTensor
-      ),
-      state,
-    ],
-  };
-}
-
-/**
- * Scales all updates together so that their global L2 norm is at most
- * `maxNorm` (unchanged when already below).
- *
- * @param maxNorm The largest allowed global norm.
- * @returns The transformation.
- *
- * @example
- * ```ts
- * import { optim, tensor } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
- *
- * const t = optim.clipByGlobalNorm(1);
- * const [u] = t.transform([tensor([3, 4])], t.init([]), [tensor([0, 0])]);
- * assertEquals(u[0]!.toArray(), [0.6000000238418579, 0.800000011920929]);
- * ```
- */
-export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
-  checkFinitePositive("maxNorm", maxNorm);
-  return {
-    init: () => ({}),
-    transform(updates, state) {
-      let sq = 0;
-      for (const u of updates) {
-        sq += (sum(mul(u, u) as AnyTensor) as AnyTensor).item();
-      }
-      const norm = Math.sqrt(sq);
-      if (norm <= maxNorm) return [[...updates], state];
-      const s = maxNorm / norm;
-      return [updates.map((u) => mul(u, s) as AnyTensor), state];
+    update(updates, state, params) {
+      if (weightDecay === 0) return [updates, state];
+      const [ps] = treeFlatten(params);
+      return [
+        onLeaves(
+          updates,
+          (us) =>
+            us.map((u, i) => add(u, mul(ps[i]!, weightDecay)) as AnyTensor),
+        ),
+        state,
+      ];
     },
   };
 }
 
 /**
- * Composes transformations left to right into one optimizer: each sees the
- * updates of the previous one. Optimizers can be chained too (their
- * transformations are used).
+ * Scales all updates by `min(1, maxNorm / globalNorm)`, where `globalNorm`
+ * is the L2 norm of all leaves together, so that the result's global norm is
+ * at most `maxNorm`. Stateless.
  *
- * @param parts Transformations or optimizers.
+ * @param maxNorm The largest allowed global norm, positive.
+ * @returns The transformation.
+ * @throws {RangeError} If `maxNorm` is not a positive finite number.
+ *
+ * @example The norm of [3, 4] is 5: scaled by 1 / 5
+ * ```ts
+ * import { optim, tensor } from "@tensa/tensa";
+ * import { assertAlmostEquals } from "@std/assert";
+ *
+ * const t = optim.clipByGlobalNorm(1);
+ * const [u] = t.update([tensor([3, 4])], t.init([]), [tensor([0, 0])]);
+ * assertAlmostEquals(u[0]!.toFlat()[0]!, 0.6, 1e-6);
+ * assertAlmostEquals(u[0]!.toFlat()[1]!, 0.8, 1e-6);
+ * ```
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
+  checkPositive("maxNorm", maxNorm);
+  return {
+    init: () => ({}),
+    update(updates, state) {
+      const [us] = treeFlatten(updates);
+      let sq = 0;
+      for (const u of us) sq += (sum(square(u)) as AnyTensor).item();
+      const norm = Math.sqrt(sq);
+      if (!(norm > maxNorm)) return [updates, state];
+      const s = maxNorm / norm;
+      return [
+        onLeaves(updates, (ls) => ls.map((u) => mul(u, s) as AnyTensor)),
+        state,
+      ];
+    },
+  };
+}
+
+/**
+ * Composes transformations left to right, each seeing the updates of the one
+ * before, into an optimizer that then adds the final updates to the
+ * parameters. An optimizer given as a part contributes its transformation, so
+ * `chain(clipByGlobalNorm(1), adam({ lr }))` clips and then runs Adam. The
+ * state is `{ parts: [state of each part] }`; the composed transformation is
+ * the result's `transformation`.
+ *
+ * @param parts Transformations or optimizers, applied in order.
  * @returns The optimizer.
  *
  * @example Adam with gradient clipping
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
- * import { assert } from "@std/assert";
+ * import { assertAlmostEquals } from "@std/assert";
  *
  * const opt = optim.chain(optim.clipByGlobalNorm(1), optim.adam({ lr: 0.01 }));
  * const p = { w: tensor([1, 1]) };
  * const [q] = opt.update({ w: tensor([100, 0]) }, opt.init(p), p);
- * assert(q.w.toFlat()[0]! < 1);
+ * assertAlmostEquals(q.w.toFlat()[0]!, 0.99, 1e-6);
+ * assertAlmostEquals(q.w.toFlat()[1]!, 1, 1e-6);
  * ```
  */
 export function chain(
   ...parts: readonly (GradientTransformation | Optimizer)[]
 ): Optimizer {
   const ts = parts.map((p) => ("transformation" in p ? p.transformation : p));
-  return optimizer({
+  const transformation: GradientTransformation = {
     init: (params) => ({ parts: ts.map((t) => t.init(params)) }),
-    transform(updates, state, params) {
-      const states = state.parts as OptState[];
-      let u = [...updates];
+    update(updates, state, params) {
+      const states = state.parts as readonly OptState[] | undefined;
+      if (!Array.isArray(states) || states.length !== ts.length) {
+        throw new RangeError(
+          `Expected the optimizer state to hold ${ts.length} part states but found ${
+            Array.isArray(states) ? states.length : typeof states
+          }`,
+        );
+      }
+      let u = updates;
       const next: OptState[] = [];
       ts.forEach((t, i) => {
-        const [v, s] = t.transform(u, states[i] as OptState, params);
+        const [v, s] = t.update(u, states[i]!, params);
         u = v;
         next.push(s);
       });
       return [u, { parts: next }];
     },
-  });
+  };
+  return {
+    transformation,
+    init(params) {
+      checkFloatParams(params);
+      return transformation.init(params);
+    },
+    update(grads, state, params) {
+      // Work on flat leaf lists: every transformation then flattens only an array.
+      const [ps, def] = treeFlatten(params);
+      const [gs] = treeFlatten(grads);
+      if (!treeSameStructure(params, grads)) {
+        throw new TypeError(
+          "Expected the gradients to have the structure of the parameters",
+        );
+      }
+      gs.forEach((g, i) => {
+        const p = ps[i]!;
+        if (
+          g.shape.length !== p.shape.length ||
+          g.shape.some((d, j) => d !== p.shape[j])
+        ) {
+          throw new RangeError(
+            `Expected the gradient of ${
+              treePaths(params)[i] || "the parameter"
+            } to have shape [${p.shape.join(", ")}] but found [${
+              g.shape.join(", ")
+            }]`,
+          );
+        }
+      });
+      const [us, next] = transformation.update(gs, state, ps);
+      const out = ps.map((p, i) => add(p, us[i]!) as AnyTensor);
+      return [treeUnflatten(def, out) as typeof params, next];
+    },
+  };
 }
 
 // ---------------------------------------------------------- optimizers
 
-/**
- * Stochastic gradient descent: `p -= lr * g`.
- *
- * @param options `lr`, a number or schedule.
- * @returns The optimizer.
- * @throws {RangeError} If `lr` is not a positive finite number.
- *
- * @example
- * ```ts
- * import { optim, tensor } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
- *
- * const opt = optim.sgd({ lr: 0.1 });
- * const params = { w: tensor([1, 2]) };
- * const [next] = opt.update({ w: tensor([10, 10]) }, opt.init(params), params);
- * assertEquals(next.w.toArray(), [0, 1]);
- * ```
- */
-export function sgd(options: { lr: LearningRate }): Optimizer {
-  return chain(scaleByLearningRate(options.lr));
+/** Options of {@linkcode sgd}. */
+export interface SgdOptions {
+  /** The learning rate, a positive number or a schedule. */
+  lr: LearningRate;
 }
 
 /**
- * SGD with momentum: `v = beta * v + g; p -= lr * v` (Nesterov: `p -= lr * (g + beta * v)`).
+ * Stochastic gradient descent, `p -= lr * g`:
+ * `chain(scaleByLearningRate(lr))`.
  *
- * @param options `lr`, `beta` in [0, 1), `nesterov`.
+ * @param options `lr`.
  * @returns The optimizer.
+ * @throws {RangeError} If `lr` is a number that is not positive and finite.
  *
- * @example
+ * @example One step
+ * ```ts
+ * import { optim, tensor } from "@tensa/tensa";
+ * import { assertAlmostEquals } from "@std/assert";
+ *
+ * const opt = optim.sgd({ lr: 0.1 });
+ * const params = { w: tensor([1, 2]) };
+ * const [next] = opt.update({ w: tensor([10, 5]) }, opt.init(params), params);
+ * assertAlmostEquals(next.w.toFlat()[0]!, 0, 1e-6);
+ * assertAlmostEquals(next.w.toFlat()[1]!, 1.5, 1e-6);
+ * ```
+ */
+export function sgd(options: SgdOptions): Optimizer {
+  return chain(scaleByLearningRate(options.lr));
+}
+
+/** Options of {@linkcode momentum}. */
+export interface MomentumOptions {
+  /** The learning rate, a positive number or a schedule. */
+  lr: LearningRate;
+  /** The momentum decay, in [0, 1); 0.9 by default. */
+  beta?: number;
+  /** Use Nesterov momentum; false by default. */
+  nesterov?: boolean;
+}
+
+/**
+ * SGD with momentum: `v = beta * v + g; p -= lr * v`, or with Nesterov
+ * `p -= lr * (g + beta * v)`: `chain(traceMomentum(...), scaleByLearningRate(lr))`.
+ *
+ * @param options `lr`, `beta` and `nesterov`.
+ * @returns The optimizer.
+ * @throws {RangeError} If `lr` is not positive or `beta` is outside [0, 1).
+ *
+ * @example Two steps with a constant gradient
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
@@ -410,51 +626,68 @@ export function sgd(options: { lr: LearningRate }): Optimizer {
  * const opt = optim.momentum({ lr: 1, beta: 0.5 });
  * let p = { w: tensor([0]) };
  * let s = opt.init(p);
- * [p, s] = opt.update({ w: tensor([1]) }, s, p);
- * [p, s] = opt.update({ w: tensor([1]) }, s, p);
- * assertEquals(p.w.item(), -2.5); // -1, then -1.5
+ * [p, s] = opt.update({ w: tensor([1]) }, s, p); // v = 1
+ * [p, s] = opt.update({ w: tensor([1]) }, s, p); // v = 1.5
+ * assertEquals(p.w.item(), -2.5);
  * ```
  */
-export function momentum(
-  options: { lr: LearningRate; beta: number; nesterov?: boolean },
-): Optimizer {
+export function momentum(options: MomentumOptions): Optimizer {
   return chain(
-    traceMomentum({ beta: options.beta, nesterov: options.nesterov ?? false }),
+    traceMomentum({
+      beta: options.beta ?? 0.9,
+      nesterov: options.nesterov ?? false,
+    }),
     scaleByLearningRate(options.lr),
   );
 }
 
+/** Options of {@linkcode adam}. */
+export interface AdamOptions extends ScaleByAdamOptions {
+  /** The learning rate, a positive number or a schedule. */
+  lr: LearningRate;
+}
+
 /**
- * Adam (Kingma and Ba): bias-corrected moment estimates.
+ * Adam (Kingma and Ba, 2015) with bias correction:
+ * `chain(scaleByAdam({ beta1, beta2, eps }), scaleByLearningRate(lr))`.
  *
- * @param options `lr`, `beta1` (0.9), `beta2` (0.999), `eps` (1e-8).
+ * @param options `lr`, `beta1` (0.9), `beta2` (0.999) and `eps` (1e-8).
  * @returns The optimizer.
+ * @throws {RangeError} If `lr` or `eps` is not positive or a beta is outside [0, 1).
  *
- * @example
+ * @example The first step moves each weight by lr against its gradient's sign
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertAlmostEquals } from "@std/assert";
  *
  * const opt = optim.adam({ lr: 0.1 });
- * const p = { w: tensor([1]) };
- * const [q] = opt.update({ w: tensor([0.5]) }, opt.init(p), p);
- * assertAlmostEquals(q.w.item(), 0.9, 1e-6);
+ * const p = { w: tensor([1, 1]) };
+ * const [q] = opt.update({ w: tensor([0.5, -30]) }, opt.init(p), p);
+ * assertAlmostEquals(q.w.toFlat()[0]!, 0.9, 1e-6);
+ * assertAlmostEquals(q.w.toFlat()[1]!, 1.1, 1e-6);
  * ```
  */
-export function adam(
-  options: { lr: LearningRate; beta1?: number; beta2?: number; eps?: number },
-): Optimizer {
+export function adam(options: AdamOptions): Optimizer {
   const { lr, ...rest } = options;
   return chain(scaleByAdam(rest), scaleByLearningRate(lr));
 }
 
+/** Options of {@linkcode adamw}. */
+export interface AdamWOptions extends AdamOptions {
+  /** The decoupled weight decay, non-negative; 0.01 by default. */
+  weightDecay?: number;
+}
+
 /**
- * AdamW: Adam with decoupled weight decay, `p -= lr * (adam + weightDecay * p)`.
+ * AdamW (Loshchilov and Hutter): Adam with decoupled weight decay,
+ * `p -= lr * (adamUpdate + weightDecay * p)`:
+ * `chain(scaleByAdam(...), addDecayedWeights(weightDecay), scaleByLearningRate(lr))`.
  *
- * @param options `lr`, `beta1`, `beta2`, `eps`, `weightDecay` (0.01).
+ * @param options `lr`, `beta1`, `beta2`, `eps` and `weightDecay` (0.01).
  * @returns The optimizer.
+ * @throws {RangeError} If a hyperparameter is out of range.
  *
- * @example
+ * @example One step
  * ```ts
  * import { optim, tensor } from "@tensa/tensa";
  * import { assertAlmostEquals } from "@std/assert";
@@ -465,108 +698,11 @@ export function adam(
  * assertAlmostEquals(q.w.item(), 2 - 0.1 * (1 + 0.5 * 2), 1e-6);
  * ```
  */
-export function adamw(
-  options: {
-    lr: LearningRate;
-    beta1?: number;
-    beta2?: number;
-    eps?: number;
-    weightDecay?: number;
-  },
-): Optimizer {
+export function adamw(options: AdamWOptions): Optimizer {
   const { lr, weightDecay, ...rest } = options;
   return chain(
     scaleByAdam(rest),
     addDecayedWeights(weightDecay ?? 0.01),
     scaleByLearningRate(lr),
   );
-}
-
-// ------------------------------------------------------------ schedules
-
-/**
- * A constant learning rate.
- *
- * @param value The rate.
- * @returns The schedule.
- *
- * @example
- * ```ts
- * import { optim } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(optim.constantSchedule(0.1)(1000), 0.1);
- * ```
- */
-export function constantSchedule(value: number): Schedule {
-  checkFinitePositive("value", value);
-  return () => value;
-}
-
-/**
- * Step decay: `init * decay ** floor(step / every)`.
- *
- * @param options `init`, `decay` in (0, 1], `every` (steps, positive integer).
- * @returns The schedule.
- *
- * @example
- * ```ts
- * import { optim } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
- *
- * const s = optim.stepSchedule({ init: 1, decay: 0.5, every: 10 });
- * assertEquals([s(0), s(9), s(10), s(25)], [1, 1, 0.5, 0.25]);
- * ```
- */
-export function stepSchedule(
-  options: { init: number; decay: number; every: number },
-): Schedule {
-  const { init, decay, every } = options;
-  checkFinitePositive("init", init);
-  if (!(decay > 0 && decay <= 1)) {
-    throw new RangeError(`Expected decay to be in (0, 1] but found ${decay}`);
-  }
-  if (!(Number.isInteger(every) && every > 0)) {
-    throw new RangeError(
-      `Expected every to be a positive integer but found ${every}`,
-    );
-  }
-  return (step) => init * decay ** Math.floor(step / every);
-}
-
-/**
- * Cosine decay from `init` to `alpha * init` over `steps`, constant after.
- *
- * @param options `init`, `steps` (positive integer), `alpha` (0).
- * @returns The schedule.
- *
- * @example
- * ```ts
- * import { optim } from "@tensa/tensa";
- * import { assertAlmostEquals } from "@std/assert";
- *
- * const s = optim.cosineSchedule({ init: 1, steps: 100 });
- * assertAlmostEquals(s(0), 1);
- * assertAlmostEquals(s(50), 0.5);
- * assertAlmostEquals(s(100), 0);
- * ```
- */
-export function cosineSchedule(
-  options: { init: number; steps: number; alpha?: number },
-): Schedule {
-  const { init, steps } = options;
-  const alpha = options.alpha ?? 0;
-  checkFinitePositive("init", init);
-  if (!(Number.isInteger(steps) && steps > 0)) {
-    throw new RangeError(
-      `Expected steps to be a positive integer but found ${steps}`,
-    );
-  }
-  if (!(alpha >= 0 && alpha <= 1)) {
-    throw new RangeError(`Expected alpha to be in [0, 1] but found ${alpha}`);
-  }
-  return (step) => {
-    const t = Math.min(step, steps) / steps;
-    return init * ((1 - alpha) * 0.5 * (1 + Math.cos(Math.PI * t)) + alpha);
-  };
 }

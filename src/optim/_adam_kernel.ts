@@ -1,0 +1,37 @@
+/**
+ * The fused Adam kernel: one pass over typed arrays instead of eleven tensor
+ * ops. Arrays in, fresh arrays out; inputs are never mutated.
+ *
+ * @internal
+ * @module
+ */
+
+/**
+ * One Adam step for one leaf: the new moments `m = beta1 m + (1 - beta1) g`,
+ * `v = beta2 v + (1 - beta2) g^2` and the update `scale * m / (sqrt(v) + epsHat)`.
+ *
+ * @internal
+ */
+export function adamKernel(
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  beta1: number,
+  beta2: number,
+  scale: number,
+  epsHat: number,
+): [m: Float32Array, v: Float32Array, update: Float32Array] {
+  const n = g.length;
+  const mo = new Float32Array(n), vo = new Float32Array(n);
+  const uo = new Float32Array(n);
+  const a1 = 1 - beta1, a2 = 1 - beta2;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i]!;
+    const mi = beta1 * m[i]! + a1 * gi;
+    const vi = beta2 * v[i]! + a2 * gi * gi;
+    mo[i] = mi;
+    vo[i] = vi;
+    uo[i] = scale * mi / (Math.sqrt(vi) + epsHat);
+  }
+  return [mo, vo, uo];
+}
