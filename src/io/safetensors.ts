@@ -174,6 +174,26 @@ export function deserialize(
   like?: undefined,
   name?: string,
 ): unknown;
+/**
+ * Decodes safetensors bytes into a tree of exactly `like`'s structure and
+ * type, checking every name, shape and dtype.
+ *
+ * @param bytes The file's bytes.
+ * @param like A tree of the expected structure, shapes and dtypes.
+ * @param name The file name for messages.
+ * @returns The tree, typed like `like`.
+ * @throws {TypeError} If the bytes are not a valid safetensors file or a dtype differs.
+ * @throws {RangeError} If a parameter is missing, extra or of another shape.
+ *
+ * @example
+ * ```ts
+ * import { deserialize, serialize, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const like = { b: tensor([0]) };
+ * assertEquals(deserialize(serialize({ b: tensor([5]) }), like).b.toArray(), [5]);
+ * ```
+ */
 export function deserialize<T>(bytes: Uint8Array, like: T, name?: string): T;
 export function deserialize(
   bytes: Uint8Array,
