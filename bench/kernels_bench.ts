@@ -56,7 +56,7 @@ for (const s of [256, 512, 1024]) {
     },
   });
   Deno.bench({
-    name: `tensa gemm ${s}`,
+    name: `tensa gemm ${s} [flops=${2 * s * s * s}]`,
     group,
     n: s >= 1024 ? 10 : 50,
     warmup: 3,
@@ -149,7 +149,14 @@ for (const [group, base, ours] of convBenches) {
     warmup: isSlow ? 0 : 1,
     fn: base,
   });
-  Deno.bench({ name: `tensa ${group}`, group, n: 10, warmup: 2, fn: ours });
+  const flops = 2 * g.n * g.outH * g.outW * g.o * g.kh * g.kw * g.c;
+  Deno.bench({
+    name: `tensa ${group} [flops=${flops}]`,
+    group,
+    n: 10,
+    warmup: 2,
+    fn: ours,
+  });
 }
 
 // Max pooling, [64, 24, 24, 64], size 2

@@ -1,5 +1,6 @@
 // Runs the benchmarks and prints one table: workload, tensa, baseline,
-// ratio, GFLOP/s, images/s. Usage: deno task bench:report [files...]
+// ratio, GFLOP/s, images/s. tensa runs twice: on all cores (the default)
+// and with TENSA_THREADS=1. Usage: deno task bench:report [files...]
 //
 // The work per iteration comes from the bench names: "[flops=N]" or
 // "[images=N]" at the end of a name (nothing is assumed for other benches).
@@ -18,17 +19,32 @@ interface Bench {
 }
 
 const files = Deno.args.length > 0 ? Deno.args : ["bench/"];
-const out = await new Deno.Command(Deno.execPath(), {
-  args: ["bench", "--allow-read", "--allow-env", "--json", ...files],
-  stdout: "piped",
-  stderr: "inherit",
-}).output();
-if (!out.success) {
-  console.error("deno bench failed");
-  Deno.exit(1);
+
+/** Runs the benches once with the given thread count (undefined: the default, all cores). */
+async function run(threads: string | undefined): Promise<Bench[]> {
+  const env: Record<string, string> = threads ? { TENSA_THREADS: threads } : {};
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--allow-read", "--allow-env", "--json", ...files],
+    env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) {
+    console.error("deno bench failed");
+    Deno.exit(1);
+  }
+  const text = new TextDecoder().decode(out.stdout);
+  return (JSON.parse(text.slice(text.indexOf("{"))) as { benches: Bench[] })
+    .benches;
 }
-const text = new TextDecoder().decode(out.stdout);
-const json = JSON.parse(text.slice(text.indexOf("{"))) as { benches: Bench[] };
+
+// Both cores (the default), then tensa on one thread for the per-core figures.
+const all = await run(undefined);
+const one = (await run("1")).filter((b) => !b.baseline).map((b) => ({
+  ...b,
+  name: b.name.replace(/(\s*\[.*\])?$/, (m) => ` (1 thread)${m}`),
+}));
+const json = { benches: [...all, ...one] };
 
 function work(name: string, key: "flops" | "images"): number | undefined {
   const m = name.match(new RegExp(`\\[${key}=([0-9.e+]+)\\]`));
