@@ -304,6 +304,19 @@ export function binary(
 }
 
 /**
+ * `g * (x > 0)` elementwise on arrays of the same length: the derivative of
+ * relu applied to `g`, in one pass.
+ *
+ * @internal
+ */
+export function reluMask(g: Float32Array, x: Float32Array): Float32Array {
+  const n = g.length;
+  const o = new Float32Array(n);
+  for (let i = 0; i < n; i++) o[i] = x[i]! > 0 ? g[i]! : 0;
+  return o;
+}
+
+/**
  * A unary elementwise operation.
  *
  * @internal

@@ -14,7 +14,11 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
-import { unary as unaryKernel, type UnaryOp } from "../kernels/elementwise.ts";
+import {
+  reluMask,
+  unary as unaryKernel,
+  type UnaryOp,
+} from "../kernels/elementwise.ts";
 import { div, mul, sub } from "./binary.ts";
 
 /** Builds a unary primitive whose rules scale the incoming (co)tangent. */
@@ -63,7 +67,51 @@ const sqrtPrim = unaryPrim("sqrt", (_x, out) => div(0.5, out) as AnyTensor);
 const absPrim = unaryPrim("abs", (x) => sign(x) as AnyTensor);
 const signPrim = unaryPrim("sign", null);
 const stepPrim = unaryPrim("step", null);
-const reluPrim = unaryPrim("relu", (x) => step(x) as AnyTensor);
+/**
+ * (g, x) -> g * (x > 0): relu's derivative applied to g in one pass. Linear
+ * in g; x only selects, so it gets no derivative.
+ */
+const reluMaskPrim: Primitive<void> = {
+  name: "reluMask",
+  impl([g, x]) {
+    const t = g as AnyTensor;
+    return fromData(
+      t.shape,
+      "float32",
+      reluMask(
+        dataOf(t) as Float32Array,
+        dataOf(x as AnyTensor) as Float32Array,
+      ),
+    ) as AnyTensor;
+  },
+  jvp: ([, x], [tg]) => (tg ? bind(reluMaskPrim, [tg, x!], undefined) : null),
+  vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x!], undefined), null],
+};
+
+const reluPrim: Primitive<void> = {
+  name: "relu",
+  impl([x]) {
+    const t = x as AnyTensor;
+    return fromData(
+      t.shape,
+      t.dtype,
+      unaryKernel("relu", dataOf(t)) as Float32Array,
+    ) as AnyTensor;
+  },
+  // Integer tensors carry no derivatives.
+  jvp: (
+    [x],
+    [t],
+  ) => (t && x!.dtype === "float32"
+    ? bind(reluMaskPrim, [t, x!], undefined)
+    : null),
+  vjp: (
+    ct,
+    [x],
+  ) => [
+    x!.dtype === "float32" ? bind(reluMaskPrim, [ct, x!], undefined) : null,
+  ],
+};
 const sigmoidPrim = unaryPrim(
   "sigmoid",
   (_x, out) => mul(out, sub(1, out)) as AnyTensor,
