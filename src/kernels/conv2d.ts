@@ -166,6 +166,29 @@ function im2col(
   let oy = Math.floor((r0 - b * perImage) / outW);
   let ox = r0 - b * perImage - oy * outW;
   const rowStride = w * c;
+  if (c === 1) {
+    // One channel: each tap is one element (segments are the columns).
+    for (let r = 0; r < rows; r++) {
+      const img = b * h * w;
+      const iy0 = oy * strideH - g.padTop;
+      const ix0 = ox * strideW - g.padLeft;
+      const base = r * width;
+      for (let s = 0; s < segs; s++) {
+        const iy = iy0 + dy[s]!, ix = ix0 + dx[s]!;
+        cols[base + s] = iy < 0 || iy >= h || ix < 0 || ix >= w
+          ? 0
+          : x[img + iy * w + ix]!;
+      }
+      if (++ox === outW) {
+        ox = 0;
+        if (++oy === outH) {
+          oy = 0;
+          b++;
+        }
+      }
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const img = b * h * rowStride;
     const iy0 = oy * strideH - g.padTop;
