@@ -187,7 +187,9 @@ async function main(): Promise<void> {
         train.loss.toFixed(4)
       } acc ${(100 * train.accuracy).toFixed(2)}% | test loss ${
         test.loss.toFixed(4)
-      } acc ${(100 * test.accuracy).toFixed(2)}%`,
+      } acc ${(100 * test.accuracy).toFixed(2)}% | ${
+        Math.round(Deno.memoryUsage().rss / 2 ** 20)
+      } MB resident`,
     );
   }
   const last = history[history.length - 1];
