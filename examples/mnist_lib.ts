@@ -7,7 +7,6 @@ import {
   crossEntropy,
   foldIn,
   type Key,
-  key as makeKey,
   nn,
   optim,
   permutation,
@@ -308,6 +307,3 @@ ${legend}
 </svg>
 `;
 }
-
-/** Internal re-export so the test can build keys the same way. */
-export const keyFromSeed: (seed: number) => Key = makeKey;

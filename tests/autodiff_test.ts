@@ -53,6 +53,8 @@ Deno.test("grad keeps the pytree structure and static types", () => {
     sum(add(matmul(input, p.w), p.b[0]!));
   const g = grad(loss)(params, x);
   assertType<IsExact<typeof g, typeof params>>(true);
+  // @ts-expect-error: the gradient is typed like params, so another shape is rejected
+  const _wrong: { w: Tensor<[3, 3]>; b: Tensor<[2]>[] } = g;
   assertEquals(g.w.toArray(), [[1, 1], [0, 0]]);
   assertEquals(g.b[0]!.toArray(), [1, 1]);
 });

@@ -43,6 +43,12 @@ Deno.test("sequential types the Keras MNIST network", () => {
   assertType<
     IsExact<typeof params[0]["kernel"], Tensor<[3, 3, 1, 32], "float32">>
   >(true);
+  type Wrong = IsExact<
+    typeof params[7]["kernel"],
+    Tensor<[9216, 64], "float32">
+  >;
+  // @ts-expect-error: the first dense kernel is [9216, 128], not [9216, 64]
+  assertType<Wrong>(true);
   assertEquals(params[7].kernel.shape, [9216, 128]);
   const x = zeros([2, 28, 28, 1]);
   const y = model.apply(params, x);

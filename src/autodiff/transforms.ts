@@ -10,6 +10,7 @@ import {
   type AnyTensor,
   fromData,
   type Shape,
+  sizeOf,
   Tensor,
   zeros,
 } from "../tensor.ts";
@@ -25,6 +26,7 @@ import {
 import { treeFlatten, treeUnflatten } from "../pytree.ts";
 import { add } from "../ops/binary.ts";
 import { concat, reshape, transpose } from "../ops/layout.ts";
+import { sameShape } from "../ops/operand.ts";
 
 function zerosLike(t: AnyTensor): AnyTensor {
   return zeros(t.shape, { dtype: t.dtype }) as AnyTensor;
@@ -35,10 +37,7 @@ function addAny(a: AnyTensor, b: AnyTensor): AnyTensor {
 }
 
 function checkSameLeaf(p: AnyTensor, t: AnyTensor, where: string): void {
-  if (
-    p.shape.length !== t.shape.length ||
-    p.shape.some((d, i) => d !== t.shape[i])
-  ) {
+  if (!sameShape(p.shape, t.shape)) {
     throw new RangeError(
       `Expected the tangent at ${where} to have shape [${
         p.shape.join(", ")
@@ -324,12 +323,8 @@ export type Jacobian<O extends Shape, I extends Shape> = Tensor<
   "float32"
 >;
 
-function size(shape: Shape): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 function basis(shape: Shape, i: number): AnyTensor {
-  const d = new Float32Array(size(shape));
+  const d = new Float32Array(sizeOf(shape));
   d[i] = 1;
   return fromData(shape, "float32", d) as AnyTensor;
 }
@@ -377,7 +372,10 @@ export function jacfwd<I extends Shape, O extends Shape>(
       return zeros([...y.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
     }
     // [n, ...out] -> [out..., n] -> [...out, ...in]
-    const st = reshape(stack(cols, outShape), [n, size(outShape)]) as AnyTensor;
+    const st = reshape(stack(cols, outShape), [
+      n,
+      sizeOf(outShape),
+    ]) as AnyTensor;
     const tr = transpose(st) as AnyTensor;
     return reshape(tr, [...outShape, ...xs.shape]) as unknown as Jacobian<O, I>;
   };

@@ -319,10 +319,12 @@ export function sequential<const Ls extends readonly AnyLayer[]>(
       layers.forEach((l, i) => {
         const opts: ApplyOptions = { ...options };
         if (options.key !== undefined) opts.key = foldIn(options.key, i);
-        const [y, s] = atLayer(i, l, () => {
-          l.impl.outputShape(h.shape);
-          return l.impl.run(ps[i], h, opts, st[i] ?? null);
-        });
+        // Shapes were checked once, for the whole model, by apply.
+        const [y, s] = atLayer(
+          i,
+          l,
+          () => l.impl.run(ps[i], h, opts, st[i] ?? null),
+        );
         h = y;
         newState.push(s);
       });

@@ -10,6 +10,7 @@ import {
   type AnyTensor,
   ones,
   type Shape,
+  sizeOf,
   type Tensor,
   zeros,
 } from "../tensor.ts";
@@ -57,10 +58,6 @@ import {
 export type NoParams = Record<string, never>;
 
 const noParams = (): NoParams => ({});
-
-function size(s: Shape): number {
-  return s.reduce((a, b) => a * b, 1);
-}
 
 function last(s: Shape): number {
   return s[s.length - 1] as number;
@@ -273,7 +270,8 @@ export function conv2d<const O extends Conv2dLayerOptions>(
       if (p.bias !== undefined) y = add(y, p.bias) as AnyTensor;
       return [y, state];
     },
-    countParams: (s) => size(kernelShape(s)) + (useBias ? options.filters : 0),
+    countParams: (s) =>
+      sizeOf(kernelShape(s)) + (useBias ? options.filters : 0),
   });
 }
 

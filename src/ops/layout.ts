@@ -311,44 +311,27 @@ function splitAt(shape: Shape, axis: number): [number, number] {
   return [sizeOf(shape.slice(0, axis)), sizeOf(shape.slice(axis + 1))];
 }
 
+/** Copies the slice out of `t`, or (pad) places `t` into zeros: one kernel both ways. */
+function sliceOrPad(t: AnyTensor, p: SliceParams, pad: boolean): AnyTensor {
+  const [outer, inner] = splitAt(t.shape, p.axis);
+  const shape = t.shape.map((
+    d,
+    i,
+  ) => (i === p.axis ? (pad ? p.dim : p.len) : d));
+  const data = sliceAxis(dataOf(t), outer, p.dim, inner, p.start, p.len, pad);
+  return fromData(shape, t.dtype, data as Float32Array) as AnyTensor;
+}
+
 const slicePrim: Primitive<SliceParams> = {
   name: "slice",
-  impl([x], p) {
-    const t = x!;
-    const [outer, inner] = splitAt(t.shape, p.axis);
-    const shape = t.shape.map((d, i) => (i === p.axis ? p.len : d));
-    const data = sliceAxis(
-      dataOf(t),
-      outer,
-      p.dim,
-      inner,
-      p.start,
-      p.len,
-      false,
-    );
-    return fromData(shape, t.dtype, data as Float32Array) as AnyTensor;
-  },
+  impl: ([x], p) => sliceOrPad(x!, p, false),
   jvp: (_x, [t], p) => (t ? bind(slicePrim, [t], p) : null),
   vjp: (ct, _x, p) => [bind(padPrim, [ct], p)],
 };
 
 const padPrim: Primitive<SliceParams> = {
   name: "pad",
-  impl([x], p) {
-    const t = x!;
-    const [outer, inner] = splitAt(t.shape, p.axis);
-    const shape = t.shape.map((d, i) => (i === p.axis ? p.dim : d));
-    const data = sliceAxis(
-      dataOf(t),
-      outer,
-      p.dim,
-      inner,
-      p.start,
-      p.len,
-      true,
-    );
-    return fromData(shape, t.dtype, data as Float32Array) as AnyTensor;
-  },
+  impl: ([x], p) => sliceOrPad(x!, p, true),
   jvp: (_x, [t], p) => (t ? bind(padPrim, [t], p) : null),
   vjp: (ct, _x, p) => [bind(slicePrim, [ct], p)],
 };

@@ -14,7 +14,7 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
-import { gemm } from "../kernels/gemm.ts";
+import { gemm, gemmInto } from "../kernels/gemm.ts";
 import { broadcastTo as broadcastKernel } from "../kernels/elementwise.ts";
 import {
   type Arg,
@@ -24,6 +24,7 @@ import {
 } from "../shape/mod.ts";
 import { add, unbroadcast } from "./binary.ts";
 import { transpose } from "./layout.ts";
+import { sameShape } from "./operand.ts";
 
 function swapLast(t: AnyTensor): AnyTensor {
   const r = t.shape.length;
@@ -56,29 +57,27 @@ const matmulPrim: Primitive<void> = {
         gemm(xa, ya, m, k, n, false, false),
       ) as AnyTensor;
     }
+    // Materialize broadcast batch dims, then one GEMM per batch straight
+    // into the result.
     const xFull = [...batchShape, m, k], yFull = [...batchShape, k, n];
-    const xBatched = sizeOf(x.shape) === sizeOf(xFull);
-    const yBatched = sizeOf(y.shape) === sizeOf(yFull);
-    if (xBatched && !sameLead(x.shape, xFull)) {
-      xa = broadcastKernel(xa, x.shape, xFull);
-    }
-    if (!xBatched) xa = broadcastKernel(xa, x.shape, xFull);
-    if (yBatched && !sameLead(y.shape, yFull)) {
-      ya = broadcastKernel(ya, y.shape, yFull);
-    }
-    if (!yBatched) ya = broadcastKernel(ya, y.shape, yFull);
+    if (!sameShape(x.shape, xFull)) xa = broadcastKernel(xa, x.shape, xFull);
+    if (!sameShape(y.shape, yFull)) ya = broadcastKernel(ya, y.shape, yFull);
     const res = new Float32Array(batch * m * n);
     for (let i = 0; i < batch; i++) {
-      const c = gemm(
-        xa.subarray(i * m * k, (i + 1) * m * k),
-        ya.subarray(i * k * n, (i + 1) * k * n),
+      gemmInto(
+        xa,
+        i * m * k,
+        ya,
+        i * k * n,
+        res,
+        i * m * n,
         m,
         k,
         n,
         false,
         false,
+        true,
       );
-      res.set(c, i * m * n);
     }
     return fromData(out, "float32", res) as AnyTensor;
   },
@@ -99,10 +98,6 @@ const matmulPrim: Primitive<void> = {
     ];
   },
 };
-
-function sameLead(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /**
  * Matrix product over the last two axes; leading (batch) axes broadcast.

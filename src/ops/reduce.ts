@@ -60,6 +60,17 @@ function normAxes(shape: Shape, axis: Axes): number[] {
   return list.map((a) => (a < 0 ? a + r : a)).sort((a, b) => a - b);
 }
 
+/** The parameters of a reduction of `t` with the user's options (validated). */
+function params(
+  t: AnyTensor,
+  options: ReduceOptions<Axes, boolean> | undefined,
+): ReduceParams {
+  return {
+    axes: normAxes(t.shape, options?.axis),
+    keepDims: options?.keepDims ?? false,
+  };
+}
+
 function keptShape(shape: Shape, axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
@@ -219,11 +230,12 @@ export function sum<
   const K extends boolean = false,
 >(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
   const t = x as unknown as AnyTensor;
-  const axes = normAxes(t.shape, options?.axis);
-  return bind(sumPrim, [t], {
-    axes,
-    keepDims: options?.keepDims ?? false,
-  }) as unknown as Reduced<S, A, K, D>;
+  return bind(sumPrim, [t], params(t, options)) as unknown as Reduced<
+    S,
+    A,
+    K,
+    D
+  >;
 }
 
 /**
@@ -251,9 +263,9 @@ export function mean<
   options?: ReduceOptions<A, K>,
 ): Reduced<S, A, K, "float32"> {
   const t = x as unknown as AnyTensor;
-  const axes = normAxes(t.shape, options?.axis);
-  const count = sizeOf(axes.map((a) => t.shape[a] as number));
-  const s = bind(sumPrim, [t], { axes, keepDims: options?.keepDims ?? false });
+  const p = params(t, options);
+  const count = sizeOf(p.axes.map((a) => t.shape[a] as number));
+  const s = bind(sumPrim, [t], p);
   return div(s, count) as unknown as Reduced<S, A, K, "float32">;
 }
 
@@ -281,11 +293,12 @@ export function max<
   const K extends boolean = false,
 >(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
   const t = x as unknown as AnyTensor;
-  const axes = normAxes(t.shape, options?.axis);
-  return bind(maxPrim, [t], {
-    axes,
-    keepDims: options?.keepDims ?? false,
-  }) as unknown as Reduced<S, A, K, D>;
+  return bind(maxPrim, [t], params(t, options)) as unknown as Reduced<
+    S,
+    A,
+    K,
+    D
+  >;
 }
 
 /**
@@ -311,11 +324,7 @@ export function min<
   const K extends boolean = false,
 >(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
   const t = x as unknown as AnyTensor;
-  const axes = normAxes(t.shape, options?.axis);
-  const m = bind(maxPrim, [neg(t)], {
-    axes,
-    keepDims: options?.keepDims ?? false,
-  });
+  const m = bind(maxPrim, [neg(t)], params(t, options));
   return neg(m) as unknown as Reduced<S, A, K, D>;
 }
 
