@@ -102,9 +102,14 @@ Deno.bench({
   warmup: 1,
   fn: () => tfs.step(),
 });
+// Fixed counts: left to itself deno bench stops after about 30 steps, and
+// the first 10-15 steps of a process are still being compiled by V8 (a
+// training run takes thousands). 20 warm-up steps, then 100 measured.
 Deno.bench({
   name: "tensa small CNN train step b64 [images=64]",
   group: "train small",
+  n: 100,
+  warmup: 20,
   fn: () => small.step(),
 });
 Deno.bench({
@@ -125,5 +130,7 @@ Deno.bench({
 Deno.bench({
   name: "tensa small CNN inference b256 [images=256]",
   group: "infer small",
+  n: 50,
+  warmup: 10,
   fn: () => void small.infer().toFlat(),
 });

@@ -1,7 +1,8 @@
-// The one-channel im2col path, taken when the filter gradient is split over
-// threads by filter taps, against a float64 reference on 1 and 2 threads.
+// The filter gradient of a one-channel input with stride and padding, on
+// both algorithms (the one-channel im2col path, and the direct kernel over a
+// padded copy), against a float64 reference on 1 and 2 threads.
 import { assert } from "@std/assert";
-import { conv2dBackpropFilter } from "../src/kernels/conv2d.ts";
+import { conv2dBackpropFilter, setConvPath } from "../src/kernels/conv2d.ts";
 import { getThreads, setThreads } from "../src/kernels/threads.ts";
 
 Deno.test({
@@ -52,18 +53,22 @@ Deno.test({
     }
     const before = getThreads();
     try {
-      for (const t of [1, 2]) {
-        setThreads(t);
-        const got = conv2dBackpropFilter(x, dy, g);
-        for (let i = 0; i < got.length; i++) {
-          assert(
-            Math.abs(got[i]! - ref[i]!) < 1e-4,
-            `threads ${t}, element ${i}: ${got[i]} vs ${ref[i]}`,
-          );
+      for (const p of ["im2col", "direct"] as const) {
+        setConvPath(p);
+        for (const t of [1, 2]) {
+          setThreads(t);
+          const got = conv2dBackpropFilter(x, dy, g);
+          for (let i = 0; i < got.length; i++) {
+            assert(
+              Math.abs(got[i]! - ref[i]!) < 1e-4,
+              `${p}, threads ${t}, element ${i}: ${got[i]} vs ${ref[i]}`,
+            );
+          }
         }
       }
     } finally {
       setThreads(before);
+      setConvPath("auto");
     }
   },
 });

@@ -13,6 +13,8 @@ import {
   conv2dBackpropInput,
   conv2dForward,
   type Conv2dGeometry,
+  type ConvPath,
+  setConvPath,
 } from "../src/kernels/conv2d.ts";
 import {
   avgPoolBackward,
@@ -381,21 +383,56 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, h: 1, w: 1, c: 1, kh: 1, kw: 1, o: 1 },
   // More output rows than one im2col chunk (the chunk boundary falls inside an image).
   { n: 3, h: 52, w: 52, c: 4, kh: 3, kw: 3, o: 6 },
+  // Full 4 x 4 tiles of the direct kernels plus both tails (10 = 8 + 2
+  // channels, 9 = 8 + 1 columns), then 'same' padding, then stride and padding.
+  { n: 2, h: 12, w: 13, c: 2, kh: 5, kw: 5, o: 10 },
+  { n: 2, h: 14, w: 14, c: 1, kh: 5, kw: 5, o: 8, pad: [2, 2, 2, 2] },
+  {
+    n: 2,
+    h: 15,
+    w: 17,
+    c: 3,
+    kh: 3,
+    kw: 3,
+    o: 9,
+    stride: [2, 2],
+    pad: [1, 1, 1, 1],
+  },
+  { n: 1, h: 13, w: 12, c: 6, kh: 3, kw: 2, o: 12, dil: [2, 3] },
 ];
+
+/** Both convolution algorithms, one after the other. */
+function eachPath(f: (path: ConvPath) => void): void {
+  for (const p of ["im2col", "direct"] as const) {
+    const before = setConvPath(p);
+    try {
+      f(p);
+    } finally {
+      setConvPath(before);
+    }
+  }
+}
 
 function describe(k: ConvCase): string {
   return JSON.stringify(k);
 }
 
-Deno.test("conv2dForward() matches a float64 reference", () => {
-  let seed = 1000;
-  for (const k of CONV_CASES) {
-    const g = convGeometry(k);
-    const x = randArray(g.n * g.h * g.w * g.c, seed++);
-    const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
-    const y = unchanged([x, f], () => conv2dForward(x, f, g));
-    assertClose(y, refConvForward(x, f, g), 1e-6, `forward ${describe(k)}`);
-  }
+Deno.test("conv2dForward() matches a float64 reference (im2col and direct)", () => {
+  eachPath((p) => {
+    let seed = 1000;
+    for (const k of CONV_CASES) {
+      const g = convGeometry(k);
+      const x = randArray(g.n * g.h * g.w * g.c, seed++);
+      const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
+      const y = unchanged([x, f], () => conv2dForward(x, f, g));
+      assertClose(
+        y,
+        refConvForward(x, f, g),
+        1e-6,
+        `${p} forward ${describe(k)}`,
+      );
+    }
+  });
 });
 
 Deno.test("conv2dBackpropInput() matches a float64 reference", () => {
@@ -414,43 +451,47 @@ Deno.test("conv2dBackpropInput() matches a float64 reference", () => {
   }
 });
 
-Deno.test("conv2dBackpropFilter() matches a float64 reference", () => {
-  let seed = 3000;
-  for (const k of CONV_CASES) {
-    const g = convGeometry(k);
-    const x = randArray(g.n * g.h * g.w * g.c, seed++);
-    const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
-    const dw = unchanged([x, dy], () => conv2dBackpropFilter(x, dy, g));
-    assertClose(
-      dw,
-      refConvFilter(x, dy, g),
-      1e-6,
-      `backprop filter ${describe(k)}`,
-    );
-  }
+Deno.test("conv2dBackpropFilter() matches a float64 reference (im2col and direct)", () => {
+  eachPath((p) => {
+    let seed = 3000;
+    for (const k of CONV_CASES) {
+      const g = convGeometry(k);
+      const x = randArray(g.n * g.h * g.w * g.c, seed++);
+      const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
+      const dw = unchanged([x, dy], () => conv2dBackpropFilter(x, dy, g));
+      assertClose(
+        dw,
+        refConvFilter(x, dy, g),
+        1e-6,
+        `${p} backprop filter ${describe(k)}`,
+      );
+    }
+  });
 });
 
 Deno.test("conv2d kernels satisfy <conv(x, f), dy> = <x, bpi(dy, f)> = <f, bpf(x, dy)>", () => {
-  let seed = 4000;
-  for (const k of CONV_CASES) {
-    const g = convGeometry(k);
-    const x = randArray(g.n * g.h * g.w * g.c, seed++);
-    const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
-    const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
-    const lhs = dot(conv2dForward(x, f, g), dy);
-    assertRelClose(
-      lhs,
-      dot(x, conv2dBackpropInput(dy, f, g)),
-      1e-5,
-      `bpi ${describe(k)}`,
-    );
-    assertRelClose(
-      lhs,
-      dot(f, conv2dBackpropFilter(x, dy, g)),
-      1e-5,
-      `bpf ${describe(k)}`,
-    );
-  }
+  eachPath((p) => {
+    let seed = 4000;
+    for (const k of CONV_CASES) {
+      const g = convGeometry(k);
+      const x = randArray(g.n * g.h * g.w * g.c, seed++);
+      const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
+      const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
+      const lhs = dot(conv2dForward(x, f, g), dy);
+      assertRelClose(
+        lhs,
+        dot(x, conv2dBackpropInput(dy, f, g)),
+        1e-5,
+        `${p} bpi ${describe(k)}`,
+      );
+      assertRelClose(
+        lhs,
+        dot(f, conv2dBackpropFilter(x, dy, g)),
+        1e-5,
+        `${p} bpf ${describe(k)}`,
+      );
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -902,17 +943,28 @@ Deno.test({
       const x = randArray(g.n * g.h * g.w * g.c, seed++);
       const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
       const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
-      jobs.push([
-        `forward ${describe(k)}`,
-        () => unchanged([x, f], () => conv2dForward(x, f, g)),
-      ]);
+      for (const p of ["im2col", "direct"] as const) {
+        const on = <T>(f: () => T): T => {
+          const before = setConvPath(p);
+          try {
+            return f();
+          } finally {
+            setConvPath(before);
+          }
+        };
+        jobs.push([
+          `${p} forward ${describe(k)}`,
+          () => on(() => unchanged([x, f], () => conv2dForward(x, f, g))),
+        ]);
+        jobs.push([
+          `${p} bpf ${describe(k)}`,
+          () =>
+            on(() => unchanged([x, dy], () => conv2dBackpropFilter(x, dy, g))),
+        ]);
+      }
       jobs.push([
         `bpi ${describe(k)}`,
         () => unchanged([dy, f], () => conv2dBackpropInput(dy, f, g)),
-      ]);
-      jobs.push([
-        `bpf ${describe(k)}`,
-        () => unchanged([x, dy], () => conv2dBackpropFilter(x, dy, g)),
       ]);
     }
     const canReadWorker = Deno.permissions.querySync({

@@ -31,6 +31,10 @@ export const JOB_CONV_FORWARD = 2;
 export const JOB_CONV_BACKPROP_INPUT = 3;
 /** Job kind: rows of a convolution filter gradient. @internal */
 export const JOB_CONV_BACKPROP_FILTER = 4;
+/** Job kind: output rows of a direct forward convolution. @internal */
+export const JOB_DIRECT_FORWARD = 5;
+/** Job kind: taps of a direct filter gradient. @internal */
+export const JOB_DIRECT_FILTER = 6;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

@@ -14,6 +14,7 @@ import {
   conv2dForwardRange,
   geometryFromInts,
 } from "./conv2d.ts";
+import { directFilterRange, directForwardRange } from "./conv2d_direct.ts";
 import {
   C_ERR,
   C_GEN,
@@ -30,6 +31,8 @@ import {
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
   JOB_CONV_FORWARD,
+  JOB_DIRECT_FILTER,
+  JOB_DIRECT_FORWARD,
   JOB_EXIT,
   JOB_GEMM,
   MAX_INTS,
@@ -56,6 +59,12 @@ function run(kind: number, start: number, end: number): void {
       return;
     case JOB_CONV_BACKPROP_FILTER:
       conv2dBackpropFilterRange(a, b, geometryFromInts(ints), out, start, end);
+      return;
+    case JOB_DIRECT_FORWARD:
+      directForwardRange(a, b, geometryFromInts(ints), out, start, end);
+      return;
+    case JOB_DIRECT_FILTER:
+      directFilterRange(a, b, geometryFromInts(ints), out, start, end);
       return;
     default:
       throw new RangeError(`Expected a known job kind but found ${kind}`);
