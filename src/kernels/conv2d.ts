@@ -630,6 +630,7 @@ export function conv2dForward(
       1,
       flops(g),
       (a, b, o, s, e) => directForwardRange(a, b, gp, o, s, e),
+      "written",
     );
     if (out !== null) return out.slice();
     const y = new Float32Array(size);
@@ -646,6 +647,7 @@ export function conv2dForward(
     4,
     flops(g),
     (a, b, out, s, e) => conv2dForwardRange(a, b, g, out, s, e),
+    "written",
   );
   if (shared !== null) return shared.slice();
   const y = new Float32Array(size);
@@ -679,6 +681,7 @@ export function conv2dBackpropInput(
     1,
     flops(g),
     (a, b, out, s, e) => conv2dBackpropInputRange(a, b, g, out, s, e),
+    "zeros",
   );
   if (shared !== null) return shared.slice();
   const dx = new Float32Array(size);
@@ -715,6 +718,7 @@ export function conv2dBackpropFilter(
       4,
       flops(g),
       (a, b, o, s, e) => directFilterRange(a, b, gp, o, s, e),
+      "written",
     );
     if (out !== null) return out.slice();
     const dw = new Float32Array(size);
@@ -731,6 +735,7 @@ export function conv2dBackpropFilter(
     4,
     flops(g),
     (a, b, out, s, e) => conv2dBackpropFilterRange(a, b, g, out, s, e),
+    "written",
   );
   if (shared !== null) return shared.slice();
   const dw = new Float32Array(size);

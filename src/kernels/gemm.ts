@@ -440,7 +440,8 @@ export function gemmInto(
     MR,
     2 * m * k * n,
     (sa, sb, sc, start, end) => gemmRange(sa, sb, sc, ints, start, end),
-    accumulate ? c.subarray(cOff, cOff + m * n) : undefined,
+    // Without accumulation every element of C is written (zeros if k = 0).
+    accumulate ? c.subarray(cOff, cOff + m * n) : "written",
   );
   if (shared !== null) {
     c.set(shared, cOff);

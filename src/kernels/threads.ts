@@ -6,11 +6,15 @@
  * (`Int32Array` over a `SharedArrayBuffer`) that holds the job descriptor,
  * and a growable `SharedArrayBuffer` that holds the job's inputs and output.
  * Dispatch is synchronous: the main thread copies the inputs in, writes the
- * descriptor, wakes the workers with `Atomics.notify`, computes its own share,
- * then sleeps in `Atomics.wait` until every worker has finished, and the
- * caller copies the output out. Each job splits its work into disjoint
- * ranges (rows of C, output rows, images, filter rows) whose results do not
- * depend on the split, so threaded and single-thread results are identical.
+ * descriptor, wakes the workers with `Atomics.notify`, and then every thread,
+ * the main one included, takes chunks of the work from a shared counter
+ * (`Atomics.add`) until none are left; the main thread then sleeps in
+ * `Atomics.wait` until every worker has finished, and the caller copies the
+ * output out. Taking chunks rather than one fixed share each means that a
+ * worker that wakes late, or a core busy with something else, costs little:
+ * the other threads take its chunks. The chunks are disjoint ranges (rows of
+ * C, output rows, images, filter rows) whose results do not depend on which
+ * thread computes them, so threaded and single-thread results are identical.
  *
  * The pool is skipped (single-thread path) for small jobs, when
  * `SharedArrayBuffer`, `Atomics.wait` or workers are unavailable, when the
@@ -58,15 +62,25 @@ export const C_LEN2 = 7;
 export const C_OFFOUT = 8;
 /** Control block slot: length of the output. @internal */
 export const C_LENOUT = 9;
+/** Control block slot: the next chunk to take. @internal */
+export const C_NEXT = 10;
+/** Control block slot: the number of chunks. @internal */
+export const C_CHUNKS = 11;
+/** Control block slot: the number of work units (of `grain` each). @internal */
+export const C_UNITS = 12;
+/** Control block slot: the work units' size. @internal */
+export const C_GRAIN = 13;
+/** Control block slot: the amount of work. @internal */
+export const C_TOTAL = 14;
 /** Control block slot: first of the job's integer parameters. @internal */
 export const C_INTS = 16;
 /** Number of integer parameters a job may have. @internal */
 export const MAX_INTS = 32;
-/** Control block slot: first of the (start, end) work ranges, one pair per worker. @internal */
-export const C_RANGES = C_INTS + MAX_INTS;
 
 const MAX_WORKERS = 63;
-const CTL_SIZE = C_RANGES + 2 * MAX_WORKERS;
+const CTL_SIZE = C_INTS + MAX_INTS;
+/** Chunks per thread: enough to even out a late or slow thread. */
+const CHUNKS_PER_THREAD = 4;
 const MAX_THREADS = 8;
 /** Jobs below this many floating-point operations stay on one thread. */
 const MIN_FLOPS = 2e6;
@@ -244,11 +258,58 @@ function align(n: number): number {
 }
 
 /**
+ * Where chunk `i` of a job starts: the work `[0, total)` cut into `chunks`
+ * ranges of whole units of `grain`.
+ *
+ * @internal
+ * @param i The chunk (`chunks` gives the end of the last).
+ * @param chunks The number of chunks.
+ * @param units The number of units, `ceil(total / grain)`.
+ * @param grain The size of a unit.
+ * @param total The amount of work.
+ * @returns The start of chunk `i`.
+ */
+export function chunkStart(
+  i: number,
+  chunks: number,
+  units: number,
+  grain: number,
+  total: number,
+): number {
+  return Math.min(total, Math.round((units * i) / chunks) * grain);
+}
+
+/**
+ * Runs chunks of the posted job, taken from the shared counter, until none
+ * are left: the loop of every thread, the main one included.
+ *
+ * @internal
+ * @param ctl The control block.
+ * @param run Computes one range of the job.
+ * @returns Nothing.
+ */
+export function takeChunks(
+  ctl: Int32Array,
+  run: (start: number, end: number) => void,
+): void {
+  const chunks = ctl[C_CHUNKS]!, units = ctl[C_UNITS]!;
+  const grain = ctl[C_GRAIN]!, total = ctl[C_TOTAL]!;
+  for (;;) {
+    const i = Atomics.add(ctl, C_NEXT, 1);
+    if (i >= chunks) return;
+    const start = chunkStart(i, chunks, units, grain, total);
+    const end = chunkStart(i + 1, chunks, units, grain, total);
+    if (start < end) run(start, end);
+  }
+}
+
+/**
  * Runs a job over the thread pool if it is large enough and the pool is
- * available. The work `[0, total)` is split into one range per thread, at
- * multiples of `grain`; the main thread runs the first range through
- * `share` and the workers run the others through the kernel named by
- * `kind`. The output starts as a copy of `outInit`, or zeros.
+ * available. The work `[0, total)` is cut into a few chunks per thread, at
+ * multiples of `grain`; the main thread runs the chunks it takes through
+ * `share` and the workers run theirs through the kernel named by `kind`.
+ * The output starts as a copy of `init`, or zeros, or (`"written"`) as
+ * whatever the last job left there, for jobs that write every element.
  *
  * @internal
  * @param kind The job kind the workers dispatch on.
@@ -260,7 +321,8 @@ function align(n: number): number {
  * @param grain The split granularity.
  * @param flops The job's floating-point operation count.
  * @param share The main thread's share.
- * @param outInit The initial output, if not zeros.
+ * @param init The initial output: an array to copy, `"zeros"`, or
+ * `"written"` when the job overwrites every element.
  * @returns A view of the output in shared memory, valid until the next job
  * (copy it out), or `null` if the caller must run the job itself.
  */
@@ -274,14 +336,14 @@ export function parallelRun(
   grain: number,
   flops: number,
   share: Share,
-  outInit?: Float32Array,
+  init: Float32Array | "zeros" | "written",
 ): Float32Array | null {
   if (unavailable || flops < MIN_FLOPS || !isMainThread) return null;
   const threads = getThreads();
   if (threads < 2) return null;
   const units = Math.ceil(total / grain);
-  const parts = Math.min(threads, units);
-  if (parts < 2) return null;
+  if (Math.min(threads, units) < 2) return null;
+  const chunks = Math.min(units, threads * CHUNKS_PER_THREAD);
   const off2 = align(in1.length);
   const offOut = off2 + align(in2.length);
   const bytes = (offOut + outLen) * 4;
@@ -295,8 +357,8 @@ export function parallelRun(
   const out = new Float32Array(data, offOut * 4, outLen);
   a.set(in1);
   b.set(in2);
-  if (outInit !== undefined) out.set(outInit);
-  else out.fill(0);
+  if (init === "zeros") out.fill(0);
+  else if (init !== "written") out.set(init);
   ctl[C_KIND] = kind;
   ctl[C_LEN1] = in1.length;
   ctl[C_OFF2] = off2;
@@ -304,23 +366,23 @@ export function parallelRun(
   ctl[C_OFFOUT] = offOut;
   ctl[C_LENOUT] = outLen;
   for (let i = 0; i < ints.length; i++) ctl[C_INTS + i] = ints[i]!;
-  const bound = (i: number) =>
-    Math.min(total, Math.round((units * i) / parts) * grain);
+  ctl[C_CHUNKS] = chunks;
+  ctl[C_UNITS] = units;
+  ctl[C_GRAIN] = grain;
+  ctl[C_TOTAL] = total;
   const nw = p.workers.length;
-  for (let i = 0; i < nw; i++) {
-    const part = i + 1;
-    ctl[C_RANGES + 2 * i] = part < parts ? bound(part) : 0;
-    ctl[C_RANGES + 2 * i + 1] = part < parts ? bound(part + 1) : 0;
-  }
+  Atomics.store(ctl, C_NEXT, 0);
   Atomics.store(ctl, C_ERR, 0);
   Atomics.store(ctl, C_PENDING, nw);
   Atomics.add(ctl, C_GEN, 1);
   Atomics.notify(ctl, C_GEN);
   let failure: unknown = null;
   try {
-    share(a, b, out, 0, bound(1));
+    takeChunks(ctl, (start, end) => share(a, b, out, start, end));
   } catch (e) {
     failure = e;
+    // Leave no chunk behind for the workers to start.
+    Atomics.store(ctl, C_NEXT, chunks);
   }
   for (;;) {
     const pending = Atomics.load(ctl, C_PENDING);

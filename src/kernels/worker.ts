@@ -26,7 +26,6 @@ import {
   C_OFF2,
   C_OFFOUT,
   C_PENDING,
-  C_RANGES,
   C_READY,
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
@@ -36,6 +35,7 @@ import {
   JOB_EXIT,
   JOB_GEMM,
   MAX_INTS,
+  takeChunks,
 } from "./threads.ts";
 
 const init = workerData as { ctl: SharedArrayBuffer; data: SharedArrayBuffer };
@@ -74,7 +74,7 @@ function run(kind: number, start: number, end: number): void {
 // Read the generation before announcing readiness: no job is posted before
 // every worker is ready, so none can be missed.
 let gen = Atomics.load(ctl, C_GEN);
-const index = Atomics.add(ctl, C_READY, 1);
+Atomics.add(ctl, C_READY, 1);
 Atomics.notify(ctl, C_READY);
 for (;;) {
   Atomics.wait(ctl, C_GEN, gen);
@@ -83,10 +83,8 @@ for (;;) {
   gen = now;
   const kind = Atomics.load(ctl, C_KIND);
   if (kind === JOB_EXIT) break;
-  const start = ctl[C_RANGES + 2 * index]!;
-  const end = ctl[C_RANGES + 2 * index + 1]!;
   try {
-    if (start < end) run(kind, start, end);
+    takeChunks(ctl, (start, end) => run(kind, start, end));
   } catch {
     Atomics.store(ctl, C_ERR, 1);
   }
