@@ -41,12 +41,11 @@ function packBlockB(
   kc: number,
   j0: number,
   nc: number,
-): Float64Array {
+  pb: Float64Array,
+  base: number,
+): void {
   const panels = Math.ceil(nc / NR);
-  const need = panels * NR * kc;
-  if (packB.length < need) packB = new Float64Array(need);
-  const pb = packB;
-  let dst = 0;
+  let dst = base;
   for (let jp = 0; jp < panels; jp++) {
     const jStart = j0 + jp * NR;
     const cols = Math.min(NR, j0 + nc - jStart);
@@ -91,7 +90,61 @@ function packBlockB(
       dst += NR * kc;
     }
   }
-  return pb;
+}
+
+/**
+ * Floats of op(B) packed whole by {@linkcode packAllB}: every k block of
+ * every column block, columns padded to a multiple of `NR`.
+ *
+ * @internal
+ * @param k Rows of op(B).
+ * @param n Columns of op(B).
+ * @returns The packed size.
+ */
+export function packedSizeB(k: number, n: number): number {
+  return Math.ceil(n / NR) * NR * k;
+}
+
+/** Where block (j0, p0) of a whole packed op(B) starts (j0 a multiple of NC). */
+function packedOffsetB(k: number, n: number, j0: number, p0: number): number {
+  const nc = Math.min(NC, n - j0);
+  return j0 * k + Math.ceil(nc / NR) * NR * p0;
+}
+
+/**
+ * Packs all of op(B) `[k, n]` into `pb` from offset `base`, in the layout
+ * the GEMM reads when given a packed B, so that threads sharing one product
+ * pack B once instead of once each.
+ *
+ * @internal
+ * @param b Storage of B.
+ * @param bOff Offset of B's first element.
+ * @param ldb Row stride of B as stored.
+ * @param transB Whether B is stored as [n, k].
+ * @param k Rows of op(B).
+ * @param n Columns of op(B).
+ * @param pb The destination, at least `packedSizeB(k, n)` from `base`.
+ * @param base Offset in `pb`.
+ * @returns Nothing; `pb` is written in place.
+ */
+export function packAllB(
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  k: number,
+  n: number,
+  pb: Float64Array,
+  base: number,
+): void {
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = Math.min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = Math.min(KC, k - p0);
+      const at = base + packedOffsetB(k, n, j0, p0);
+      packBlockB(b, bOff, ldb, transB, p0, kc, j0, nc, pb, at);
+    }
+  }
 }
 
 function packBlockA(
@@ -162,6 +215,7 @@ function packBlockA(
 function macroKernel(
   pa: Float64Array,
   pb: Float64Array,
+  pbOff: number,
   c: Float32Array,
   cOff: number,
   ldc: number,
@@ -172,7 +226,7 @@ function macroKernel(
 ): void {
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = nc - jr < NR ? nc - jr : NR;
-    const bBase = (jr / NR) * NR * kc;
+    const bBase = pbOff + (jr / NR) * NR * kc;
     for (let ir = 0; ir < mc; ir += MR) {
       const rows = mc - ir < MR ? mc - ir : MR;
       let ia = (ir / MR) * MR * kc;
@@ -327,6 +381,48 @@ export function gemmStrided(
   transB: boolean,
   accumulate: boolean,
 ): void {
+  gemmBlocks(
+    a,
+    aOff,
+    lda,
+    transA,
+    b,
+    bOff,
+    ldb,
+    transB,
+    null,
+    c,
+    cOff,
+    ldc,
+    m,
+    k,
+    n,
+    accumulate,
+  );
+}
+
+/**
+ * The loop nest of {@linkcode gemmStrided}, packing each block of op(B) as
+ * it goes or, given `packed` (from {@linkcode packAllB}), reading it there.
+ */
+function gemmBlocks(
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  packed: Float64Array | null,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  accumulate: boolean,
+): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) {
@@ -338,25 +434,47 @@ export function gemmStrided(
     const nc = Math.min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      const pb = packBlockB(b, bOff, ldb, transB, p0, kc, j0, nc);
+      let pb: Float64Array, pbOff: number;
+      if (packed !== null) {
+        pb = packed;
+        pbOff = packedOffsetB(k, n, j0, p0);
+      } else {
+        const need = Math.ceil(nc / NR) * NR * kc;
+        if (packB.length < need) packB = new Float64Array(need);
+        packBlockB(b, bOff, ldb, transB, p0, kc, j0, nc, packB, 0);
+        pb = packB;
+        pbOff = 0;
+      }
       const add = accumulate || p0 > 0;
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
         const pa = packBlockA(a, aOff, lda, transA, i0, mc, p0, kc);
-        macroKernel(pa, pb, c, cOff + i0 * ldc + j0, ldc, mc, nc, kc, add);
+        macroKernel(
+          pa,
+          pb,
+          pbOff,
+          c,
+          cOff + i0 * ldc + j0,
+          ldc,
+          mc,
+          nc,
+          kc,
+          add,
+        );
       }
     }
   }
 }
 
 /**
- * Computes rows `[start, end)` of C (+)= op(A) @ op(B) for dense A, B and C
- * starting at offset 0, with the job integers `[m, k, n, transA, transB,
- * accumulate]`: the share of one thread.
+ * Computes rows `[start, end)` of C (+)= op(A) @ op(B) for dense A and C
+ * starting at offset 0 and op(B) packed whole by {@linkcode packAllB}, with
+ * the job integers `[m, k, n, transA, transB, accumulate]`: the share of
+ * one thread.
  *
  * @internal
  * @param a Storage of A.
- * @param b Storage of B.
+ * @param packed op(B), packed.
  * @param c Storage of C.
  * @param ints The sizes and flags.
  * @param start First row of C.
@@ -365,34 +483,37 @@ export function gemmStrided(
  */
 export function gemmRange(
   a: Float32Array,
-  b: Float32Array,
+  packed: Float64Array,
   c: Float32Array,
   ints: ArrayLike<number>,
   start: number,
   end: number,
 ): void {
   const m = ints[0]!, k = ints[1]!, n = ints[2]!;
-  const transA = ints[3] === 1, transB = ints[4] === 1;
-  const aOff = transA ? start : start * k;
-  const lda = transA ? m : k;
-  const ldb = transB ? k : n;
-  gemmStrided(
+  const transA = ints[3] === 1;
+  gemmBlocks(
     a,
-    aOff,
-    lda,
-    b,
+    transA ? start : start * k,
+    transA ? m : k,
+    transA,
+    a,
     0,
-    ldb,
+    0,
+    false,
+    packed,
     c,
     start * n,
     n,
     end - start,
     k,
     n,
-    transA,
-    transB,
     ints[5] === 1,
   );
+}
+
+/** The packed op(B) that a GEMM job carries as its second input (float32 words). */
+export function packedView(words: Float32Array): Float64Array {
+  return new Float64Array(words.buffer, words.byteOffset, words.length / 2);
 }
 
 /**
@@ -430,16 +551,25 @@ export function gemmInto(
   accumulate: boolean,
 ): void {
   const ints = [m, k, n, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0];
+  // Threads share op(B) packed once, written straight into shared memory
+  // (two float32 words per float64).
+  const packedB = {
+    length: 2 * packedSizeB(k, n),
+    write(dst: Float32Array): void {
+      packAllB(b, bOff, transB ? k : n, transB, k, n, packedView(dst), 0);
+    },
+  };
   const shared = parallelRun(
     JOB_GEMM,
     ints,
     a.subarray(aOff, aOff + m * k),
-    b.subarray(bOff, bOff + k * n),
+    packedB,
     m * n,
     m,
     MR,
     2 * m * k * n,
-    (sa, sb, sc, start, end) => gemmRange(sa, sb, sc, ints, start, end),
+    (sa, sb, sc, start, end) =>
+      gemmRange(sa, packedView(sb), sc, ints, start, end),
     // Without accumulation every element of C is written (zeros if k = 0).
     accumulate ? c.subarray(cOff, cOff + m * n) : "written",
   );
@@ -447,7 +577,23 @@ export function gemmInto(
     c.set(shared, cOff);
     return;
   }
-  gemmRange(a.subarray(aOff), b.subarray(bOff), c.subarray(cOff), ints, 0, m);
+  gemmStrided(
+    a,
+    aOff,
+    transA ? m : k,
+    b,
+    bOff,
+    transB ? k : n,
+    c,
+    cOff,
+    n,
+    m,
+    k,
+    n,
+    transA,
+    transB,
+    accumulate,
+  );
 }
 
 /**

@@ -304,6 +304,19 @@ export function takeChunks(
 }
 
 /**
+ * An input that writes itself into shared memory (saves a copy when the
+ * caller would otherwise build it first): `length` float32 words.
+ *
+ * @internal
+ */
+export interface InputWriter {
+  /** Its length in float32 words. */
+  readonly length: number;
+  /** Writes it into `dst` (exactly `length` words). */
+  write(dst: Float32Array): void;
+}
+
+/**
  * Runs a job over the thread pool if it is large enough and the pool is
  * available. The work `[0, total)` is cut into a few chunks per thread, at
  * multiples of `grain`; the main thread runs the chunks it takes through
@@ -315,7 +328,7 @@ export function takeChunks(
  * @param kind The job kind the workers dispatch on.
  * @param ints The job's integer parameters.
  * @param in1 The first input.
- * @param in2 The second input.
+ * @param in2 The second input, or a writer of it.
  * @param outLen The output length.
  * @param total The amount of work.
  * @param grain The split granularity.
@@ -330,7 +343,7 @@ export function parallelRun(
   kind: number,
   ints: readonly number[],
   in1: Float32Array,
-  in2: Float32Array,
+  in2: Float32Array | InputWriter,
   outLen: number,
   total: number,
   grain: number,
@@ -356,7 +369,8 @@ export function parallelRun(
   const b = new Float32Array(data, off2 * 4, in2.length);
   const out = new Float32Array(data, offOut * 4, outLen);
   a.set(in1);
-  b.set(in2);
+  if (in2 instanceof Float32Array) b.set(in2);
+  else in2.write(b);
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
   ctl[C_KIND] = kind;

@@ -7,7 +7,7 @@
  */
 
 import { workerData } from "node:worker_threads";
-import { gemmRange } from "./gemm.ts";
+import { gemmRange, packedView } from "./gemm.ts";
 import {
   conv2dBackpropFilterRange,
   conv2dBackpropInputRange,
@@ -49,7 +49,7 @@ function run(kind: number, start: number, end: number): void {
   const ints = ctl.slice(C_INTS, C_INTS + MAX_INTS);
   switch (kind) {
     case JOB_GEMM:
-      gemmRange(a, b, out, ints, start, end);
+      gemmRange(a, packedView(b), out, ints, start, end);
       return;
     case JOB_CONV_FORWARD:
       conv2dForwardRange(a, b, geometryFromInts(ints), out, start, end);
