@@ -6,7 +6,11 @@
  * Each lowers a chunk of output positions to a column matrix (im2col, one row
  * per output position, `kh * kw * c` columns in filter order) and multiplies
  * it with the filter by GEMM; the input gradient scatters its columns back
- * (col2im). Chunks bound the scratch memory.
+ * (col2im). Chunks bound the scratch memory. Narrow layers skip the column
+ * matrix: the forward convolution of a filter that fits in cache, and the
+ * filter gradient of an input with few channels, run the direct kernels of
+ * `conv2d_direct.ts` instead (see `directForward` and `directFilter` for
+ * the rule and the measurements behind it).
  *
  * Each kernel is also written over a range of its work (output rows, images,
  * or filter rows) so that the thread pool can split it; the summation order

@@ -116,6 +116,11 @@ function tapOffsets(g: Conv2dGeometry): Int32Array {
  * Forward convolution of output rows `[q0, q1)` (a row is one `(b, oy)`
  * pair) of an unpadded geometry into `y`.
  *
+ * The loops are split into small functions that V8 optimises after a few
+ * calls: a single long-running function with deep loops is compiled by
+ * on-stack replacement of its inner loop, which deoptimises on every exit
+ * from that loop (measured: 5x slower calls on the Keras layer).
+ *
  * @internal
  * @param x Input `[n, h, w, c]` (already padded).
  * @param filter Filter `[kh, kw, c, o]`.
@@ -135,7 +140,6 @@ export function directForwardRange(
 ): void {
   const { h, w, c, o, outH, outW, strideH, strideW } = g;
   const off = tapOffsets(g);
-  const taps = off.length;
   const wf = Float64Array.from(filter);
   const rowStride = w * c, step = strideW * c;
   const o4 = o - (o % 4), ox4 = outW - (outW % 4);
@@ -144,87 +148,133 @@ export function directForwardRange(
     const base = (b * h + oy * strideH) * rowStride;
     const yRow = q * outW * o;
     for (let ox = 0; ox < ox4; ox += 4) {
-      const p0 = base + ox * step, p1 = p0 + step;
-      const p2 = p1 + step, p3 = p2 + step;
-      const y0 = yRow + ox * o, y1 = y0 + o, y2 = y1 + o, y3 = y2 + o;
+      const p = base + ox * step, yo = yRow + ox * o;
       for (let oc = 0; oc < o4; oc += 4) {
-        let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
-        let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-        let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
-        let s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-        let iw = oc;
-        for (let t = 0; t < taps; t++) {
-          const d = off[t]!;
-          const w0 = wf[iw]!, w1 = wf[iw + 1]!, w2 = wf[iw + 2]!;
-          const w3 = wf[iw + 3]!;
-          iw += o;
-          const a0 = x[p0 + d]!;
-          s00 += a0 * w0;
-          s01 += a0 * w1;
-          s02 += a0 * w2;
-          s03 += a0 * w3;
-          const a1 = x[p1 + d]!;
-          s10 += a1 * w0;
-          s11 += a1 * w1;
-          s12 += a1 * w2;
-          s13 += a1 * w3;
-          const a2 = x[p2 + d]!;
-          s20 += a2 * w0;
-          s21 += a2 * w1;
-          s22 += a2 * w2;
-          s23 += a2 * w3;
-          const a3 = x[p3 + d]!;
-          s30 += a3 * w0;
-          s31 += a3 * w1;
-          s32 += a3 * w2;
-          s33 += a3 * w3;
-        }
-        y[y0 + oc] = s00;
-        y[y0 + oc + 1] = s01;
-        y[y0 + oc + 2] = s02;
-        y[y0 + oc + 3] = s03;
-        y[y1 + oc] = s10;
-        y[y1 + oc + 1] = s11;
-        y[y1 + oc + 2] = s12;
-        y[y1 + oc + 3] = s13;
-        y[y2 + oc] = s20;
-        y[y2 + oc + 1] = s21;
-        y[y2 + oc + 2] = s22;
-        y[y2 + oc + 3] = s23;
-        y[y3 + oc] = s30;
-        y[y3 + oc + 1] = s31;
-        y[y3 + oc + 2] = s32;
-        y[y3 + oc + 3] = s33;
+        forwardTile(x, wf, off, p, step, o, oc, y, yo);
       }
       for (let oc = o4; oc < o; oc++) {
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        let iw = oc;
-        for (let t = 0; t < taps; t++) {
-          const d = off[t]!, wt = wf[iw]!;
-          iw += o;
-          s0 += x[p0 + d]! * wt;
-          s1 += x[p1 + d]! * wt;
-          s2 += x[p2 + d]! * wt;
-          s3 += x[p3 + d]! * wt;
-        }
-        y[y0 + oc] = s0;
-        y[y1 + oc] = s1;
-        y[y2 + oc] = s2;
-        y[y3 + oc] = s3;
+        forwardColumn(x, wf, off, p, step, o, oc, y, yo);
       }
     }
     for (let ox = ox4; ox < outW; ox++) {
-      const p = base + ox * step, yo = yRow + ox * o;
-      for (let oc = 0; oc < o; oc++) {
-        let s = 0;
-        let iw = oc;
-        for (let t = 0; t < taps; t++) {
-          s += x[p + off[t]!]! * wf[iw]!;
-          iw += o;
-        }
-        y[yo + oc] = s;
-      }
+      forwardPixel(x, wf, off, base + ox * step, o, y, yRow + ox * o);
     }
+  }
+}
+
+/** Output pixels `p .. p + 3 step` x channels `oc .. oc + 3`, summed over the taps. */
+function forwardTile(
+  x: Float32Array,
+  wf: Float64Array,
+  off: Int32Array,
+  p0: number,
+  step: number,
+  o: number,
+  oc: number,
+  y: Float32Array,
+  y0: number,
+): void {
+  const p1 = p0 + step, p2 = p1 + step, p3 = p2 + step;
+  const taps = off.length;
+  let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+  let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+  let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
+  let s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+  let iw = oc;
+  for (let t = 0; t < taps; t++) {
+    const d = off[t]!;
+    const w0 = wf[iw]!, w1 = wf[iw + 1]!, w2 = wf[iw + 2]!;
+    const w3 = wf[iw + 3]!;
+    iw += o;
+    const a0 = x[p0 + d]!;
+    s00 += a0 * w0;
+    s01 += a0 * w1;
+    s02 += a0 * w2;
+    s03 += a0 * w3;
+    const a1 = x[p1 + d]!;
+    s10 += a1 * w0;
+    s11 += a1 * w1;
+    s12 += a1 * w2;
+    s13 += a1 * w3;
+    const a2 = x[p2 + d]!;
+    s20 += a2 * w0;
+    s21 += a2 * w1;
+    s22 += a2 * w2;
+    s23 += a2 * w3;
+    const a3 = x[p3 + d]!;
+    s30 += a3 * w0;
+    s31 += a3 * w1;
+    s32 += a3 * w2;
+    s33 += a3 * w3;
+  }
+  const z0 = y0 + oc, z1 = z0 + o, z2 = z1 + o, z3 = z2 + o;
+  y[z0] = s00;
+  y[z0 + 1] = s01;
+  y[z0 + 2] = s02;
+  y[z0 + 3] = s03;
+  y[z1] = s10;
+  y[z1 + 1] = s11;
+  y[z1 + 2] = s12;
+  y[z1 + 3] = s13;
+  y[z2] = s20;
+  y[z2 + 1] = s21;
+  y[z2 + 2] = s22;
+  y[z2 + 3] = s23;
+  y[z3] = s30;
+  y[z3 + 1] = s31;
+  y[z3 + 2] = s32;
+  y[z3 + 3] = s33;
+}
+
+/** Output pixels `p .. p + 3 step` x channel `oc`. */
+function forwardColumn(
+  x: Float32Array,
+  wf: Float64Array,
+  off: Int32Array,
+  p0: number,
+  step: number,
+  o: number,
+  oc: number,
+  y: Float32Array,
+  y0: number,
+): void {
+  const p1 = p0 + step, p2 = p1 + step, p3 = p2 + step;
+  const taps = off.length;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let iw = oc;
+  for (let t = 0; t < taps; t++) {
+    const d = off[t]!, wt = wf[iw]!;
+    iw += o;
+    s0 += x[p0 + d]! * wt;
+    s1 += x[p1 + d]! * wt;
+    s2 += x[p2 + d]! * wt;
+    s3 += x[p3 + d]! * wt;
+  }
+  y[y0 + oc] = s0;
+  y[y0 + o + oc] = s1;
+  y[y0 + 2 * o + oc] = s2;
+  y[y0 + 3 * o + oc] = s3;
+}
+
+/** One output pixel, every channel. */
+function forwardPixel(
+  x: Float32Array,
+  wf: Float64Array,
+  off: Int32Array,
+  p: number,
+  o: number,
+  y: Float32Array,
+  y0: number,
+): void {
+  const taps = off.length;
+  for (let oc = 0; oc < o; oc++) {
+    let s = 0;
+    let iw = oc;
+    for (let t = 0; t < taps; t++) {
+      s += x[p + off[t]!]! * wf[iw]!;
+      iw += o;
+    }
+    y[y0 + oc] = s;
   }
 }
 
@@ -250,7 +300,7 @@ export function directFilterRange(
   t0: number,
   t1: number,
 ): void {
-  const { n, h, w, c, o, outH, outW, strideH, strideW } = g;
+  const { n, h, w, c, o, outH, outW } = g;
   if (t1 <= t0) return;
   const all = tapOffsets(g);
   // Offsets of this range, padded to a multiple of 4 with offset 0 (the
@@ -259,95 +309,128 @@ export function directFilterRange(
   const off = new Int32Array(span4);
   off.set(all.subarray(t0, t1));
   const acc = new Float64Array(span4 * o);
-  const rowStride = w * c, step = strideW * c;
   const o4 = o - (o % 4);
   const perImage = outH * outW * o;
   for (let b = 0; b < n; b++) {
-    const img = b * h * rowStride;
+    const img = b * h * w * c;
     const dyImg = b * perImage;
     for (let tt = 0; tt < span4; tt += 4) {
-      const d0 = off[tt]!, d1 = off[tt + 1]!;
-      const d2 = off[tt + 2]!, d3 = off[tt + 3]!;
       for (let oc = 0; oc < o4; oc += 4) {
-        const a0 = tt * o + oc, a1 = a0 + o, a2 = a1 + o, a3 = a2 + o;
-        let s00 = acc[a0]!, s01 = acc[a0 + 1]!;
-        let s02 = acc[a0 + 2]!, s03 = acc[a0 + 3]!;
-        let s10 = acc[a1]!, s11 = acc[a1 + 1]!;
-        let s12 = acc[a1 + 2]!, s13 = acc[a1 + 3]!;
-        let s20 = acc[a2]!, s21 = acc[a2 + 1]!;
-        let s22 = acc[a2 + 2]!, s23 = acc[a2 + 3]!;
-        let s30 = acc[a3]!, s31 = acc[a3 + 1]!;
-        let s32 = acc[a3 + 2]!, s33 = acc[a3 + 3]!;
-        let id = dyImg + oc;
-        for (let oy = 0; oy < outH; oy++) {
-          let p = img + oy * strideH * rowStride;
-          for (let ox = 0; ox < outW; ox++) {
-            const e0 = dy[id]!, e1 = dy[id + 1]!;
-            const e2 = dy[id + 2]!, e3 = dy[id + 3]!;
-            id += o;
-            const v0 = x[p + d0]!;
-            s00 += v0 * e0;
-            s01 += v0 * e1;
-            s02 += v0 * e2;
-            s03 += v0 * e3;
-            const v1 = x[p + d1]!;
-            s10 += v1 * e0;
-            s11 += v1 * e1;
-            s12 += v1 * e2;
-            s13 += v1 * e3;
-            const v2 = x[p + d2]!;
-            s20 += v2 * e0;
-            s21 += v2 * e1;
-            s22 += v2 * e2;
-            s23 += v2 * e3;
-            const v3 = x[p + d3]!;
-            s30 += v3 * e0;
-            s31 += v3 * e1;
-            s32 += v3 * e2;
-            s33 += v3 * e3;
-            p += step;
-          }
-        }
-        acc[a0] = s00;
-        acc[a0 + 1] = s01;
-        acc[a0 + 2] = s02;
-        acc[a0 + 3] = s03;
-        acc[a1] = s10;
-        acc[a1 + 1] = s11;
-        acc[a1 + 2] = s12;
-        acc[a1 + 3] = s13;
-        acc[a2] = s20;
-        acc[a2 + 1] = s21;
-        acc[a2 + 2] = s22;
-        acc[a2 + 3] = s23;
-        acc[a3] = s30;
-        acc[a3 + 1] = s31;
-        acc[a3 + 2] = s32;
-        acc[a3 + 3] = s33;
+        filterTile(x, dy, g, off, tt, img, dyImg + oc, acc, tt * o + oc);
       }
       for (let oc = o4; oc < o; oc++) {
-        const a0 = tt * o + oc, a1 = a0 + o, a2 = a1 + o, a3 = a2 + o;
-        let s0 = acc[a0]!, s1 = acc[a1]!, s2 = acc[a2]!, s3 = acc[a3]!;
-        let id = dyImg + oc;
-        for (let oy = 0; oy < outH; oy++) {
-          let p = img + oy * strideH * rowStride;
-          for (let ox = 0; ox < outW; ox++) {
-            const e = dy[id]!;
-            id += o;
-            s0 += x[p + d0]! * e;
-            s1 += x[p + d1]! * e;
-            s2 += x[p + d2]! * e;
-            s3 += x[p + d3]! * e;
-            p += step;
-          }
-        }
-        acc[a0] = s0;
-        acc[a1] = s1;
-        acc[a2] = s2;
-        acc[a3] = s3;
+        filterColumn(x, dy, g, off, tt, img, dyImg + oc, acc, tt * o + oc);
       }
     }
   }
   const end = span * o;
   for (let i = 0; i < end; i++) dw[t0 * o + i] = acc[i]!;
+}
+
+/** Taps `tt .. tt + 3` x 4 output channels over one image, added to `acc`. */
+function filterTile(
+  x: Float32Array,
+  dy: Float32Array,
+  g: Conv2dGeometry,
+  off: Int32Array,
+  tt: number,
+  img: number,
+  dy0: number,
+  acc: Float64Array,
+  a0: number,
+): void {
+  const { w, c, o, outH, outW, strideH, strideW } = g;
+  const rowStride = w * c, step = strideW * c;
+  const d0 = off[tt]!, d1 = off[tt + 1]!, d2 = off[tt + 2]!, d3 = off[tt + 3]!;
+  const a1 = a0 + o, a2 = a1 + o, a3 = a2 + o;
+  let s00 = acc[a0]!, s01 = acc[a0 + 1]!, s02 = acc[a0 + 2]!;
+  let s03 = acc[a0 + 3]!;
+  let s10 = acc[a1]!, s11 = acc[a1 + 1]!, s12 = acc[a1 + 2]!;
+  let s13 = acc[a1 + 3]!;
+  let s20 = acc[a2]!, s21 = acc[a2 + 1]!, s22 = acc[a2 + 2]!;
+  let s23 = acc[a2 + 3]!;
+  let s30 = acc[a3]!, s31 = acc[a3 + 1]!, s32 = acc[a3 + 2]!;
+  let s33 = acc[a3 + 3]!;
+  let id = dy0;
+  for (let oy = 0; oy < outH; oy++) {
+    let p = img + oy * strideH * rowStride;
+    for (let ox = 0; ox < outW; ox++) {
+      const e0 = dy[id]!, e1 = dy[id + 1]!, e2 = dy[id + 2]!;
+      const e3 = dy[id + 3]!;
+      id += o;
+      const v0 = x[p + d0]!;
+      s00 += v0 * e0;
+      s01 += v0 * e1;
+      s02 += v0 * e2;
+      s03 += v0 * e3;
+      const v1 = x[p + d1]!;
+      s10 += v1 * e0;
+      s11 += v1 * e1;
+      s12 += v1 * e2;
+      s13 += v1 * e3;
+      const v2 = x[p + d2]!;
+      s20 += v2 * e0;
+      s21 += v2 * e1;
+      s22 += v2 * e2;
+      s23 += v2 * e3;
+      const v3 = x[p + d3]!;
+      s30 += v3 * e0;
+      s31 += v3 * e1;
+      s32 += v3 * e2;
+      s33 += v3 * e3;
+      p += step;
+    }
+  }
+  acc[a0] = s00;
+  acc[a0 + 1] = s01;
+  acc[a0 + 2] = s02;
+  acc[a0 + 3] = s03;
+  acc[a1] = s10;
+  acc[a1 + 1] = s11;
+  acc[a1 + 2] = s12;
+  acc[a1 + 3] = s13;
+  acc[a2] = s20;
+  acc[a2 + 1] = s21;
+  acc[a2 + 2] = s22;
+  acc[a2 + 3] = s23;
+  acc[a3] = s30;
+  acc[a3 + 1] = s31;
+  acc[a3 + 2] = s32;
+  acc[a3 + 3] = s33;
+}
+
+/** Taps `tt .. tt + 3` x one output channel over one image, added to `acc`. */
+function filterColumn(
+  x: Float32Array,
+  dy: Float32Array,
+  g: Conv2dGeometry,
+  off: Int32Array,
+  tt: number,
+  img: number,
+  dy0: number,
+  acc: Float64Array,
+  a0: number,
+): void {
+  const { w, c, o, outH, outW, strideH, strideW } = g;
+  const rowStride = w * c, step = strideW * c;
+  const d0 = off[tt]!, d1 = off[tt + 1]!, d2 = off[tt + 2]!, d3 = off[tt + 3]!;
+  const a1 = a0 + o, a2 = a1 + o, a3 = a2 + o;
+  let s0 = acc[a0]!, s1 = acc[a1]!, s2 = acc[a2]!, s3 = acc[a3]!;
+  let id = dy0;
+  for (let oy = 0; oy < outH; oy++) {
+    let p = img + oy * strideH * rowStride;
+    for (let ox = 0; ox < outW; ox++) {
+      const e = dy[id]!;
+      id += o;
+      s0 += x[p + d0]! * e;
+      s1 += x[p + d1]! * e;
+      s2 += x[p + d2]! * e;
+      s3 += x[p + d3]! * e;
+      p += step;
+    }
+  }
+  acc[a0] = s0;
+  acc[a1] = s1;
+  acc[a2] = s2;
+  acc[a3] = s3;
 }
