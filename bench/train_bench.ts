@@ -116,7 +116,7 @@ Deno.bench({
   name: "tensa keras CNN train step b64 [images=64]",
   group: "train keras",
   n: 5,
-  warmup: 1,
+  warmup: 3,
   fn: () => keras.step(),
 });
 Deno.bench({
