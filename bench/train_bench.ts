@@ -90,7 +90,63 @@ function tfSmall() {
   };
 }
 
+// The Keras MNIST CNN in TF.js: conv 3x3x32, relu, conv 3x3x64, relu, max
+// pool 2, dropout 0.25, flatten, dense 128, relu, dropout 0.5, dense 10.
+function tfKeras() {
+  const init = (s: number[]) => tf.variable(tf.randomNormal(s, 0, 0.05));
+  const vars = [
+    init([3, 3, 1, 32]),
+    init([32]),
+    init([3, 3, 32, 64]),
+    init([64]),
+    init([9216, 128]),
+    init([128]),
+    init([128, 10]),
+    init([10]),
+  ];
+  const opt = tf.train.adam(1e-3);
+  const x = tf.tensor4d(x64.toFlat(), [64, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(y64.toFlat(), "int32"), 10);
+  const conv = (h: tf.Tensor4D, i: number) =>
+    tf.relu(
+      tf.add(tf.conv2d(h, vars[i] as tf.Tensor4D, 1, "valid"), vars[i + 1]!),
+    ) as tf.Tensor4D;
+  const forward = (xx: tf.Tensor4D) => {
+    let h = conv(conv(xx, 0), 2);
+    h = tf.dropout(tf.maxPool(h, 2, 2, "valid"), 0.25) as tf.Tensor4D;
+    const f = tf.relu(
+      tf.add(
+        tf.matMul(tf.reshape(h, [-1, 9216]), vars[4] as tf.Tensor2D),
+        vars[5]!,
+      ),
+    );
+    return tf.add(
+      tf.matMul(tf.dropout(f, 0.5) as tf.Tensor2D, vars[6] as tf.Tensor2D),
+      vars[7]!,
+    );
+  };
+  return {
+    step() {
+      tf.tidy(() => {
+        opt.minimize(() =>
+          tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar
+        );
+      });
+    },
+  };
+}
+
+// TF.js needs about 5 minutes per Keras step (its conv filter gradient is a
+// naive loop): that baseline runs only with TENSA_BENCH_SLOW=1.
+let slow = false;
+try {
+  slow = Deno.env.get("TENSA_BENCH_SLOW") === "1";
+} catch {
+  slow = false;
+}
+
 const small = tensaStep(smallModel(0.25));
+const tfk = slow ? tfKeras() : null;
 const keras = tensaStep(kerasModel(0.25, 0.5));
 const tfs = tfSmall();
 
@@ -111,6 +167,15 @@ Deno.bench({
   n: 100,
   warmup: 20,
   fn: () => small.step(),
+});
+Deno.bench({
+  name: "tfjs-cpu keras CNN train step b64 [images=64]",
+  group: "train keras",
+  baseline: true,
+  ignore: !slow,
+  n: 1,
+  warmup: 0,
+  fn: () => tfk?.step(),
 });
 Deno.bench({
   name: "tensa keras CNN train step b64 [images=64]",
