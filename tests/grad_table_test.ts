@@ -45,6 +45,7 @@ import {
   transpose,
   where,
 } from "../mod.ts";
+import { biasRelu } from "../src/ops/fused.ts";
 import { checkRule, type Fn, lcg, rand } from "./_gradcheck.ts";
 
 type Row = {
@@ -92,6 +93,19 @@ export const rows: Row[] = [
   { name: "sqrt", f: (a) => sqrt(T(a)), shapes: [[5]], lo: 0.5, hi: 2 },
   { name: "abs", f: (a) => abs(a), shapes: [[5]], eps: 1e-3 },
   { name: "relu", f: (a) => relu(a), shapes: [[7]], eps: 1e-3 },
+  {
+    name: "biasRelu (fused bias add and relu)",
+    f: (a, b) => biasRelu(a, b),
+    shapes: [[2, 3, 4], [4]],
+    eps: 1e-3,
+  },
+  {
+    // Only the bias varies: its tangent is stretched over the batch.
+    name: "biasRelu (bias only)",
+    f: (b) => biasRelu(tensor([[0.3, -0.4, 0.5], [-0.2, 0.1, 0.6]]), b),
+    shapes: [[3]],
+    eps: 1e-3,
+  },
   { name: "sigmoid", f: (a) => sigmoid(T(a)), shapes: [[5]] },
   { name: "tanh", f: (a) => tanh(T(a)), shapes: [[5]] },
   { name: "square", f: (a) => square(a), shapes: [[5]] },

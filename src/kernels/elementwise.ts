@@ -319,6 +319,27 @@ export function reluMask(g: Float32Array, x: Float32Array): Float32Array {
   return o;
 }
 
+/**
+ * `relu(x + b)` with `b` repeating along the leading axes of `x` (a bias per
+ * channel), in one pass: the sum is rounded to float32 and then masked, so
+ * the result is exactly that of the bias add followed by relu.
+ *
+ * @internal
+ */
+export function biasRelu(x: Float32Array, b: Float32Array): Float32Array {
+  const n = x.length, m = b.length;
+  const o = new Float32Array(n);
+  const oi = bits(o);
+  for (let base = 0; base < n; base += m) {
+    for (let j = 0; j < m; j++) {
+      const k = base + j;
+      o[k] = x[k]! + b[j]!;
+      oi[k] = oi[k]! & -(o[k]! > 0);
+    }
+  }
+  return o;
+}
+
 /** The bits of a float array (same memory, no copy). */
 function bits(a: Float32Array): Int32Array {
   return new Int32Array(a.buffer, a.byteOffset, a.length);

@@ -71,6 +71,17 @@ export interface LayerImpl {
     options: ApplyOptions,
     state: unknown,
   ): [AnyTensor, unknown];
+  /**
+   * The forward pass followed by relu, fused (same values and derivatives as
+   * `run` then relu); `sequential` calls it for this layer and a `relu()`
+   * layer right after it. Optional.
+   */
+  runRelu?(
+    params: unknown,
+    x: AnyTensor,
+    options: ApplyOptions,
+    state: unknown,
+  ): [AnyTensor, unknown];
   /** The number of parameters for an input shape. */
   countParams(input: Shape): number;
   /** Inner layers, for summaries of nested models. */
@@ -255,6 +266,10 @@ function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
  *
  * Parameters (and states) are tuples with one entry per layer.
  *
+ * A `dense` or `conv2d` layer directly followed by `relu()` runs its bias add
+ * and the relu as one fused pass, with the same values and derivatives as
+ * the two layers one after the other.
+ *
  * @param layers The layers.
  * @returns The model.
  *
@@ -316,18 +331,30 @@ export function sequential<const Ls extends readonly AnyLayer[]>(
         : layers.map(() => null);
       const newState: unknown[] = [];
       let h = x;
-      layers.forEach((l, i) => {
+      for (let i = 0; i < layers.length; i++) {
+        const l = layers[i]!;
         const opts: ApplyOptions = { ...options };
         if (options.key !== undefined) opts.key = foldIn(options.key, i);
+        // A dense or conv2d layer followed by relu: one fused epilogue
+        // (relu has no parameters and no state).
+        const fused = l.impl.runRelu !== undefined &&
+          layers[i + 1]?.kind === "relu";
         // Shapes were checked once, for the whole model, by apply.
         const [y, s] = atLayer(
           i,
           l,
-          () => l.impl.run(ps[i], h, opts, st[i] ?? null),
+          () =>
+            fused
+              ? l.impl.runRelu!(ps[i], h, opts, st[i] ?? null)
+              : l.impl.run(ps[i], h, opts, st[i] ?? null),
         );
         h = y;
         newState.push(s);
-      });
+        if (fused) {
+          newState.push(st[i + 1] ?? null);
+          i++;
+        }
+      }
       return [h, newState];
     },
     countParams(input) {

@@ -46,6 +46,7 @@ import {
   tanh as tanhOp,
 } from "../ops/unary.ts";
 import { dropout as dropoutOp, softmax as softmaxOp } from "../ops/nn_ops.ts";
+import { biasRelu } from "../ops/fused.ts";
 import {
   type ApplyOptions,
   type In,
@@ -120,6 +121,11 @@ function denseOutput(s: Shape, o: DenseOptions): Shape {
   return [s[0] as number, o.units];
 }
 
+/** The bias add and relu of a layer followed by relu, fused in one pass. */
+function withRelu(y: AnyTensor, bias: AnyTensor | undefined): AnyTensor {
+  return bias === undefined ? reluOp(y) as AnyTensor : biasRelu(y, bias);
+}
+
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {
     throw new RangeError(
@@ -166,6 +172,11 @@ export function dense<const O extends DenseOptions>(
       let y = matmul(x, p.kernel as never) as AnyTensor;
       if (p.bias !== undefined) y = add(y, p.bias) as AnyTensor;
       return [y, state];
+    },
+    runRelu(params, x, _o, state) {
+      const p = params as { kernel: AnyTensor; bias?: AnyTensor };
+      const y = matmul(x, p.kernel as never) as AnyTensor;
+      return [withRelu(y, p.bias), state];
     },
     countParams: (s) =>
       (s[1] as number) * options.units + (useBias ? options.units : 0),
@@ -269,6 +280,11 @@ export function conv2d<const O extends Conv2dLayerOptions>(
       let y = conv2dOp(x as never, p.kernel as never, convOpts) as AnyTensor;
       if (p.bias !== undefined) y = add(y, p.bias) as AnyTensor;
       return [y, state];
+    },
+    runRelu(params, x, _o, state) {
+      const p = params as { kernel: AnyTensor; bias?: AnyTensor };
+      const y = conv2dOp(x as never, p.kernel as never, convOpts) as AnyTensor;
+      return [withRelu(y, p.bias), state];
     },
     countParams: (s) =>
       sizeOf(kernelShape(s)) + (useBias ? options.filters : 0),

@@ -88,6 +88,16 @@ const reluMaskPrim: Primitive<void> = {
   vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x!], undefined), null],
 };
 
+/**
+ * `g * (x > 0)`: relu's derivative at `x` applied to `g`, as a primitive
+ * (linear in `g`). For the rules of fused ops whose output is a relu.
+ *
+ * @internal
+ */
+export function reluMaskOf(g: AnyTensor, x: AnyTensor): AnyTensor {
+  return bind(reluMaskPrim, [g, x], undefined);
+}
+
 const reluPrim: Primitive<void> = {
   name: "relu",
   impl([x]) {
