@@ -136,7 +136,7 @@ function tfKeras() {
   };
 }
 
-// TF.js needs about 5 minutes per Keras step (its conv filter gradient is a
+// TF.js needs about 2 minutes per Keras step (its conv filter gradient is a
 // naive loop): that baseline runs only with TENSA_BENCH_SLOW=1.
 let slow = false;
 try {
