@@ -58,7 +58,9 @@ for (const s of [256, 512, 1024]) {
   Deno.bench({
     name: `tensa gemm ${s} [flops=${2 * s * s * s}]`,
     group,
-    n: s >= 1024 ? 10 : 50,
+    // Enough calls (2-8 s) that the two-thread average is not one noisy
+    // moment of this shared machine.
+    n: s >= 1024 ? 20 : s >= 512 ? 100 : 200,
     // Enough calls for V8 to optimise the worker thread's copy of the code.
     warmup: s >= 1024 ? 3 : 10,
     fn() {

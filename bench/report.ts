@@ -1,6 +1,8 @@
-// Runs the benchmarks and prints one table: workload, tensa, baseline,
-// ratio, GFLOP/s, images/s. tensa runs twice: on all cores (the default)
-// and with TENSA_THREADS=1. Usage: deno task bench:report [files...]
+// Runs the benchmarks and prints one table: workload, tensa's average and
+// 75th-percentile time (their gap shows how noisy the run was), baseline,
+// ratio, GFLOP/s, images/s (ratio and rates from the averages). tensa runs
+// twice: on all cores (the default) and with TENSA_THREADS=1.
+// Usage: deno task bench:report [files...]
 //
 // The work per iteration comes from the bench names: "[flops=N]" or
 // "[images=N]" at the end of a name (nothing is assumed for other benches).
@@ -61,8 +63,9 @@ function ms(ns: number): string {
 
 const rows: string[][] = [[
   "workload",
-  "time",
-  "baseline",
+  "avg",
+  "p75",
+  "baseline (avg)",
   "ratio",
   "GFLOP/s",
   "images/s",
@@ -84,6 +87,7 @@ for (const [group, benches] of byGroup) {
     rows.push([
       `${group}: ${b.name.replace(/\s*\[.*\]$/, "")}`,
       ms(r.avg),
+      ms(r.p75),
       base ? `${ms(base.avg)} (${baseName})` : "-",
       base ? `${(base.avg / r.avg).toFixed(1)}x` : "-",
       flops ? (flops / r.avg).toFixed(2) : "-",
