@@ -224,104 +224,133 @@ function macroKernel(
   kc: number,
   add: boolean,
 ): void {
+  // One call per tile: a function that loops for long is compiled by
+  // on-stack replacement and deoptimised on every exit from its inner loop
+  // (seen with --trace-deopt throughout training); a short one is not.
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = nc - jr < NR ? nc - jr : NR;
     const bBase = pbOff + (jr / NR) * NR * kc;
     for (let ir = 0; ir < mc; ir += MR) {
       const rows = mc - ir < MR ? mc - ir : MR;
-      let ia = (ir / MR) * MR * kc;
-      let ib = bBase;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      for (let p = 0; p < kc; p++) {
-        const b0 = pb[ib]!,
-          b1 = pb[ib + 1]!,
-          b2 = pb[ib + 2]!,
-          b3 = pb[ib + 3]!;
-        const a0 = pa[ia]!;
-        c00 += a0 * b0;
-        c01 += a0 * b1;
-        c02 += a0 * b2;
-        c03 += a0 * b3;
-        const a1 = pa[ia + 1]!;
-        c10 += a1 * b0;
-        c11 += a1 * b1;
-        c12 += a1 * b2;
-        c13 += a1 * b3;
-        const a2 = pa[ia + 2]!;
-        c20 += a2 * b0;
-        c21 += a2 * b1;
-        c22 += a2 * b2;
-        c23 += a2 * b3;
-        const a3 = pa[ia + 3]!;
-        c30 += a3 * b0;
-        c31 += a3 * b1;
-        c32 += a3 * b2;
-        c33 += a3 * b3;
-        ia += MR;
-        ib += NR;
-      }
-      const o = cOff + ir * ldc + jr;
-      if (rows === MR && cols === NR) {
-        const o1 = o + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
-        if (add) {
-          c[o]! += c00;
-          c[o + 1]! += c01;
-          c[o + 2]! += c02;
-          c[o + 3]! += c03;
-          c[o1]! += c10;
-          c[o1 + 1]! += c11;
-          c[o1 + 2]! += c12;
-          c[o1 + 3]! += c13;
-          c[o2]! += c20;
-          c[o2 + 1]! += c21;
-          c[o2 + 2]! += c22;
-          c[o2 + 3]! += c23;
-          c[o3]! += c30;
-          c[o3 + 1]! += c31;
-          c[o3 + 2]! += c32;
-          c[o3 + 3]! += c33;
-        } else {
-          c[o] = c00;
-          c[o + 1] = c01;
-          c[o + 2] = c02;
-          c[o + 3] = c03;
-          c[o1] = c10;
-          c[o1 + 1] = c11;
-          c[o1 + 2] = c12;
-          c[o1 + 3] = c13;
-          c[o2] = c20;
-          c[o2 + 1] = c21;
-          c[o2 + 2] = c22;
-          c[o2 + 3] = c23;
-          c[o3] = c30;
-          c[o3 + 1] = c31;
-          c[o3 + 2] = c32;
-          c[o3 + 3] = c33;
-        }
-      } else {
-        edgeStore(c, o, ldc, rows, cols, add, [
-          c00,
-          c01,
-          c02,
-          c03,
-          c10,
-          c11,
-          c12,
-          c13,
-          c20,
-          c21,
-          c22,
-          c23,
-          c30,
-          c31,
-          c32,
-          c33,
-        ]);
-      }
+      microTile(
+        pa,
+        (ir / MR) * MR * kc,
+        pb,
+        bBase,
+        kc,
+        c,
+        cOff + ir * ldc + jr,
+        ldc,
+        rows,
+        cols,
+        add,
+      );
     }
+  }
+}
+
+/** One `MR` x `NR` tile of C (+)= a packed A panel @ a packed B panel. */
+function microTile(
+  pa: Float64Array,
+  ia: number,
+  pb: Float64Array,
+  ib: number,
+  kc: number,
+  c: Float32Array,
+  o: number,
+  ldc: number,
+  rows: number,
+  cols: number,
+  add: boolean,
+): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  for (let p = 0; p < kc; p++) {
+    const b0 = pb[ib]!,
+      b1 = pb[ib + 1]!,
+      b2 = pb[ib + 2]!,
+      b3 = pb[ib + 3]!;
+    const a0 = pa[ia]!;
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    const a1 = pa[ia + 1]!;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+    const a2 = pa[ia + 2]!;
+    c20 += a2 * b0;
+    c21 += a2 * b1;
+    c22 += a2 * b2;
+    c23 += a2 * b3;
+    const a3 = pa[ia + 3]!;
+    c30 += a3 * b0;
+    c31 += a3 * b1;
+    c32 += a3 * b2;
+    c33 += a3 * b3;
+    ia += MR;
+    ib += NR;
+  }
+  if (rows === MR && cols === NR) {
+    const o1 = o + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+    if (add) {
+      c[o]! += c00;
+      c[o + 1]! += c01;
+      c[o + 2]! += c02;
+      c[o + 3]! += c03;
+      c[o1]! += c10;
+      c[o1 + 1]! += c11;
+      c[o1 + 2]! += c12;
+      c[o1 + 3]! += c13;
+      c[o2]! += c20;
+      c[o2 + 1]! += c21;
+      c[o2 + 2]! += c22;
+      c[o2 + 3]! += c23;
+      c[o3]! += c30;
+      c[o3 + 1]! += c31;
+      c[o3 + 2]! += c32;
+      c[o3 + 3]! += c33;
+    } else {
+      c[o] = c00;
+      c[o + 1] = c01;
+      c[o + 2] = c02;
+      c[o + 3] = c03;
+      c[o1] = c10;
+      c[o1 + 1] = c11;
+      c[o1 + 2] = c12;
+      c[o1 + 3] = c13;
+      c[o2] = c20;
+      c[o2 + 1] = c21;
+      c[o2 + 2] = c22;
+      c[o2 + 3] = c23;
+      c[o3] = c30;
+      c[o3 + 1] = c31;
+      c[o3 + 2] = c32;
+      c[o3 + 3] = c33;
+    }
+  } else {
+    edgeStore(c, o, ldc, rows, cols, add, [
+      c00,
+      c01,
+      c02,
+      c03,
+      c10,
+      c11,
+      c12,
+      c13,
+      c20,
+      c21,
+      c22,
+      c23,
+      c30,
+      c31,
+      c32,
+      c33,
+    ]);
   }
 }
 
