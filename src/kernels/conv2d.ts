@@ -118,7 +118,8 @@ function directForward(g: Conv2dGeometry): boolean {
 /**
  * Whether the filter gradient runs the direct kernel: for inputs with few
  * channels, where the column matrix is long and thin (measured 1.4-1.6x
- * faster with 1 and 3 channels, even with 8).
+ * faster with 1 and 3 channels; 1.5x slower with 8 channels on an 8x8 map,
+ * whose short rows the direct loops handle badly).
  */
 function directFilter(g: Conv2dGeometry): boolean {
   if (path !== "auto" || isPointwise(g)) {
