@@ -95,13 +95,8 @@ function packBlockB(
 /**
  * Floats of op(B) packed whole by {@linkcode packAllB}: every k block of
  * every column block, columns padded to a multiple of `NR`.
- *
- * @internal
- * @param k Rows of op(B).
- * @param n Columns of op(B).
- * @returns The packed size.
  */
-export function packedSizeB(k: number, n: number): number {
+function packedSizeB(k: number, n: number): number {
   return Math.ceil(n / NR) * NR * k;
 }
 
@@ -112,22 +107,12 @@ function packedOffsetB(k: number, n: number, j0: number, p0: number): number {
 }
 
 /**
- * Packs all of op(B) `[k, n]` into `pb` from offset `base`, in the layout
- * the GEMM reads when given a packed B, so that threads sharing one product
- * pack B once instead of once each.
- *
- * @internal
- * @param b Storage of B.
- * @param bOff Offset of B's first element.
- * @param ldb Row stride of B as stored.
- * @param transB Whether B is stored as [n, k].
- * @param k Rows of op(B).
- * @param n Columns of op(B).
- * @param pb The destination, at least `packedSizeB(k, n)` from `base`.
- * @param base Offset in `pb`.
- * @returns Nothing; `pb` is written in place.
+ * Packs all of op(B) `[k, n]` into `pb` from offset `base` (at least
+ * `packedSizeB(k, n)` floats), in the layout the GEMM reads when given a
+ * packed B, so that threads sharing one product pack B once instead of once
+ * each.
  */
-export function packAllB(
+function packAllB(
   b: Float32Array,
   bOff: number,
   ldb: number,

@@ -258,18 +258,10 @@ function align(n: number): number {
 }
 
 /**
- * Where chunk `i` of a job starts: the work `[0, total)` cut into `chunks`
- * ranges of whole units of `grain`.
- *
- * @internal
- * @param i The chunk (`chunks` gives the end of the last).
- * @param chunks The number of chunks.
- * @param units The number of units, `ceil(total / grain)`.
- * @param grain The size of a unit.
- * @param total The amount of work.
- * @returns The start of chunk `i`.
+ * Where chunk `i` of a job starts (`i = chunks` gives the end of the last):
+ * the work `[0, total)` cut into `chunks` ranges of whole units of `grain`.
  */
-export function chunkStart(
+function chunkStart(
   i: number,
   chunks: number,
   units: number,
