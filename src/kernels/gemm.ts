@@ -20,8 +20,8 @@ import { JOB_GEMM, parallelRun } from "./threads.ts";
 
 /** Rows of a register tile. */
 const MR = 4;
-/** Columns of a register tile. */
-const NR = 4;
+/** Columns of a register tile (equal to `MR`: one packer serves A and B). */
+const NR = MR;
 /** Depth of a k block. */
 const KC = 256;
 /** Rows of op(A) packed at once. */
@@ -32,62 +32,71 @@ const NC = 1024;
 let packA = new Float64Array(MC * KC);
 let packB = new Float64Array(NC * KC);
 
-function packBlockB(
-  b: Float32Array,
-  bOff: number,
-  ldb: number,
-  transB: boolean,
+/**
+ * Packs panels of 4 (`MR` = `NR`) lines of a matrix for a k block: line `l`
+ * from `l0` to `l0 + count` (rows of op(A), or columns of op(B)), depths
+ * `p0 .. p0 + kc`, stored panel by panel, depth by depth, the 4 lines of a
+ * depth side by side, zero past the last line. `across` says that the lines
+ * of one depth are adjacent in `src` (element `(l, p)` at `off + p * ld + l`,
+ * as in a transposed A or a plain B); otherwise a line is contiguous
+ * (`off + l * ld + p`, a plain A or a transposed B). Packing op(A)'s rows and
+ * op(B)'s columns is then one routine.
+ */
+function packPanels(
+  src: Float32Array,
+  off: number,
+  ld: number,
+  across: boolean,
+  l0: number,
+  count: number,
   p0: number,
   kc: number,
-  j0: number,
-  nc: number,
-  pb: Float64Array,
+  dst: Float64Array,
   base: number,
 ): void {
-  const panels = Math.ceil(nc / NR);
-  let dst = base;
-  for (let jp = 0; jp < panels; jp++) {
-    const jStart = j0 + jp * NR;
-    const cols = Math.min(NR, j0 + nc - jStart);
-    if (!transB) {
-      let src = bOff + p0 * ldb + jStart;
-      if (cols === NR) {
+  const panels = Math.ceil(count / MR);
+  let d = base;
+  for (let ip = 0; ip < panels; ip++) {
+    const lStart = l0 + ip * MR;
+    const lines = Math.min(MR, l0 + count - lStart);
+    if (across) {
+      let s = off + p0 * ld + lStart;
+      if (lines === MR) {
         for (let p = 0; p < kc; p++) {
-          pb[dst] = b[src]!;
-          pb[dst + 1] = b[src + 1]!;
-          pb[dst + 2] = b[src + 2]!;
-          pb[dst + 3] = b[src + 3]!;
-          dst += NR;
-          src += ldb;
+          dst[d] = src[s]!;
+          dst[d + 1] = src[s + 1]!;
+          dst[d + 2] = src[s + 2]!;
+          dst[d + 3] = src[s + 3]!;
+          d += MR;
+          s += ld;
         }
       } else {
         for (let p = 0; p < kc; p++) {
-          for (let jj = 0; jj < NR; jj++) {
-            pb[dst + jj] = jj < cols ? b[src + jj]! : 0;
+          for (let ll = 0; ll < MR; ll++) {
+            dst[d + ll] = ll < lines ? src[s + ll]! : 0;
           }
-          dst += NR;
-          src += ldb;
+          d += MR;
+          s += ld;
         }
       }
     } else {
-      // op(B)[p, j] = b[j * ldb + p]
-      for (let jj = 0; jj < NR; jj++) {
-        let d = dst + jj;
-        if (jj < cols) {
-          let src = bOff + (jStart + jj) * ldb + p0;
+      for (let ll = 0; ll < MR; ll++) {
+        let e = d + ll;
+        if (ll < lines) {
+          let s = off + (lStart + ll) * ld + p0;
           for (let p = 0; p < kc; p++) {
-            pb[d] = b[src]!;
-            d += NR;
-            src++;
+            dst[e] = src[s]!;
+            e += MR;
+            s++;
           }
         } else {
           for (let p = 0; p < kc; p++) {
-            pb[d] = 0;
-            d += NR;
+            dst[e] = 0;
+            e += MR;
           }
         }
       }
-      dst += NR * kc;
+      d += MR * kc;
     }
   }
 }
@@ -127,71 +136,9 @@ function packAllB(
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
       const at = base + packedOffsetB(k, n, j0, p0);
-      packBlockB(b, bOff, ldb, transB, p0, kc, j0, nc, pb, at);
+      packPanels(b, bOff, ldb, !transB, j0, nc, p0, kc, pb, at);
     }
   }
-}
-
-function packBlockA(
-  a: Float32Array,
-  aOff: number,
-  lda: number,
-  transA: boolean,
-  i0: number,
-  mc: number,
-  p0: number,
-  kc: number,
-): Float64Array {
-  const panels = Math.ceil(mc / MR);
-  const need = panels * MR * kc;
-  if (packA.length < need) packA = new Float64Array(need);
-  const pa = packA;
-  let dst = 0;
-  for (let ip = 0; ip < panels; ip++) {
-    const iStart = i0 + ip * MR;
-    const rows = Math.min(MR, i0 + mc - iStart);
-    if (transA) {
-      // op(A)[i, p] = a[p * lda + i]
-      let src = aOff + p0 * lda + iStart;
-      if (rows === MR) {
-        for (let p = 0; p < kc; p++) {
-          pa[dst] = a[src]!;
-          pa[dst + 1] = a[src + 1]!;
-          pa[dst + 2] = a[src + 2]!;
-          pa[dst + 3] = a[src + 3]!;
-          dst += MR;
-          src += lda;
-        }
-      } else {
-        for (let p = 0; p < kc; p++) {
-          for (let ii = 0; ii < MR; ii++) {
-            pa[dst + ii] = ii < rows ? a[src + ii]! : 0;
-          }
-          dst += MR;
-          src += lda;
-        }
-      }
-    } else {
-      for (let ii = 0; ii < MR; ii++) {
-        let d = dst + ii;
-        if (ii < rows) {
-          let src = aOff + (iStart + ii) * lda + p0;
-          for (let p = 0; p < kc; p++) {
-            pa[d] = a[src]!;
-            d += MR;
-            src++;
-          }
-        } else {
-          for (let p = 0; p < kc; p++) {
-            pa[d] = 0;
-            d += MR;
-          }
-        }
-      }
-      dst += MR * kc;
-    }
-  }
-  return pa;
 }
 
 /**
@@ -455,14 +402,17 @@ function gemmBlocks(
       } else {
         const need = Math.ceil(nc / NR) * NR * kc;
         if (packB.length < need) packB = new Float64Array(need);
-        packBlockB(b, bOff, ldb, transB, p0, kc, j0, nc, packB, 0);
+        packPanels(b, bOff, ldb, !transB, j0, nc, p0, kc, packB, 0);
         pb = packB;
         pbOff = 0;
       }
       const add = accumulate || p0 > 0;
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
-        const pa = packBlockA(a, aOff, lda, transA, i0, mc, p0, kc);
+        const need = Math.ceil(mc / MR) * MR * kc;
+        if (packA.length < need) packA = new Float64Array(need);
+        packPanels(a, aOff, lda, transA, i0, mc, p0, kc, packA, 0);
+        const pa = packA;
         macroKernel(
           pa,
           pb,
