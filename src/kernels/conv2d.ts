@@ -605,6 +605,64 @@ function flops(g: Conv2dGeometry): number {
   return 2 * g.n * g.outH * g.outW * g.o * g.kh * g.kw * g.c;
 }
 
+/** One range of a convolution job: the signature of every `...Range` kernel. */
+type ConvRange = (
+  in1: Float32Array,
+  in2: Float32Array,
+  g: Conv2dGeometry,
+  out: Float32Array,
+  start: number,
+  end: number,
+) => void;
+
+/**
+ * The kernel of each convolution job kind, for this module and the worker
+ * threads alike.
+ *
+ * @internal
+ */
+export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
+  [JOB_CONV_FORWARD]: conv2dForwardRange,
+  [JOB_CONV_BACKPROP_INPUT]: conv2dBackpropInputRange,
+  [JOB_CONV_BACKPROP_FILTER]: conv2dBackpropFilterRange,
+  [JOB_DIRECT_FORWARD]: directForwardRange,
+  [JOB_DIRECT_FILTER]: directFilterRange,
+};
+
+/**
+ * Runs a convolution job of `total` units over the thread pool, or on this
+ * thread when the pool declines it (small job, one thread, no workers): a
+ * fresh output array of `size` floats either way.
+ */
+function runConv(
+  kind: number,
+  g: Conv2dGeometry,
+  in1: Float32Array,
+  in2: Float32Array,
+  size: number,
+  total: number,
+  grain: number,
+  init: "zeros" | "written",
+): Float32Array {
+  const range = CONV_JOBS[kind]!;
+  const shared = parallelRun(
+    kind,
+    geometryInts(g),
+    in1,
+    in2,
+    size,
+    total,
+    grain,
+    flops(g),
+    (a, b, out, s, e) => range(a, b, g, out, s, e),
+    init,
+  );
+  if (shared !== null) return shared.slice();
+  const out = new Float32Array(size);
+  range(in1, in2, g, out, 0, total);
+  return out;
+}
+
 /**
  * The convolution of `x` `[n, h, w, c]` with `filter` `[kh, kw, c, o]`:
  * a fresh `[n, outH, outW, o]` array.
@@ -620,44 +678,25 @@ export function conv2dForward(
   filter: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
-  const rows = g.n * g.outH * g.outW;
-  const size = rows * g.o;
+  const size = g.n * g.outH * g.outW * g.o;
   if (directForward(g)) {
+    // Whole output rows (b, oy) at a time.
     const { xp, gp } = padded(x, g);
     const lines = g.n * g.outH;
-    const out = parallelRun(
+    return runConv(
       JOB_DIRECT_FORWARD,
-      geometryInts(gp),
+      gp,
       xp,
       filter,
       size,
       lines,
       1,
-      flops(g),
-      (a, b, o, s, e) => directForwardRange(a, b, gp, o, s, e),
       "written",
     );
-    if (out !== null) return out.slice();
-    const y = new Float32Array(size);
-    directForwardRange(xp, filter, gp, y, 0, lines);
-    return y;
   }
-  const shared = parallelRun(
-    JOB_CONV_FORWARD,
-    geometryInts(g),
-    x,
-    filter,
-    size,
-    rows,
-    4,
-    flops(g),
-    (a, b, out, s, e) => conv2dForwardRange(a, b, g, out, s, e),
-    "written",
-  );
-  if (shared !== null) return shared.slice();
-  const y = new Float32Array(size);
-  conv2dForwardRange(x, filter, g, y, 0, rows);
-  return y;
+  // Output positions, 4 at a time.
+  const rows = g.n * g.outH * g.outW;
+  return runConv(JOB_CONV_FORWARD, g, x, filter, size, rows, 4, "written");
 }
 
 /**
@@ -675,23 +714,9 @@ export function conv2dBackpropInput(
   filter: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
+  // Images; their gradients are accumulated, so the output starts at zero.
   const size = g.n * g.h * g.w * g.c;
-  const shared = parallelRun(
-    JOB_CONV_BACKPROP_INPUT,
-    geometryInts(g),
-    dy,
-    filter,
-    size,
-    g.n,
-    1,
-    flops(g),
-    (a, b, out, s, e) => conv2dBackpropInputRange(a, b, g, out, s, e),
-    "zeros",
-  );
-  if (shared !== null) return shared.slice();
-  const dx = new Float32Array(size);
-  conv2dBackpropInputRange(dy, filter, g, dx, 0, g.n);
-  return dx;
+  return runConv(JOB_CONV_BACKPROP_INPUT, g, dy, filter, size, g.n, 1, "zeros");
 }
 
 /**
@@ -709,41 +734,21 @@ export function conv2dBackpropFilter(
   dy: Float32Array,
   g: Conv2dGeometry,
 ): Float32Array {
+  // Filter rows (taps), 4 at a time.
   const rowLen = g.kh * g.kw * g.c;
   const size = rowLen * g.o;
   if (directFilter(g)) {
     const { xp, gp } = padded(x, g);
-    const out = parallelRun(
-      JOB_DIRECT_FILTER,
-      geometryInts(gp),
-      xp,
-      dy,
-      size,
-      rowLen,
-      4,
-      flops(g),
-      (a, b, o, s, e) => directFilterRange(a, b, gp, o, s, e),
-      "written",
-    );
-    if (out !== null) return out.slice();
-    const dw = new Float32Array(size);
-    directFilterRange(xp, dy, gp, dw, 0, rowLen);
-    return dw;
+    return runConv(JOB_DIRECT_FILTER, gp, xp, dy, size, rowLen, 4, "written");
   }
-  const shared = parallelRun(
+  return runConv(
     JOB_CONV_BACKPROP_FILTER,
-    geometryInts(g),
+    g,
     x,
     dy,
     size,
     rowLen,
     4,
-    flops(g),
-    (a, b, out, s, e) => conv2dBackpropFilterRange(a, b, g, out, s, e),
     "written",
   );
-  if (shared !== null) return shared.slice();
-  const dw = new Float32Array(size);
-  conv2dBackpropFilterRange(x, dy, g, dw, 0, rowLen);
-  return dw;
 }

@@ -8,13 +8,7 @@
 
 import { workerData } from "node:worker_threads";
 import { gemmRange, packedView } from "./gemm.ts";
-import {
-  conv2dBackpropFilterRange,
-  conv2dBackpropInputRange,
-  conv2dForwardRange,
-  geometryFromInts,
-} from "./conv2d.ts";
-import { directFilterRange, directForwardRange } from "./conv2d_direct.ts";
+import { CONV_JOBS, geometryFromInts } from "./conv2d.ts";
 import {
   C_ERR,
   C_GEN,
@@ -27,11 +21,6 @@ import {
   C_OFFOUT,
   C_PENDING,
   C_READY,
-  JOB_CONV_BACKPROP_FILTER,
-  JOB_CONV_BACKPROP_INPUT,
-  JOB_CONV_FORWARD,
-  JOB_DIRECT_FILTER,
-  JOB_DIRECT_FORWARD,
   JOB_EXIT,
   JOB_GEMM,
   MAX_INTS,
@@ -47,28 +36,15 @@ function run(kind: number, start: number, end: number): void {
   const b = new Float32Array(data, ctl[C_OFF2]! * 4, ctl[C_LEN2]!);
   const out = new Float32Array(data, ctl[C_OFFOUT]! * 4, ctl[C_LENOUT]!);
   const ints = ctl.slice(C_INTS, C_INTS + MAX_INTS);
-  switch (kind) {
-    case JOB_GEMM:
-      gemmRange(a, packedView(b), out, ints, start, end);
-      return;
-    case JOB_CONV_FORWARD:
-      conv2dForwardRange(a, b, geometryFromInts(ints), out, start, end);
-      return;
-    case JOB_CONV_BACKPROP_INPUT:
-      conv2dBackpropInputRange(a, b, geometryFromInts(ints), out, start, end);
-      return;
-    case JOB_CONV_BACKPROP_FILTER:
-      conv2dBackpropFilterRange(a, b, geometryFromInts(ints), out, start, end);
-      return;
-    case JOB_DIRECT_FORWARD:
-      directForwardRange(a, b, geometryFromInts(ints), out, start, end);
-      return;
-    case JOB_DIRECT_FILTER:
-      directFilterRange(a, b, geometryFromInts(ints), out, start, end);
-      return;
-    default:
-      throw new RangeError(`Expected a known job kind but found ${kind}`);
+  if (kind === JOB_GEMM) {
+    gemmRange(a, packedView(b), out, ints, start, end);
+    return;
   }
+  const range = CONV_JOBS[kind];
+  if (range === undefined) {
+    throw new RangeError(`Expected a known job kind but found ${kind}`);
+  }
+  range(a, b, geometryFromInts(ints), out, start, end);
 }
 
 // Read the generation before announcing readiness: no job is posted before
