@@ -165,6 +165,42 @@ export function scatterAddByIndex(
 }
 
 /**
+ * Visits every output position whose window holds at least one input, in
+ * output order: `img` is the offset of its image in the input, `[ya, yb)`
+ * and `[xa, xb)` the window's rows and columns clipped to the image, `o` the
+ * offset of its first channel in the output and `count` the inputs it holds.
+ */
+function eachWindow(
+  g: Pool2dGeometry,
+  visit: (
+    img: number,
+    ya: number,
+    yb: number,
+    xa: number,
+    xb: number,
+    o: number,
+    count: number,
+  ) => void,
+): void {
+  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW } = g;
+  for (let b = 0; b < n; b++) {
+    const img = b * h * w * c;
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * strideH - g.padTop;
+      const ya = y0 < 0 ? 0 : y0, yb = y0 + kh > h ? h : y0 + kh;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * strideW - g.padLeft;
+        const xa = x0 < 0 ? 0 : x0, xb = x0 + kw > w ? w : x0 + kw;
+        if (ya < yb && xa < xb) {
+          const o = ((b * outH + oy) * outW + ox) * c;
+          visit(img, ya, yb, xa, xb, o, (yb - ya) * (xb - xa));
+        }
+      }
+    }
+  }
+}
+
+/**
  * Average pooling: each output is the mean of the non-padding inputs of its
  * window (0 for a window made only of padding).
  *
@@ -177,35 +213,20 @@ export function avgPoolForward(
   x: Float32Array,
   g: Pool2dGeometry,
 ): Float32Array {
-  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW } = g;
+  const { n, w, c, outH, outW } = g;
   const out = new Float32Array(n * outH * outW * c);
   const acc = new Float64Array(c);
   const rowStride = w * c;
-  let o = 0;
-  for (let b = 0; b < n; b++) {
-    const img = b * h * rowStride;
-    for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * strideH - g.padTop;
-      const ya = y0 < 0 ? 0 : y0, yb = y0 + kh > h ? h : y0 + kh;
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * strideW - g.padLeft;
-        const xa = x0 < 0 ? 0 : x0, xb = x0 + kw > w ? w : x0 + kw;
-        const count = ya < yb && xa < xb ? (yb - ya) * (xb - xa) : 0;
-        if (count === 0) {
-          o += c;
-          continue;
-        }
-        acc.fill(0);
-        for (let y = ya; y < yb; y++) {
-          for (let xx = xa; xx < xb; xx++) {
-            const src = img + y * rowStride + xx * c;
-            for (let ci = 0; ci < c; ci++) acc[ci]! += x[src + ci]!;
-          }
-        }
-        for (let ci = 0; ci < c; ci++) out[o++] = acc[ci]! / count;
+  eachWindow(g, (img, ya, yb, xa, xb, o, count) => {
+    acc.fill(0);
+    for (let y = ya; y < yb; y++) {
+      for (let xx = xa; xx < xb; xx++) {
+        const src = img + y * rowStride + xx * c;
+        for (let ci = 0; ci < c; ci++) acc[ci]! += x[src + ci]!;
       }
     }
-  }
+    for (let ci = 0; ci < c; ci++) out[o + ci] = acc[ci]! / count;
+  });
   return out;
 }
 
@@ -222,33 +243,18 @@ export function avgPoolBackward(
   dy: Float32Array,
   g: Pool2dGeometry,
 ): Float32Array {
-  const { n, h, w, c, kh, kw, outH, outW, strideH, strideW } = g;
+  const { n, h, w, c } = g;
   const dx = new Float32Array(n * h * w * c);
   const share = new Float64Array(c);
   const rowStride = w * c;
-  let o = 0;
-  for (let b = 0; b < n; b++) {
-    const img = b * h * rowStride;
-    for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * strideH - g.padTop;
-      const ya = y0 < 0 ? 0 : y0, yb = y0 + kh > h ? h : y0 + kh;
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * strideW - g.padLeft;
-        const xa = x0 < 0 ? 0 : x0, xb = x0 + kw > w ? w : x0 + kw;
-        const count = ya < yb && xa < xb ? (yb - ya) * (xb - xa) : 0;
-        if (count === 0) {
-          o += c;
-          continue;
-        }
-        for (let ci = 0; ci < c; ci++) share[ci] = dy[o++]! / count;
-        for (let y = ya; y < yb; y++) {
-          for (let xx = xa; xx < xb; xx++) {
-            const dst = img + y * rowStride + xx * c;
-            for (let ci = 0; ci < c; ci++) dx[dst + ci]! += share[ci]!;
-          }
-        }
+  eachWindow(g, (img, ya, yb, xa, xb, o, count) => {
+    for (let ci = 0; ci < c; ci++) share[ci] = dy[o + ci]! / count;
+    for (let y = ya; y < yb; y++) {
+      for (let xx = xa; xx < xb; xx++) {
+        const dst = img + y * rowStride + xx * c;
+        for (let ci = 0; ci < c; ci++) dx[dst + ci]! += share[ci]!;
       }
     }
-  }
+  });
   return dx;
 }
