@@ -28,9 +28,20 @@ import {
 } from "../shape/mod.ts";
 import { add } from "./binary.ts";
 
-function sum2(a: AnyTensor | null, b: AnyTensor | null): AnyTensor | null {
-  if (a && b) return add(a, b) as AnyTensor;
-  return a ?? b;
+/**
+ * The forward-mode rule of a bilinear primitive `p(a, b)` (all three are):
+ * `p(ta, b) + p(a, tb)`, dropping a term whose tangent is zero.
+ */
+function productRule(
+  p: Primitive<Conv2dGeometry>,
+  [a, b]: readonly AnyTensor[],
+  [ta, tb]: readonly (AnyTensor | null)[],
+  g: Conv2dGeometry,
+): AnyTensor | null {
+  const da = ta ? bind(p, [ta, b!], g) : null;
+  const db = tb ? bind(p, [a!, tb], g) : null;
+  if (da && db) return add(da, db) as AnyTensor;
+  return da ?? db;
 }
 
 function float32(name: string, ...ts: AnyTensor[]): void {
@@ -54,12 +65,7 @@ const convPrim: Primitive<Conv2dGeometry> = {
     );
     return fromData([g.n, g.outH, g.outW, g.o], "float32", out) as AnyTensor;
   },
-  jvp([x, w], [tx, tw], g) {
-    return sum2(
-      tx ? bind(convPrim, [tx, w!], g) : null,
-      tw ? bind(convPrim, [x!, tw], g) : null,
-    );
-  },
+  jvp: (primals, tangents, g) => productRule(convPrim, primals, tangents, g),
   vjp(ct, [x, w], g, _o, needs) {
     return [
       needs[0] ? bind(bpiPrim, [ct, w!], g) : null,
@@ -79,12 +85,7 @@ const bpiPrim: Primitive<Conv2dGeometry> = {
     );
     return fromData([g.n, g.h, g.w, g.c], "float32", out) as AnyTensor;
   },
-  jvp([dy, w], [tdy, tw], g) {
-    return sum2(
-      tdy ? bind(bpiPrim, [tdy, w!], g) : null,
-      tw ? bind(bpiPrim, [dy!, tw], g) : null,
-    );
-  },
+  jvp: (primals, tangents, g) => productRule(bpiPrim, primals, tangents, g),
   vjp(ct, [dy, w], g, _o, needs) {
     // <x', bpi(dy, w)> = <conv(x', w), dy> = <w, bpf(x', dy)>
     return [
@@ -105,12 +106,7 @@ const bpfPrim: Primitive<Conv2dGeometry> = {
     );
     return fromData([g.kh, g.kw, g.c, g.o], "float32", out) as AnyTensor;
   },
-  jvp([x, dy], [tx, tdy], g) {
-    return sum2(
-      tx ? bind(bpfPrim, [tx, dy!], g) : null,
-      tdy ? bind(bpfPrim, [x!, tdy], g) : null,
-    );
-  },
+  jvp: (primals, tangents, g) => productRule(bpfPrim, primals, tangents, g),
   vjp(ct, [x, dy], g, _o, needs) {
     // <w', bpf(x, dy)> = <conv(x, w'), dy> = <x, bpi(dy, w')>
     return [
