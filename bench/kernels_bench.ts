@@ -23,6 +23,7 @@ import {
   type Pool2dGeometry,
   scatterAddByIndex,
 } from "../src/kernels/pool.ts";
+import { slowBaselines } from "./_slow.ts";
 
 tf.env().set("IS_TEST", true); // silences TF.js's console banner
 await tf.setBackend("cpu");
@@ -135,12 +136,7 @@ const convBenches: [string, () => void, () => void][] = [
 ];
 // TF.js's CPU Conv2DBackpropFilter is a naive loop that takes about two
 // minutes per call on this shape: it runs only with TENSA_BENCH_SLOW=1.
-let slow = false;
-try {
-  slow = Deno.env.get("TENSA_BENCH_SLOW") === "1";
-} catch {
-  slow = false;
-}
+const slow = slowBaselines();
 for (const [group, base, ours] of convBenches) {
   const isSlow = group === "conv2d backprop filter";
   Deno.bench({

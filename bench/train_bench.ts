@@ -14,6 +14,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { kerasModel, smallModel } from "../examples/mnist_lib.ts";
+import { slowBaselines } from "./_slow.ts";
 
 await tf.setBackend("cpu");
 
@@ -48,102 +49,84 @@ function tensaStep(
   };
 }
 
-function tfSmall() {
-  const init = (s: number[]) => tf.variable(tf.randomNormal(s, 0, 0.1));
-  const vars = [
-    init([5, 5, 1, 8]),
-    init([8]),
-    init([5, 5, 8, 16]),
-    init([16]),
-    init([256, 10]),
-    init([10]),
-  ];
+/**
+ * A TF.js model trained by Adam on the fixed batch: variables of the given
+ * shapes (normal, standard deviation `std`) and a forward pass over them.
+ */
+function tfTrainer(
+  shapes: number[][],
+  std: number,
+  forward: (vars: tf.Variable[], x: tf.Tensor4D) => tf.Tensor,
+) {
+  const vars = shapes.map((s) => tf.variable(tf.randomNormal(s, 0, std)));
   const opt = tf.train.adam(1e-3);
   const x = tf.tensor4d(x64.toFlat(), [64, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(y64.toFlat(), "int32"), 10);
-  const forward = (xx: tf.Tensor4D) => {
-    let h = tf.relu(
-      tf.add(tf.conv2d(xx, vars[0] as tf.Tensor4D, 1, "valid"), vars[1]!),
-    ) as tf.Tensor4D;
-    h = tf.maxPool(h, 2, 2, "valid");
-    h = tf.relu(
-      tf.add(tf.conv2d(h, vars[2] as tf.Tensor4D, 1, "valid"), vars[3]!),
-    ) as tf.Tensor4D;
-    h = tf.maxPool(h, 2, 2, "valid");
-    return tf.add(
-      tf.matMul(tf.reshape(h, [-1, 256]), vars[4] as tf.Tensor2D),
-      vars[5]!,
-    );
-  };
   const x256t = tf.tensor4d(x256.toFlat(), [256, 28, 28, 1]);
   return {
     step() {
       tf.tidy(() => {
         opt.minimize(() =>
-          tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar
+          tf.losses.softmaxCrossEntropy(y, forward(vars, x)) as tf.Scalar
         );
       });
     },
     infer() {
-      tf.tidy(() => forward(x256t).dataSync());
+      tf.tidy(() => forward(vars, x256t).dataSync());
     },
   };
+}
+
+/** conv, bias and relu, as TF.js ops. */
+function tfConvRelu(h: tf.Tensor4D, w: tf.Variable, b: tf.Variable) {
+  return tf.relu(
+    tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, "valid"), b),
+  ) as tf.Tensor4D;
+}
+
+// The small CNN: conv 5x5x8, relu, max pool 2, conv 5x5x16, relu, max pool
+// 2, dense 10.
+function tfSmall() {
+  const shapes = [[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [256, 10], [10]];
+  return tfTrainer(shapes, 0.1, (v, x) => {
+    let h = tf.maxPool(tfConvRelu(x, v[0]!, v[1]!), 2, 2, "valid");
+    h = tf.maxPool(tfConvRelu(h, v[2]!, v[3]!), 2, 2, "valid");
+    return tf.add(
+      tf.matMul(tf.reshape(h, [-1, 256]), v[4] as tf.Tensor2D),
+      v[5]!,
+    );
+  });
 }
 
 // The Keras MNIST CNN in TF.js: conv 3x3x32, relu, conv 3x3x64, relu, max
 // pool 2, dropout 0.25, flatten, dense 128, relu, dropout 0.5, dense 10.
 function tfKeras() {
-  const init = (s: number[]) => tf.variable(tf.randomNormal(s, 0, 0.05));
-  const vars = [
-    init([3, 3, 1, 32]),
-    init([32]),
-    init([3, 3, 32, 64]),
-    init([64]),
-    init([9216, 128]),
-    init([128]),
-    init([128, 10]),
-    init([10]),
+  const shapes = [
+    [3, 3, 1, 32],
+    [32],
+    [3, 3, 32, 64],
+    [64],
+    [9216, 128],
+    [128],
+    [128, 10],
+    [10],
   ];
-  const opt = tf.train.adam(1e-3);
-  const x = tf.tensor4d(x64.toFlat(), [64, 28, 28, 1]);
-  const y = tf.oneHot(tf.tensor1d(y64.toFlat(), "int32"), 10);
-  const conv = (h: tf.Tensor4D, i: number) =>
-    tf.relu(
-      tf.add(tf.conv2d(h, vars[i] as tf.Tensor4D, 1, "valid"), vars[i + 1]!),
-    ) as tf.Tensor4D;
-  const forward = (xx: tf.Tensor4D) => {
-    let h = conv(conv(xx, 0), 2);
+  return tfTrainer(shapes, 0.05, (v, x) => {
+    let h = tfConvRelu(tfConvRelu(x, v[0]!, v[1]!), v[2]!, v[3]!);
     h = tf.dropout(tf.maxPool(h, 2, 2, "valid"), 0.25) as tf.Tensor4D;
     const f = tf.relu(
-      tf.add(
-        tf.matMul(tf.reshape(h, [-1, 9216]), vars[4] as tf.Tensor2D),
-        vars[5]!,
-      ),
+      tf.add(tf.matMul(tf.reshape(h, [-1, 9216]), v[4] as tf.Tensor2D), v[5]!),
     );
     return tf.add(
-      tf.matMul(tf.dropout(f, 0.5) as tf.Tensor2D, vars[6] as tf.Tensor2D),
-      vars[7]!,
+      tf.matMul(tf.dropout(f, 0.5) as tf.Tensor2D, v[6] as tf.Tensor2D),
+      v[7]!,
     );
-  };
-  return {
-    step() {
-      tf.tidy(() => {
-        opt.minimize(() =>
-          tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar
-        );
-      });
-    },
-  };
+  });
 }
 
 // TF.js needs about 2 minutes per Keras step (its conv filter gradient is a
 // naive loop): that baseline runs only with TENSA_BENCH_SLOW=1.
-let slow = false;
-try {
-  slow = Deno.env.get("TENSA_BENCH_SLOW") === "1";
-} catch {
-  slow = false;
-}
+const slow = slowBaselines();
 
 const small = tensaStep(smallModel(0.25));
 const tfk = slow ? tfKeras() : null;
