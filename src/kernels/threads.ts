@@ -66,12 +66,10 @@ export const C_LENOUT = 9;
 export const C_NEXT = 10;
 /** Control block slot: the number of chunks. @internal */
 export const C_CHUNKS = 11;
-/** Control block slot: the number of work units (of `grain` each). @internal */
-export const C_UNITS = 12;
 /** Control block slot: the work units' size. @internal */
-export const C_GRAIN = 13;
+export const C_GRAIN = 12;
 /** Control block slot: the amount of work. @internal */
-export const C_TOTAL = 14;
+export const C_TOTAL = 13;
 /** Control block slot: first of the job's integer parameters. @internal */
 export const C_INTS = 16;
 /** Number of integer parameters a job may have. @internal */
@@ -284,8 +282,8 @@ export function takeChunks(
   ctl: Int32Array,
   run: (start: number, end: number) => void,
 ): void {
-  const chunks = ctl[C_CHUNKS]!, units = ctl[C_UNITS]!;
-  const grain = ctl[C_GRAIN]!, total = ctl[C_TOTAL]!;
+  const chunks = ctl[C_CHUNKS]!, grain = ctl[C_GRAIN]!, total = ctl[C_TOTAL]!;
+  const units = Math.ceil(total / grain);
   for (;;) {
     const i = Atomics.add(ctl, C_NEXT, 1);
     if (i >= chunks) return;
@@ -373,7 +371,6 @@ export function parallelRun(
   ctl[C_LENOUT] = outLen;
   for (let i = 0; i < ints.length; i++) ctl[C_INTS + i] = ints[i]!;
   ctl[C_CHUNKS] = chunks;
-  ctl[C_UNITS] = units;
   ctl[C_GRAIN] = grain;
   ctl[C_TOTAL] = total;
   const nw = p.workers.length;
