@@ -22,6 +22,8 @@
  */
 
 import { gemmStrided } from "./gemm.ts";
+import { arenaTake } from "./wasm/runtime.ts";
+import { packedFloats, workFloats } from "./wasm/gemm_module.ts";
 import {
   directFilterRange,
   directForwardRange,
@@ -62,7 +64,14 @@ const CHUNK_FLOATS = 1 << 18;
 
 let colsScratch = new Float32Array(0);
 
+/**
+ * The column matrix's storage: this thread's share of the job's scratch in
+ * the WebAssembly memory when there is one (the GEMM then reads it in
+ * place), else a reused typed array.
+ */
 function scratch(size: number): Float32Array {
+  const shared = arenaTake(size);
+  if (shared !== null) return shared;
   if (colsScratch.length < size) colsScratch = new Float32Array(size);
   return colsScratch;
 }
@@ -630,6 +639,26 @@ export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
 };
 
 /**
+ * Floats of scratch one thread needs for a convolution job on the
+ * WebAssembly path: the column matrix and the GEMM's packed op(B) and work.
+ */
+function convScratch(kind: number, g: Conv2dGeometry): number {
+  const rowLen = g.kh * g.kw * g.c;
+  const per = chunkRows(g);
+  const o = g.o;
+  switch (kind) {
+    case JOB_CONV_FORWARD:
+      return per * rowLen + packedFloats(rowLen, o) + workFloats + 8;
+    case JOB_CONV_BACKPROP_INPUT:
+      return per * rowLen + packedFloats(o, rowLen) + workFloats + 8;
+    case JOB_CONV_BACKPROP_FILTER:
+      return per * rowLen + packedFloats(per, o) + workFloats + 8;
+    default:
+      return 0;
+  }
+}
+
+/**
  * Runs a convolution job of `total` units over the thread pool, or on this
  * thread when the pool declines it (small job, one thread, no workers): a
  * fresh output array of `size` floats either way.
@@ -656,6 +685,7 @@ function runConv(
     flops(g),
     (a, b, out, s, e) => range(a, b, g, out, s, e),
     init,
+    convScratch(kind, g),
   );
   if (shared !== null) return shared.slice();
   const out = new Float32Array(size);

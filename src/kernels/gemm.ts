@@ -16,7 +16,16 @@
  * @module
  */
 
-import { JOB_GEMM, parallelRun } from "./threads.ts";
+import { JOB_GEMM, JOB_GEMM_WASM, parallelRun } from "./threads.ts";
+import {
+  arenaMark,
+  arenaRelease,
+  arenaTake,
+  kernelMode,
+  onWasm,
+  wasm,
+} from "./wasm/runtime.ts";
+import { packedFloats, workFloats } from "./wasm/gemm_module.ts";
 
 /** Rows of a register tile. */
 const MR = 4;
@@ -342,6 +351,26 @@ export function gemmStrided(
   transB: boolean,
   accumulate: boolean,
 ): void {
+  if (
+    m > 0 && n > 0 && k > 0 && onWasm(a) && onWasm(b) && onWasm(c) &&
+    gemmWasm(
+      a,
+      aOff,
+      lda,
+      transA,
+      b,
+      bOff,
+      ldb,
+      transB,
+      c,
+      cOff,
+      ldc,
+      m,
+      k,
+      n,
+      accumulate,
+    )
+  ) return;
   gemmBlocks(
     a,
     aOff,
@@ -475,6 +504,138 @@ export function gemmRange(
   );
 }
 
+/**
+ * The WebAssembly GEMM on operands that live in the shared memory, with
+ * op(B) packed into this thread's scratch arena; `false` (nothing done)
+ * when the arena has no room.
+ */
+function gemmWasm(
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  transA: boolean,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  accumulate: boolean,
+): boolean {
+  const mark = arenaMark();
+  const work = arenaTake(packedFloats(k, n) + workFloats);
+  if (work === null) return false;
+  try {
+    const w = wasm();
+    const bp = work.byteOffset;
+    w.packB(b.byteOffset + bOff * 4, ldb, transB ? 1 : 0, k, n, bp);
+    w.gemm(
+      a.byteOffset + aOff * 4,
+      lda,
+      transA ? 1 : 0,
+      bp,
+      c.byteOffset + cOff * 4,
+      ldc,
+      m,
+      k,
+      n,
+      accumulate ? 1 : 0,
+      bp + packedFloats(k, n) * 4,
+    );
+  } finally {
+    arenaRelease(mark);
+  }
+  return true;
+}
+
+/**
+ * Packs op(B) `[k, n]` into the WebAssembly kernel's layout: panels of 8
+ * columns (zero past `n`), panel `q` at `8 q k`, depth `p` at `+ 8 p`.
+ */
+function packPanels8(
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  transB: boolean,
+  k: number,
+  n: number,
+  dst: Float32Array,
+): void {
+  for (let j0 = 0; j0 < n; j0 += 8) {
+    const cols = Math.min(8, n - j0);
+    let d = j0 * k;
+    for (let p = 0; p < k; p++) {
+      for (let j = 0; j < 8; j++) {
+        dst[d + j] = j >= cols
+          ? 0
+          : transB
+          ? b[bOff + (j0 + j) * ldb + p]!
+          : b[bOff + p * ldb + j0 + j]!;
+      }
+      d += 8;
+    }
+  }
+}
+
+/**
+ * Computes rows `[start, end)` of C (+)= op(A) @ op(B) with the WebAssembly
+ * kernel, for dense A and C in the shared memory and op(B) packed by
+ * {@linkcode packPanels8}, with the job integers `[m, k, n, transA, transB,
+ * accumulate]`: the share of one thread.
+ *
+ * @internal
+ * @param a Storage of A (shared memory).
+ * @param bp op(B), packed (shared memory).
+ * @param c Storage of C (shared memory).
+ * @param ints The sizes and flags.
+ * @param start First row of C.
+ * @param end End of the rows of C.
+ * @returns Nothing; C is written in place.
+ */
+export function gemmRangeWasm(
+  a: Float32Array,
+  bp: Float32Array,
+  c: Float32Array,
+  ints: ArrayLike<number>,
+  start: number,
+  end: number,
+): void {
+  const m = ints[0]!, k = ints[1]!, n = ints[2]!;
+  const transA = ints[3] === 1, accumulate = ints[5] === 1;
+  if (k === 0) {
+    if (!accumulate) c.fill(0, start * n, end * n);
+    return;
+  }
+  const mark = arenaMark();
+  const work = arenaTake(workFloats);
+  if (work === null) {
+    throw new RangeError(
+      `Expected ${workFloats} floats of GEMM scratch but the arena had less`,
+    );
+  }
+  try {
+    wasm().gemm(
+      a.byteOffset + (transA ? start : start * k) * 4,
+      transA ? m : k,
+      transA ? 1 : 0,
+      bp.byteOffset,
+      c.byteOffset + start * n * 4,
+      n,
+      end - start,
+      k,
+      n,
+      accumulate ? 1 : 0,
+      work.byteOffset,
+    );
+  } finally {
+    arenaRelease(mark);
+  }
+}
+
 /** The packed op(B) that a GEMM job carries as its second input (float32 words). */
 export function packedView(words: Float32Array): Float64Array {
   return new Float64Array(words.buffer, words.byteOffset, words.length / 2);
@@ -515,6 +676,31 @@ export function gemmInto(
   accumulate: boolean,
 ): void {
   const ints = [m, k, n, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0];
+  if (kernelMode() === "wasm") {
+    const ldb = transB ? k : n;
+    const shared = parallelRun(
+      JOB_GEMM_WASM,
+      ints,
+      a.subarray(aOff, aOff + m * k),
+      {
+        length: packedFloats(k, n),
+        write(dst: Float32Array): void {
+          packPanels8(b, bOff, ldb, transB, k, n, dst);
+        },
+      },
+      m * n,
+      m,
+      MR,
+      2 * m * k * n,
+      (sa, sb, sc, start, end) => gemmRangeWasm(sa, sb, sc, ints, start, end),
+      accumulate ? c.subarray(cOff, cOff + m * n) : "written",
+      workFloats,
+    );
+    if (shared !== null) {
+      c.set(shared, cOff);
+      return;
+    }
+  }
   // Threads share op(B) packed once, written straight into shared memory
   // (two float32 words per float64).
   const packedB = {

@@ -26,6 +26,16 @@
  */
 
 import { isMainThread, Worker } from "node:worker_threads";
+import {
+  arenaMark,
+  arenaRelease,
+  type KernelMode,
+  kernelMode,
+  memoryView,
+  reserve,
+  setArena,
+  wasmShared,
+} from "./wasm/runtime.ts";
 
 /** Job kind: rows of a GEMM. @internal */
 export const JOB_GEMM = 1;
@@ -39,6 +49,8 @@ export const JOB_CONV_BACKPROP_FILTER = 4;
 export const JOB_DIRECT_FORWARD = 5;
 /** Job kind: taps of a direct filter gradient. @internal */
 export const JOB_DIRECT_FILTER = 6;
+/** Job kind: rows of a GEMM by the WebAssembly kernel. @internal */
+export const JOB_GEMM_WASM = 7;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 
@@ -74,9 +86,15 @@ export const C_TOTAL = 13;
 export const C_INTS = 16;
 /** Number of integer parameters a job may have. @internal */
 export const MAX_INTS = 32;
+/** Control block slot: float offset of the first input. @internal */
+export const C_OFF1 = C_INTS + MAX_INTS;
+/** Control block slot: float offset of thread 0's scratch region. @internal */
+export const C_SCRATCH = C_OFF1 + 1;
+/** Control block slot: floats of scratch per thread. @internal */
+export const C_SCRATCH_LEN = C_OFF1 + 2;
 
 const MAX_WORKERS = 63;
-const CTL_SIZE = C_INTS + MAX_INTS;
+const CTL_SIZE = C_SCRATCH_LEN + 1;
 /** Chunks per thread: enough to even out a late or slow thread. */
 const CHUNKS_PER_THREAD = 4;
 const MAX_THREADS = 8;
@@ -90,7 +108,9 @@ const STARTUP_MS = 10000;
 interface Pool {
   readonly workers: Worker[];
   readonly ctl: Int32Array;
-  readonly data: SharedArrayBuffer;
+  /** The job buffer of the typed-array kernels (`null` for WebAssembly). */
+  readonly data: SharedArrayBuffer | null;
+  readonly mode: KernelMode;
 }
 
 let requested: number | null = null;
@@ -197,9 +217,11 @@ function canRead(url: URL): boolean {
   }
 }
 
-function startPool(size: number): Pool | null {
+function startPool(size: number, mode: KernelMode): Pool | null {
   if (unavailable) return null;
-  if (pool !== null && pool.workers.length === size) return pool;
+  if (pool !== null && pool.workers.length === size && pool.mode === mode) {
+    return pool;
+  }
   shutdown();
   const workers: Worker[] = [];
   try {
@@ -208,14 +230,27 @@ function startPool(size: number): Pool | null {
       typeof Atomics?.wait !== "function"
     ) throw new Error("No shared memory");
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
-    const data = new SharedArrayBuffer(0, { maxByteLength: MAX_BYTES });
-    if (!data.growable) throw new Error("No growable shared memory");
+    const shared = mode === "wasm" ? wasmShared() : null;
+    const data = shared === null
+      ? new SharedArrayBuffer(0, { maxByteLength: MAX_BYTES })
+      : null;
+    if (data !== null && !data.growable) {
+      throw new Error("No growable shared memory");
+    }
     const url = new URL("./worker.ts", import.meta.url);
     if (url.protocol === "file:" && !canRead(url)) {
       throw new Error("No read access");
     }
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url, { workerData: { ctl: ctl.buffer, data } });
+      const w = new Worker(url, {
+        workerData: {
+          ctl: ctl.buffer,
+          data,
+          memory: shared?.memory ?? null,
+          module: shared?.module ?? null,
+          index: i + 1,
+        },
+      });
       w.unref();
       workers.push(w);
     }
@@ -228,7 +263,7 @@ function startPool(size: number): Pool | null {
       }
       Atomics.wait(ctl, C_READY, ready, 50);
     }
-    pool = { workers, ctl, data };
+    pool = { workers, ctl, data, mode };
     return pool;
   } catch {
     for (const w of workers) void w.terminate();
@@ -314,6 +349,11 @@ export interface InputWriter {
  * The output starts as a copy of `init`, or zeros, or (`"written"`) as
  * whatever the last job left there, for jobs that write every element.
  *
+ * With the WebAssembly kernels the job always runs in the shared
+ * `WebAssembly.Memory` (on this thread alone when it is small or there is
+ * one thread), and each thread gets `scratch` floats of it for the job,
+ * handed out by the arena of `wasm/runtime.ts`.
+ *
  * @internal
  * @param kind The job kind the workers dispatch on.
  * @param ints The job's integer parameters.
@@ -326,6 +366,7 @@ export interface InputWriter {
  * @param share The main thread's share.
  * @param init The initial output: an array to copy, `"zeros"`, or
  * `"written"` when the job overwrites every element.
+ * @param scratch Floats of scratch memory per thread (WebAssembly only).
  * @returns A view of the output in shared memory, valid until the next job
  * (copy it out), or `null` if the caller must run the job itself.
  */
@@ -340,35 +381,66 @@ export function parallelRun(
   flops: number,
   share: Share,
   init: Float32Array | "zeros" | "written",
+  scratch = 0,
 ): Float32Array | null {
-  if (unavailable || flops < MIN_FLOPS || !isMainThread) return null;
+  if (!isMainThread || ints.length > MAX_INTS) return null;
+  const mode = kernelMode();
   const threads = getThreads();
-  if (threads < 2) return null;
   const units = Math.ceil(total / grain);
-  if (Math.min(threads, units) < 2) return null;
-  const chunks = Math.min(units, threads * CHUNKS_PER_THREAD);
-  const off2 = align(in1.length);
+  const parallel = !unavailable && flops >= MIN_FLOPS && threads >= 2 &&
+    Math.min(threads, units) >= 2;
+  if (!parallel && mode === "js") return null;
+  const chunks = parallel ? Math.min(units, threads * CHUNKS_PER_THREAD) : 1;
+  // Float offsets: the inputs, the output, then one scratch region a thread.
+  const off1 = mode === "wasm" ? 16 : 0;
+  const off2 = off1 + align(in1.length);
   const offOut = off2 + align(in2.length);
-  const bytes = (offOut + outLen) * 4;
-  if (bytes > MAX_BYTES || ints.length > MAX_INTS) return null;
-  const p = startPool(threads - 1);
-  if (p === null) return null;
-  const { ctl, data } = p;
-  if (data.byteLength < bytes) data.grow(bytes);
-  const a = new Float32Array(data, 0, in1.length);
-  const b = new Float32Array(data, off2 * 4, in2.length);
-  const out = new Float32Array(data, offOut * 4, outLen);
+  const scratchLen = mode === "wasm" ? align(scratch) : 0;
+  const offScratch = align(offOut + outLen);
+  const floats = offScratch + scratchLen * (parallel ? threads : 1);
+  let p: Pool | null = null;
+  if (parallel) {
+    p = startPool(threads - 1, mode);
+    if (p === null && mode === "js") return null;
+  }
+  let buf: ArrayBufferLike;
+  if (mode === "wasm") {
+    if (!reserve(floats)) return null;
+    buf = memoryView().buffer;
+  } else {
+    if (floats * 4 > MAX_BYTES) return null;
+    const data = p!.data!;
+    if (data.byteLength < floats * 4) data.grow(floats * 4);
+    buf = data;
+  }
+  const a = new Float32Array(buf, off1 * 4, in1.length);
+  const b = new Float32Array(buf, off2 * 4, in2.length);
+  const out = new Float32Array(buf, offOut * 4, outLen);
   a.set(in1);
   if (in2 instanceof Float32Array) b.set(in2);
   else in2.write(b);
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
+  if (p === null) {
+    // Small job, one thread or no pool: this thread runs all of it in place.
+    setArena(offScratch, scratchLen);
+    try {
+      share(a, b, out, 0, total);
+    } finally {
+      setArena(0, 0);
+    }
+    return out;
+  }
+  const ctl = p.ctl;
   ctl[C_KIND] = kind;
+  ctl[C_OFF1] = off1;
   ctl[C_LEN1] = in1.length;
   ctl[C_OFF2] = off2;
   ctl[C_LEN2] = in2.length;
   ctl[C_OFFOUT] = offOut;
   ctl[C_LENOUT] = outLen;
+  ctl[C_SCRATCH] = offScratch;
+  ctl[C_SCRATCH_LEN] = scratchLen;
   for (let i = 0; i < ints.length; i++) ctl[C_INTS + i] = ints[i]!;
   ctl[C_CHUNKS] = chunks;
   ctl[C_GRAIN] = grain;
@@ -380,12 +452,19 @@ export function parallelRun(
   Atomics.add(ctl, C_GEN, 1);
   Atomics.notify(ctl, C_GEN);
   let failure: unknown = null;
+  setArena(offScratch, scratchLen);
   try {
-    takeChunks(ctl, (start, end) => share(a, b, out, start, end));
+    takeChunks(ctl, (start, end) => {
+      const mark = arenaMark();
+      share(a, b, out, start, end);
+      arenaRelease(mark);
+    });
   } catch (e) {
     failure = e;
     // Leave no chunk behind for the workers to start.
     Atomics.store(ctl, C_NEXT, chunks);
+  } finally {
+    setArena(0, 0);
   }
   for (;;) {
     const pending = Atomics.load(ctl, C_PENDING);

@@ -7,7 +7,14 @@
  */
 
 import { workerData } from "node:worker_threads";
-import { gemmRange, packedView } from "./gemm.ts";
+import { gemmRange, gemmRangeWasm, packedView } from "./gemm.ts";
+import {
+  arenaMark,
+  arenaRelease,
+  attach,
+  memoryView,
+  setArena,
+} from "./wasm/runtime.ts";
 import { CONV_JOBS, geometryFromInts } from "./conv2d.ts";
 import {
   C_ERR,
@@ -17,27 +24,44 @@ import {
   C_LEN1,
   C_LEN2,
   C_LENOUT,
+  C_OFF1,
   C_OFF2,
   C_OFFOUT,
   C_PENDING,
   C_READY,
+  C_SCRATCH,
+  C_SCRATCH_LEN,
   JOB_EXIT,
   JOB_GEMM,
+  JOB_GEMM_WASM,
   MAX_INTS,
   takeChunks,
 } from "./threads.ts";
 
-const init = workerData as { ctl: SharedArrayBuffer; data: SharedArrayBuffer };
+const init = workerData as {
+  ctl: SharedArrayBuffer;
+  data: SharedArrayBuffer | null;
+  memory: WebAssembly.Memory | null;
+  module: WebAssembly.Module | null;
+  index: number;
+};
 const ctl = new Int32Array(init.ctl);
-const data = init.data;
+if (init.memory !== null && init.module !== null) {
+  attach(init.memory, init.module);
+}
 
 function run(kind: number, start: number, end: number): void {
-  const a = new Float32Array(data, 0, ctl[C_LEN1]!);
+  const data = init.data ?? memoryView().buffer;
+  const a = new Float32Array(data, ctl[C_OFF1]! * 4, ctl[C_LEN1]!);
   const b = new Float32Array(data, ctl[C_OFF2]! * 4, ctl[C_LEN2]!);
   const out = new Float32Array(data, ctl[C_OFFOUT]! * 4, ctl[C_LENOUT]!);
   const ints = ctl.slice(C_INTS, C_INTS + MAX_INTS);
   if (kind === JOB_GEMM) {
     gemmRange(a, packedView(b), out, ints, start, end);
+    return;
+  }
+  if (kind === JOB_GEMM_WASM) {
+    gemmRangeWasm(a, b, out, ints, start, end);
     return;
   }
   const range = CONV_JOBS[kind];
@@ -59,10 +83,18 @@ for (;;) {
   gen = now;
   const kind = Atomics.load(ctl, C_KIND);
   if (kind === JOB_EXIT) break;
+  const len = ctl[C_SCRATCH_LEN]!;
+  setArena(ctl[C_SCRATCH]! + init.index * len, len);
   try {
-    takeChunks(ctl, (start, end) => run(kind, start, end));
+    takeChunks(ctl, (start, end) => {
+      const mark = arenaMark();
+      run(kind, start, end);
+      arenaRelease(mark);
+    });
   } catch {
     Atomics.store(ctl, C_ERR, 1);
+  } finally {
+    setArena(0, 0);
   }
   if (Atomics.sub(ctl, C_PENDING, 1) === 1) Atomics.notify(ctl, C_PENDING);
 }

@@ -1,0 +1,316 @@
+/**
+ * The WebAssembly side of the kernels: which implementation runs, the one
+ * shared `WebAssembly.Memory` that the thread pool and every worker's
+ * instance share, and a per-thread scratch arena inside it.
+ *
+ * The kernels' contract does not change (arrays and integers in, arrays
+ * out): a job's inputs are copied into the shared memory, the kernels run
+ * on views of it, and the output is copied out. Tensors keep ordinary
+ * `Float32Array` storage that the garbage collector releases; nothing here
+ * outlives a job except the memory itself, which is reused by the next job.
+ *
+ * The implementation is chosen once: WebAssembly SIMD when the runtime
+ * validates the module, with `f32x4.relaxed_madd` when relaxed SIMD
+ * validates too, unless `TENSA_KERNELS=js` (read when the env permission is
+ * granted) or {@linkcode setKernels} says otherwise.
+ *
+ * @internal
+ * @module
+ */
+
+import { isMainThread } from "node:worker_threads";
+import { gemmModuleBytes } from "./gemm_module.ts";
+
+/** The signatures of the module's exports (byte addresses, element strides). @internal */
+export interface WasmExports {
+  /** Packs op(B) into 8-column panels. */
+  packB(
+    b: number,
+    ldb: number,
+    transB: number,
+    k: number,
+    n: number,
+    dst: number,
+  ): void;
+  /** C (+)= op(A) @ packed op(B) for `m` rows. */
+  gemm(
+    a: number,
+    lda: number,
+    transA: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    m: number,
+    k: number,
+    n: number,
+    accumulate: number,
+    work: number,
+  ): void;
+}
+
+/** Which kernels run: `"wasm"` (WebAssembly SIMD) or `"js"` (typed arrays). @internal */
+export type KernelMode = "wasm" | "js";
+
+/** What the WebAssembly side is: a compiled module and its features. @internal */
+export interface WasmSetup {
+  /** The compiled module (posted to the workers). */
+  readonly module: WebAssembly.Module;
+  /** Whether it uses relaxed SIMD's fused multiply-add. */
+  readonly relaxed: boolean;
+}
+
+/** Pages (64 KiB) the shared memory may grow to: 2 GiB. */
+const MAX_PAGES = 32768;
+
+let setup: WasmSetup | null | undefined;
+let forced: KernelMode | null = null;
+let fromEnv: KernelMode | null | undefined;
+let memory: WebAssembly.Memory | null = null;
+let exports: WasmExports | null = null;
+let view: Float32Array = new Float32Array(0);
+const buffers = new WeakSet<ArrayBufferLike>();
+
+function envMode(): KernelMode | null {
+  try {
+    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    if (deno === undefined) {
+      const env = (globalThis as {
+        process?: { env?: Record<string, string | undefined> };
+      }).process?.env;
+      const v = env?.["TENSA_KERNELS"];
+      return v === "js" || v === "wasm" ? v : null;
+    }
+    const state = deno.permissions.querySync({
+      name: "env",
+      variable: "TENSA_KERNELS",
+    }).state;
+    if (state !== "granted") return null;
+    const v = deno.env.get("TENSA_KERNELS");
+    return v === "js" || v === "wasm" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Compiles the module once, probing relaxed SIMD; `null` without SIMD. */
+function probe(): WasmSetup | null {
+  if (setup !== undefined) return setup;
+  setup = null;
+  try {
+    if (typeof WebAssembly !== "object") return null;
+    for (const relaxed of [true, false]) {
+      const bytes = gemmModuleBytes(relaxed);
+      if (!WebAssembly.validate(bytes)) continue;
+      setup = { module: new WebAssembly.Module(bytes), relaxed };
+      break;
+    }
+  } catch {
+    setup = null;
+  }
+  return setup;
+}
+
+/**
+ * The kernels in use: `"js"` when WebAssembly SIMD or shared memory is
+ * missing, or when asked for.
+ *
+ * @internal
+ * @returns The mode.
+ */
+export function kernelMode(): KernelMode {
+  if (!isMainThread) return exports !== null ? "wasm" : "js";
+  if (fromEnv === undefined) fromEnv = envMode();
+  const want = forced ?? fromEnv ?? "wasm";
+  if (want === "js") return "js";
+  return probe() !== null && ensureMemory() !== null ? "wasm" : "js";
+}
+
+/**
+ * Chooses the kernels (tests run both); `null` restores the default.
+ *
+ * @internal
+ * @param mode The kernels to use, or `null`.
+ * @returns The previous setting.
+ */
+export function setKernels(mode: KernelMode | null): KernelMode | null {
+  const before = forced;
+  forced = mode;
+  return before;
+}
+
+/**
+ * Whether the WebAssembly module uses relaxed SIMD's fused multiply-add
+ * (`null` when there is no WebAssembly SIMD).
+ *
+ * @internal
+ * @returns The feature, or `null`.
+ */
+export function relaxedSimd(): boolean | null {
+  return probe()?.relaxed ?? null;
+}
+
+function ensureMemory(): WebAssembly.Memory | null {
+  if (memory !== null) return memory;
+  const s = probe();
+  if (s === null) return null;
+  try {
+    const mem = new WebAssembly.Memory({
+      initial: 16,
+      maximum: MAX_PAGES,
+      shared: true,
+    });
+    attach(mem, s.module);
+  } catch {
+    setup = null;
+    return null;
+  }
+  return memory;
+}
+
+/**
+ * Instantiates the module over `mem` on this thread (workers call this with
+ * what the main thread posted).
+ *
+ * @internal
+ * @param mem The shared memory.
+ * @param module The compiled module.
+ * @returns Nothing.
+ */
+export function attach(mem: WebAssembly.Memory, module: WebAssembly.Module) {
+  const inst = new WebAssembly.Instance(module, { tensa: { memory: mem } });
+  memory = mem;
+  exports = inst.exports as unknown as WasmExports;
+  refresh();
+}
+
+/** The shared memory and module, for the thread pool (wasm mode only). @internal */
+export function wasmShared(): {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+} | null {
+  const mem = ensureMemory();
+  const s = probe();
+  return mem === null || s === null ? null : { memory: mem, module: s.module };
+}
+
+function refresh(): void {
+  const buf = memory!.buffer;
+  if (view.buffer !== buf) {
+    view = new Float32Array(buf);
+    buffers.add(buf);
+  }
+}
+
+/**
+ * Grows the shared memory to at least `floats` float32 words.
+ *
+ * @internal
+ * @param floats The size needed.
+ * @returns Whether it fits (at most 2 GiB).
+ */
+export function reserve(floats: number): boolean {
+  const mem = memory!;
+  const bytes = floats * 4;
+  if (bytes > MAX_PAGES * 65536) return false;
+  const have = mem.buffer.byteLength;
+  if (have < bytes) {
+    // Grow by at least a quarter so that a sequence of growing jobs does not
+    // grow page by page.
+    const want = Math.min(
+      MAX_PAGES * 65536,
+      Math.max(bytes, Math.ceil(have * 1.25)),
+    );
+    mem.grow(Math.ceil((want - have) / 65536));
+  }
+  refresh();
+  return true;
+}
+
+/**
+ * A float32 view of the shared memory (refreshed after growth).
+ *
+ * @internal
+ * @returns The view.
+ */
+export function memoryView(): Float32Array {
+  refresh();
+  return view;
+}
+
+/**
+ * Whether `a` is a view of the shared memory.
+ *
+ * @internal
+ * @param a An array.
+ * @returns Whether the WebAssembly kernels can read it in place.
+ */
+export function onWasm(a: Float32Array): boolean {
+  return buffers.has(a.buffer);
+}
+
+/**
+ * The module's exports on this thread.
+ *
+ * @internal
+ * @returns The exports.
+ */
+export function wasm(): WasmExports {
+  return exports!;
+}
+
+// The scratch arena of this thread: floats [base, end) of the shared memory,
+// set for the duration of a job's share.
+let arenaNext = 0;
+let arenaEnd = 0;
+
+/**
+ * Sets this thread's scratch region for the job it is about to run (or
+ * clears it with `0, 0`).
+ *
+ * @internal
+ * @param base First float of the region.
+ * @param length Its length in floats.
+ * @returns Nothing.
+ */
+export function setArena(base: number, length: number): void {
+  arenaNext = base;
+  arenaEnd = base + length;
+}
+
+/**
+ * Takes `n` floats of this thread's scratch region, 16-byte aligned, or
+ * returns `null` when the region (or the WebAssembly path) is not there.
+ *
+ * @internal
+ * @param n The floats needed.
+ * @returns A view of the shared memory, or `null`.
+ */
+export function arenaTake(n: number): Float32Array | null {
+  const start = (arenaNext + 3) & ~3;
+  if (exports === null || start + n > arenaEnd) return null;
+  arenaNext = start + n;
+  refresh();
+  return view.subarray(start, start + n);
+}
+
+/**
+ * The arena's position, to give back with {@linkcode arenaRelease} what was
+ * taken after it.
+ *
+ * @internal
+ * @returns The position.
+ */
+export function arenaMark(): number {
+  return arenaNext;
+}
+
+/**
+ * Gives back everything taken after `mark`.
+ *
+ * @internal
+ * @param mark A position from {@linkcode arenaMark}.
+ * @returns Nothing.
+ */
+export function arenaRelease(mark: number): void {
+  arenaNext = mark;
+}
