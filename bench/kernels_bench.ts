@@ -9,8 +9,8 @@
  * 2 * 64 * 24 * 24 * 64 * 3 * 3 * 32 = 1.359e9.
  */
 
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import { gemm } from "../src/kernels/gemm.ts";
 import {
   conv2dBackpropFilter,

@@ -1,15 +1,15 @@
 // TensorFlow.js's WASM backend (XNNPACK, one thread) as a second peer for
 // GEMM and conv2d forward. It sits in the same groups as bench/kernels_bench.ts,
 // whose baseline is TF.js CPU. (It cannot train a CNN: no conv filter gradient.)
-import * as tf from "@tensorflow/tfjs-core";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+import { setWasmPaths } from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 
 tf.env().set("IS_TEST", true);
 setWasmPaths(
   new URL(
     ".",
     import.meta.resolve(
-      "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+      "npm:@tensorflow/tfjs-backend-wasm@4.22.0/dist/tfjs-backend-wasm.wasm",
     ),
   ).href,
 );

@@ -8,8 +8,8 @@ import {
   assertThrows,
 } from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import {
   type AnyTensor,
   avgPool2d,

@@ -5,8 +5,8 @@
  */
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import { gemm, gemmInto } from "../src/kernels/gemm.ts";
 import {
   conv2dBackpropFilter,

@@ -1,0 +1,273 @@
+/**
+ * Tests of the WebAssembly SIMD kernels: the emitted module against a
+ * float64 reference (both the relaxed-SIMD and the plain multiply-add
+ * variants, on edge shapes), the choice of kernels, and agreement of the
+ * WebAssembly and typed-array paths through the public kernel entry points.
+ * (kernels_test.ts runs every kernel test on the default path, WebAssembly
+ * here; `deno task test:js` runs it again on the typed-array path.)
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import {
+  gemmModuleBytes,
+  KC,
+  MC,
+  packedFloats,
+  workFloats,
+} from "../src/kernels/wasm/gemm_module.ts";
+import {
+  kernelMode,
+  relaxedSimd,
+  setKernels,
+} from "../src/kernels/wasm/runtime.ts";
+import { gemm, gemmInto } from "../src/kernels/gemm.ts";
+import {
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  conv2dForward,
+  type Conv2dGeometry,
+} from "../src/kernels/conv2d.ts";
+import { setThreads } from "../src/kernels/threads.ts";
+
+setThreads(1);
+
+function randArray(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return a;
+}
+
+/** Max |a - e| over max(1, max |e|): a relative error for sums of products. */
+function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>) {
+  assertEquals(actual.length, expected.length);
+  let scale = 1, err = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    err = Math.max(err, Number.isNaN(d) ? Infinity : d);
+  }
+  return err / scale;
+}
+
+const simd = WebAssembly.validate(gemmModuleBytes(false));
+
+Deno.test({
+  name: "the emitted GEMM module matches a float64 reference on edge shapes",
+  ignore: !simd,
+  fn() {
+    for (const relaxed of [false, true]) {
+      const bytes = gemmModuleBytes(relaxed);
+      if (!WebAssembly.validate(bytes)) continue; // no relaxed SIMD here
+      const memory = new WebAssembly.Memory({
+        initial: 256,
+        maximum: 4096,
+        shared: true,
+      });
+      const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+        tensa: { memory },
+      }).exports as Record<string, (...args: number[]) => void>;
+      let seed = relaxed ? 100 : 200;
+      // Rows past a multiple of the tile and of MC, columns past 8, depth
+      // past KC, and the degenerate sizes.
+      const shapes = [
+        [1, 1, 1],
+        [3, 5, 7],
+        [MC + 5, KC + 3, 17],
+        [9, 2 * KC + 1, 8],
+        [4, 3, 16],
+      ];
+      for (const [m, k, n] of shapes as [number, number, number][]) {
+        for (const tA of [false, true]) {
+          for (const tB of [false, true]) {
+            for (const acc of [false, true]) {
+              const a = randArray(m * k, seed++), b = randArray(k * n, seed++);
+              const c0 = randArray(m * n, seed++);
+              const f = new Float32Array(memory.buffer);
+              let off = 16;
+              const place = (len: number) => {
+                const at = off;
+                off += (len + 15) & ~15;
+                return at;
+              };
+              const pa = place(m * k),
+                pb = place(k * n),
+                pc = place(m * n + 16);
+              const pp = place(packedFloats(k, n)), pw = place(workFloats);
+              f.set(a, pa);
+              f.set(b, pb);
+              f.set(c0, pc);
+              f.fill(0, pc + m * n, pc + m * n + 16); // a guard after C
+              ex.packB!(pb * 4, tB ? k : n, tB ? 1 : 0, k, n, pp * 4);
+              ex.gemm!(
+                pa * 4,
+                tA ? m : k,
+                tA ? 1 : 0,
+                pp * 4,
+                pc * 4,
+                n,
+                m,
+                k,
+                n,
+                acc ? 1 : 0,
+                pw * 4,
+              );
+              const want = new Float64Array(m * n);
+              for (let i = 0; i < m; i++) {
+                for (let j = 0; j < n; j++) {
+                  let s = acc ? c0[i * n + j]! : 0;
+                  for (let p = 0; p < k; p++) {
+                    s += (tA ? a[p * m + i]! : a[i * k + p]!) *
+                      (tB ? b[j * k + p]! : b[p * n + j]!);
+                  }
+                  want[i * n + j] = s;
+                }
+              }
+              const got = f.subarray(pc, pc + m * n);
+              const e = relErr(got, want);
+              assert(
+                e < 2e-6 * Math.sqrt(k + 1),
+                `relaxed=${relaxed} ${m}x${k}x${n} tA=${tA} tB=${tB} acc=${acc}: error ${e}`,
+              );
+              // Nothing past C was written.
+              assertEquals(
+                f.subarray(pc + m * n, pc + m * n + 16),
+                new Float32Array(16),
+                "past the end of C",
+              );
+            }
+          }
+        }
+      }
+    }
+  },
+});
+
+Deno.test("kernels default to WebAssembly where it validates, and switch", () => {
+  const before = setKernels(null);
+  try {
+    const env = Deno.env.get("TENSA_KERNELS");
+    assertEquals(kernelMode(), env === "js" || !simd ? "js" : "wasm");
+    assertEquals(relaxedSimd() !== null, simd);
+    setKernels("wasm");
+    assertEquals(kernelMode(), simd ? "wasm" : "js");
+    setKernels("js");
+    assertEquals(kernelMode(), "js");
+  } finally {
+    setKernels(before);
+  }
+});
+
+function both<T>(f: () => T): { js: T; wasm: T } {
+  const before = setKernels("js");
+  try {
+    const js = f();
+    setKernels("wasm");
+    const wasm = f();
+    return { js, wasm };
+  } finally {
+    setKernels(before);
+  }
+}
+
+Deno.test({
+  name: "WebAssembly and typed-array kernels agree on GEMM and convolutions",
+  ignore: !simd,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn() {
+    let seed = 1;
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      try {
+        for (const [m, k, n] of [[70, 300, 33], [256, 64, 10], [5, 1, 3]]) {
+          for (const tA of [false, true]) {
+            for (const tB of [false, true]) {
+              const a = randArray(m! * k!, seed++),
+                b = randArray(k! * n!, seed++);
+              const r = both(() => gemm(a, b, m!, k!, n!, tA, tB));
+              assert(relErr(r.wasm, r.js) < 1e-5, `gemm ${m} ${k} ${n}`);
+            }
+          }
+        }
+        const ci = randArray(40 * 30 + 7, seed++);
+        const r = both(() => {
+          const c = ci.slice();
+          gemmInto(
+            randArray(40 * 50 + 3, 9),
+            3,
+            randArray(50 * 30, 8),
+            0,
+            c,
+            7,
+            40,
+            50,
+            30,
+            false,
+            false,
+            true,
+          );
+          return c;
+        });
+        assert(relErr(r.wasm, r.js) < 1e-5, "gemmInto accumulate");
+        assertEquals(r.wasm.subarray(0, 7), ci.subarray(0, 7), "before C");
+        const geoms: Conv2dGeometry[] = [
+          conv(8, 28, 28, 1, 5, 8, 1, 0),
+          conv(4, 12, 12, 8, 5, 16, 1, 2),
+          conv(3, 15, 13, 6, 3, 12, 2, 1),
+        ];
+        for (const g of geoms) {
+          const x = randArray(g.n * g.h * g.w * g.c, seed++);
+          const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
+          const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
+          const fw = both(() => conv2dForward(x, f, g));
+          assert(relErr(fw.wasm, fw.js) < 1e-5, `forward ${JSON.stringify(g)}`);
+          const bi = both(() => conv2dBackpropInput(dy, f, g));
+          assert(relErr(bi.wasm, bi.js) < 1e-5, `input grad`);
+          const bf = both(() => conv2dBackpropFilter(x, dy, g));
+          assert(relErr(bf.wasm, bf.js) < 1e-5, `filter grad`);
+        }
+      } finally {
+        setThreads(1);
+      }
+    }
+  },
+});
+
+function conv(
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  k: number,
+  o: number,
+  stride: number,
+  pad: number,
+): Conv2dGeometry {
+  const outH = Math.floor((h + 2 * pad - k) / stride) + 1;
+  const outW = Math.floor((w + 2 * pad - k) / stride) + 1;
+  return {
+    n,
+    h,
+    w,
+    c,
+    kh: k,
+    kw: k,
+    o,
+    outH,
+    outW,
+    strideH: stride,
+    strideW: stride,
+    dilH: 1,
+    dilW: 1,
+    padTop: pad,
+    padBottom: pad,
+    padLeft: pad,
+    padRight: pad,
+  };
+}
