@@ -22,7 +22,14 @@
  */
 
 import { gemmStrided } from "./gemm.ts";
-import { arenaTake, kernelMode } from "./wasm/runtime.ts";
+import {
+  arenaTake,
+  kernelMode,
+  onWasm,
+  wasm,
+  withInts,
+} from "./wasm/runtime.ts";
+import { GEO_FIELDS } from "./wasm/conv_module.ts";
 import { packedFloats, workFloats } from "./wasm/gemm_module.ts";
 import {
   directFilterRange,
@@ -138,6 +145,9 @@ function directFilter(g: Conv2dGeometry): boolean {
   if (path !== "auto" || isPointwise(g)) {
     return path === "direct" && !isPointwise(g);
   }
+  // With the WebAssembly im2col and GEMM the column matrix wins here too
+  // (small CNN conv1 filter gradient 2.1 vs 4.1 ms on one thread).
+  if (kernelMode() === "wasm") return false;
   return g.c <= 4;
 }
 
@@ -215,6 +225,11 @@ function im2colFull(
   }
 }
 
+/** The geometry words of the WebAssembly im2col and col2im. */
+function geoWords(g: Conv2dGeometry): number[] {
+  return GEO_FIELDS.map((f) => g[f]);
+}
+
 /**
  * Writes columns `[k0, k1)` of rows `[r0, r0 + rows)` of the column matrix
  * into `cols`, laid out `[rows, k1 - k0]` (zeros where a window hangs over
@@ -230,6 +245,14 @@ function im2col(
   k1: number,
   cols: Float32Array,
 ): void {
+  if (
+    onWasm(x) && onWasm(cols) &&
+    withInts(
+      geoWords(g),
+      (geo) =>
+        wasm().im2col(x.byteOffset, geo, r0, rows, k0, k1, cols.byteOffset),
+    )
+  ) return;
   const { h, w, c, kw, outH, outW, strideH, strideW, dilH, dilW } = g;
   if (k0 === 0 && k1 === g.kh * kw * c) {
     im2colFull(x, g, r0, rows, cols);
@@ -315,6 +338,13 @@ function col2im(
   rows: number,
   dx: Float32Array,
 ): void {
+  if (
+    onWasm(cols) && onWasm(dx) &&
+    withInts(
+      geoWords(g),
+      (geo) => wasm().col2im(cols.byteOffset, geo, r0, rows, dx.byteOffset),
+    )
+  ) return;
   const { h, w, c, kh, kw, outH, outW, strideH, strideW, dilH, dilW } = g;
   const rowLen = kh * kw * c;
   const perImage = outH * outW;
@@ -652,11 +682,11 @@ function convScratch(kind: number, g: Conv2dGeometry): number {
   const o = g.o;
   switch (kind) {
     case JOB_CONV_FORWARD:
-      return per * rowLen + packedFloats(rowLen, o) + workFloats + 8;
+      return per * rowLen + packedFloats(rowLen, o) + workFloats + 32;
     case JOB_CONV_BACKPROP_INPUT:
-      return per * rowLen + packedFloats(o, rowLen) + workFloats + 8;
+      return per * rowLen + packedFloats(o, rowLen) + workFloats + 32;
     case JOB_CONV_BACKPROP_FILTER:
-      return per * rowLen + packedFloats(per, o) + workFloats + 8;
+      return per * rowLen + packedFloats(per, o) + workFloats + 32;
     default:
       return 0;
   }

@@ -177,6 +177,18 @@ export class Body {
   and(): this {
     return this.#op(0x71);
   }
+  /** `i32.div_s`. */
+  div(): this {
+    return this.#op(0x6d);
+  }
+  /** `i32.lt_u` (also tests `0 <= x < n` for a signed x). */
+  ltU(): this {
+    return this.#op(0x49);
+  }
+  /** `i32.load` at `off` bytes past the address. */
+  loadI32(off = 0): this {
+    return this.#op(0x28).#mem(2, off);
+  }
   /** `i32.rem_s`. */
   rem(): this {
     return this.#op(0x6f);

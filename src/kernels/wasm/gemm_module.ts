@@ -28,6 +28,7 @@ import {
   type Local,
   ModuleBuilder,
 } from "./builder.ts";
+import { addConvData } from "./conv_module.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -256,5 +257,6 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
       });
     },
   );
+  addConvData(mb);
   return mb.bytes();
 }

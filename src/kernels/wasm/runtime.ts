@@ -46,6 +46,18 @@ export interface WasmExports {
     accumulate: number,
     work: number,
   ): void;
+  /** Columns `[k0, k1)` of column-matrix rows `[r0, r0 + rows)`. */
+  im2col(
+    x: number,
+    geo: number,
+    r0: number,
+    rows: number,
+    k0: number,
+    k1: number,
+    dst: number,
+  ): void;
+  /** Adds full-width column-matrix rows back into the image gradient. */
+  col2im(cols: number, geo: number, r0: number, rows: number, dx: number): void;
 }
 
 /** Which kernels run: `"wasm"` (WebAssembly SIMD) or `"js"` (typed arrays). @internal */
@@ -313,4 +325,30 @@ export function arenaMark(): number {
  */
 export function arenaRelease(mark: number): void {
   arenaNext = mark;
+}
+
+/**
+ * Runs `f` with `ints` written as int32 words into this thread's arena,
+ * passing their byte address; `false` (nothing run) without room.
+ *
+ * @internal
+ * @param ints The words.
+ * @param f The call that reads them.
+ * @returns Whether `f` ran.
+ */
+export function withInts(
+  ints: readonly number[],
+  f: (ptr: number) => void,
+): boolean {
+  const mark = arenaNext;
+  const words = arenaTake(ints.length);
+  if (words === null) return false;
+  try {
+    const iv = new Int32Array(words.buffer, words.byteOffset, ints.length);
+    for (let i = 0; i < ints.length; i++) iv[i] = ints[i]!;
+    f(words.byteOffset);
+  } finally {
+    arenaNext = mark;
+  }
+  return true;
 }

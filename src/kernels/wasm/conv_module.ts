@@ -1,0 +1,238 @@
+/**
+ * The convolution's data movement in WebAssembly: im2col (windows of the
+ * image to rows of a column matrix) and col2im (its transpose, adding the
+ * rows back into the image gradient), added to the kernel module beside the
+ * GEMM. Both read the geometry from 13 int32 words at `geo`, in the order
+ * of {@linkcode GEO_FIELDS}.
+ *
+ * @internal
+ * @module
+ */
+
+import type { Body, Local, ModuleBuilder } from "./builder.ts";
+
+/** The geometry words the kernels read, in order. @internal */
+export const GEO_FIELDS = [
+  "h",
+  "w",
+  "c",
+  "kh",
+  "kw",
+  "outH",
+  "outW",
+  "strideH",
+  "strideW",
+  "dilH",
+  "dilW",
+  "padTop",
+  "padLeft",
+] as const;
+
+type Geo = Record<(typeof GEO_FIELDS)[number], Local>;
+
+function loadGeo(f: Body, geo: Local): Geo {
+  const g = {} as Record<string, Local>;
+  GEO_FIELDS.forEach((name, i) => {
+    const l = f.local("i32");
+    f.get(geo).loadI32(4 * i).set(l);
+    g[name] = l;
+  });
+  return g as Geo;
+}
+
+/**
+ * Emits `dst[0 .. len) = src[0 .. len)` (floats, byte addresses), four at
+ * a time then one at a time; advances `src` and `dst`.
+ */
+function copy(f: Body, src: Local, dst: Local, len: Local, end: Local): void {
+  f.get(dst).get(len).i32(2).shl().add().set(end);
+  f.block(() => {
+    f.loop(() => {
+      f.get(dst).i32(16).add().get(end).gt().brIf(1);
+      f.get(dst).get(src).loadV().storeV();
+      f.get(src).i32(16).add().set(src);
+      f.get(dst).i32(16).add().set(dst);
+      f.br(0);
+    });
+  });
+  f.block(() => {
+    f.loop(() => {
+      f.get(dst).get(end).ge().brIf(1);
+      f.get(dst).get(src).loadF32().storeF32();
+      f.get(src).i32(4).add().set(src);
+      f.get(dst).i32(4).add().set(dst);
+      f.br(0);
+    });
+  });
+}
+
+/** Emits zeros from `dst` up to `end` (byte addresses); advances `dst`. */
+function zero(f: Body, dst: Local, end: Local): void {
+  f.block(() => {
+    f.loop(() => {
+      f.get(dst).get(end).ge().brIf(1);
+      f.get(dst).f32(0).storeF32();
+      f.get(dst).i32(4).add().set(dst);
+      f.br(0);
+    });
+  });
+}
+
+/** Emits the position of output row `r0`: sets `b`, `oy`, `ox`. */
+function position(
+  f: Body,
+  g: Geo,
+  r0: Local,
+  b: Local,
+  oy: Local,
+  ox: Local,
+  per: Local,
+): void {
+  f.get(g.outH).get(g.outW).mul().set(per);
+  f.get(r0).get(per).div().set(b);
+  f.get(r0).get(b).get(per).mul().sub().set(ox);
+  f.get(ox).get(g.outW).div().set(oy);
+  f.get(ox).get(oy).get(g.outW).mul().sub().set(ox);
+}
+
+/** Emits the step to the next output position. */
+function advance(f: Body, g: Geo, b: Local, oy: Local, ox: Local): void {
+  f.get(ox).i32(1).add().tee(ox).get(g.outW).eq().if(() => {
+    f.i32(0).set(ox);
+    f.get(oy).i32(1).add().tee(oy).get(g.outH).eq().if(() => {
+      f.i32(0).set(oy);
+      f.get(b).i32(1).add().set(b);
+    });
+  });
+}
+
+/**
+ * Adds `im2col(x, geo, r0, rows, k0, k1, dst)` and `col2im(cols, geo, r0,
+ * rows, dx)` to the module (byte addresses).
+ *
+ * @internal
+ */
+export function addConvData(mb: ModuleBuilder): void {
+  mb.func(
+    "im2col",
+    ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
+    [],
+    (f, [x, geo, r0, rows, k0, k1, dst]) => {
+      const g = loadGeo(f, geo!);
+      const b = f.local("i32"), oy = f.local("i32"), ox = f.local("i32");
+      const per = f.local("i32"), r = f.local("i32"), img = f.local("i32");
+      const iy0 = f.local("i32"), ix0 = f.local("i32"), ky = f.local("i32");
+      const kx = f.local("i32"), iy = f.local("i32"), ix = f.local("i32");
+      const tap = f.local("i32"), lo = f.local("i32"), hi = f.local("i32");
+      const len = f.local("i32"), src = f.local("i32"), end = f.local("i32");
+      const rs4 = f.local("i32"), d = f.local("i32"), full = f.local("i32");
+      const inside = f.local("i32"), span = f.local("i32");
+      position(f, g, r0!, b, oy, ox, per);
+      f.get(g.kw).get(g.c).mul().set(span);
+      f.get(k0!).eqz().get(k1!).get(span).get(g.kh).mul().eq().and()
+        .get(g.dilW).i32(1).eq().and().set(full);
+      f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
+      f.get(dst!).set(d);
+      f.for(r, () => f.i32(0), rows!, 1, () => {
+        f.get(b).get(g.h).mul().get(rs4).mul().get(x!).add().set(img);
+        f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(iy0);
+        f.get(ox).get(g.strideW).mul().get(g.padLeft).sub().set(ix0);
+        // Whole columns and an undilated window inside the image: each
+        // filter row's taps are kw * c contiguous floats.
+        f.get(full).get(ix0).i32(0).ge().and().get(ix0).get(g.kw).add()
+          .get(g.w).gt().eqz().and().set(inside);
+        f.for(ky, () => f.i32(0), g.kh, 1, () => {
+          f.get(iy0).get(ky).get(g.dilH).mul().add().set(iy);
+          f.get(inside).if(() => {
+            f.get(iy).get(g.h).ltU().if(() => {
+              f.get(iy).get(rs4).mul().get(ix0).get(g.c).mul().i32(2).shl()
+                .add().get(img).add().set(src);
+              copy(f, src, d, span, end);
+            }, () => {
+              f.get(d).get(span).i32(2).shl().add().set(end);
+              zero(f, d, end);
+            });
+          }, () => {
+            f.for(kx, () => f.i32(0), g.kw, 1, () => {
+              f.get(ky).get(g.kw).mul().get(kx).add().get(g.c).mul().set(tap);
+              // lo = max(0, k0 - tap), hi = min(c, k1 - tap)
+              f.get(k0!).get(tap).sub().set(lo);
+              f.get(lo).i32(0).get(lo).i32(0).gt().select().set(lo);
+              f.get(k1!).get(tap).sub().set(hi);
+              f.get(hi).get(g.c).get(hi).get(g.c).lt().select().set(hi);
+              f.get(lo).get(hi).lt().if(() => {
+                f.get(hi).get(lo).sub().set(len);
+                f.get(ix0).get(kx).get(g.dilW).mul().add().set(ix);
+                f.get(iy).get(g.h).ltU().get(ix).get(g.w).ltU().and().if(() => {
+                  f.get(iy).get(rs4).mul().get(ix).get(g.c).mul().get(lo).add()
+                    .i32(2).shl().add().get(img).add().set(src);
+                  copy(f, src, d, len, end);
+                }, () => {
+                  f.get(d).get(len).i32(2).shl().add().set(end);
+                  zero(f, d, end);
+                });
+              });
+            });
+          });
+        });
+        advance(f, g, b, oy, ox);
+      });
+    },
+  );
+  mb.func(
+    "col2im",
+    ["i32", "i32", "i32", "i32", "i32"],
+    [],
+    (f, [cols, geo, r0, rows, dx]) => {
+      const g = loadGeo(f, geo!);
+      const b = f.local("i32"), oy = f.local("i32"), ox = f.local("i32");
+      const per = f.local("i32"), r = f.local("i32"), img = f.local("i32");
+      const iy0 = f.local("i32"), ix0 = f.local("i32"), ky = f.local("i32");
+      const kx = f.local("i32"), iy = f.local("i32"), ix = f.local("i32");
+      const src = f.local("i32"), dst = f.local("i32"), end = f.local("i32");
+      const rs4 = f.local("i32"), c4 = f.local("i32");
+      position(f, g, r0!, b, oy, ox, per);
+      f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
+      f.get(g.c).i32(2).shl().set(c4);
+      f.get(cols!).set(src);
+      f.for(r, () => f.i32(0), rows!, 1, () => {
+        f.get(b).get(g.h).mul().get(rs4).mul().get(dx!).add().set(img);
+        f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(iy0);
+        f.get(ox).get(g.strideW).mul().get(g.padLeft).sub().set(ix0);
+        f.for(ky, () => f.i32(0), g.kh, 1, () => {
+          f.get(iy0).get(ky).get(g.dilH).mul().add().set(iy);
+          f.for(kx, () => f.i32(0), g.kw, 1, () => {
+            f.get(ix0).get(kx).get(g.dilW).mul().add().set(ix);
+            f.get(iy).get(g.h).ltU().get(ix).get(g.w).ltU().and().if(() => {
+              f.get(iy).get(rs4).mul().get(ix).get(c4).mul().add().get(img)
+                .add().set(dst);
+              f.get(dst).get(c4).add().set(end);
+              f.block(() => {
+                f.loop(() => {
+                  f.get(dst).i32(16).add().get(end).gt().brIf(1);
+                  f.get(dst).get(dst).loadV().get(src).loadV().vadd().storeV();
+                  f.get(src).i32(16).add().set(src);
+                  f.get(dst).i32(16).add().set(dst);
+                  f.br(0);
+                });
+              });
+              f.block(() => {
+                f.loop(() => {
+                  f.get(dst).get(end).ge().brIf(1);
+                  f.get(dst).get(dst).loadF32().get(src).loadF32().fadd()
+                    .storeF32();
+                  f.get(src).i32(4).add().set(src);
+                  f.get(dst).i32(4).add().set(dst);
+                  f.br(0);
+                });
+              });
+            }, () => {
+              f.get(src).get(c4).add().set(src);
+            });
+          });
+        });
+        advance(f, g, b, oy, ox);
+      });
+    },
+  );
+}
