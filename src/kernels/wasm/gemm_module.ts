@@ -37,8 +37,8 @@ export const KC = 256;
 /** Rows of A per block (a transposed A is packed a block at a time). */
 export const MC = 64;
 
-/** Floats of `work` the GEMM needs (packed A block and an edge tile). @internal */
-export const workFloats: number = MC * KC + MR * 8;
+/** Floats of `work` the GEMM needs (an edge tile). @internal */
+export const workFloats: number = MR * 8;
 
 /** Floats of a packed op(B) `[k, n]`. @internal */
 export function packedFloats(k: number, n: number): number {
@@ -57,7 +57,12 @@ function madd(b: Body, relaxed: boolean, s: Local, v: Local, acc: Local): void {
  * Adds the micro-kernel for `rows` rows:
  * `(a, lda4, b, c, ldc4, kc, add, nr, tmp)` with byte strides.
  */
-function microKernel(mb: ModuleBuilder, rows: number, relaxed: boolean) {
+function microKernel(
+  mb: ModuleBuilder,
+  rows: number,
+  relaxed: boolean,
+  transposed: boolean,
+) {
   return mb.func(
     null,
     ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"],
@@ -74,20 +79,27 @@ function microKernel(mb: ModuleBuilder, rows: number, relaxed: boolean) {
       const q = f.local("i32"), t = f.local("f32");
       for (let r = 0; r < rows; r++) {
         f.vconst(0).set(acc[r]![0]!).vconst(0).set(acc[r]![1]!);
-        f.get(a!).get(lda4!).i32(r).mul().add().set(ap[r]!);
+        if (!transposed || r === 0) {
+          f.get(a!).get(lda4!).i32(transposed ? 0 : r).mul().add().set(ap[r]!);
+        }
       }
       f.get(bp!).get(kc!).i32(5).shl().add().set(end);
       f.get(kc!).i32(0).gt().if(() => {
         f.loop(() => {
           f.get(bp!).loadV(0).set(b0).get(bp!).loadV(16).set(b1);
           for (let r = 0; r < rows; r++) {
-            f.get(ap[r]!).loadSplat(0).set(s);
+            // Row r of a stored A at ap[r]; of a transposed A, the r-th
+            // float at ap[0] (the rows of one depth are adjacent).
+            if (transposed) f.get(ap[0]!).loadSplat(4 * r).set(s);
+            else f.get(ap[r]!).loadSplat(0).set(s);
             madd(f, relaxed, s, b0, acc[r]![0]!);
             f.set(acc[r]![0]!);
             madd(f, relaxed, s, b1, acc[r]![1]!);
             f.set(acc[r]![1]!);
-            f.get(ap[r]!).i32(4).add().set(ap[r]!);
+            if (!transposed) f.get(ap[r]!).i32(4).add().set(ap[r]!);
           }
+          // A transposed steps a whole stored row (lda4 bytes) per depth.
+          if (transposed) f.get(ap[0]!).get(lda4!).add().set(ap[0]!);
           f.get(bp!).i32(32).add().tee(bp!).get(end).lt().brIf(0);
         });
       });
@@ -135,8 +147,11 @@ function min(f: Body, x: Local, y: Local): Body {
  */
 export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder(true);
-  const micro: FuncRef[] = [];
-  for (let r = 1; r <= MR; r++) micro.push(microKernel(mb, r, relaxed));
+  const micro: FuncRef[] = [], microT: FuncRef[] = [];
+  for (let r = 1; r <= MR; r++) {
+    micro.push(microKernel(mb, r, relaxed, false));
+    microT.push(microKernel(mb, r, relaxed, true));
+  }
   mb.func(
     "packB",
     ["i32", "i32", "i32", "i32", "i32", "i32"],
@@ -200,12 +215,12 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
       const i0 = f.local("i32"), mc = f.local("i32"), ablk = f.local("i32");
       const lb4 = f.local("i32"), jp = f.local("i32"), nr = f.local("i32");
       const bpan = f.local("i32"), crow = f.local("i32"), i = f.local("i32");
-      const mfull = f.local("i32"), tmp = f.local("i32"), p = f.local("i32");
-      const src = f.local("i32"), dstp = f.local("i32"), rest = f.local("i32");
+      const mfull = f.local("i32"), tmp = f.local("i32");
+      const rest = f.local("i32");
       const kcMax = f.local("i32"), mcMax = f.local("i32");
       const eight = f.local("i32"), ldc4 = f.local("i32");
       f.i32(KC).set(kcMax).i32(MC).set(mcMax).i32(8).set(eight);
-      f.get(work!).i32(MC * KC * 4).add().set(tmp);
+      f.get(work!).set(tmp);
       f.get(ldc!).i32(2).shl().set(ldc4);
       f.for(p0, () => f.i32(0), k!, KC, () => {
         f.get(k!).get(p0).sub().set(rest);
@@ -214,24 +229,16 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
         f.for(i0, () => f.i32(0), m!, MC, () => {
           f.get(m!).get(i0).sub().set(rest);
           min(f, mcMax, rest).set(mc);
+          // A's block: rows i0.., depths p0..; a transposed A is read in
+          // place, its rows adjacent and its depths lda apart.
           f.get(transA!).if(() => {
-            // work[i * kc + p] = a[(p0 + p) * lda + i0 + i]
-            f.for(p, () => f.i32(0), kc, 1, () => {
-              f.get(p0).get(p).add().get(lda!).mul().get(i0).add().i32(2)
-                .shl().get(a!).add().set(src);
-              f.get(work!).get(p).i32(2).shl().add().set(dstp);
-              f.for(i, () => f.i32(0), mc, 1, () => {
-                f.get(dstp).get(src).loadF32().storeF32();
-                f.get(src).i32(4).add().set(src);
-                f.get(dstp).get(kc).i32(2).shl().add().set(dstp);
-              });
-            });
-            f.get(work!).set(ablk).get(kc).i32(2).shl().set(lb4);
+            f.get(p0).get(lda!).mul().get(i0).add().i32(2).shl().get(a!).add()
+              .set(ablk);
           }, () => {
             f.get(i0).get(lda!).mul().get(p0).add().i32(2).shl().get(a!).add()
               .set(ablk);
-            f.get(lda!).i32(2).shl().set(lb4);
           });
+          f.get(lda!).i32(2).shl().set(lb4);
           f.get(mc).get(mc).i32(MR).rem().sub().set(mfull);
           f.for(jp, () => f.i32(0), n!, 8, () => {
             f.get(n!).get(jp).sub().set(rest);
@@ -241,11 +248,19 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
             f.get(i0).get(ldc!).mul().get(jp).add().i32(2).shl().get(c!).add()
               .set(crow);
             const callTile = (r: number): void => {
-              f.get(ablk).get(i).get(lb4).mul().add();
-              f.get(lb4).get(bpan);
-              f.get(crow).get(i).get(ldc4).mul().add();
-              f.get(ldc4).get(kc).get(add).get(nr).get(tmp);
-              f.call(micro[r - 1]!);
+              f.get(transA!).if(() => {
+                f.get(ablk).get(i).i32(2).shl().add();
+                f.get(lb4).get(bpan);
+                f.get(crow).get(i).get(ldc4).mul().add();
+                f.get(ldc4).get(kc).get(add).get(nr).get(tmp);
+                f.call(microT[r - 1]!);
+              }, () => {
+                f.get(ablk).get(i).get(lb4).mul().add();
+                f.get(lb4).get(bpan);
+                f.get(crow).get(i).get(ldc4).mul().add();
+                f.get(ldc4).get(kc).get(add).get(nr).get(tmp);
+                f.call(micro[r - 1]!);
+              });
             };
             f.for(i, () => f.i32(0), mfull, MR, () => callTile(MR));
             f.get(mfull).set(i);
