@@ -28,6 +28,7 @@ import {
   type Conv2dGeometry,
 } from "../src/kernels/conv2d.ts";
 import { setThreads } from "../src/kernels/threads.ts";
+import { biasRelu, reluMask } from "../src/kernels/elementwise.ts";
 
 setThreads(1);
 
@@ -270,4 +271,31 @@ function conv(
     padLeft: pad,
     padRight: pad,
   };
+}
+
+Deno.test({
+  name:
+    "WebAssembly bias + relu and relu mask are bit-identical to the typed-array ones",
+  ignore: !simd,
+  fn() {
+    for (const [n, m] of [[64 * 24 * 24 * 8, 8], [5000 * 16, 16], [6000, 6]]) {
+      const x = randArray(n!, 7 + n!), g = randArray(n!, 8 + n!);
+      const b = randArray(m!, 9);
+      // Special values: NaN, -0, infinities, and exact zeros after the bias.
+      x[0] = NaN;
+      x[1] = -0;
+      x[2] = Infinity;
+      x[3] = -Infinity;
+      x[4] = -b[4 % m!]!;
+      g[5] = NaN;
+      const br = both(() => biasRelu(x, b));
+      const rm = both(() => reluMask(g, x));
+      assertEquals(bitsOf(br.wasm), bitsOf(br.js), `biasRelu ${n} ${m}`);
+      assertEquals(bitsOf(rm.wasm), bitsOf(rm.js), `reluMask ${n}`);
+    }
+  },
+});
+
+function bitsOf(a: Float32Array): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, a.length);
 }

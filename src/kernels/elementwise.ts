@@ -9,6 +9,11 @@
  * @module
  */
 
+import { stageRun, wasm } from "./wasm/runtime.ts";
+
+/** Arrays from this length run the WebAssembly kernels (copies included). */
+const WASM_MIN = 4096;
+
 /** Codes of the binary elementwise operations. @internal */
 export type BinaryOp =
   | "add"
@@ -311,6 +316,12 @@ export function binary(
  */
 export function reluMask(g: Float32Array, x: Float32Array): Float32Array {
   const n = g.length;
+  if (n >= WASM_MIN) {
+    const r = stageRun([g, x], n, ([pg, px], po) => {
+      wasm().reluMask(pg!, px!, po, n);
+    });
+    if (r !== null) return r;
+  }
   const o = new Float32Array(n);
   // Branch-free (a data-dependent branch costs 5x on activations of random
   // sign): keep g's bits where x > 0, else all zero bits (+0).
@@ -328,6 +339,12 @@ export function reluMask(g: Float32Array, x: Float32Array): Float32Array {
  */
 export function biasRelu(x: Float32Array, b: Float32Array): Float32Array {
   const n = x.length, m = b.length;
+  if (n >= WASM_MIN && m > 0 && m % 4 === 0) {
+    const r = stageRun([x, b], n, ([px, pb], po) => {
+      wasm().biasRelu(px!, pb!, po, n, m);
+    });
+    if (r !== null) return r;
+  }
   const o = new Float32Array(n);
   const oi = bits(o);
   for (let base = 0; base < n; base += m) {

@@ -249,6 +249,26 @@ export class Body {
   vmax(): this {
     return this.#simd(0xe9);
   }
+  /** `f32x4.gt` (all ones where a > b, false for NaN). */
+  vgt(): this {
+    return this.#simd(0x44);
+  }
+  /** `v128.and`. */
+  vand(): this {
+    return this.#simd(0x4e);
+  }
+  /** `f32.gt`. */
+  fgt(): this {
+    return this.#op(0x5e);
+  }
+  /** `i32.reinterpret_f32`. */
+  bitsOf(): this {
+    return this.#op(0xbc);
+  }
+  /** `f32.reinterpret_i32`. */
+  floatOf(): this {
+    return this.#op(0xbe);
+  }
   /** `f32x4.relaxed_madd` (a * b + c, fused where the CPU has FMA). */
   vmaddRelaxed(): this {
     return this.#simd(0x105);

@@ -29,6 +29,7 @@ import {
   ModuleBuilder,
 } from "./builder.ts";
 import { addConvData } from "./conv_module.ts";
+import { addElementwise } from "./elementwise_module.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -273,5 +274,6 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
     },
   );
   addConvData(mb);
+  addElementwise(mb);
   return mb.bytes();
 }

@@ -58,6 +58,10 @@ export interface WasmExports {
   ): void;
   /** Adds full-width column-matrix rows back into the image gradient. */
   col2im(cols: number, geo: number, r0: number, rows: number, dx: number): void;
+  /** `o = relu(x + b)`, `b` repeating every `m` floats. */
+  biasRelu(x: number, b: number, o: number, n: number, m: number): void;
+  /** `o = g` where `x > 0`, else +0. */
+  reluMask(g: number, x: number, o: number, n: number): void;
 }
 
 /** Which kernels run: `"wasm"` (WebAssembly SIMD) or `"js"` (typed arrays). @internal */
@@ -351,4 +355,36 @@ export function withInts(
     arenaNext = mark;
   }
   return true;
+}
+
+/**
+ * Runs a single-thread WebAssembly kernel on copies of `inputs` in the
+ * shared memory (at 16-byte aligned byte addresses `ptrs`) and returns a
+ * fresh copy of its `outLen`-float output; `null` when the WebAssembly
+ * kernels are not in use (the caller runs its typed-array loop). Called
+ * between jobs only: it reuses the job area.
+ *
+ * @internal
+ * @param inputs The input arrays.
+ * @param outLen The output length in floats.
+ * @param call Runs the kernel.
+ * @returns The output, or `null`.
+ */
+export function stageRun(
+  inputs: readonly Float32Array[],
+  outLen: number,
+  call: (ptrs: number[], out: number) => void,
+): Float32Array | null {
+  if (!isMainThread || kernelMode() !== "wasm") return null;
+  const offs: number[] = [];
+  let off = 16;
+  for (const a of inputs) {
+    offs.push(off);
+    off += (a.length + 15) & ~15;
+  }
+  const outOff = off;
+  if (!reserve(outOff + outLen)) return null;
+  inputs.forEach((a, i) => view.set(a, offs[i]!));
+  call(offs.map((o) => o * 4), outOff * 4);
+  return view.slice(outOff, outOff + outLen);
 }
