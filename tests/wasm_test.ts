@@ -29,6 +29,13 @@ import {
 } from "../src/kernels/conv2d.ts";
 import { setThreads } from "../src/kernels/threads.ts";
 import { biasRelu, reluMask } from "../src/kernels/elementwise.ts";
+import {
+  bernoulli,
+  key,
+  keyData,
+  threefry2x32,
+  uniform,
+} from "../src/random.ts";
 
 setThreads(1);
 
@@ -299,3 +306,24 @@ Deno.test({
 function bitsOf(a: Float32Array): Int32Array {
   return new Int32Array(a.buffer, a.byteOffset, a.length);
 }
+
+Deno.test("the SIMD Threefry stream gives the scalar cipher's words", () => {
+  // Whole draws on both paths, long enough for the SIMD stream and with
+  // a scalar tail (odd word counts, blocks not a multiple of 4).
+  for (const n of [7, 1024, 4097, 10001]) {
+    const k = key(n);
+    const u = both(() => uniform(k, [n]).toFlat());
+    assertEquals(u.wasm, u.js, `uniform ${n}`);
+    const b = both(() => bernoulli(k, 0.3, [n]).toFlat());
+    assertEquals(b.wasm, b.js, `bernoulli ${n}`);
+  }
+  // The stream of key k is block b = (0, b) encrypted under k: the first
+  // word of block 600 decides draw 1200 of bernoulli(k, p) (word 2b).
+  const k = key(5);
+  const [k0, k1] = keyData(k);
+  const words = threefry2x32([k0, k1], [0, 600]);
+  const p = 0.5;
+  const draw = both(() => bernoulli(k, p, [2000]).toFlat());
+  assertEquals(draw.wasm[1200], words[0] / 2 ** 32 < p ? 1 : 0);
+  assertEquals(draw.wasm[1201], words[1] / 2 ** 32 < p ? 1 : 0);
+});

@@ -193,6 +193,10 @@ export class Body {
   rem(): this {
     return this.#op(0x6f);
   }
+  /** `i32.xor`. */
+  xor(): this {
+    return this.#op(0x73);
+  }
   /** `i32.or`. */
   or(): this {
     return this.#op(0x72);
@@ -268,6 +272,45 @@ export class Body {
   /** `f32.reinterpret_i32`. */
   floatOf(): this {
     return this.#op(0xbe);
+  }
+  /** `i32x4.splat`. */
+  isplat(): this {
+    return this.#simd(0x11);
+  }
+  /** `i32x4.add`. */
+  iadd4(): this {
+    return this.#simd(0xae);
+  }
+  /** `i32x4.shl` by the i32 on the stack. */
+  ishl4(): this {
+    return this.#simd(0xab);
+  }
+  /** `i32x4.shr_u` by the i32 on the stack. */
+  ishrU4(): this {
+    return this.#simd(0xad);
+  }
+  /** `v128.or`. */
+  vor(): this {
+    return this.#simd(0x50);
+  }
+  /** `v128.xor`. */
+  vxor(): this {
+    return this.#simd(0x51);
+  }
+  /** `v128.const` of four int32 lanes. */
+  iconst4(a: number, b: number, c: number, d: number): this {
+    this.#simd(0x0c);
+    const x = new Uint8Array(new Int32Array([a, b, c, d]).buffer);
+    for (const v of x) this.code.push(v);
+    return this;
+  }
+  /** `i8x16.shuffle` picking the given int32 lanes (0-3 of a, 4-7 of b). */
+  shuffle32(lanes: readonly [number, number, number, number]): this {
+    this.#simd(0x0d);
+    for (const l of lanes) {
+      for (let k = 0; k < 4; k++) this.code.push(4 * l + k);
+    }
+    return this;
   }
   /** `f32x4.relaxed_madd` (a * b + c, fused where the CPU has FMA). */
   vmaddRelaxed(): this {

@@ -30,6 +30,7 @@ import {
 } from "./builder.ts";
 import { addConvData } from "./conv_module.ts";
 import { addElementwise } from "./elementwise_module.ts";
+import { addThreefry } from "./random_module.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -275,5 +276,6 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   );
   addConvData(mb);
   addElementwise(mb);
+  addThreefry(mb);
   return mb.bytes();
 }

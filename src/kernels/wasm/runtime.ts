@@ -62,6 +62,14 @@ export interface WasmExports {
   biasRelu(x: number, b: number, o: number, n: number, m: number): void;
   /** `o = g` where `x > 0`, else +0. */
   reluMask(g: number, x: number, o: number, n: number): void;
+  /** Threefry-2x32-20 words of `blocks` (a multiple of 4) counters from `b0`. */
+  threefry(
+    k0: number,
+    k1: number,
+    b0: number,
+    blocks: number,
+    out: number,
+  ): void;
 }
 
 /** Which kernels run: `"wasm"` (WebAssembly SIMD) or `"js"` (typed arrays). @internal */
