@@ -29,6 +29,8 @@ import {
 } from "../src/kernels/conv2d.ts";
 import { setThreads } from "../src/kernels/threads.ts";
 import { biasRelu, reluMask } from "../src/kernels/elementwise.ts";
+import { maxPoolForward, type Pool2dGeometry } from "../src/kernels/pool.ts";
+import { adamKernel } from "../src/optim/_adam_kernel.ts";
 import {
   bernoulli,
   key,
@@ -326,4 +328,82 @@ Deno.test("the SIMD Threefry stream gives the scalar cipher's words", () => {
   const draw = both(() => bernoulli(k, p, [2000]).toFlat());
   assertEquals(draw.wasm[1200], words[0] / 2 ** 32 < p ? 1 : 0);
   assertEquals(draw.wasm[1201], words[1] / 2 ** 32 < p ? 1 : 0);
+});
+
+Deno.test({
+  name: "WebAssembly max pooling gives the typed-array values and argmax",
+  ignore: !simd,
+  fn() {
+    const cases: Pool2dGeometry[] = [
+      pool(64, 24, 24, 8, 2, 2, 0),
+      pool(3, 9, 7, 16, 3, 2, 1),
+      pool(2, 5, 5, 4, 3, 3, 2),
+    ];
+    let seed = 77;
+    for (const g of cases) {
+      // Few levels: many ties, which the first position must win.
+      const x = new Float32Array(g.n * g.h * g.w * g.c);
+      const r = randArray(x.length, seed++);
+      for (let i = 0; i < x.length; i++) x[i] = Math.round(r[i]! * 2);
+      x[5] = NaN;
+      x[9] = -0;
+      const p = both(() => maxPoolForward(x, g));
+      assertEquals(bitsOf(p.wasm.out), bitsOf(p.js.out), JSON.stringify(g));
+      assertEquals(p.wasm.argmax, p.js.argmax, `argmax ${JSON.stringify(g)}`);
+    }
+  },
+});
+
+function pool(
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  k: number,
+  stride: number,
+  pad: number,
+): Pool2dGeometry {
+  return {
+    n,
+    h,
+    w,
+    c,
+    kh: k,
+    kw: k,
+    outH: Math.floor((h + 2 * pad - k) / stride) + 1,
+    outW: Math.floor((w + 2 * pad - k) / stride) + 1,
+    strideH: stride,
+    strideW: stride,
+    padTop: pad,
+    padBottom: pad,
+    padLeft: pad,
+    padRight: pad,
+  };
+}
+
+Deno.test({
+  name: "WebAssembly Adam gives the typed-array moments and update bit for bit",
+  ignore: !simd,
+  fn() {
+    for (const n of [1024, 4096 * 3]) {
+      const g = randArray(n, 1), m = randArray(n, 2);
+      const v = randArray(n, 3).map(Math.abs);
+      g[0] = 0;
+      g[1] = 1e-30;
+      g[2] = -3e20;
+      for (
+        const [b1, b2, scale, eps] of [[0.9, 0.999, 1e-3, 1e-8], [
+          0.5,
+          0.25,
+          -0.7,
+          10,
+        ]]
+      ) {
+        const r = both(() => adamKernel(g, m, v, b1!, b2!, scale!, eps!));
+        for (let i = 0; i < 3; i++) {
+          assertEquals(bitsOf(r.wasm[i]!), bitsOf(r.js[i]!), `${n} part ${i}`);
+        }
+      }
+    }
+  },
 });

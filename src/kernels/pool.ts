@@ -10,6 +10,9 @@
  * @module
  */
 
+import { stageRun, wasm } from "./wasm/runtime.ts";
+import { POOL_FIELDS } from "./wasm/pool_module.ts";
+
 /** Everything the pooling kernels need to know about the shapes. @internal */
 export interface Pool2dGeometry {
   readonly n: number;
@@ -44,6 +47,20 @@ export function maxPoolForward(
 ): { out: Float32Array; argmax: Int32Array } {
   const { n, h, w, c, kh, outH, outW, strideH } = g;
   const size = n * outH * outW * c;
+  if (c % 4 === 0 && size >= 1024) {
+    const geo = new Float32Array(
+      Int32Array.from(POOL_FIELDS, (f) => g[f]).buffer,
+    );
+    const r = stageRun([x, geo], 2 * size, ([px, pg], po) => {
+      wasm().maxPool(px!, pg!, po, po + 4 * size);
+    });
+    if (r !== null) {
+      return {
+        out: r.subarray(0, size),
+        argmax: new Int32Array(r.buffer, r.byteOffset + 4 * size, size),
+      };
+    }
+  }
   const out = new Float32Array(size);
   const argmax = new Int32Array(size);
   // Branch-free selection (a data-dependent branch costs 5x here): `at`

@@ -14,9 +14,14 @@
  */
 
 /** A WebAssembly value type. @internal */
-export type ValType = "i32" | "f32" | "v128";
+export type ValType = "i32" | "f32" | "f64" | "v128";
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const VALTYPE: Record<ValType, number> = {
+  i32: 0x7f,
+  f32: 0x7d,
+  f64: 0x7c,
+  v128: 0x7b,
+};
 
 function uleb(out: number[], v: number): void {
   let n = v >>> 0;
@@ -132,6 +137,17 @@ export class Body {
     const b = new Uint8Array(new Float32Array([v]).buffer);
     for (const x of b) this.code.push(x);
     return this;
+  }
+  /** `f64.const`. */
+  f64(v: number): this {
+    this.#op(0x44);
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    for (const x of b) this.code.push(x);
+    return this;
+  }
+  /** `f64.sub`. */
+  fsub64(): this {
+    return this.#op(0xa1);
   }
   /** `i32.add`. */
   add(): this {
@@ -311,6 +327,38 @@ export class Body {
       for (let k = 0; k < 4; k++) this.code.push(4 * l + k);
     }
     return this;
+  }
+  /** `f64x2.splat`. */
+  dsplat(): this {
+    return this.#simd(0x14);
+  }
+  /** `f64x2.promote_low_f32x4`. */
+  promoteLow(): this {
+    return this.#simd(0x5f);
+  }
+  /** `f32x4.demote_f64x2_zero`. */
+  demote(): this {
+    return this.#simd(0x5e);
+  }
+  /** `f64x2.add`. */
+  dadd(): this {
+    return this.#simd(0xf0);
+  }
+  /** `f64x2.mul`. */
+  dmul(): this {
+    return this.#simd(0xf2);
+  }
+  /** `f64x2.div`. */
+  ddiv(): this {
+    return this.#simd(0xf3);
+  }
+  /** `f64x2.sqrt`. */
+  dsqrt(): this {
+    return this.#simd(0xef);
+  }
+  /** `v128.bitselect`: bits of a where the mask is set, else of b. */
+  bitselect(): this {
+    return this.#simd(0x52);
   }
   /** `f32x4.relaxed_madd` (a * b + c, fused where the CPU has FMA). */
   vmaddRelaxed(): this {

@@ -31,6 +31,8 @@ import {
 import { addConvData } from "./conv_module.ts";
 import { addElementwise } from "./elementwise_module.ts";
 import { addThreefry } from "./random_module.ts";
+import { addAdam } from "./optim_module.ts";
+import { addMaxPool } from "./pool_module.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -277,5 +279,7 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   addConvData(mb);
   addElementwise(mb);
   addThreefry(mb);
+  addAdam(mb);
+  addMaxPool(mb);
   return mb.bytes();
 }

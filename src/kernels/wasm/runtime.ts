@@ -62,6 +62,20 @@ export interface WasmExports {
   biasRelu(x: number, b: number, o: number, n: number, m: number): void;
   /** `o = g` where `x > 0`, else +0. */
   reluMask(g: number, x: number, o: number, n: number): void;
+  /** One Adam step over `n` floats (a multiple of 4); see optim_module.ts. */
+  adam(
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    beta1: number,
+    beta2: number,
+    scale: number,
+    epsHat: number,
+    out: number,
+  ): void;
+  /** Max pooling of images whose channels are a multiple of 4. */
+  maxPool(x: number, geo: number, out: number, argmax: number): void;
   /** Threefry-2x32-20 words of `blocks` (a multiple of 4) counters from `b0`. */
   threefry(
     k0: number,

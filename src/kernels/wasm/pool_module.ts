@@ -1,0 +1,102 @@
+/**
+ * Max pooling forward in WebAssembly SIMD, four channels at a time, added
+ * to the kernel module: the same values and argmax positions as
+ * `pool.ts`'s `maxPoolForward` (a later position wins only where it is
+ * strictly larger; padding never wins; an empty window gives 0 and -1).
+ *
+ * @internal
+ * @module
+ */
+
+import type { Local, ModuleBuilder } from "./builder.ts";
+
+/** The geometry words the kernel reads, in order. @internal */
+export const POOL_FIELDS = [
+  "n",
+  "h",
+  "w",
+  "c",
+  "kh",
+  "kw",
+  "outH",
+  "outW",
+  "strideH",
+  "strideW",
+  "padTop",
+  "padLeft",
+] as const;
+
+/**
+ * Adds `maxPool(x, geo, out, argmax)` for images whose channel count is a
+ * multiple of 4 (byte addresses; `argmax` receives int32 flat indices).
+ *
+ * @internal
+ */
+export function addMaxPool(mb: ModuleBuilder): void {
+  mb.func(
+    "maxPool",
+    ["i32", "i32", "i32", "i32"],
+    [],
+    (f, [x, geo, out, argmax]) => {
+      const g = {} as Record<(typeof POOL_FIELDS)[number], Local>;
+      POOL_FIELDS.forEach((name, i) => {
+        const l = f.local("i32");
+        f.get(geo!).loadI32(4 * i).set(l);
+        g[name] = l;
+      });
+      const i = (): Local => f.local("i32");
+      const b = i(), oy = i(), ox = i(), img = i(), y0 = i(), ya = i();
+      const yb = i(), x0 = i(), xa = i(), xb = i(), ci = i(), first = i();
+      const y = i(), xx = i(), idx = i(), zero = i(), t = i();
+      const best = f.local("v128"), at = f.local("v128");
+      const cand = f.local("v128"), mask = f.local("v128");
+      f.i32(0).set(zero);
+      f.for(b, () => f.i32(0), g.n, 1, () => {
+        f.get(b).get(g.h).mul().get(g.w).mul().get(g.c).mul().set(img);
+        f.for(oy, () => f.i32(0), g.outH, 1, () => {
+          f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(y0);
+          f.get(y0).get(zero).get(y0).get(zero).gt().select().set(ya);
+          f.get(y0).get(g.kh).add().set(yb);
+          f.get(yb).get(g.h).get(yb).get(g.h).lt().select().set(yb);
+          f.for(ox, () => f.i32(0), g.outW, 1, () => {
+            f.get(ox).get(g.strideW).mul().get(g.padLeft).sub().set(x0);
+            f.get(x0).get(zero).get(x0).get(zero).gt().select().set(xa);
+            f.get(x0).get(g.kw).add().set(xb);
+            f.get(xb).get(g.w).get(xb).get(g.w).lt().select().set(xb);
+            f.get(ya).get(yb).lt().get(xa).get(xb).lt().and().if(() => {
+              f.get(ya).get(g.w).mul().get(xa).add().get(g.c).mul().get(img)
+                .add().set(first);
+              f.for(ci, () => f.i32(0), g.c, 4, () => {
+                f.get(first).get(ci).add().tee(t).i32(2).shl().get(x!).add()
+                  .loadV().set(best);
+                f.get(t).isplat().iconst4(0, 1, 2, 3).iadd4().set(at);
+                f.for(y, () => f.get(ya), yb, 1, () => {
+                  f.for(xx, () => f.get(xa), xb, 1, () => {
+                    f.get(y).get(g.w).mul().get(xx).add().get(g.c).mul()
+                      .get(img).add().get(ci).add().set(idx);
+                    f.get(idx).i32(2).shl().get(x!).add().loadV().set(cand);
+                    f.get(cand).get(best).vgt().set(mask);
+                    f.get(cand).get(best).get(mask).bitselect().set(best);
+                    f.get(idx).isplat().iconst4(0, 1, 2, 3).iadd4().get(at)
+                      .get(mask).bitselect().set(at);
+                  });
+                });
+                f.get(out!).get(best).storeV();
+                f.get(argmax!).get(at).storeV();
+                f.get(out!).i32(16).add().set(out!);
+                f.get(argmax!).i32(16).add().set(argmax!);
+              });
+            }, () => {
+              f.for(ci, () => f.i32(0), g.c, 4, () => {
+                f.get(out!).vconst(0).storeV();
+                f.get(argmax!).iconst4(-1, -1, -1, -1).storeV();
+                f.get(out!).i32(16).add().set(out!);
+                f.get(argmax!).i32(16).add().set(argmax!);
+              });
+            });
+          });
+        });
+      });
+    },
+  );
+}
