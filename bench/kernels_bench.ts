@@ -9,7 +9,9 @@
  * 2 * 64 * 24 * 24 * 64 * 3 * 3 * 32 = 1.359e9.
  */
 
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import { gemm } from "../src/kernels/gemm.ts";
 import {

@@ -2,6 +2,7 @@
 // CNN and the Keras MNIST CNN at batch 64, and small-CNN inference at batch
 // 256, against TensorFlow.js CPU in the same run.
 // The union package: tfjs-core alone registers no gradients, so it cannot train.
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import {
   type AnyTensor,

@@ -1,7 +1,9 @@
 // TensorFlow.js's WASM backend (XNNPACK, one thread) as a second peer for
 // GEMM and conv2d forward. It sits in the same groups as bench/kernels_bench.ts,
 // whose baseline is TF.js CPU. (It cannot train a CNN: no conv filter gradient.)
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import { setWasmPaths } from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 
 tf.env().set("IS_TEST", true);

@@ -8,7 +8,9 @@ import {
   assertThrows,
 } from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import {
   type AnyTensor,

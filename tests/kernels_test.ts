@@ -5,7 +5,9 @@
  */
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+// deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import { gemm, gemmInto } from "../src/kernels/gemm.ts";
 import {
