@@ -553,38 +553,9 @@ function gemmWasm(
 }
 
 /**
- * Packs op(B) `[k, n]` into the WebAssembly kernel's layout: panels of 8
- * columns (zero past `n`), panel `q` at `8 q k`, depth `p` at `+ 8 p`.
- */
-function packPanels8(
-  b: Float32Array,
-  bOff: number,
-  ldb: number,
-  transB: boolean,
-  k: number,
-  n: number,
-  dst: Float32Array,
-): void {
-  for (let j0 = 0; j0 < n; j0 += 8) {
-    const cols = Math.min(8, n - j0);
-    let d = j0 * k;
-    for (let p = 0; p < k; p++) {
-      for (let j = 0; j < 8; j++) {
-        dst[d + j] = j >= cols
-          ? 0
-          : transB
-          ? b[bOff + (j0 + j) * ldb + p]!
-          : b[bOff + p * ldb + j0 + j]!;
-      }
-      d += 8;
-    }
-  }
-}
-
-/**
  * Computes rows `[start, end)` of C (+)= op(A) @ op(B) with the WebAssembly
- * kernel, for dense A and C in the shared memory and op(B) packed by
- * {@linkcode packPanels8}, with the job integers `[m, k, n, transA, transB,
+ * kernel, for dense A and C in the shared memory and op(B) packed in
+ * 8-column panels (`packB` of the module), with the job integers `[m, k, n, transA, transB,
  * accumulate]`: the share of one thread.
  *
  * @internal
@@ -683,9 +654,20 @@ export function gemmInto(
       ints,
       a.subarray(aOff, aOff + m * k),
       {
-        length: packedFloats(k, n),
+        // op(B) packed once for every thread: B is copied behind the panels
+        // and packed by the WebAssembly packer (4-8x the typed-array one).
+        length: packedFloats(k, n) + k * n,
         write(dst: Float32Array): void {
-          packPanels8(b, bOff, ldb, transB, k, n, dst);
+          const raw = packedFloats(k, n);
+          dst.set(b.subarray(bOff, bOff + k * n), raw);
+          wasm().packB(
+            dst.byteOffset + raw * 4,
+            ldb,
+            transB ? 1 : 0,
+            k,
+            n,
+            dst.byteOffset,
+          );
         },
       },
       m * n,
