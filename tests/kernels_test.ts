@@ -945,7 +945,7 @@ Deno.test({
       const x = randArray(g.n * g.h * g.w * g.c, seed++);
       const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
       const dy = randArray(g.n * g.outH * g.outW * g.o, seed++);
-      for (const p of ["im2col", "direct"] as const) {
+      for (const p of ["im2col", "direct", "auto"] as const) {
         const on = <T>(f: () => T): T => {
           const before = setConvPath(p);
           try {

@@ -51,6 +51,8 @@ export const JOB_DIRECT_FORWARD = 5;
 export const JOB_DIRECT_FILTER = 6;
 /** Job kind: rows of a GEMM by the WebAssembly kernel. @internal */
 export const JOB_GEMM_WASM = 7;
+/** Job kind: output lines of the WebAssembly column-free convolution. @internal */
+export const JOB_WASM_FORWARD = 8;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

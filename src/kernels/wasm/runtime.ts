@@ -62,6 +62,16 @@ export interface WasmExports {
   biasRelu(x: number, b: number, o: number, n: number, m: number): void;
   /** `o = g` where `x > 0`, else +0. */
   reluMask(g: number, x: number, o: number, n: number): void;
+  /** Output lines of a convolution without a column matrix. */
+  convForward(
+    xp: number,
+    geo: number,
+    bp: number,
+    y: number,
+    line0: number,
+    line1: number,
+    tmp: number,
+  ): void;
   /** One Adam step over `n` floats (a multiple of 4); see optim_module.ts. */
   adam(
     g: number,
