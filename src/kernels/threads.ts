@@ -53,6 +53,8 @@ export const JOB_DIRECT_FILTER = 6;
 export const JOB_GEMM_WASM = 7;
 /** Job kind: output lines of the WebAssembly column-free convolution. @internal */
 export const JOB_WASM_FORWARD = 8;
+/** Job kind: filter rows of the WebAssembly column-free filter gradient. @internal */
+export const JOB_WASM_FILTER = 9;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

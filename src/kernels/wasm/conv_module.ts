@@ -307,3 +307,84 @@ export function addConvForward(mb: ModuleBuilder, micro: FuncRef[]): void {
     },
   );
 }
+
+/**
+ * Adds `convFilter(xp, geo, bp, dw, k0, k1, tmp)`: filter-gradient rows
+ * `[k0, k1)` (flattened `(ky, kx, ci)`) added into `dw` `[kh * kw * c, o]`
+ * from the padded input `xp` and the output gradient packed in 8-column
+ * panels at `bp` (depth = output position), without a column matrix: for
+ * one filter row and one output line, the window rows of the line's pixels
+ * are a transposed GEMM A read in place (taps adjacent, pixels `strideW *
+ * c` apart). Lines are summed in order into each row, so the result does
+ * not depend on how the rows are split.
+ *
+ * @internal
+ */
+export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
+  const MR = microT.length;
+  mb.func(
+    "convFilter",
+    ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
+    [],
+    (f, [xp, geo, bp, dw, k0, k1, tmp]) => {
+      const g = loadGeo(f, geo!);
+      const o = f.local("i32"), n = f.local("i32");
+      f.get(geo!).loadI32(4 * GEO_FIELDS.length).set(o);
+      f.get(geo!).loadI32(4 * GEO_FIELDS.length + 4).set(n);
+      const i = (): Local => f.local("i32");
+      const ky = i(), t = i(), tEnd = i(), rows = i(), jp = i(), nr = i();
+      const line = i(), lines = i(), b = i(), oy = i(), a = i(), span = i();
+      const kTotal = i(), lda4 = i(), ldc4 = i(), rs4 = i(), crow = i();
+      const depth = i(), eight = i(), rest = i(), row0 = i(), bline = i();
+      f.i32(8).set(eight);
+      f.get(g.kw).get(g.c).mul().set(span);
+      f.get(n).get(g.outH).mul().set(lines);
+      f.get(lines).get(g.outW).mul().set(depth);
+      f.get(span).get(g.kh).mul().set(kTotal);
+      f.get(g.strideW).get(g.c).mul().i32(2).shl().set(lda4);
+      f.get(o).i32(2).shl().set(ldc4);
+      f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
+      f.for(ky, () => f.i32(0), g.kh, 1, () => {
+        // Rows of this filter row inside [k0, k1): taps [t, tEnd) of span.
+        f.get(ky).get(span).mul().set(row0);
+        f.get(k0!).get(row0).sub().set(t);
+        f.get(t).i32(0).get(t).i32(0).gt().select().set(t);
+        f.get(k1!).get(row0).sub().set(tEnd);
+        f.get(tEnd).get(span).get(tEnd).get(span).lt().select().set(tEnd);
+        f.block(() => {
+          f.get(t).get(tEnd).ge().brIf(0);
+          f.loop(() => {
+            f.get(tEnd).get(t).sub().set(rows);
+            f.get(rows).i32(MR).get(rows).i32(MR).lt().select().set(rows);
+            f.for(jp, () => f.i32(0), o, 8, () => {
+              f.get(o).get(jp).sub().set(rest);
+              f.get(rest).get(eight).get(rest).get(eight).lt().select()
+                .set(nr);
+              f.get(row0).get(t).add().get(o).mul().get(jp).add().i32(2)
+                .shl().get(dw!).add().set(crow);
+              f.for(line, () => f.i32(0), lines, 1, () => {
+                f.get(line).get(g.outH).div().set(b);
+                f.get(line).get(b).get(g.outH).mul().sub().set(oy);
+                // A: image b, row oy * strideH + ky * dilH, from tap t.
+                f.get(b).get(g.h).mul().get(oy).get(g.strideH).mul().add()
+                  .get(ky).get(g.dilH).mul().add().get(rs4).mul()
+                  .get(t).i32(2).shl().add().get(xp!).add().set(a);
+                // B: panel jp, depths of this line.
+                f.get(jp).get(depth).mul().get(line).get(g.outW).mul()
+                  .i32(3).shl().add().i32(2).shl().get(bp!).add().set(bline);
+                for (let r = 1; r <= MR; r++) {
+                  f.get(rows).i32(r).eq().if(() => {
+                    f.get(a).get(lda4).get(bline).get(crow).get(ldc4);
+                    f.get(g.outW).i32(1).get(nr).get(tmp!);
+                    f.call(microT[r - 1]!);
+                  });
+                }
+              });
+            });
+            f.get(t).i32(MR).add().tee(t).get(tEnd).lt().brIf(0);
+          });
+        });
+      });
+    },
+  );
+}

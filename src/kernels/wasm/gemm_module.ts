@@ -28,7 +28,7 @@ import {
   type Local,
   ModuleBuilder,
 } from "./builder.ts";
-import { addConvData, addConvForward } from "./conv_module.ts";
+import { addConvData, addConvFilter, addConvForward } from "./conv_module.ts";
 import { addElementwise } from "./elementwise_module.ts";
 import { addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
@@ -278,6 +278,7 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   );
   addConvData(mb);
   addConvForward(mb, micro);
+  addConvFilter(mb, microT);
   addElementwise(mb);
   addThreefry(mb);
   addAdam(mb);

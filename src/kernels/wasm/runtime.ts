@@ -72,6 +72,16 @@ export interface WasmExports {
     line1: number,
     tmp: number,
   ): void;
+  /** Filter-gradient rows of a convolution without a column matrix. */
+  convFilter(
+    xp: number,
+    geo: number,
+    bp: number,
+    dw: number,
+    k0: number,
+    k1: number,
+    tmp: number,
+  ): void;
   /** One Adam step over `n` floats (a multiple of 4); see optim_module.ts. */
   adam(
     g: number,
