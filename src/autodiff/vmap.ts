@@ -210,7 +210,7 @@ export function vmap<
   f: (...args: A) => R,
   options?: VmapOptions<I, O>,
 ): <B extends number>(...args: BatchedArgs<A, I, B>) => Batched<R, O, B> {
-  const inAxes: InAxes = options?.inAxes ?? 0;
+  const inAxes: InAxes = options?.inAxes === undefined ? 0 : options.inAxes;
   const outAxes: number = options?.outAxes ?? 0;
   const batched = (...args: unknown[]): unknown => {
     const n = args.length;
