@@ -296,6 +296,11 @@ const rows: Row[] = [
     args: [a([2, 3, 2], 2)],
   },
   {
+    name: "transpose (only unit axes move: a reshape)",
+    f: (x) => transpose(x, [1, 0, 2]),
+    args: [a([1, 4, 2], 1)],
+  },
+  {
     name: "broadcastTo",
     f: (x) => broadcastTo(x, [2, 3, 2]),
     args: [a([3, 1], 1)],
@@ -427,6 +432,24 @@ const rows: Row[] = [
     name: "conv2dBackpropFilter (both batched: per-example filter gradients)",
     f: (x, ct) => pullback((v) => conv2d(T(x), T(v)))(W4, ct),
     args: [a([1, 3, 3, 1], 0), a([1, 2, 2, 1], 0)],
+  },
+  {
+    name: "conv2dBackpropFilter (both batched, padded, strided, direct kernel)",
+    f: (x, ct) =>
+      pullback((v) => conv2d(T(x), T(v), { padding: "same", stride: 2 }))(
+        F([0.5, -1, 0.25, 2, 1, 0, -0.5, 0.3], [2, 2, 2, 1]),
+        ct,
+      ),
+    args: [a([1, 5, 5, 2], 0), a([1, 3, 3, 1], 1)],
+  },
+  {
+    name: "conv2dBackpropFilter (both batched, 5 channels, im2col kernel)",
+    f: (x, ct) =>
+      pullback((v) => conv2d(T(x), T(v)))(
+        F(new Array(20).fill(0).map((_, i) => (i % 7) / 7 - 0.4), [2, 2, 5, 1]),
+        ct,
+      ),
+    args: [a([2, 4, 4, 5], 0), a([2, 3, 3, 1], 3)],
   },
   // The batched convolutions under a further vmap (groups multiply).
   {

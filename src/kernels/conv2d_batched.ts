@@ -6,9 +6,11 @@
  * per-example filter gradients.
  *
  * One call computes every group into one output array, with the range
- * kernels of `conv2d.ts` (im2col and GEMM) on views of each group's slices,
- * on the calling thread. Each group's result is bit-identical to the
- * unbatched kernel's on that group alone.
+ * kernels of `conv2d.ts` (im2col and GEMM) and `conv2d_direct.ts` on views of
+ * each group's slices, on the calling thread (the thread pool knows only the
+ * unbatched job kinds). As in `conv2d.ts`, the filter gradient of an input
+ * with few channels takes the direct kernel (measured 11.8 ms down to
+ * 6.5 ms for the small CNN's first layer, 64 groups, single thread).
  *
  * @internal
  * @module
@@ -20,6 +22,7 @@ import {
   conv2dForwardRange,
   type Conv2dGeometry,
 } from "./conv2d.ts";
+import { directFilterRange, padImages } from "./conv2d_direct.ts";
 
 function sizes(g: Conv2dGeometry): { x: number; w: number; y: number } {
   return {
@@ -117,6 +120,32 @@ export function batchedConv2dBackpropFilter(
   const s = sizes(g);
   const out = new Float32Array(groups * s.w);
   const rowLen = g.kh * g.kw * g.c;
+  if (g.c <= 4 && !(g.kh === 1 && g.kw === 1)) {
+    // Pad every image once, then the direct kernel on the unpadded geometry.
+    const { padTop: t, padBottom: bo, padLeft: l, padRight: r } = g;
+    const xp = padImages(x, groups * g.n, g.h, g.w, g.c, t, bo, l, r);
+    const gp: Conv2dGeometry = {
+      ...g,
+      h: g.h + t + bo,
+      w: g.w + l + r,
+      padTop: 0,
+      padBottom: 0,
+      padLeft: 0,
+      padRight: 0,
+    };
+    const px = g.n * gp.h * gp.w * g.c;
+    for (let b = 0; b < groups; b++) {
+      directFilterRange(
+        xp.subarray(b * px, (b + 1) * px),
+        dy.subarray(b * s.y, (b + 1) * s.y),
+        gp,
+        out.subarray(b * s.w, (b + 1) * s.w),
+        0,
+        rowLen,
+      );
+    }
+    return out;
+  }
   for (let b = 0; b < groups; b++) {
     conv2dBackpropFilterRange(
       x.subarray(b * s.x, (b + 1) * s.x),

@@ -226,6 +226,12 @@ const transposePrim: Primitive<{ perm: readonly number[] }> = {
   },
   batch([x], [d], p) {
     const perm = [d!, ...p.perm.map((a) => around(a, d!))];
+    const nonUnit = perm.filter((a) => x!.shape[a] !== 1);
+    if (nonUnit.every((a, i) => i === 0 || a > nonUnit[i - 1]!)) {
+      // Only unit axes move: the same buffer under a new shape.
+      const shape = perm.map((a) => x!.shape[a] as number);
+      return [bind(reshapePrim, [x!], { shape }), 0];
+    }
     return [bind(transposePrim, [x!], { perm }), 0];
   },
 };

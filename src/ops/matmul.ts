@@ -118,9 +118,9 @@ const matmulPrim: Primitive<void> = {
       const m = x.shape[0] as number;
       return [reshape(out, [m, size, n as number]) as AnyTensor, 1];
     }
-    // Otherwise the batch goes in front of the (broadcast) batch dims.
     const ra = x.shape.length - (da === null ? 0 : 1);
     const rb = y.shape.length - (db === null ? 0 : 1);
+    // Otherwise the batch goes in front of the (broadcast) batch dims.
     const rank = Math.max(ra, rb);
     const front = (t: AnyTensor, d: number | null, r: number): AnyTensor => {
       const f = d === null ? t : moveAxis(t, d, 0);

@@ -38,6 +38,8 @@ import {
 import { mean } from "./reduce.ts";
 import { mergeFront, splitFront, toFront } from "./batching.ts";
 
+const mergedCache = new WeakMap<AnyTensor, AnyTensor>();
+
 /**
  * The batching rule of every pooling primitive: the examples become more
  * images (`[B, n, ...]` is `B * n` images); a shared input is repeated.
@@ -49,7 +51,15 @@ function poolBatch(
   g: Pool2dGeometry,
   size: number,
 ): [AnyTensor, number] {
-  const ins = xs.map((x, i) => mergeFront(toFront(x, dims[i] ?? null, size)));
+  const ins = xs.map((x, i) => {
+    const d = dims[i] ?? null;
+    if (i > 0 || d !== 0) return mergeFront(toFront(x, d, size));
+    // The same batch gives the same images, so that the argmax positions
+    // cached by the forward max pool serve its gather and scatter.
+    let m = mergedCache.get(x);
+    if (m === undefined) mergedCache.set(x, m = mergeFront(x));
+    return m;
+  });
   return [splitFront(bind(prim, ins, { ...g, n: g.n * size }), size), 0];
 }
 
