@@ -131,22 +131,29 @@ function quantile(sorted: Float32Array, q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** A text histogram of `values` in `bins` equal bins from 0 to the maximum. */
-function histogram(values: Float32Array, bins: number, clip: number): string {
-  let max = 0;
-  for (const v of values) max = Math.max(max, v);
-  const counts = new Array<number>(bins).fill(0);
+/**
+ * A text histogram of the norms in bins relative to the clipping norm C
+ * (norms spread over orders of magnitude, so the bins grow by about 3x);
+ * bins above C hold the clipped examples.
+ */
+function histogram(values: Float32Array, clip: number): string {
+  const rel = [0, 0.001, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000];
+  const edges = [...rel.map((r) => r * clip), Infinity];
+  const counts = new Array<number>(edges.length - 1).fill(0);
   for (const v of values) {
-    counts[Math.min(bins - 1, Math.floor((v / max) * bins))]! += 1;
+    let i = 0;
+    while (v >= edges[i + 1]!) i++;
+    counts[i]! += 1;
   }
+  let last = counts.length - 1;
+  while (last > 0 && counts[last] === 0) last--;
   const top = Math.max(...counts);
-  return counts.map((c, i) => {
-    const lo = (i / bins) * max, hi = ((i + 1) / bins) * max;
-    const mark = lo <= clip && clip < hi ? " <- C" : "";
-    return `  ${lo.toFixed(2).padStart(6)} - ${hi.toFixed(2).padStart(6)} ${
+  const label = (e: number) => e === Infinity ? "inf" : `${e / clip}C`;
+  return counts.slice(0, last + 1).map((c, i) =>
+    `  ${label(edges[i]!).padStart(7)} to ${label(edges[i + 1]!).padEnd(7)} ${
       String(c).padStart(6)
-    } ${"#".repeat(Math.round((c / top) * 40))}${mark}`;
-  }).join("\n");
+    } ${"#".repeat(Math.round((c / top) * 40))}`
+  ).join("\n");
 }
 
 /**
@@ -309,7 +316,7 @@ export async function main(
       ).join(", ")
     }`,
   );
-  log(histogram(sorted, 10, clip));
+  log(histogram(sorted, clip));
   log(
     `${steps} steps, ${(stepMs / steps).toFixed(1)} ms per step, total time ${
       ((performance.now() - t0) / 1000).toFixed(1)
