@@ -29,7 +29,7 @@ import { add } from "../ops/binary.ts";
 import { reshape } from "../ops/layout.ts";
 import { sameShape } from "../ops/operand.ts";
 import { toFront } from "../ops/batching.ts";
-import { vmap } from "./vmap.ts";
+import { vmapU } from "./vmap.ts";
 
 function zerosLike(t: AnyTensor): AnyTensor {
   return zeros(t.shape, { dtype: t.dtype }) as AnyTensor;
@@ -360,10 +360,9 @@ export function jacfwd<I extends Shape, O extends Shape>(
       const y = g(xs);
       return zeros([...y.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
     }
-    const push = (t: AnyTensor): AnyTensor => jvp(g, [xs], [t])[1];
+    const push = (t: unknown) => jvp(g, [xs], [t as AnyTensor])[1];
     // [...out, n]: the tangent of every unit direction, batch last.
-    const cols = vmap(push, { outAxes: -1 })(unitBasis(xs.shape) as never);
-    const c = cols as unknown as AnyTensor;
+    const c = vmapU(push, 0, -1)(unitBasis(xs.shape)) as AnyTensor;
     const outShape = c.shape.slice(0, -1);
     return reshape(c, [...outShape, ...xs.shape]) as unknown as Jacobian<O, I>;
   };
@@ -399,9 +398,9 @@ export function jacrev<I extends Shape, O extends Shape>(
     if (out.size === 0 || xs.size === 0) {
       return zeros([...out.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
     }
-    const pull = (ct: AnyTensor): AnyTensor => pullback(ct)[0];
-    const rows = vmap(pull)(unitBasis(out.shape) as never);
-    return reshape(rows as unknown as AnyTensor, [
+    const pull = (ct: unknown) => pullback(ct as AnyTensor)[0];
+    const rows = vmapU(pull, 0, 0)(unitBasis(out.shape)) as AnyTensor;
+    return reshape(rows, [
       ...out.shape,
       ...xs.shape,
     ]) as unknown as Jacobian<O, I>;
@@ -487,13 +486,11 @@ export function customVjp<
     // both vmapped, with every input batched on axis 0.
     batch(xs, dims, _p, size) {
       const ins = xs.map((x, i) => toFront(x, dims[i] ?? null, size));
-      const fb = vmap((...a: AnyTensor[]) => f(...(a as unknown as A)));
-      const rb = vmap((c: AnyTensor, a: AnyTensor[], o: AnyTensor) =>
-        rule(c as R, a as unknown as A, o as R)
-      );
+      const fb = vmapU((...a) => f(...(a as unknown as A)), 0, 0);
+      const rb = vmapU((c, a, o) => rule(c as R, a as A, o as R), 0, 0);
       const g = customVjp(
-        (...a: AnyTensor[]) => fb(...a) as unknown as AnyTensor,
-        (c, a, o) => rb(c, a, o) as unknown as Cotangents<AnyTensor[]>,
+        (...a: AnyTensor[]) => fb(...a) as AnyTensor,
+        (c, a, o) => rb(c, a, o) as Cotangents<AnyTensor[]>,
       );
       return [g(...ins), 0];
     },

@@ -211,8 +211,28 @@ export function vmap<
   options?: VmapOptions<I, O>,
 ): <B extends number>(...args: BatchedArgs<A, I, B>) => Batched<R, O, B> {
   const inAxes: InAxes = options?.inAxes === undefined ? 0 : options.inAxes;
-  const outAxes: number = options?.outAxes ?? 0;
-  const batched = (...args: unknown[]): unknown => {
+  const batched = vmapU(
+    f as unknown as (...xs: unknown[]) => unknown,
+    inAxes,
+    options?.outAxes ?? 0,
+  );
+  return batched as unknown as <B extends number>(
+    ...args: BatchedArgs<A, I, B>
+  ) => Batched<R, O, B>;
+}
+
+/**
+ * The untyped core of {@linkcode vmap}, for the library's own transforms
+ * (jacfwd, jacrev, customVjp's batching rule).
+ *
+ * @internal
+ */
+export function vmapU(
+  f: (...args: unknown[]) => unknown,
+  inAxes: InAxes,
+  outAxes: number,
+): (...args: unknown[]) => unknown {
+  return (...args: unknown[]): unknown => {
     const n = args.length;
     if (Array.isArray(inAxes) && inAxes.length !== n) {
       throw new RangeError(
@@ -274,7 +294,7 @@ export function vmap<
           leaves.map((l, j) => new BatchTracer(trace, l, axes[j] as number)),
         );
       });
-      const out = (f as unknown as (...xs: unknown[]) => unknown)(...ins);
+      const out = f(...ins);
       const [ol, odef] = treeFlatten(out);
       const res = ol.map((o, j) => {
         let full: AnyTensor, d: number;
@@ -305,7 +325,4 @@ export function vmap<
       return treeUnflatten(odef, res);
     });
   };
-  return batched as <B extends number>(
-    ...args: BatchedArgs<A, I, B>
-  ) => Batched<R, O, B>;
 }
