@@ -12,9 +12,11 @@ import {
   jacfwd,
   jacrev,
   jvp,
+  type Key,
   key,
   matmul,
   mul,
+  normal,
   reshape,
   sum,
   tanh,
@@ -183,6 +185,19 @@ Deno.test("vmap maps pytrees: inAxes per argument applies to every leaf", () => 
   assertEquals(out.y.toArray(), [[13], [12], [16]]);
   assertEquals(out.z[0]!.toArray(), [2, 4, 6]);
   assertType<IsExact<typeof out.y, Tensor<[3, 1], "float32">>>(true);
+});
+
+Deno.test("vmap passes shared arguments through untouched, keys included", () => {
+  const xs = tensor([[1, 2, 3], [4, 5, 6]]);
+  const noisy = vmap(
+    (x: Tensor<[3]>, k: Key, s: number) => add(x, mul(normal(k, [3]), s)),
+    { inAxes: [0, null, null] },
+  )(xs, key(1), 0.5);
+  const z = mul(normal(key(1), [3]), 0.5);
+  assertEquals(noisy.toArray(), [
+    add(row(xs, 0), z).toArray(),
+    add(row(xs, 1), z).toArray(),
+  ]);
 });
 
 Deno.test("vmap types: the batch goes in front for inAxes 0", () => {

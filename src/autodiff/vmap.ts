@@ -18,10 +18,11 @@
  * that may need it later; the vmap table test lists every primitive and
  * fails for one without a vectorized rule or without a row.
  *
- * Random numbers: the random functions take a `Key`, which is not a tensor;
- * inside `vmap` they draw the same numbers for every example (like an
- * unbatched key in JAX). Draw per-example numbers outside and pass them in
- * batched, or draw `[B, ...]` numbers and batch them with `inAxes`.
+ * Random numbers: the random functions are not primitives; they take a
+ * `Key`, which is not a tensor, and return constants. A key closed over or
+ * passed as a shared argument (`inAxes` null) draws the same numbers for
+ * every example, like an unbatched key in JAX; keys cannot be batched. For
+ * per-example numbers, draw `[B, ...]` outside and pass them in batched.
  *
  * @module
  */
@@ -247,8 +248,9 @@ export function vmapU(
     let size: number | undefined, first = "";
     const leafAxes = args.map((a, i) => {
       const ax = axisOf(i);
+      // A shared argument passes through untouched (it may be a Key).
+      if (ax === null) return [];
       const [leaves] = treeFlatten(a);
-      if (ax === null) return leaves.map(() => null);
       const paths = treePaths(a);
       return leaves.map((l, j) => {
         const where = `argument ${i}${paths[j] ? ` (leaf ${paths[j]})` : ""}`;
