@@ -8,6 +8,7 @@ import { parseArgs } from "@std/cli/parse-args";
 import {
   add,
   type AnyTensor,
+  crossEntropy,
   div,
   foldIn,
   grad,
@@ -16,6 +17,7 @@ import {
   minimum,
   mul,
   normal,
+  permutation,
   reshape,
   sqrt,
   sum,
@@ -26,8 +28,6 @@ import {
 } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { batches } from "../src/data/batches.ts";
-import { crossEntropy } from "../mod.ts";
-import { permutation } from "../mod.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import {
   evaluate,

@@ -19,9 +19,6 @@ import {
   transpose,
 } from "./layout.ts";
 
-/** A batching rule, as in {@linkcode Primitive.batch}. @internal */
-export type BatchRule<P> = Primitive<P>["batch"];
-
 /**
  * Moves axis `from` of `x` to position `to`. A reshape (no copy) when the
  * move only crosses axes of size 1 or moves an axis of size 1.
