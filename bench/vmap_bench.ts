@@ -29,7 +29,8 @@ import {
   vjp,
   vmap,
 } from "../mod.ts";
-import { smallModel } from "../examples/mnist_lib.ts";
+import { makeOptimizer, smallModel } from "../examples/mnist_lib.ts";
+import { privateGradient } from "../examples/per_example.ts";
 
 // ------------------------------------------------- per-example gradients
 
@@ -82,6 +83,29 @@ Deno.bench({
   n: 10,
   warmup: 3,
   fn: () => void grad(batchLoss)(params),
+});
+
+// A whole training step: the normal one against DP-SGD's (per-example
+// gradients, clipped, summed, noised), both with the same Adam update.
+const opt = makeOptimizer("adam", 0.003);
+const optState = opt.init(params);
+Deno.bench({
+  name: "small CNN, batch 64: normal training step (grad + Adam)",
+  group: "training step",
+  baseline: true,
+  n: 10,
+  warmup: 3,
+  fn: () => void opt.update(grad(batchLoss)(params), optState, params),
+});
+Deno.bench({
+  name: "small CNN, batch 64: DP-SGD step (vmap(grad), clip, noise, Adam)",
+  group: "training step",
+  n: 10,
+  warmup: 3,
+  fn: () => {
+    const g = privateGradient(perExample(xs, ys), 1, 1, k3).grad;
+    void opt.update(g as unknown as typeof params, optState, params);
+  },
 });
 
 // --------------------------------------------- the loops vmap replaces
