@@ -144,6 +144,16 @@ export {
   type ValueAndGradOptions,
   vjp,
 } from "./src/autodiff/transforms.ts";
+export {
+  type AxisOf,
+  type Batched,
+  type BatchedArgs,
+  type BatchedShape,
+  type InAxes,
+  type InsertAxis,
+  vmap,
+  type VmapOptions,
+} from "./src/autodiff/vmap.ts";
 export * from "./src/random.ts";
 export * from "./src/init.ts";
 export * as nn from "./src/nn/mod.ts";

@@ -49,6 +49,18 @@ export interface Primitive<P> {
     out: AnyTensor,
     needs: readonly boolean[],
   ): readonly (AnyTensor | null)[];
+  /**
+   * The batching rule (for `vmap`): given the inputs and, for each, the axis
+   * it is batched along (`null` for an input shared by every example), the
+   * output and the axis its batch runs along (`null` if it is shared).
+   * `size` is the batch size.
+   */
+  batch(
+    inputs: readonly AnyTensor[],
+    dims: readonly (number | null)[],
+    params: P,
+    size: number,
+  ): [AnyTensor, number | null];
 }
 
 /** A transformation on the stack. @internal */
@@ -82,15 +94,15 @@ export abstract class Tracer<S extends Shape = Shape, D extends DType = DType>
   readonly trace: Trace;
   /** The value this tracer stands for (possibly a tracer of a lower level). */
   readonly primal: Tensor<S, D>;
-  constructor(trace: Trace, primal: Tensor<S, D>) {
-    super(primal.shape, primal.dtype);
+  /** `shape` differs from the primal's only for a batch tracer (see `vmap.ts`). */
+  constructor(trace: Trace, primal: Tensor<S, D>, shape: S = primal.shape) {
+    super(shape, primal.dtype);
     this.trace = trace;
     this.primal = primal;
   }
   protected override concrete(): Tensor<S, D> {
-    let p: Tensor<S, D> = this.primal;
-    while (p instanceof Tracer) p = p.primal;
-    return p;
+    const p = this.primal;
+    return p instanceof Tracer ? (p as Tracer<S, D>).concrete() : p;
   }
 }
 

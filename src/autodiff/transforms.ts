@@ -8,6 +8,7 @@
 
 import {
   type AnyTensor,
+  eye,
   fromData,
   type Shape,
   sizeOf,
@@ -25,8 +26,10 @@ import {
 } from "./core.ts";
 import { treeFlatten, treeUnflatten } from "../pytree.ts";
 import { add } from "../ops/binary.ts";
-import { concat, reshape, transpose } from "../ops/layout.ts";
+import { reshape } from "../ops/layout.ts";
 import { sameShape } from "../ops/operand.ts";
+import { toFront } from "../ops/batching.ts";
+import { vmapU } from "./vmap.ts";
 
 function zerosLike(t: AnyTensor): AnyTensor {
   return zeros(t.shape, { dtype: t.dtype }) as AnyTensor;
@@ -323,21 +326,16 @@ export type Jacobian<O extends Shape, I extends Shape> = Tensor<
   "float32"
 >;
 
-function basis(shape: Shape, i: number): AnyTensor {
-  const d = new Float32Array(sizeOf(shape));
-  d[i] = 1;
-  return fromData(shape, "float32", d) as AnyTensor;
-}
-
-/** Stacks same-shaped tensors on a new leading axis, with public (differentiable) ops. */
-function stack(ts: AnyTensor[], shape: Shape): AnyTensor {
-  const rows = ts.map((t) => reshape(t, [1, ...shape]) as AnyTensor);
-  return concat(rows, 0) as AnyTensor;
+/** The `n` unit vectors of a space of shape `shape`, stacked: `[n, ...shape]`. */
+function unitBasis(shape: Shape): AnyTensor {
+  const n = sizeOf(shape);
+  return reshape(eye(n) as AnyTensor, [n, ...shape]) as AnyTensor;
 }
 
 /**
- * The Jacobian of `f` by forward mode (one jvp per input element): shape
- * `[...outShape, ...inShape]`. Efficient when inputs are few.
+ * The Jacobian of `f` by forward mode: shape `[...outShape, ...inShape]`,
+ * one jvp per input element, all of them computed at once by `vmap` over
+ * the unit tangents. Efficient when inputs are few.
  *
  * @param f A function of one float32 tensor returning one tensor.
  * @returns A function computing the Jacobian at a point.
@@ -357,33 +355,23 @@ export function jacfwd<I extends Shape, O extends Shape>(
 ): (x: Tensor<I, "float32">) => Jacobian<O, I> {
   return (x) => {
     const xs = x as unknown as AnyTensor;
-    const n = xs.size;
-    let outShape: Shape = [];
-    const cols: AnyTensor[] = [];
-    for (let i = 0; i < n; i++) {
-      const [y, t] = jvp(f as unknown as (x: AnyTensor) => AnyTensor, [xs], [
-        basis(xs.shape, i),
-      ]);
-      outShape = y.shape;
-      cols.push(t);
-    }
-    if (n === 0) {
-      const y = f(x) as unknown as AnyTensor;
+    const g = f as unknown as (x: AnyTensor) => AnyTensor;
+    if (xs.size === 0) {
+      const y = g(xs);
       return zeros([...y.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
     }
-    // [n, ...out] -> [out..., n] -> [...out, ...in]
-    const st = reshape(stack(cols, outShape), [
-      n,
-      sizeOf(outShape),
-    ]) as AnyTensor;
-    const tr = transpose(st) as AnyTensor;
-    return reshape(tr, [...outShape, ...xs.shape]) as unknown as Jacobian<O, I>;
+    const push = (t: unknown) => jvp(g, [xs], [t as AnyTensor])[1];
+    // [...out, n]: the tangent of every unit direction, batch last.
+    const c = vmapU(push, 0, -1)(unitBasis(xs.shape)) as AnyTensor;
+    const outShape = c.shape.slice(0, -1);
+    return reshape(c, [...outShape, ...xs.shape]) as unknown as Jacobian<O, I>;
   };
 }
 
 /**
- * The Jacobian of `f` by reverse mode (one pullback per output element):
- * shape `[...outShape, ...inShape]`. Efficient when outputs are few.
+ * The Jacobian of `f` by reverse mode: shape `[...outShape, ...inShape]`,
+ * one pullback per output element, all of them computed at once by `vmap`
+ * over the unit cotangents. Efficient when outputs are few.
  *
  * @param f A function of one float32 tensor returning one tensor.
  * @returns A function computing the Jacobian at a point.
@@ -407,17 +395,15 @@ export function jacrev<I extends Shape, O extends Shape>(
       f as unknown as (x: AnyTensor) => AnyTensor,
       [xs] as const,
     );
-    const m = out.size;
-    if (m === 0 || xs.size === 0) {
+    if (out.size === 0 || xs.size === 0) {
       return zeros([...out.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
     }
-    const rows: AnyTensor[] = [];
-    for (let j = 0; j < m; j++) rows.push(pullback(basis(out.shape, j))[0]);
-    const st = stack(rows, xs.shape);
-    return reshape(st, [...out.shape, ...xs.shape]) as unknown as Jacobian<
-      O,
-      I
-    >;
+    const pull = (ct: unknown) => pullback(ct as AnyTensor)[0];
+    const rows = vmapU(pull, 0, 0)(unitBasis(out.shape)) as AnyTensor;
+    return reshape(rows, [
+      ...out.shape,
+      ...xs.shape,
+    ]) as unknown as Jacobian<O, I>;
   };
 }
 
@@ -496,6 +482,18 @@ export function customVjp<
     },
     vjp: (ct, primals, _p, out) =>
       rule(ct as R, primals as unknown as A, out as R),
+    // The batch of examples is again a custom-rule function: f and the rule,
+    // both vmapped, with every input batched on axis 0.
+    batch(xs, dims, _p, size) {
+      const ins = xs.map((x, i) => toFront(x, dims[i] ?? null, size));
+      const fb = vmapU((...a) => f(...(a as unknown as A)), 0, 0);
+      const rb = vmapU((c, a, o) => rule(c as R, a as A, o as R), 0, 0);
+      const g = customVjp(
+        (...a: AnyTensor[]) => fb(...a) as AnyTensor,
+        (c, a, o) => rb(c, a, o) as Cotangents<AnyTensor[]>,
+      );
+      return [g(...ins), 0];
+    },
   };
   return (...args: A): R => bind(prim, args, undefined) as R;
 }

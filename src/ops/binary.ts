@@ -37,6 +37,7 @@ import { sum } from "./reduce.ts";
 import { broadcastTo, reshape } from "./layout.ts";
 import { greaterEqual, where } from "./compare.ts";
 import { log, neg } from "./unary.ts";
+import { broadcastBatch } from "./batching.ts";
 
 /** The result type of a broadcasting binary op on operands `X` and `Y`. */
 export type Broadcast<X, Y> = Tensor<
@@ -77,7 +78,7 @@ function binaryPrim(
   jvp: Primitive<void>["jvp"],
   vjp: Primitive<void>["vjp"],
 ): Primitive<void> {
-  return {
+  const prim: Primitive<void> = {
     name: op,
     impl([a, b]) {
       const x = a as AnyTensor, y = b as AnyTensor;
@@ -96,7 +97,9 @@ function binaryPrim(
     },
     jvp,
     vjp,
+    batch: (xs, dims, p, n) => broadcastBatch(prim, xs, dims, p, n),
   };
+  return prim;
 }
 
 const addPrim = binaryPrim(
@@ -378,3 +381,14 @@ export function minimum<X extends Operand, Y extends Operand>(
 ): Broadcast<X, Y> {
   return apply(minimumPrim, "minimum", a, b as Operand) as Broadcast<X, Y>;
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  addPrim,
+  subPrim,
+  mulPrim,
+  divPrim,
+  powPrim,
+  maximumPrim,
+  minimumPrim,
+];

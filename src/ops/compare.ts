@@ -38,6 +38,7 @@ import {
 } from "./operand.ts";
 import { maximum, minimum, unbroadcast } from "./binary.ts";
 import type { BroadcastArg } from "./binary.ts";
+import { broadcastBatch } from "./batching.ts";
 
 /** The result type of a comparison: int32 of the broadcast shape. */
 export type Comparison<X, Y> = Tensor<
@@ -46,7 +47,7 @@ export type Comparison<X, Y> = Tensor<
 >;
 
 function comparePrim(op: BinaryOp): Primitive<void> {
-  return {
+  const prim: Primitive<void> = {
     name: op,
     impl([a, b]) {
       const x = a as AnyTensor, y = b as AnyTensor;
@@ -64,7 +65,9 @@ function comparePrim(op: BinaryOp): Primitive<void> {
     },
     jvp: () => null,
     vjp: () => [null, null],
+    batch: (xs, dims, p, n) => broadcastBatch(prim, xs, dims, p, n),
   };
+  return prim;
 }
 
 const prims = {
@@ -246,6 +249,7 @@ const wherePrim: Primitive<void> = {
       needs[2] ? unbroadcast(where(c!, 0, ct) as AnyTensor, b!.shape) : null,
     ];
   },
+  batch: (xs, dims, p, n) => broadcastBatch(wherePrim, xs, dims, p, n),
 };
 
 function zerosLike(t: AnyTensor): AnyTensor {
@@ -326,3 +330,9 @@ export function clip<S extends Shape, D extends DType>(
 
 /** Internal: the type a comparison's second operand must have. */
 export type CompareArg<X, Y> = Arg<BroadcastShapes<ShapeOf<X>, ShapeOf<Y>>, Y>;
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  ...Object.values(prims),
+  wherePrim,
+];

@@ -27,6 +27,49 @@ import {
   type Result,
 } from "../shape/mod.ts";
 import { add } from "./binary.ts";
+import { reshape } from "./layout.ts";
+import { mergeFront, moveAxis, splitFront } from "./batching.ts";
+import { batchedConvPrims } from "./conv_batched.ts";
+
+/**
+ * Folds the batch of `t` (on axis `d`) into its axis `axis`: the batch goes
+ * just before that axis and the two merge, `[..., B * k, ...]`.
+ */
+function foldInto(t: AnyTensor, d: number, axis: number): AnyTensor {
+  const m = moveAxis(t, d, axis);
+  const s = m.shape as number[];
+  return reshape(m, [
+    ...s.slice(0, axis),
+    (s[axis] as number) * (s[axis + 1] as number),
+    ...s.slice(axis + 2),
+  ]) as AnyTensor;
+}
+
+/** Splits axis `axis` of `t` into `[size, rest]`: the batch comes back out. */
+function unfold(t: AnyTensor, axis: number, size: number): AnyTensor {
+  const s = t.shape as number[];
+  return reshape(t, [
+    ...s.slice(0, axis),
+    size,
+    (s[axis] as number) / size,
+    ...s.slice(axis + 1),
+  ]) as AnyTensor;
+}
+
+/** Batch on the images only: the examples become more images. */
+function moreImages(
+  p: Primitive<Conv2dGeometry>,
+  x: AnyTensor,
+  d: number,
+  other: AnyTensor,
+  g: Conv2dGeometry,
+  size: number,
+  first: boolean,
+): [AnyTensor, number] {
+  const f = mergeFront(moveAxis(x, d, 0));
+  const ins = first ? [f, other] : [other, f];
+  return [splitFront(bind(p, ins, { ...g, n: g.n * size }), size), 0];
+}
 
 /**
  * The forward-mode rule of a bilinear primitive `p(a, b)` (all three are):
@@ -72,6 +115,17 @@ const convPrim: Primitive<Conv2dGeometry> = {
       needs[1] ? bind(bpfPrim, [x!, ct], g) : null,
     ];
   },
+  batch([x, w], [dx, dw], g, size) {
+    if (dw === null) return moreImages(convPrim, x!, dx!, w!, g, size, true);
+    if (dx === null) {
+      // Per-example filters on shared images: more output channels.
+      const f = foldInto(w!, dw!, 3);
+      const y = bind(convPrim, [x!, f], { ...g, o: g.o * size });
+      return [unfold(y, 3, size), 3];
+    }
+    const ins = [moveAxis(x!, dx!, 0), moveAxis(w!, dw!, 0)];
+    return [bind(batchedConvPrims.convB, ins, { g, groups: size }), 0];
+  },
 };
 
 /** dy [n, outH, outW, o], w [kh, kw, c, o] -> dx [n, h, w, c] */
@@ -93,6 +147,17 @@ const bpiPrim: Primitive<Conv2dGeometry> = {
       needs[1] ? bind(bpfPrim, [ct, dy!], g) : null,
     ];
   },
+  batch([dy, w], [ddy, dw], g, size) {
+    if (dw === null) return moreImages(bpiPrim, dy!, ddy!, w!, g, size, true);
+    if (ddy === null) {
+      // Per-example filters: more input channels.
+      const f = foldInto(w!, dw!, 2);
+      const dx = bind(bpiPrim, [dy!, f], { ...g, c: g.c * size });
+      return [unfold(dx, 3, size), 3];
+    }
+    const ins = [moveAxis(dy!, ddy!, 0), moveAxis(w!, dw!, 0)];
+    return [bind(batchedConvPrims.bpiB, ins, { g, groups: size }), 0];
+  },
 };
 
 /** x [n, h, w, c], dy [n, outH, outW, o] -> dw [kh, kw, c, o] */
@@ -113,6 +178,23 @@ const bpfPrim: Primitive<Conv2dGeometry> = {
       needs[0] ? bind(bpiPrim, [dy!, ct], g) : null,
       needs[1] ? bind(convPrim, [x!, ct], g) : null,
     ];
+  },
+  batch([x, dy], [dx, ddy], g, size) {
+    if (ddy === null) {
+      // Per-example images, shared output gradient: more input channels.
+      const f = foldInto(x!, dx!, 3);
+      const dw = bind(bpfPrim, [f, dy!], { ...g, c: g.c * size });
+      return [unfold(dw, 2, size), 2];
+    }
+    if (dx === null) {
+      // Shared images, per-example output gradient: more output channels.
+      const f = foldInto(dy!, ddy!, 3);
+      const dw = bind(bpfPrim, [x!, f], { ...g, o: g.o * size });
+      return [unfold(dw, 3, size), 3];
+    }
+    // Per-example filter gradients: one batched kernel call.
+    const ins = [moveAxis(x!, dx!, 0), moveAxis(dy!, ddy!, 0)];
+    return [bind(batchedConvPrims.bpfB, ins, { g, groups: size }), 0];
   },
 };
 
@@ -163,3 +245,10 @@ export function conv2d<
   const g = conv2dGeometry(xs.shape, ws.shape, options ?? {});
   return bind(convPrim, [xs, ws], g) as unknown as Conv2d<X, W, O>;
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  convPrim,
+  bpiPrim,
+  bpfPrim,
+];

@@ -13,7 +13,9 @@ import { bind, type Primitive } from "../autodiff/core.ts";
 import { biasRelu as biasReluKernel } from "../kernels/elementwise.ts";
 import { add, unbroadcast } from "./binary.ts";
 import { broadcastTo } from "./layout.ts";
-import { reluMaskOf } from "./unary.ts";
+import { relu, reluMaskOf } from "./unary.ts";
+import { moveAxis, padFront, toFront } from "./batching.ts";
+import { reshape } from "./layout.ts";
 import { showShape } from "../shape/errors.ts";
 
 /**
@@ -45,6 +47,21 @@ const biasReluPrim: Primitive<void> = {
     const g = reluMaskOf(ct, out);
     return [needs[0] ? g : null, needs[1] ? unbroadcast(g, b!.shape) : null];
   },
+  batch([x, b], [dx, db], _p, size) {
+    if (db === null) {
+      // A shared bias runs along the last axis; so must x's channels.
+      if (dx !== x!.shape.length - 1) {
+        return [bind(biasReluPrim, [x!, b!], undefined), dx ?? null];
+      }
+      return [bind(biasReluPrim, [moveAxis(x!, dx, 0), b!], undefined), 0];
+    }
+    // One bias per example: relu(x + b) with both batches in front.
+    const xf = toFront(x!, dx ?? null, size);
+    const bf = moveAxis(b!, db!, 0);
+    const c = bf.shape[1] as number;
+    const bb = reshape(bf, [size, ...padFront([c], xf.shape.length - 2)]);
+    return [relu(add(xf, bb as AnyTensor) as AnyTensor) as AnyTensor, 0];
+  },
 };
 
 /**
@@ -74,3 +91,8 @@ export function biasRelu(x: AnyTensor, bias: AnyTensor): AnyTensor {
   }
   return bind(biasReluPrim, [x, bias], undefined);
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  biasReluPrim,
+];

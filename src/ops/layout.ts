@@ -48,6 +48,20 @@ import {
 } from "../shape/mod.ts";
 import { unbroadcast } from "./binary.ts";
 import { sameShape } from "./operand.ts";
+import { add } from "./binary.ts";
+import {
+  mergeFront,
+  moveAxis,
+  padFront,
+  splitFront,
+  toFront,
+  unaryBatch,
+} from "./batching.ts";
+
+/** An axis of the per-example shape, numbered in the batched value whose batch axis is `d`. */
+function around(axis: number, d: number): number {
+  return axis < d ? axis : axis + 1;
+}
 
 // ---------------------------------------------------------------- reshape
 
@@ -58,6 +72,10 @@ const reshapePrim: Primitive<{ shape: Shape }> = {
     fromData(p.shape, x!.dtype, dataOf(x!) as Float32Array) as AnyTensor,
   jvp: (_x, [t], p) => (t ? bind(reshapePrim, [t], p) : null),
   vjp: (ct, [x]) => [bind(reshapePrim, [ct], { shape: x!.shape })],
+  batch: ([x], [d], p, size) => [
+    bind(reshapePrim, [moveAxis(x!, d!, 0)], { shape: [size, ...p.shape] }),
+    0,
+  ],
 };
 
 /**
@@ -206,6 +224,16 @@ const transposePrim: Primitive<{ perm: readonly number[] }> = {
     p.perm.forEach((a, i) => (inv[a] = i));
     return [bind(transposePrim, [ct], { perm: inv })];
   },
+  batch([x], [d], p) {
+    const perm = [d!, ...p.perm.map((a) => around(a, d!))];
+    const nonUnit = perm.filter((a) => x!.shape[a] !== 1);
+    if (nonUnit.every((a, i) => i === 0 || a > nonUnit[i - 1]!)) {
+      // Only unit axes move: the same buffer under a new shape.
+      const shape = perm.map((a) => x!.shape[a] as number);
+      return [bind(reshapePrim, [x!], { shape }), 0];
+    }
+    return [bind(transposePrim, [x!], { perm }), 0];
+  },
 };
 
 /**
@@ -256,6 +284,14 @@ const broadcastPrim: Primitive<{ shape: Shape }> = {
   },
   jvp: (_x, [t], p) => (t ? bind(broadcastPrim, [t], p) : null),
   vjp: (ct, [x]) => [unbroadcast(ct, x!.shape)],
+  batch([x], [d], p, size) {
+    const f = moveAxis(x!, d!, 0);
+    const lead = p.shape.length - (f.shape.length - 1);
+    const r = bind(reshapePrim, [f], {
+      shape: [size, ...padFront(f.shape.slice(1), lead)],
+    });
+    return [bind(broadcastPrim, [r], { shape: [size, ...p.shape] }), 0];
+  },
 };
 
 /**
@@ -327,6 +363,10 @@ const slicePrim: Primitive<SliceParams> = {
   impl: ([x], p) => sliceOrPad(x!, p, false),
   jvp: (_x, [t], p) => (t ? bind(slicePrim, [t], p) : null),
   vjp: (ct, _x, p) => [bind(padPrim, [ct], p)],
+  batch: ([x], [d], p) => [
+    bind(slicePrim, [x!], { ...p, axis: around(p.axis, d!) }),
+    d!,
+  ],
 };
 
 const padPrim: Primitive<SliceParams> = {
@@ -334,6 +374,10 @@ const padPrim: Primitive<SliceParams> = {
   impl: ([x], p) => sliceOrPad(x!, p, true),
   jvp: (_x, [t], p) => (t ? bind(padPrim, [t], p) : null),
   vjp: (ct, _x, p) => [bind(slicePrim, [ct], p)],
+  batch: ([x], [d], p) => [
+    bind(padPrim, [x!], { ...p, axis: around(p.axis, d!) }),
+    d!,
+  ],
 };
 
 /**
@@ -441,6 +485,14 @@ const concatPrim: Primitive<{ axis: number }> = {
       return needs[i] ? sliceAlong(ct, p.axis, start, len) : null;
     });
   },
+  batch(xs, dims, p, size) {
+    const d0 = dims[0] ?? null;
+    if (d0 !== null && dims.every((d) => d === d0)) {
+      return [bind(concatPrim, xs, { axis: around(p.axis, d0) }), d0];
+    }
+    const ins = xs.map((x, i) => toFront(x, dims[i] ?? null, size));
+    return [bind(concatPrim, ins, { axis: p.axis + 1 }), 0];
+  },
 };
 
 /**
@@ -526,7 +578,27 @@ const gatherPrim: Primitive<void> = {
     bind(scatterAddPrim, [ct, idx!], { rows: x!.shape[0] as number }),
     null,
   ],
+  batch([x, idx], [dx, di], _p, size) {
+    if (di === null) {
+      // Rows of x for each example: [N, B, ...R] gives [...I, B, ...R].
+      const t = moveAxis(x!, dx!, 1);
+      return [bind(gatherPrim, [t, idx!], undefined), idx!.shape.length];
+    }
+    if (dx === null) return [bind(gatherPrim, [x!, idx!], undefined), di!];
+    // Both batched: one table of B * N rows, each example's indices offset.
+    const t = moveAxis(x!, dx!, 0);
+    const i = offsetRows(moveAxis(idx!, di!, 0), t.shape[1] as number, size);
+    return [bind(gatherPrim, [mergeFront(t), i], undefined), 0];
+  },
 };
+
+/** Adds `b * rows` to the indices of example `b` (batch on axis 0). */
+function offsetRows(idx: AnyTensor, rows: number, size: number): AnyTensor {
+  const off = new Int32Array(size);
+  for (let b = 0; b < size; b++) off[b] = b * rows;
+  const shape = [size, ...padFront([], idx.shape.length - 1)];
+  return add(idx, fromData(shape, "int32", off) as AnyTensor) as AnyTensor;
+}
 
 const scatterAddPrim: Primitive<{ rows: number }> = {
   name: "scatterAdd",
@@ -543,6 +615,17 @@ const scatterAddPrim: Primitive<{ rows: number }> = {
   },
   jvp: ([, idx], [t], p) => (t ? bind(scatterAddPrim, [t, idx!], p) : null),
   vjp: (ct, [, idx]) => [bind(gatherPrim, [ct, idx!], undefined), null],
+  batch([y, idx], [dy, di], p, size) {
+    if (di === null) {
+      // [...I, B, ...R] scatters to [rows, B, ...R].
+      const t = moveAxis(y!, dy!, idx!.shape.length);
+      return [bind(scatterAddPrim, [t, idx!], p), 1];
+    }
+    const t = toFront(y!, dy ?? null, size);
+    const i = offsetRows(moveAxis(idx!, di!, 0), p.rows, size);
+    const out = bind(scatterAddPrim, [t, i], { rows: p.rows * size });
+    return [splitFront(out, size), 0];
+  },
 };
 
 /**
@@ -600,6 +683,15 @@ const oneHotPrim: Primitive<{ depth: number }> = {
   name: "oneHot",
   impl([l], p) {
     const t = l!;
+    const d = dataOf(t);
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v < 0 || v >= p.depth) {
+        throw new RangeError(
+          `Expected labels in [0, ${p.depth}) but found ${v} at position ${i}`,
+        );
+      }
+    }
     return fromData(
       [...t.shape, p.depth],
       "float32",
@@ -608,6 +700,7 @@ const oneHotPrim: Primitive<{ depth: number }> = {
   },
   jvp: () => null,
   vjp: () => [null],
+  batch: (xs, dims, p) => unaryBatch(oneHotPrim, xs, dims, p),
 };
 
 /**
@@ -640,15 +733,6 @@ export function oneHot<S extends Shape, const N extends number>(
       `Expected depth to be a positive integer but found ${depth}`,
     );
   }
-  const d = dataOf(t);
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (v < 0 || v >= depth) {
-      throw new RangeError(
-        `Expected labels in [0, ${depth}) but found ${v} at position ${i}`,
-      );
-    }
-  }
   return bind(oneHotPrim, [t], { depth }) as unknown as Tensor<
     [...S, N],
     "float32"
@@ -667,6 +751,7 @@ const castPrim: Primitive<{ dtype: DType }> = {
   },
   jvp: () => null,
   vjp: () => [null],
+  batch: (xs, dims, p) => unaryBatch(castPrim, xs, dims, p),
 };
 
 /**
@@ -701,6 +786,7 @@ const stopPrim: Primitive<void> = {
   impl: ([x]) => x!,
   jvp: () => null,
   vjp: () => [null],
+  batch: (xs, dims, p) => unaryBatch(stopPrim, xs, dims, p),
 };
 
 /**
@@ -729,3 +815,18 @@ export function stopGradient<S extends Shape, D extends DType>(
     undefined,
   ) as unknown as Tensor<S, D>;
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  reshapePrim,
+  transposePrim,
+  broadcastPrim,
+  slicePrim,
+  padPrim,
+  concatPrim,
+  gatherPrim,
+  scatterAddPrim,
+  oneHotPrim,
+  castPrim,
+  stopPrim,
+];

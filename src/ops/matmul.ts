@@ -23,7 +23,8 @@ import {
   type Result,
 } from "../shape/mod.ts";
 import { add, unbroadcast } from "./binary.ts";
-import { transpose } from "./layout.ts";
+import { reshape, transpose } from "./layout.ts";
+import { moveAxis, padFront } from "./batching.ts";
 import { sameShape } from "./operand.ts";
 
 function swapLast(t: AnyTensor): AnyTensor {
@@ -97,6 +98,45 @@ const matmulPrim: Primitive<void> = {
         : null,
     ];
   },
+  batch([a, b], [da, db], _p, size) {
+    const x = a!, y = b!;
+    if (db === null && y.shape.length === 2) {
+      // A shared matrix on the right: one GEMM over all rows of all examples.
+      const f = moveAxis(x, da!, 0);
+      const k = f.shape[f.shape.length - 1] as number;
+      const rows = reshape(f, [-1, k]) as AnyTensor;
+      const out = bind(matmulPrim, [rows, y], undefined);
+      const n = y.shape[1] as number;
+      return [reshape(out, [...f.shape.slice(0, -1), n]) as AnyTensor, 0];
+    }
+    if (da === null && x.shape.length === 2 && y.shape.length === 3) {
+      // A shared matrix on the left: [K, B, N] as one [K, B * N] matrix.
+      const f = moveAxis(y, db!, 1);
+      const [k, , n] = f.shape as number[];
+      const flat = reshape(f, [k as number, -1]) as AnyTensor;
+      const out = bind(matmulPrim, [x, flat], undefined);
+      const m = x.shape[0] as number;
+      return [reshape(out, [m, size, n as number]) as AnyTensor, 1];
+    }
+    const ra = x.shape.length - (da === null ? 0 : 1);
+    const rb = y.shape.length - (db === null ? 0 : 1);
+    // Otherwise the batch goes in front of the (broadcast) batch dims.
+    const rank = Math.max(ra, rb);
+    const front = (t: AnyTensor, d: number | null, r: number): AnyTensor => {
+      const f = d === null ? t : moveAxis(t, d, 0);
+      const per = d === null ? f.shape : f.shape.slice(1);
+      return reshape(f, [
+        d === null ? 1 : size,
+        ...padFront(per, rank - r),
+      ]) as AnyTensor;
+    };
+    const out = bind(
+      matmulPrim,
+      [front(x, da!, ra), front(y, db!, rb)],
+      undefined,
+    );
+    return [out, 0];
+  },
 };
 
 /**
@@ -133,3 +173,8 @@ export function matmul<
     D
   >;
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  matmulPrim,
+];

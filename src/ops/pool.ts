@@ -36,6 +36,32 @@ import {
   type Result,
 } from "../shape/mod.ts";
 import { mean } from "./reduce.ts";
+import { mergeFront, splitFront, toFront } from "./batching.ts";
+
+const mergedCache = new WeakMap<AnyTensor, AnyTensor>();
+
+/**
+ * The batching rule of every pooling primitive: the examples become more
+ * images (`[B, n, ...]` is `B * n` images); a shared input is repeated.
+ */
+function poolBatch(
+  prim: Primitive<Pool2dGeometry>,
+  xs: readonly AnyTensor[],
+  dims: readonly (number | null)[],
+  g: Pool2dGeometry,
+  size: number,
+): [AnyTensor, number] {
+  const ins = xs.map((x, i) => {
+    const d = dims[i] ?? null;
+    if (i > 0 || d !== 0) return mergeFront(toFront(x, d, size));
+    // The same batch gives the same images, so that the argmax positions
+    // cached by the forward max pool serve its gather and scatter.
+    let m = mergedCache.get(x);
+    if (m === undefined) mergedCache.set(x, m = mergeFront(x));
+    return m;
+  });
+  return [splitFront(bind(prim, ins, { ...g, n: g.n * size }), size), 0];
+}
 
 /** The argmax positions of a max pool, cached per input tensor and geometry. */
 const argmaxCache = new WeakMap<AnyTensor, Map<string, Int32Array>>();
@@ -69,6 +95,7 @@ const maxPoolPrim: Primitive<Pool2dGeometry> = {
   },
   jvp: ([x], [t], g) => (t ? bind(gatherPrim, [x!, t], g) : null),
   vjp: (ct, [x], g) => [bind(scatterPrim, [x!, ct], g)],
+  batch: (xs, dims, g, n) => poolBatch(maxPoolPrim, xs, dims, g, n),
 };
 
 /** (x, t) -> t at the argmax positions of x's windows; linear in t. */
@@ -86,6 +113,7 @@ const gatherPrim: Primitive<Pool2dGeometry> = {
     _o,
     needs,
   ) => [null, needs[1] ? bind(scatterPrim, [x!, ct], g) : null],
+  batch: (xs, dims, g, n) => poolBatch(gatherPrim, xs, dims, g, n),
 };
 
 /** (x, dy) -> dy added at the argmax positions of x's windows; linear in dy. */
@@ -107,6 +135,7 @@ const scatterPrim: Primitive<Pool2dGeometry> = {
     _o,
     needs,
   ) => [null, needs[1] ? bind(gatherPrim, [x!, ct], g) : null],
+  batch: (xs, dims, g, n) => poolBatch(scatterPrim, xs, dims, g, n),
 };
 
 const avgPoolPrim: Primitive<Pool2dGeometry> = {
@@ -120,6 +149,7 @@ const avgPoolPrim: Primitive<Pool2dGeometry> = {
   },
   jvp: (_x, [t], g) => (t ? bind(avgPoolPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolBackPrim, [ct], g)],
+  batch: (xs, dims, g, n) => poolBatch(avgPoolPrim, xs, dims, g, n),
 };
 
 const avgPoolBackPrim: Primitive<Pool2dGeometry> = {
@@ -133,6 +163,7 @@ const avgPoolBackPrim: Primitive<Pool2dGeometry> = {
   },
   jvp: (_x, [t], g) => (t ? bind(avgPoolBackPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolPrim, [ct], g)],
+  batch: (xs, dims, g, n) => poolBatch(avgPoolBackPrim, xs, dims, g, n),
 };
 
 /** The output type of the pooling ops. */
@@ -244,3 +275,12 @@ export function globalAvgPool2d<X extends Shape>(
     axis: [1, 2],
   }) as unknown as GlobalPool<X>;
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  maxPoolPrim,
+  gatherPrim,
+  scatterPrim,
+  avgPoolPrim,
+  avgPoolBackPrim,
+];

@@ -81,6 +81,22 @@ function outShape(shape: Shape, p: ReduceParams): number[] {
     : shape.filter((_, i) => !p.axes.includes(i));
 }
 
+/**
+ * The batching rule of a reduction: the per-example axes, renumbered around
+ * the batch axis `d`; the batch axis stays, shifted left by the reduced axes
+ * before it (unless they are kept).
+ */
+function reduceBatch(
+  prim: Primitive<ReduceParams>,
+  x: AnyTensor,
+  d: number,
+  p: ReduceParams,
+): [AnyTensor, number] {
+  const axes = p.axes.map((a) => (a < d ? a : a + 1));
+  const before = p.keepDims ? 0 : axes.filter((a) => a < d).length;
+  return [bind(prim, [x], { axes, keepDims: p.keepDims }), d - before];
+}
+
 /** Runs a reduction kernel over sorted axes, moving them last if needed. */
 function runReduce(
   x: AnyTensor,
@@ -130,6 +146,7 @@ const sumPrim: Primitive<ReduceParams> = {
     const kept = reshape(ct, keptShape(x!.shape, p.axes)) as AnyTensor;
     return [broadcastTo(kept, x!.shape) as AnyTensor];
   },
+  batch: ([x], [d], p) => reduceBatch(sumPrim, x!, d!, p),
 };
 
 /** The positions that attain the maximum, as float 0/1 divided by their count. */
@@ -174,6 +191,7 @@ const maxPrim: Primitive<ReduceParams> = {
     const kept = reshape(ct, keptShape(x!.shape, p.axes)) as AnyTensor;
     return [mul(kept, maxWeights(x!, out, p)) as AnyTensor];
   },
+  batch: ([x], [d], p) => reduceBatch(maxPrim, x!, d!, p),
 };
 
 interface ArgmaxParams {
@@ -202,6 +220,11 @@ const argmaxPrim: Primitive<ArgmaxParams> = {
   },
   jvp: () => null,
   vjp: () => [null],
+  batch([x], [d], p) {
+    const axis = p.axis < d! ? p.axis : p.axis + 1;
+    const out = p.keepDims || axis > d! ? d! : d! - 1;
+    return [bind(argmaxPrim, [x!], { axis, keepDims: p.keepDims }), out];
+  },
 };
 
 /**
@@ -409,3 +432,10 @@ export function logSumExp<
     outShape(t.shape, { axes, keepDims: false }),
   )) as unknown as Reduced<S, A, K, "float32">;
 }
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  sumPrim,
+  maxPrim,
+  argmaxPrim,
+];

@@ -20,6 +20,7 @@ import {
   type UnaryOp,
 } from "../kernels/elementwise.ts";
 import { div, mul, sub } from "./binary.ts";
+import { sameShapeBatch, unaryBatch } from "./batching.ts";
 
 /** Builds a unary primitive whose rules scale the incoming (co)tangent. */
 function unaryPrim(
@@ -27,7 +28,7 @@ function unaryPrim(
   /** The local derivative, or null for a piecewise-constant function. */
   deriv: ((x: AnyTensor, out: AnyTensor) => AnyTensor) | null,
 ): Primitive<void> {
-  return {
+  const prim: Primitive<void> = {
     name: op,
     impl([x]) {
       const t = x as AnyTensor;
@@ -45,7 +46,9 @@ function unaryPrim(
       if (deriv === null) return [null];
       return [mul(ct, deriv(x!, out)) as AnyTensor];
     },
+    batch: (xs, dims, p) => unaryBatch(prim, xs, dims, p),
   };
+  return prim;
 }
 
 const negPrim: Primitive<void> = {
@@ -60,6 +63,7 @@ const negPrim: Primitive<void> = {
   },
   jvp: (_x, [t]) => (t ? neg(t) as AnyTensor : null),
   vjp: (ct) => [neg(ct) as AnyTensor],
+  batch: (xs, dims, p) => unaryBatch(negPrim, xs, dims, p),
 };
 const expPrim = unaryPrim("exp", (_x, out) => out);
 const logPrim = unaryPrim("log", (x) => div(1, x) as AnyTensor);
@@ -86,6 +90,7 @@ const reluMaskPrim: Primitive<void> = {
   },
   jvp: ([, x], [tg]) => (tg ? bind(reluMaskPrim, [tg, x!], undefined) : null),
   vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x!], undefined), null],
+  batch: (xs, dims, p, n) => sameShapeBatch(reluMaskPrim, xs, dims, p, n),
 };
 
 /**
@@ -121,6 +126,7 @@ const reluPrim: Primitive<void> = {
   ) => [
     x!.dtype === "float32" ? bind(reluMaskPrim, [ct, x!], undefined) : null,
   ],
+  batch: (xs, dims, p) => unaryBatch(reluPrim, xs, dims, p),
 };
 const sigmoidPrim = unaryPrim(
   "sigmoid",
@@ -372,3 +378,18 @@ export function square<S extends Shape, D extends DType>(
  * @internal
  */
 export const expPrimForTests: Primitive<void> = expPrim;
+
+/** Every primitive of this module, for the tests that must cover each one. @internal */
+export const primitives: readonly Primitive<never>[] = [
+  negPrim,
+  expPrim,
+  logPrim,
+  sqrtPrim,
+  absPrim,
+  signPrim,
+  stepPrim,
+  reluMaskPrim,
+  reluPrim,
+  sigmoidPrim,
+  tanhPrim,
+];

@@ -1,0 +1,178 @@
+/**
+ * Shared pieces of the batching rules (the `batch` member of every
+ * primitive, used by `vmap`). A rule receives the inputs with, for each, the
+ * axis its batch runs along (`null` for an input shared by every example),
+ * and returns the output with its batch axis. Rules are written with the
+ * public ops, so any outer transformation traces them.
+ *
+ * @internal
+ * @module
+ */
+
+import type { AnyTensor, Shape } from "../tensor.ts";
+import { bind, type Primitive } from "../autodiff/core.ts";
+import {
+  broadcastTo,
+  concat,
+  reshape,
+  sliceAlong,
+  transpose,
+} from "./layout.ts";
+
+/**
+ * Moves axis `from` of `x` to position `to`. A reshape (no copy) when the
+ * move only crosses axes of size 1 or moves an axis of size 1.
+ *
+ * @internal
+ */
+export function moveAxis(x: AnyTensor, from: number, to: number): AnyTensor {
+  if (from === to) return x;
+  const r = x.shape.length;
+  const perm = [...Array(r).keys()].filter((i) => i !== from);
+  perm.splice(to, 0, from);
+  const shape = perm.map((a) => x.shape[a] as number);
+  // Order of the non-unit axes unchanged: only a relabelling of the buffer.
+  const nonUnit = perm.filter((a) => x.shape[a] !== 1);
+  if (nonUnit.every((a, i) => i === 0 || a > (nonUnit[i - 1] as number))) {
+    return reshape(x, shape) as AnyTensor;
+  }
+  return transpose(x, perm) as AnyTensor;
+}
+
+/**
+ * The input with its batch on axis 0: moved there, or (for a shared input)
+ * repeated `size` times along a new leading axis.
+ *
+ * @internal
+ */
+export function toFront(
+  x: AnyTensor,
+  d: number | null,
+  size: number,
+): AnyTensor {
+  if (d === null) {
+    return broadcastTo(x, [size, ...x.shape]) as AnyTensor;
+  }
+  return moveAxis(x, d, 0);
+}
+
+/** Merges the two leading axes: `[a, b, ...rest]` to `[a * b, ...rest]`. @internal */
+export function mergeFront(x: AnyTensor): AnyTensor {
+  const [a, b, ...rest] = x.shape as number[];
+  return reshape(x, [(a as number) * (b as number), ...rest]) as AnyTensor;
+}
+
+/** Splits the leading axis: `[a * b, ...rest]` to `[a, b, ...rest]`. @internal */
+export function splitFront(x: AnyTensor, a: number): AnyTensor {
+  const [ab, ...rest] = x.shape as number[];
+  return reshape(x, [a, (ab as number) / a, ...rest]) as AnyTensor;
+}
+
+/**
+ * The rule of an elementwise primitive of one input: the batch axis stays
+ * where it is.
+ *
+ * @internal
+ */
+export function unaryBatch<P>(
+  prim: Primitive<P>,
+  [x]: readonly AnyTensor[],
+  [d]: readonly (number | null)[],
+  p: P,
+): [AnyTensor, number | null] {
+  return [bind(prim, [x!], p), d ?? null];
+}
+
+/**
+ * The rule of an elementwise primitive whose inputs broadcast (NumPy rules):
+ * batched inputs get their batch on axis 0 and unit axes after it up to the
+ * output's rank, so shared inputs broadcast against the per-example dims.
+ * When every batched input has the same rank and batch axis and the shared
+ * ones are short enough not to reach that axis, nothing moves.
+ *
+ * @internal
+ */
+export function broadcastBatch<P>(
+  prim: Primitive<P>,
+  xs: readonly AnyTensor[],
+  dims: readonly (number | null)[],
+  p: P,
+  size: number,
+): [AnyTensor, number | null] {
+  const ranks = xs.map((x, i) => x.shape.length - (dims[i] === null ? 0 : 1));
+  const rank = Math.max(...ranks);
+  const batched = dims.filter((d): d is number => d !== null);
+  const d0 = batched[0] as number;
+  const still = dims.every((d, i) =>
+    d === null ? (ranks[i] as number) <= rank - d0 : d === d0 &&
+      ranks[i] === rank
+  );
+  if (still) return [bind(prim, xs, p), d0];
+  const ins = xs.map((x, i) => {
+    const d = dims[i] ?? null;
+    if (d === null) return x;
+    const f = moveAxis(x, d, 0);
+    const pad = rank - (ranks[i] as number);
+    if (pad === 0) return f;
+    return reshape(f, [
+      size,
+      ...new Array<number>(pad).fill(1),
+      ...f.shape.slice(1),
+    ]) as AnyTensor;
+  });
+  return [bind(prim, ins, p), 0];
+}
+
+/**
+ * The rule of an elementwise primitive whose inputs all have the same shape:
+ * every input gets its batch on axis 0 (shared inputs are repeated).
+ *
+ * @internal
+ */
+export function sameShapeBatch<P>(
+  prim: Primitive<P>,
+  xs: readonly AnyTensor[],
+  dims: readonly (number | null)[],
+  p: P,
+  size: number,
+): [AnyTensor, number | null] {
+  const d0 = dims[0] ?? null;
+  if (d0 !== null && dims.every((d) => d === d0)) {
+    return [bind(prim, xs, p), d0];
+  }
+  const ins = xs.map((x, i) => toFront(x, dims[i] ?? null, size));
+  return [bind(prim, ins, p), 0];
+}
+
+/**
+ * The fallback rule: applies the primitive to each example in turn and
+ * stacks the results (one primitive call per example). Only for primitives
+ * that have no vectorized rule; `vmap.ts` documents which.
+ *
+ * @internal
+ */
+export function loopBatch<P>(
+  prim: Primitive<P>,
+  xs: readonly AnyTensor[],
+  dims: readonly (number | null)[],
+  p: P,
+  size: number,
+): [AnyTensor, number | null] {
+  const rows: AnyTensor[] = [];
+  for (let b = 0; b < size; b++) {
+    const ins = xs.map((x, i) => {
+      const d = dims[i] ?? null;
+      if (d === null) return x;
+      const s = sliceAlong(x, d, b, 1);
+      return reshape(s, x.shape.filter((_, k) => k !== d)) as AnyTensor;
+    });
+    const y = bind(prim, ins, p);
+    rows.push(reshape(y, [1, ...y.shape]) as AnyTensor);
+  }
+  return [concat(rows, 0) as AnyTensor, 0];
+}
+
+/** `shape` with `n` unit axes put in front. @internal */
+export function padFront(shape: Shape, n: number): number[] {
+  return [...new Array<number>(n).fill(1), ...shape];
+}
