@@ -662,12 +662,19 @@ export function geometryFromInts(v: ArrayLike<number>): Conv2dGeometry {
   };
 }
 
-function flops(g: Conv2dGeometry): number {
+/**
+ * The floating-point operations of one convolution (or of either gradient).
+ *
+ * @internal
+ * @param g The geometry.
+ * @returns The count.
+ */
+export function flops(g: Conv2dGeometry): number {
   return 2 * g.n * g.outH * g.outW * g.o * g.kh * g.kw * g.c;
 }
 
-/** One range of a convolution job: the signature of every `...Range` kernel. */
-type ConvRange = (
+/** One range of a convolution job: the signature of every `...Range` kernel. @internal */
+export type ConvRange = (
   in1: Float32Array,
   in2: Float32Array,
   g: Conv2dGeometry,
@@ -791,8 +798,13 @@ export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
 /**
  * Floats of scratch one thread needs for a convolution job on the
  * WebAssembly path: the column matrix and the GEMM's packed op(B) and work.
+ *
+ * @internal
+ * @param kind The job kind.
+ * @param g The geometry.
+ * @returns The floats.
  */
-function convScratch(kind: number, g: Conv2dGeometry): number {
+export function convScratch(kind: number, g: Conv2dGeometry): number {
   const rowLen = g.kh * g.kw * g.c;
   const per = chunkRows(g);
   const o = g.o;
@@ -826,7 +838,53 @@ function runConv(
   grain: number,
   init: "zeros" | "written",
 ): Float32Array {
-  const range = CONV_JOBS[kind]!;
+  return runConvJob(
+    kind,
+    CONV_JOBS[kind]!,
+    g,
+    in1,
+    in2,
+    size,
+    total,
+    grain,
+    init,
+    convScratch(kind, g),
+    flops(g),
+  );
+}
+
+/**
+ * Runs a job whose units `range` computes (a convolution job, or a batch of
+ * them) over the thread pool, or on this thread: a fresh output array of
+ * `size` floats. The workers find `range` by `kind`.
+ *
+ * @internal
+ * @param kind The job kind.
+ * @param range Computes units `[start, end)`.
+ * @param g The geometry the job integers carry.
+ * @param in1 The first input.
+ * @param in2 The second input, or its writer.
+ * @param size The output length.
+ * @param total The units of work.
+ * @param grain The split granularity.
+ * @param init The output's start: zeros, or written in full by the job.
+ * @param scratch Floats of WebAssembly scratch per thread.
+ * @param work The job's floating-point operation count.
+ * @returns The output.
+ */
+export function runConvJob(
+  kind: number,
+  range: ConvRange,
+  g: Conv2dGeometry,
+  in1: Float32Array,
+  in2: Float32Array | InputWriter,
+  size: number,
+  total: number,
+  grain: number,
+  init: "zeros" | "written",
+  scratch: number,
+  work: number,
+): Float32Array {
   const shared = parallelRun(
     kind,
     geometryInts(g),
@@ -835,10 +893,10 @@ function runConv(
     size,
     total,
     grain,
-    flops(g),
+    work,
     (a, b, out, s, e) => range(a, b, g, out, s, e),
     init,
-    convScratch(kind, g),
+    scratch,
   );
   if (shared !== null) return shared.slice();
   if (!(in2 instanceof Float32Array)) {

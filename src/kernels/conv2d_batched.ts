@@ -5,13 +5,14 @@
  * the images and the filters (or the output gradient) are batched, as for
  * per-example filter gradients.
  *
- * One call computes every group into one output array, with the range
- * kernels of `conv2d.ts` (im2col and GEMM) and `conv2d_direct.ts` on views of
- * each group's slices, on the calling thread (the thread pool knows only the
- * unbatched job kinds). As in `conv2d.ts`, the filter gradient of an input
- * with few channels takes the direct kernel (measured 11.8 ms down to
- * 5.8 ms for the small CNN's first layer, 64 groups, single thread, on a
- * loaded 2-core machine).
+ * One call computes every group into one output array: a thread-pool job
+ * whose units are groups, each computed by the range kernels of `conv2d.ts`
+ * (im2col and GEMM, in the WebAssembly memory on that path) on views of the
+ * group's slices; a group's result does not depend on the thread that
+ * computes it. On the typed-array path the filter gradient of an input with
+ * few channels takes the direct kernel of `conv2d_direct.ts`, as in
+ * `conv2d.ts` (measured 11.8 ms down to 5.8 ms for the small CNN's first
+ * layer, 64 groups, single thread, on a loaded 2-core machine).
  *
  * @internal
  * @module
@@ -22,8 +23,21 @@ import {
   conv2dBackpropInputRange,
   conv2dForwardRange,
   type Conv2dGeometry,
+  type ConvRange,
+  convScratch,
+  flops,
+  runConvJob,
 } from "./conv2d.ts";
 import { directFilterRange, padImages } from "./conv2d_direct.ts";
+import {
+  JOB_BATCHED_FILTER,
+  JOB_BATCHED_FORWARD,
+  JOB_BATCHED_INPUT,
+  JOB_CONV_BACKPROP_FILTER,
+  JOB_CONV_BACKPROP_INPUT,
+  JOB_CONV_FORWARD,
+} from "./threads.ts";
+import { arenaMark, arenaRelease, kernelMode } from "./wasm/runtime.ts";
 
 function sizes(g: Conv2dGeometry): { x: number; w: number; y: number } {
   return {
@@ -31,6 +45,132 @@ function sizes(g: Conv2dGeometry): { x: number; w: number; y: number } {
     w: g.kh * g.kw * g.c * g.o,
     y: g.n * g.outH * g.outW * g.o,
   };
+}
+
+/** Groups `[b0, b1)` of a batched forward convolution. */
+function forwardGroups(
+  x: Float32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  out: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  const s = sizes(g);
+  const rows = g.n * g.outH * g.outW;
+  // Each group takes its scratch afresh from this thread's arena.
+  const mark = arenaMark();
+  for (let b = b0; b < b1; b++) {
+    conv2dForwardRange(
+      x.subarray(b * s.x, (b + 1) * s.x),
+      filter.subarray(b * s.w, (b + 1) * s.w),
+      g,
+      out.subarray(b * s.y, (b + 1) * s.y),
+      0,
+      rows,
+    );
+    arenaRelease(mark);
+  }
+}
+
+/** Groups `[b0, b1)` of a batched input gradient (output zero on entry). */
+function inputGroups(
+  dy: Float32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  out: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  const s = sizes(g);
+  const mark = arenaMark();
+  for (let b = b0; b < b1; b++) {
+    conv2dBackpropInputRange(
+      dy.subarray(b * s.y, (b + 1) * s.y),
+      filter.subarray(b * s.w, (b + 1) * s.w),
+      g,
+      out.subarray(b * s.x, (b + 1) * s.x),
+      0,
+      g.n,
+    );
+    arenaRelease(mark);
+  }
+}
+
+/** Groups `[b0, b1)` of a batched filter gradient. */
+function filterGroups(
+  x: Float32Array,
+  dy: Float32Array,
+  g: Conv2dGeometry,
+  out: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  const s = sizes(g);
+  const rowLen = g.kh * g.kw * g.c;
+  const direct = kernelMode() === "js" && g.c <= 4 &&
+    !(g.kh === 1 && g.kw === 1);
+  const mark = arenaMark();
+  for (let b = b0; b < b1; b++) {
+    const xb = x.subarray(b * s.x, (b + 1) * s.x);
+    const dyb = dy.subarray(b * s.y, (b + 1) * s.y);
+    const wb = out.subarray(b * s.w, (b + 1) * s.w);
+    if (direct) {
+      // Pad the group's images once, then the direct kernel on the
+      // unpadded geometry.
+      const { padTop: t, padBottom: bo, padLeft: l, padRight: r } = g;
+      const xp = padImages(xb, g.n, g.h, g.w, g.c, t, bo, l, r);
+      const gp: Conv2dGeometry = {
+        ...g,
+        h: g.h + t + bo,
+        w: g.w + l + r,
+        padTop: 0,
+        padBottom: 0,
+        padLeft: 0,
+        padRight: 0,
+      };
+      directFilterRange(xp, dyb, gp, wb, 0, rowLen);
+    } else conv2dBackpropFilterRange(xb, dyb, g, wb, 0, rowLen);
+    arenaRelease(mark);
+  }
+}
+
+/**
+ * The kernel of each batched job kind, for this module and the worker
+ * threads.
+ *
+ * @internal
+ */
+export const BATCHED_JOBS: Readonly<Record<number, ConvRange>> = {
+  [JOB_BATCHED_FORWARD]: forwardGroups,
+  [JOB_BATCHED_INPUT]: inputGroups,
+  [JOB_BATCHED_FILTER]: filterGroups,
+};
+
+/** Runs a batched job, one group a unit. */
+function runGroups(
+  kind: number,
+  unbatched: number,
+  g: Conv2dGeometry,
+  in1: Float32Array,
+  in2: Float32Array,
+  size: number,
+  groups: number,
+  init: "zeros" | "written",
+): Float32Array {
+  return runConvJob(
+    kind,
+    BATCHED_JOBS[kind]!,
+    g,
+    in1,
+    in2,
+    size,
+    groups,
+    1,
+    init,
+    convScratch(unbatched, g),
+    flops(g) * groups,
+  );
 }
 
 /**
@@ -50,20 +190,16 @@ export function batchedConv2dForward(
   g: Conv2dGeometry,
   groups: number,
 ): Float32Array {
-  const s = sizes(g);
-  const out = new Float32Array(groups * s.y);
-  const rows = g.n * g.outH * g.outW;
-  for (let b = 0; b < groups; b++) {
-    conv2dForwardRange(
-      x.subarray(b * s.x, (b + 1) * s.x),
-      filter.subarray(b * s.w, (b + 1) * s.w),
-      g,
-      out.subarray(b * s.y, (b + 1) * s.y),
-      0,
-      rows,
-    );
-  }
-  return out;
+  return runGroups(
+    JOB_BATCHED_FORWARD,
+    JOB_CONV_FORWARD,
+    g,
+    x,
+    filter,
+    groups * sizes(g).y,
+    groups,
+    "written",
+  );
 }
 
 /**
@@ -84,19 +220,16 @@ export function batchedConv2dBackpropInput(
   g: Conv2dGeometry,
   groups: number,
 ): Float32Array {
-  const s = sizes(g);
-  const out = new Float32Array(groups * s.x);
-  for (let b = 0; b < groups; b++) {
-    conv2dBackpropInputRange(
-      dy.subarray(b * s.y, (b + 1) * s.y),
-      filter.subarray(b * s.w, (b + 1) * s.w),
-      g,
-      out.subarray(b * s.x, (b + 1) * s.x),
-      0,
-      g.n,
-    );
-  }
-  return out;
+  return runGroups(
+    JOB_BATCHED_INPUT,
+    JOB_CONV_BACKPROP_INPUT,
+    g,
+    dy,
+    filter,
+    groups * sizes(g).x,
+    groups,
+    "zeros",
+  );
 }
 
 /**
@@ -118,44 +251,14 @@ export function batchedConv2dBackpropFilter(
   g: Conv2dGeometry,
   groups: number,
 ): Float32Array {
-  const s = sizes(g);
-  const out = new Float32Array(groups * s.w);
-  const rowLen = g.kh * g.kw * g.c;
-  if (g.c <= 4 && !(g.kh === 1 && g.kw === 1)) {
-    // Pad every image once, then the direct kernel on the unpadded geometry.
-    const { padTop: t, padBottom: bo, padLeft: l, padRight: r } = g;
-    const xp = padImages(x, groups * g.n, g.h, g.w, g.c, t, bo, l, r);
-    const gp: Conv2dGeometry = {
-      ...g,
-      h: g.h + t + bo,
-      w: g.w + l + r,
-      padTop: 0,
-      padBottom: 0,
-      padLeft: 0,
-      padRight: 0,
-    };
-    const px = g.n * gp.h * gp.w * g.c;
-    for (let b = 0; b < groups; b++) {
-      directFilterRange(
-        xp.subarray(b * px, (b + 1) * px),
-        dy.subarray(b * s.y, (b + 1) * s.y),
-        gp,
-        out.subarray(b * s.w, (b + 1) * s.w),
-        0,
-        rowLen,
-      );
-    }
-    return out;
-  }
-  for (let b = 0; b < groups; b++) {
-    conv2dBackpropFilterRange(
-      x.subarray(b * s.x, (b + 1) * s.x),
-      dy.subarray(b * s.y, (b + 1) * s.y),
-      g,
-      out.subarray(b * s.w, (b + 1) * s.w),
-      0,
-      rowLen,
-    );
-  }
-  return out;
+  return runGroups(
+    JOB_BATCHED_FILTER,
+    JOB_CONV_BACKPROP_FILTER,
+    g,
+    x,
+    dy,
+    groups * sizes(g).w,
+    groups,
+    "written",
+  );
 }

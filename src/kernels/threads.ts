@@ -55,6 +55,12 @@ export const JOB_GEMM_WASM = 7;
 export const JOB_WASM_FORWARD = 8;
 /** Job kind: filter rows of the WebAssembly column-free filter gradient. @internal */
 export const JOB_WASM_FILTER = 9;
+/** Job kind: groups of a batched forward convolution. @internal */
+export const JOB_BATCHED_FORWARD = 10;
+/** Job kind: groups of a batched convolution input gradient. @internal */
+export const JOB_BATCHED_INPUT = 11;
+/** Job kind: groups of a batched convolution filter gradient. @internal */
+export const JOB_BATCHED_FILTER = 12;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

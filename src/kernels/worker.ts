@@ -16,6 +16,7 @@ import {
   setArena,
 } from "./wasm/runtime.ts";
 import { CONV_JOBS, geometryFromInts } from "./conv2d.ts";
+import { BATCHED_JOBS } from "./conv2d_batched.ts";
 import {
   C_ERR,
   C_GEN,
@@ -64,7 +65,7 @@ function run(kind: number, start: number, end: number): void {
     gemmRangeWasm(a, b, out, ints, start, end);
     return;
   }
-  const range = CONV_JOBS[kind];
+  const range = CONV_JOBS[kind] ?? BATCHED_JOBS[kind];
   if (range === undefined) {
     throw new RangeError(`Expected a known job kind but found ${kind}`);
   }
