@@ -28,7 +28,7 @@ import {
   type Conv2dGeometry,
 } from "../src/kernels/conv2d.ts";
 import { setThreads } from "../src/kernels/threads.ts";
-import { biasRelu, reluMask } from "../src/kernels/elementwise.ts";
+import { biasRelu, reduce, reluMask } from "../src/kernels/elementwise.ts";
 import { maxPoolForward, type Pool2dGeometry } from "../src/kernels/pool.ts";
 import { adamKernel } from "../src/optim/_adam_kernel.ts";
 import {
@@ -404,6 +404,27 @@ Deno.test({
           assertEquals(bitsOf(r.wasm[i]!), bitsOf(r.js[i]!), `${n} part ${i}`);
         }
       }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "WebAssembly sums over a middle axis are bit-identical to the typed-array ones",
+  ignore: !simd,
+  fn() {
+    for (
+      const [outer, mid, inner] of [[1, 36864, 8], [3, 1000, 16], [2, 5000, 4]]
+    ) {
+      const x = randArray(outer! * mid! * inner!, outer! + mid!);
+      x[3] = 1e30;
+      x[7] = -1e30;
+      const r = both(() => reduce("sum", x, outer!, mid!, inner!));
+      assertEquals(
+        bitsOf(r.wasm as Float32Array),
+        bitsOf(r.js as Float32Array),
+        `${outer} ${mid} ${inner}`,
+      );
     }
   },
 });

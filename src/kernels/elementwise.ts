@@ -473,6 +473,15 @@ export function reduce(
       }
       return o;
     }
+    if (
+      x instanceof Float32Array && inner % 4 === 0 && x.length >= WASM_MIN
+    ) {
+      // The same float64 sums, four columns at a time in WebAssembly.
+      const r = stageRun([x], outer * inner, ([px], po) => {
+        wasm().sumMid(px!, po, outer, mid, inner);
+      });
+      if (r !== null) return r;
+    }
     // Accumulate in float64 rows for accuracy.
     const acc = new Float64Array(inner);
     for (let i = 0; i < outer; i++) {

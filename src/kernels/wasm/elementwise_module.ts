@@ -79,3 +79,42 @@ export function addElementwise(mb: ModuleBuilder): void {
     },
   );
 }
+
+/**
+ * Adds `sumMid(x, o, outer, mid, inner)`: the sums over the middle axis of
+ * `x` `[outer, mid, inner]` (inner a multiple of 4), each column summed in
+ * order in a float64 lane and rounded once, as `elementwise.ts` does.
+ *
+ * @internal
+ */
+export function addSumMid(mb: ModuleBuilder): void {
+  mb.func(
+    "sumMid",
+    ["i32", "i32", "i32", "i32", "i32"],
+    [],
+    (f, [x, o, outer, mid, inner]) => {
+      const i = f.local("i32"), k = f.local("i32"), j = f.local("i32");
+      const p = f.local("i32"), stride = f.local("i32"), base = f.local("i32");
+      const lo = f.local("v128"), hi = f.local("v128"), v = f.local("v128");
+      f.get(inner!).i32(2).shl().set(stride);
+      f.for(i, () => f.i32(0), outer!, 1, () => {
+        f.get(i).get(mid!).mul().get(inner!).mul().i32(2).shl().get(x!).add()
+          .set(base);
+        f.for(k, () => f.i32(0), inner!, 4, () => {
+          f.vconst(0).set(lo).vconst(0).set(hi);
+          f.get(base).get(k).i32(2).shl().add().set(p);
+          f.for(j, () => f.i32(0), mid!, 1, () => {
+            f.get(p).loadV().set(v);
+            f.get(lo).get(v).promoteLow().dadd().set(lo);
+            f.get(hi).get(v).get(v).shuffle32([2, 3, 2, 3]).promoteLow().dadd()
+              .set(hi);
+            f.get(p).get(stride).add().set(p);
+          });
+          f.get(o!).get(lo).demote().get(hi).demote().shuffle32([0, 1, 4, 5])
+            .storeV();
+          f.get(o!).i32(16).add().set(o!);
+        });
+      });
+    },
+  );
+}

@@ -29,7 +29,7 @@ import {
   ModuleBuilder,
 } from "./builder.ts";
 import { addConvData, addConvFilter, addConvForward } from "./conv_module.ts";
-import { addElementwise } from "./elementwise_module.ts";
+import { addElementwise, addSumMid } from "./elementwise_module.ts";
 import { addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
 import { addMaxPool } from "./pool_module.ts";
@@ -280,6 +280,7 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   addConvForward(mb, micro);
   addConvFilter(mb, microT);
   addElementwise(mb);
+  addSumMid(mb);
   addThreefry(mb);
   addAdam(mb);
   addMaxPool(mb);

@@ -82,6 +82,8 @@ export interface WasmExports {
     k1: number,
     tmp: number,
   ): void;
+  /** Float64-accumulated sums over the middle axis (inner a multiple of 4). */
+  sumMid(x: number, o: number, outer: number, mid: number, inner: number): void;
   /** One Adam step over `n` floats (a multiple of 4); see optim_module.ts. */
   adam(
     g: number,
