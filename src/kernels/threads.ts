@@ -29,6 +29,7 @@ import { isMainThread, Worker } from "node:worker_threads";
 import {
   arenaMark,
   arenaRelease,
+  countCopy,
   type KernelMode,
   kernelMode,
   memoryView,
@@ -431,6 +432,12 @@ export function parallelRun(
   else in2.write(b);
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
+  if (mode === "wasm") {
+    countCopy(
+      in1.length + in2.length + (typeof init === "string" ? 0 : outLen),
+      outLen,
+    );
+  }
   if (p === null) {
     // Small job, one thread or no pool: this thread runs all of it in place.
     setArena(offScratch, scratchLen);

@@ -430,5 +430,36 @@ export function stageRun(
   if (!reserve(outOff + outLen)) return null;
   inputs.forEach((a, i) => view.set(a, offs[i]!));
   call(offs.map((o) => o * 4), outOff * 4);
+  countCopy(off - 16, outLen);
   return view.slice(outOff, outOff + outLen);
+}
+
+let copiedIn = 0;
+let copiedOut = 0;
+
+/**
+ * Counts floats copied into or out of the shared memory (the price of
+ * keeping tensors in ordinary arrays; see {@linkcode copyTraffic}).
+ *
+ * @internal
+ * @param into Floats copied in.
+ * @param out Floats copied out.
+ * @returns Nothing.
+ */
+export function countCopy(into: number, out: number): void {
+  copiedIn += into;
+  copiedOut += out;
+}
+
+/**
+ * The bytes copied into and out of the shared memory since the last call
+ * (for measurements), and resets the counts.
+ *
+ * @internal
+ * @returns The byte counts.
+ */
+export function copyTraffic(): { inBytes: number; outBytes: number } {
+  const r = { inBytes: copiedIn * 4, outBytes: copiedOut * 4 };
+  copiedIn = copiedOut = 0;
+  return r;
 }
