@@ -12,6 +12,14 @@
  * `conv2d_direct.ts` instead (see `directForward` and `directFilter` for
  * the rule and the measurements behind it).
  *
+ * On the WebAssembly path (see `wasm/runtime.ts`) the column matrix lives in
+ * the thread's scratch arena in the shared memory and the GEMM and im2col are
+ * WebAssembly SIMD; the forward convolution and, for inputs with few
+ * channels, the filter gradient skip the column matrix altogether and feed
+ * the GEMM's register tiles straight from the padded image
+ * (`wasmForwardRange`, `wasmFilterRange`). The typed-array direct kernels
+ * then serve the typed-array path only.
+ *
  * Each kernel is also written over a range of its work (output rows, images,
  * or filter rows) so that the thread pool can split it; the summation order
  * of every output element does not depend on the split, so the threaded and
