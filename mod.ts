@@ -158,4 +158,11 @@ export {
   toLabelsTensor,
 } from "./src/data/mnist.ts";
 export { type Batch, batches, type BatchOptions } from "./src/data/batches.ts";
-export { deserialize, load, save, serialize } from "./src/io/safetensors.ts";
+export {
+  deserialize,
+  deserializeMetadata,
+  load,
+  save,
+  type SaveOptions,
+  serialize,
+} from "./src/io/safetensors.ts";
