@@ -29,14 +29,14 @@ async function run(limit: number, seed: number) {
   const opt = makeOptimizer("adam", 0.003);
   const params = model.init(key(seed), [28, 28, 1]);
   const losses: number[] = [];
-  const [state, metrics] = await trainEpoch(
+  const { state, metrics } = await trainEpoch(
     model,
     opt,
     { params, optState: opt.init(params) },
     data.train,
     64,
     key(seed + 1),
-    (p) => losses.push(p.loss),
+    { onProgress: (p) => losses.push(p.loss) },
   );
   return { metrics, test: evaluate(model, state.params, test), losses };
 }
