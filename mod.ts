@@ -48,7 +48,6 @@ export {
   treeUnflatten,
   treeZip,
 } from "./src/pytree.ts";
-export type * from "./src/shape/mod.ts";
 export { type DTypeOf, type Operand, type ShapeOf } from "./src/ops/operand.ts";
 export {
   add,
@@ -146,6 +145,7 @@ export {
 } from "./src/autodiff/transforms.ts";
 export * from "./src/random.ts";
 export * from "./src/init.ts";
+export type { ShapeError } from "./src/shape/errors.ts";
 export * as nn from "./src/nn/mod.ts";
 export * as optim from "./src/optim/mod.ts";
 export { decodeIdx, type IdxData, parseIdx, readIdx } from "./src/data/idx.ts";

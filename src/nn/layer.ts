@@ -193,8 +193,10 @@ export function makeLayer<R extends LayerRule, K extends string>(
 
 // ------------------------------------------------------------- sequential
 
-type RuleOf<L> = L extends Layer<infer R, string> ? R : never;
-type KindOf<L> = L extends Layer<LayerRule, infer K> ? K : string;
+/** The shape rule of a layer type. */
+export type RuleOf<L> = L extends Layer<infer R, string> ? R : never;
+/** The kind name of a layer type (e.g. `"dense"`). */
+export type KindOf<L> = L extends Layer<LayerRule, infer K> ? K : string;
 
 /** The output of a list of layers folded over an input shape, or the first layer's error. */
 export type FoldOutput<
@@ -230,8 +232,11 @@ export type FoldState<Ls extends readonly unknown[], S> = Ls extends
 /** The rule of a sequential model: the fold of its layers' rules. */
 export interface SequentialRule<Ls extends readonly unknown[]>
   extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: FoldOutput<Ls, In<this["input"]>>;
+  /** The parameters for the input shape. */
   readonly params: FoldParams<Ls, In<this["input"]>>;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: FoldState<Ls, In<this["input"]>>;
 }
 
