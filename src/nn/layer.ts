@@ -86,7 +86,28 @@ export interface LayerImpl {
   countParams(input: Shape): number;
   /** Inner layers, for summaries of nested models. */
   readonly children?: readonly AnyLayer[];
+  /**
+   * How output positions see input positions, for the receptive field in
+   * summaries: a sliding window (conv and pooling); `"global"` when every
+   * output sees the whole input (dense, global pooling); `"flatten"` when
+   * positions become features. Omitted for layers that keep each position
+   * to itself (activations, dropout, normalization).
+   */
+  readonly field?: LayerField;
 }
+
+/** The sliding window of a conv or pooling layer, per spatial axis `[h, w]`. */
+export interface LayerWindow {
+  /** The window size. */
+  readonly kernel: readonly [number, number];
+  /** The step between neighbouring windows. */
+  readonly stride: readonly [number, number];
+  /** The spacing of the window's taps (1: adjacent). */
+  readonly dilation: readonly [number, number];
+}
+
+/** What {@linkcode LayerImpl.field} can be. */
+export type LayerField = LayerWindow | "global" | "flatten";
 
 /**
  * A layer: pure `init` and `apply`, with its shape rule `R` in its type.

@@ -166,6 +166,7 @@ export function dense<const O extends DenseOptions>(
   const useBias = options.useBias ?? true;
   return makeLayer("dense", {
     description: `dense ${options.units}`,
+    field: "global",
     outputShape: (s) => denseOutput(s, options),
     initParams(key: Key, s: Shape) {
       const f = s[1] as number;
@@ -283,6 +284,11 @@ export function conv2d<const O extends Conv2dLayerOptions>(
   ): number[] => [kh, kw, s[3] ?? 0, options.filters];
   return makeLayer("conv2d", {
     description: `conv2d ${kh}x${kw}x${options.filters}`,
+    field: {
+      kernel: [kh, kw],
+      stride: kernelDims(options.stride ?? 1),
+      dilation: kernelDims(options.dilation ?? 1),
+    },
     outputShape: (s) => conv2dShape(s, kernelShape(s), convOpts),
     initParams(key: Key, s: Shape) {
       const kernel = glorotUniform(key, kernelShape(s));
@@ -328,6 +334,11 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
     : `${size[0]}x${size[1]}`;
   return makeLayer(kind, {
     description: `${kind} ${text}`,
+    field: {
+      kernel: kernelDims(size),
+      stride: kernelDims(options.stride ?? size),
+      dilation: [1, 1],
+    },
     outputShape: (s) => pool2dShape(s, options),
     initParams: noParams,
     initState: () => null,
@@ -424,6 +435,7 @@ export interface GlobalPoolRule extends LayerRule {
 export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
   return makeLayer("globalAvgPool2d", {
     description: "globalAvgPool2d",
+    field: "global",
     outputShape(s) {
       if (s.length !== 4) {
         throw new RangeError(
@@ -474,6 +486,7 @@ export interface FlattenRule extends LayerRule {
 export function flatten(): Layer<FlattenRule, "flatten"> {
   return makeLayer("flatten", {
     description: "flatten",
+    field: "flatten",
     outputShape: (s) => flattenShape(s),
     initParams: noParams,
     initState: () => null,
