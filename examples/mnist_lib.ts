@@ -494,11 +494,13 @@ export function learningCurvesSvg(
   history: readonly EpochRecord[],
   title: string,
 ): string {
-  const w = 420, h = 300, pad = 48;
+  // Two panels of w x h under a title band of height `top`.
+  const w = 420, h = 300, pad = 48, top = 30;
   const panel = (
     x0: number,
     label: string,
     pick: (m: Metrics) => number,
+    percent: boolean,
   ): string => {
     const vals = history.flatMap((r) => [pick(r.train), pick(r.test)]);
     let lo = Math.min(...vals), hi = Math.max(...vals);
@@ -516,15 +518,17 @@ export function learningCurvesSvg(
       history.map((r, i) =>
         `${i === 0 ? "M" : "L"}${px(i).toFixed(1)},${py(f(r)).toFixed(1)}`
       ).join(" ");
+    // Accuracy in percent, with as many decimals as the range needs.
+    const digits = (hi - lo) * 100 < 1 ? 2 : (hi - lo) * 100 < 10 ? 1 : 0;
+    const tick = (v: number) =>
+      percent ? `${(100 * v).toFixed(digits)}%` : v.toFixed(3);
     const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
       const v = lo + t * (hi - lo);
       return `<text x="${x0 + pad - 6}" y="${
         py(v) + 4
-      }" font-size="10" text-anchor="end">${
-        v.toFixed(label === "accuracy" ? 4 : 3)
-      }</text><line x1="${x0 + pad}" x2="${x0 + w - pad}" y1="${py(v)}" y2="${
-        py(v)
-      }" stroke="#eee"/>`;
+      }" font-size="10" text-anchor="end">${tick(v)}</text><line x1="${
+        x0 + pad
+      }" x2="${x0 + w - pad}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`;
     }).join("");
     const xt = history.map((r, i) =>
       `<text x="${px(i)}" y="${
@@ -538,7 +542,7 @@ export function learningCurvesSvg(
     return `<g>
 <text x="${
       x0 + w / 2
-    }" y="20" font-size="14" text-anchor="middle">${label}</text>
+    }" y="16" font-size="14" text-anchor="middle">${label}</text>
 ${ticks}${xt}
 <text x="${x0 + w / 2}" y="${
       h - 8
@@ -566,13 +570,25 @@ ${ticks}${xt}
 <text x="${w + 106}" y="${h + 18}">test</text>
 </g>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w}" height="${
-    h + 40
-  }" viewBox="0 0 ${2 * w} ${h + 40}" font-family="sans-serif">
+    h + 40 + top
+  }" viewBox="0 0 ${2 * w} ${h + 40 + top}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<title>${title}</title>
-${panel(0, "accuracy", (m) => m.accuracy)}
-${panel(w, "loss", (m) => m.loss)}
+<title>${escapeXml(title)}</title>
+<text x="${w}" y="22" font-size="16" font-weight="bold" text-anchor="middle">${
+    escapeXml(title)
+  }</text>
+<g transform="translate(0, ${top})">
+${panel(0, "accuracy (%)", (m) => m.accuracy, true)}
+${panel(w, "loss", (m) => m.loss, false)}
 ${legend}
+</g>
 </svg>
 `;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
+    />/g,
+    "&gt;",
+  );
 }
