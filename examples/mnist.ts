@@ -5,6 +5,7 @@ import { ProgressBar } from "@std/cli/unstable-progress-bar";
 import { nn, save } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
+import { checkArgs, joinNegativeValues, refuseUnknown } from "./_cli.ts";
 import {
   assertFinite,
   type CheckpointFile,
@@ -83,28 +84,6 @@ const TEXT_FLAGS = [
 ] as const;
 const VALUE_FLAGS: readonly string[] = [...NUMBER_FLAGS, ...TEXT_FLAGS];
 
-/**
- * Joins `--flag -1` into `--flag=-1` for flags that take a value, so that a
- * negative number is read as the value (and then judged) instead of as an
- * unknown option `-1`.
- */
-function joinNegativeValues(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!, next = argv[i + 1];
-    if (
-      a.startsWith("--") && VALUE_FLAGS.includes(a.slice(2)) &&
-      next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)
-    ) {
-      out.push(`${a}=${next}`);
-      i++;
-    } else {
-      out.push(a);
-    }
-  }
-  return out;
-}
-
 /** The command line, read and checked (no file system access). */
 export interface CommandLine {
   /** Only the training flags that were given. */
@@ -149,31 +128,13 @@ function positive(name: string, v: string, integer: boolean): number {
  * @throws {RangeError} For unknown options, stray arguments, missing or bad values.
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
-  const args = parseArgs(joinNegativeValues(argv), {
+  const args = parseArgs(joinNegativeValues(argv, VALUE_FLAGS), {
     string: [...VALUE_FLAGS],
     boolean: ["help", "quiet"],
     alias: { h: "help" },
-    unknown: (arg: string) => {
-      if (arg.startsWith("-")) {
-        throw new RangeError(`Unknown option ${arg}; see --help`);
-      }
-      return true;
-    },
+    unknown: refuseUnknown,
   });
-  if (args._.length > 0) {
-    throw new RangeError(
-      `Expected only options but found the argument ${args._[0]}; see --help`,
-    );
-  }
-  for (const f of VALUE_FLAGS) {
-    const times = argv.filter((a) => a === `--${f}` || a.startsWith(`--${f}=`))
-      .length;
-    if (times > 1) {
-      throw new RangeError(`Expected --${f} once but found it ${times} times`);
-    }
-    const v = (args as Record<string, unknown>)[f];
-    if (v === "") throw new RangeError(`Expected a value after --${f}`);
-  }
+  checkArgs(argv, args, VALUE_FLAGS);
   const given: Partial<RunConfig> = {};
   if (args.epochs !== undefined) {
     given.epochs = positive("epochs", args.epochs, true);
