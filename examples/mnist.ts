@@ -262,12 +262,57 @@ function progressLine(epoch: number, epochs: number, p: Progress): string {
   } img/s`;
 }
 
+/**
+ * Listens for SIGINT and SIGTERM from now until `stop()`: a signal is only
+ * noted, and the training loop ends after its current step.
+ */
+function watchSignals(): {
+  readonly signal: Deno.Signal | undefined;
+  stop(): void;
+} {
+  let signal: Deno.Signal | undefined;
+  const listeners: [Deno.Signal, () => void][] = [];
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const f = () => {
+      signal ??= sig;
+    };
+    try {
+      Deno.addSignalListener(sig, f);
+      listeners.push([sig, f]);
+    } catch {
+      // Not every platform has every signal.
+    }
+  }
+  return {
+    get signal() {
+      return signal;
+    },
+    stop() {
+      for (const [sig, f] of listeners) Deno.removeSignalListener(sig, f);
+    },
+  };
+}
+
 async function main(): Promise<number> {
   const cli = parseCommandLine(Deno.args);
   if (cli.help) {
     console.log(HELP);
     return 0;
   }
+  // From here to the end, Ctrl-C and SIGTERM let the current step and any
+  // file being written finish.
+  const watch = watchSignals();
+  try {
+    return await run(cli, watch);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function run(
+  cli: CommandLine,
+  watch: { readonly signal: Deno.Signal | undefined },
+): Promise<number> {
   // Outputs are checked before anything is loaded or trained.
   if (cli.save) await checkWritablePath(cli.save, "--save");
   if (cli.checkpoint) await checkWritablePath(cli.checkpoint, "--checkpoint");
@@ -299,24 +344,6 @@ async function main(): Promise<number> {
     }
   }
 
-  // Ctrl-C and SIGTERM end the run after the current step.
-  let signal: Deno.Signal | undefined;
-  const listeners: [Deno.Signal, () => void][] = [];
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    const f = () => {
-      signal ??= sig;
-    };
-    try {
-      Deno.addSignalListener(sig, f);
-      listeners.push([sig, f]);
-    } catch {
-      // Not every platform has every signal.
-    }
-  }
-  const unlisten = () => {
-    for (const [sig, f] of listeners) Deno.removeSignalListener(sig, f);
-  };
-
   const terminal = !cli.quiet && Deno.stderr.isTerminal();
   let bar: ProgressBar | null = null;
   let status = "";
@@ -327,7 +354,7 @@ async function main(): Promise<number> {
   try {
     result = await runTraining(config, data, {
       ...(resume && { resume }),
-      shouldStop: () => signal !== undefined,
+      shouldStop: () => watch.signal !== undefined,
       onProgress: (epoch, p) => {
         // Milliseconds from process start to the first finished step.
         firstStep ??= performance.now();
@@ -369,7 +396,6 @@ async function main(): Promise<number> {
     });
   } catch (e) {
     await (bar as ProgressBar | null)?.stop();
-    unlisten();
     if (e instanceof DivergenceError) {
       const kept = lastCheckpoint
         ? `The last good checkpoint stays in ${cli.checkpoint} (${
@@ -385,10 +411,9 @@ async function main(): Promise<number> {
     throw e;
   }
   await (bar as ProgressBar | null)?.stop();
-  unlisten();
   const { state } = result;
   if (result.stopped) {
-    const sig = signal ?? "SIGINT";
+    const sig = watch.signal ?? "SIGINT";
     const where = position(state);
     console.error(
       cli.checkpoint
@@ -420,6 +445,12 @@ async function main(): Promise<number> {
       learningCurvesSvg(state.history, title),
     );
     console.log(`wrote learning curves to ${cli.plot}`);
+  }
+  if (watch.signal) {
+    console.error(
+      `Interrupted by ${watch.signal} after training; the outputs above were written whole`,
+    );
+    return watch.signal === "SIGTERM" ? 143 : 130;
   }
   return 0;
 }

@@ -383,7 +383,11 @@ export async function runTraining(
     };
   }
   for (let epoch = state.epochsDone + 1; epoch <= config.epochs; epoch++) {
-    if (hooks.shouldStop?.()) return { state, stopped: true };
+    if (hooks.shouldStop?.()) {
+      // Stopped between epochs (or before the first): keep this state too.
+      await hooks.onCheckpoint?.(state);
+      return { state, stopped: true };
+    }
     let result: EpochResult;
     try {
       const onProgress = hooks.onProgress;
