@@ -317,10 +317,19 @@ Deno.test("loadMnist checks every kept label against the class count, naming fil
       [4, 0, 11],
     );
     await assertRejects(
-      () => loadMnist(dir, { classes: 4, limitTest: 1 }),
+      () => loadMnist(dir, { classes: 4, limitTrain: 2, limitTest: 1 }),
       RangeError,
       `Expected labels below 4 in ${dir}/t10k-labels-idx1-ubyte but found 4 at index 0`,
     );
+    // When both splits are bad, the training split is named, every time
+    // (train labels are 0, 3, 6).
+    for (let i = 0; i < 5; i++) {
+      await assertRejects(
+        () => loadMnist(dir, { classes: 5 }),
+        RangeError,
+        `Expected labels below 5 in ${dir}/train-labels-idx1-ubyte but found 6 at index 2`,
+      );
+    }
     await assertRejects(
       () => loadMnist(dir, { classes: 0 }),
       RangeError,

@@ -244,7 +244,9 @@ export async function loadMnist(
   checkLimit("limitTest", options.limitTest);
   const classes = options.classes ?? 10;
   checkLimit("classes", classes);
-  const [train, test] = await Promise.all([
+  // Both splits load at once; when both fail, the training split's error
+  // is the one reported, whichever finished first.
+  const [train, test] = await Promise.allSettled([
     split(
       dir,
       FILES.trainImages,
@@ -254,5 +256,7 @@ export async function loadMnist(
     ),
     split(dir, FILES.testImages, FILES.testLabels, options.limitTest, classes),
   ]);
-  return { train, test };
+  if (train.status === "rejected") throw train.reason;
+  if (test.status === "rejected") throw test.reason;
+  return { train: train.value, test: test.value };
 }
