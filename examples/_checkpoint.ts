@@ -1,5 +1,5 @@
-// Checkpoints of examples/mnist.ts, and the checks on output paths that run
-// before any data is loaded.
+// Checkpoints of examples/mnist.ts: writing them atomically and never with
+// a non-finite value, reading them back and checking them.
 //
 // File format: a safetensors file (see src/io/safetensors.ts) whose tensors
 // are the tree `{ params, optState }` (the model's parameters and the
@@ -23,7 +23,7 @@
 //
 // Every number is exact: JSON keeps doubles digit for digit, so a resumed run
 // ends bit-identical to one never stopped.
-import { dirname } from "@std/path";
+import { reason } from "./_cli.ts";
 import {
   deserialize,
   deserializeMetadata,
@@ -42,58 +42,6 @@ import {
 
 const KEY_SCHEDULE =
   "init: root; epoch e: foldIn(root, 1000 + e); shuffle: foldIn(epochKey, 0); batch i: foldIn(epochKey, i + 1)";
-
-/**
- * Checks, before any work, that `path` can be written the way `save` writes
- * it: its folder exists, is a folder and takes a new file (probed by creating
- * and removing one), and `path` itself is not a folder. Usable for any output
- * flag (`--save`, `--checkpoint`, `--plot`, `--onnx`, ...).
- *
- * @throws {Error} A message naming the flag and the path.
- */
-export async function checkWritablePath(
-  path: string,
-  flag: string,
-): Promise<void> {
-  const fail = (why: string): never => {
-    throw new Error(`Cannot write ${flag} ${path}: ${why}`);
-  };
-  if (path === "") fail("the path is empty");
-  const dir = dirname(path);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      return fail(`the folder ${dir} does not exist`);
-    }
-    return fail(reason(e));
-  }
-  if (!info.isDirectory) fail(`${dir} is not a folder`);
-  try {
-    if ((await Deno.stat(path)).isDirectory) fail("it is a folder");
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      if (e instanceof Error && e.message.startsWith("Cannot write")) throw e;
-      fail(reason(e));
-    }
-  }
-  const probe = `${dir}/.tensa-probe-${crypto.randomUUID()}`;
-  try {
-    (await Deno.open(probe, { write: true, createNew: true })).close();
-  } catch (e) {
-    return fail(`the folder ${dir} is not writable (${reason(e)})`);
-  }
-  await Deno.remove(probe);
-}
-
-function reason(e: unknown): string {
-  // Deno's messages end with the operation and a path: keep the cause.
-  return (e instanceof Error ? e.message : String(e)).replace(
-    /: \w+ '.*$/s,
-    "",
-  );
-}
 
 /**
  * Throws unless every value of every tensor in `tree` is finite, naming the

@@ -18,8 +18,12 @@ import {
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import { encodeGrayPng, labelColumns, tileGrid } from "./_png.ts";
-import { checkWritablePath } from "./_checkpoint.ts";
-import { checkArgs, joinNegativeValues, refuseUnknown } from "./_cli.ts";
+import {
+  checkArgs,
+  checkWritablePath,
+  joinNegativeValues,
+  refuseUnknown,
+} from "./_cli.ts";
 
 /** The hand-made 3x3 filters of the course, as [3, 3, 1, 1] kernels. */
 export const handFilters: Record<string, number[]> = {

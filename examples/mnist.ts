@@ -5,11 +5,15 @@ import { ProgressBar } from "@std/cli/unstable-progress-bar";
 import { nn, save } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
-import { checkArgs, joinNegativeValues, refuseUnknown } from "./_cli.ts";
+import {
+  checkArgs,
+  checkWritablePath,
+  joinNegativeValues,
+  refuseUnknown,
+} from "./_cli.ts";
 import {
   assertFinite,
   type CheckpointFile,
-  checkWritablePath,
   readCheckpoint,
   restoreCheckpoint,
   writeCheckpoint,

@@ -13,7 +13,6 @@ import { type AnyTensor, tensor, treeFlatten } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "../examples/_mnist_files.ts";
 import {
-  checkWritablePath,
   readCheckpoint,
   restoreCheckpoint,
   writeCheckpoint,
@@ -25,6 +24,7 @@ import {
   runTraining,
 } from "../examples/mnist_lib.ts";
 import { parseCommandLine, resolveConfig } from "../examples/mnist.ts";
+import { checkWritablePath } from "../examples/_cli.ts";
 
 // 640 images in batches of 64: 10 steps per epoch, 2 epochs.
 const config: RunConfig = {
