@@ -192,12 +192,13 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     }
     given.optimizer = args.optimizer;
   }
-  const outputs = (["save", "checkpoint", "plot"] as const).filter((f) =>
-    args[f] !== undefined
-  );
-  for (const [i, f] of outputs.entries()) {
-    for (const g of outputs.slice(i + 1)) {
-      if (args[f] === args[g]) {
+  // Each file has one role; only --checkpoint may overwrite --resume.
+  const files = (["save", "checkpoint", "plot", "resume"] as const).filter((
+    f,
+  ) => args[f] !== undefined);
+  for (const [i, f] of files.entries()) {
+    for (const g of files.slice(i + 1)) {
+      if (args[f] === args[g] && !(f === "checkpoint" && g === "resume")) {
         throw new RangeError(
           `Expected --${f} and --${g} to name different files but both are ${
             args[f]

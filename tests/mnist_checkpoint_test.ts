@@ -217,6 +217,10 @@ Deno.test("the command line: negative numbers are values, stray arguments and ba
       ["--save", "a.st", "--checkpoint", "a.st"],
       "Expected --save and --checkpoint to name different files but both are a.st",
     ],
+    [
+      ["--resume", "a.st", "--save", "a.st"],
+      "Expected --save and --resume to name different files but both are a.st",
+    ],
   ];
   for (const [argv, message] of bad) {
     assertThrows(() => parseCommandLine(argv), RangeError, message);
@@ -230,6 +234,11 @@ Deno.test("the command line: negative numbers are values, stray arguments and ba
   ]);
   assertEquals(ok.given, { lr: 0.01 });
   assertEquals([ok.checkpoint, ok.quiet, ok.resume], ["c.st", true, undefined]);
+  // Resuming and checkpointing into the same file is the usual way.
+  assertEquals(
+    parseCommandLine(["--resume", "c.st", "--checkpoint", "c.st"]).resume,
+    "c.st",
+  );
 });
 
 Deno.test("output paths are checked before any work, naming the flag and the path", async () => {
