@@ -48,7 +48,6 @@ export {
   treeUnflatten,
   treeZip,
 } from "./src/pytree.ts";
-export type * from "./src/shape/mod.ts";
 export { type DTypeOf, type Operand, type ShapeOf } from "./src/ops/operand.ts";
 export {
   add,
@@ -156,6 +155,7 @@ export {
 } from "./src/autodiff/vmap.ts";
 export * from "./src/random.ts";
 export * from "./src/init.ts";
+export type { ShapeError } from "./src/shape/errors.ts";
 export * as nn from "./src/nn/mod.ts";
 export * as optim from "./src/optim/mod.ts";
 export { decodeIdx, type IdxData, parseIdx, readIdx } from "./src/data/idx.ts";
@@ -168,4 +168,11 @@ export {
   toLabelsTensor,
 } from "./src/data/mnist.ts";
 export { type Batch, batches, type BatchOptions } from "./src/data/batches.ts";
-export { deserialize, load, save, serialize } from "./src/io/safetensors.ts";
+export {
+  deserialize,
+  deserializeMetadata,
+  load,
+  save,
+  type SaveOptions,
+  serialize,
+} from "./src/io/safetensors.ts";

@@ -114,3 +114,126 @@ export function tileGrid(
   );
   return { pixels, width, height };
 }
+
+// A 5x7 bitmap font of capital letters, digits and a few signs, drawn by
+// hand: each glyph is 7 rows of 5 pixels, "#" for ink.
+const GLYPHS: Record<string, string> = {
+  A: ".###. #...# #...# ##### #...# #...# #...#",
+  B: "####. #...# #...# ####. #...# #...# ####.",
+  C: ".###. #...# #.... #.... #.... #...# .###.",
+  D: "####. #...# #...# #...# #...# #...# ####.",
+  E: "##### #.... #.... ####. #.... #.... #####",
+  F: "##### #.... #.... ####. #.... #.... #....",
+  G: ".###. #...# #.... #.### #...# #...# .####",
+  H: "#...# #...# #...# ##### #...# #...# #...#",
+  I: ".###. ..#.. ..#.. ..#.. ..#.. ..#.. .###.",
+  J: "..### ...#. ...#. ...#. ...#. #..#. .##..",
+  K: "#...# #..#. #.#.. ##... #.#.. #..#. #...#",
+  L: "#.... #.... #.... #.... #.... #.... #####",
+  M: "#...# ##.## #.#.# #.#.# #...# #...# #...#",
+  N: "#...# ##..# #.#.# #..## #...# #...# #...#",
+  O: ".###. #...# #...# #...# #...# #...# .###.",
+  P: "####. #...# #...# ####. #.... #.... #....",
+  Q: ".###. #...# #...# #...# #.#.# #..#. .##.#",
+  R: "####. #...# #...# ####. #.#.. #..#. #...#",
+  S: ".#### #.... #.... .###. ....# ....# ####.",
+  T: "##### ..#.. ..#.. ..#.. ..#.. ..#.. ..#..",
+  U: "#...# #...# #...# #...# #...# #...# .###.",
+  V: "#...# #...# #...# #...# #...# .#.#. ..#..",
+  W: "#...# #...# #...# #.#.# #.#.# #.#.# .#.#.",
+  X: "#...# #...# .#.#. ..#.. .#.#. #...# #...#",
+  Y: "#...# #...# .#.#. ..#.. ..#.. ..#.. ..#..",
+  Z: "##### ....# ...#. ..#.. .#... #.... #####",
+  "0": ".###. #...# #..## #.#.# ##..# #...# .###.",
+  "1": "..#.. .##.. ..#.. ..#.. ..#.. ..#.. .###.",
+  "2": ".###. #...# ....# ...#. ..#.. .#... #####",
+  "3": "####. ....# ....# .###. ....# ....# ####.",
+  "4": "...#. ..##. .#.#. #..#. ##### ...#. ...#.",
+  "5": "##### #.... ####. ....# ....# #...# .###.",
+  "6": ".###. #.... #.... ####. #...# #...# .###.",
+  "7": "##### ....# ...#. ..#.. .#... .#... .#...",
+  "8": ".###. #...# #...# .###. #...# #...# .###.",
+  "9": ".###. #...# #...# .#### ....# ....# .###.",
+  " ": "..... ..... ..... ..... ..... ..... .....",
+  "-": "..... ..... ..... ##### ..... ..... .....",
+  ".": "..... ..... ..... ..... ..... .##.. .##..",
+};
+
+/** The 5x7 glyph of a character (case-insensitive), as 7 rows of 5 booleans. */
+export function glyph(ch: string): boolean[][] {
+  const g = GLYPHS[ch.toUpperCase()];
+  if (g === undefined) {
+    throw new RangeError(
+      `Expected letters, digits, space, "-" or "." but found ${
+        JSON.stringify(ch)
+      }`,
+    );
+  }
+  return g.split(" ").map((row) => [...row].map((c) => c === "#"));
+}
+
+/** The width in pixels of `text` drawn at `scale` (5 per glyph, 1 between). */
+export function textWidth(text: string, scale: number): number {
+  return text.length === 0 ? 0 : (6 * text.length - 1) * scale;
+}
+
+/** Draws `text` in black into 8-bit gray `pixels` (row length `width`) with its top-left corner at (x, y). */
+export function drawText(
+  pixels: Uint8Array,
+  width: number,
+  text: string,
+  x: number,
+  y: number,
+  scale: number,
+): void {
+  [...text].forEach((ch, k) => {
+    glyph(ch).forEach((row, gy) =>
+      row.forEach((ink, gx) => {
+        if (!ink) return;
+        for (let dy = 0; dy < scale; dy++) {
+          for (let dx = 0; dx < scale; dx++) {
+            const px = x + (6 * k + gx) * scale + dx;
+            const py = y + gy * scale + dy;
+            // Clip at the right edge instead of wrapping into the next row.
+            if (px < width && py * width + px < pixels.length) {
+              pixels[py * width + px] = 0;
+            }
+          }
+        }
+      })
+    );
+  });
+}
+
+/**
+ * Puts a band of column labels above a grid from {@linkcode tileGrid}: each
+ * label centred over its column (`columnWidth` pixels wide, after a `gap`),
+ * split into lines at spaces, at text scale 2 when every line fits its
+ * column and 1 otherwise.
+ */
+export function labelColumns(
+  grid: { pixels: Uint8Array; width: number; height: number },
+  labels: readonly string[],
+  columnWidth: number,
+  gap = 2,
+): { pixels: Uint8Array; width: number; height: number } {
+  const lines = labels.map((l) => l.split(" "));
+  const fits = (s: number) =>
+    lines.every((ls) => ls.every((l) => textWidth(l, s) <= columnWidth - 2));
+  const scale = fits(2) ? 2 : 1;
+  const rows = Math.max(1, ...lines.map((ls) => ls.length));
+  const band = rows * 9 * scale + 2 * gap;
+  const { width } = grid;
+  const height = grid.height + band;
+  const pixels = new Uint8Array(width * height).fill(255);
+  pixels.set(grid.pixels, band * width);
+  lines.forEach((ls, c) => {
+    const x0 = gap + c * (columnWidth + gap);
+    ls.forEach((l, r) => {
+      const x = x0 +
+        Math.max(0, Math.floor((columnWidth - textWidth(l, scale)) / 2));
+      drawText(pixels, width, l, x, gap + r * 9 * scale, scale);
+    });
+  });
+  return { pixels, width, height };
+}

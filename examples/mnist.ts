@@ -2,17 +2,30 @@
 // reports training and test accuracy per epoch. Run: deno task mnist --help
 import { parseArgs } from "@std/cli/parse-args";
 import { ProgressBar } from "@std/cli/unstable-progress-bar";
-import { foldIn, key, nn, save } from "../mod.ts";
+import { nn, save } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import {
+  checkArgs,
+  checkWritablePath,
+  joinNegativeValues,
+  refuseUnknown,
+} from "./_cli.ts";
+import {
+  assertFinite,
+  type CheckpointFile,
+  readCheckpoint,
+  restoreCheckpoint,
+  writeCheckpoint,
+} from "./_checkpoint.ts";
+import {
   buildModel,
-  type EpochRecord,
-  evaluate,
+  DivergenceError,
   learningCurvesSvg,
-  makeOptimizer,
-  trainEpoch,
-  type TrainState,
+  type Progress,
+  type RunConfig,
+  type RunState,
+  runTraining,
 } from "./mnist_lib.ts";
 
 const HELP = `Train a convolutional network on MNIST.
@@ -39,11 +52,68 @@ Options:
                      dataset-fashion-mnist package)
   --save FILE        write the trained parameters as safetensors
   --plot FILE        write an SVG chart of accuracy and loss per epoch
-  --quiet            no progress bar
+  --checkpoint FILE  keep the whole training state in FILE (safetensors with
+                     the position in its metadata): written after every
+                     epoch, and on Ctrl-C (SIGINT) or SIGTERM after the
+                     current step, before the process exits (code 130 or 143)
+  --resume FILE      continue the run saved in FILE by --checkpoint; flags
+                     left out are taken from it, flags given must match it
+                     (use --checkpoint FILE too to keep checkpointing)
+  --quiet            no progress output
   -h, --help         show this help
+
+The folders of --save, --checkpoint and --plot are checked before any data is
+loaded. A loss that is not finite stops the run with exit code 1; nothing
+non-finite is ever written and the last checkpoint is kept. On a terminal a
+progress bar shows the running loss; otherwise a plain line every 10 s.
 `;
 
-function positive(name: string, v: unknown, integer: boolean): number {
+const NUMBER_FLAGS = [
+  "epochs",
+  "batch-size",
+  "lr",
+  "dropout",
+  "seed",
+  "limit",
+] as const;
+const TEXT_FLAGS = [
+  "schedule",
+  "optimizer",
+  "model",
+  "data",
+  "save",
+  "plot",
+  "checkpoint",
+  "resume",
+] as const;
+const VALUE_FLAGS: readonly string[] = [...NUMBER_FLAGS, ...TEXT_FLAGS];
+
+/** The command line, read and checked (no file system access). */
+export interface CommandLine {
+  /** Only the training flags that were given. */
+  given: Partial<RunConfig>;
+  data: string | undefined;
+  save: string | undefined;
+  plot: string | undefined;
+  checkpoint: string | undefined;
+  resume: string | undefined;
+  quiet: boolean;
+  help: boolean;
+}
+
+const DEFAULTS: RunConfig = {
+  model: "small",
+  dropout: undefined,
+  optimizer: "adam",
+  lr: 0.003,
+  schedule: "cosine",
+  epochs: 10,
+  batchSize: 64,
+  seed: 0,
+  limit: undefined,
+};
+
+function positive(name: string, v: string, integer: boolean): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new RangeError(
@@ -55,168 +125,362 @@ function positive(name: string, v: unknown, integer: boolean): number {
   return n;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(Deno.args, {
-    string: [
-      "epochs",
-      "batch-size",
-      "lr",
-      "schedule",
-      "optimizer",
-      "model",
-      "dropout",
-      "seed",
-      "limit",
-      "data",
-      "save",
-      "plot",
-    ],
+/**
+ * Reads the command line of the example; every given value is checked
+ * here, before anything else happens.
+ *
+ * @throws {RangeError} For unknown options, stray arguments, missing or bad values.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const args = parseArgs(joinNegativeValues(argv, VALUE_FLAGS), {
+    string: [...VALUE_FLAGS],
     boolean: ["help", "quiet"],
     alias: { h: "help" },
-    default: {
-      epochs: "10",
-      "batch-size": "64",
-      lr: "0.003",
-      schedule: "cosine",
-      optimizer: "adam",
-      model: "small",
-      seed: "0",
-    },
-    unknown: (arg: string) => {
-      if (arg.startsWith("-")) {
-        throw new RangeError(`Unknown option ${arg}; see --help`);
-      }
-      return true;
-    },
+    unknown: refuseUnknown,
   });
-  if (args.help) {
-    console.log(HELP);
-    return;
+  checkArgs(argv, args, VALUE_FLAGS);
+  const given: Partial<RunConfig> = {};
+  if (args.epochs !== undefined) {
+    given.epochs = positive("epochs", args.epochs, true);
   }
-  const epochs = positive("epochs", args.epochs, true);
-  const batchSize = positive("batch-size", args["batch-size"], true);
-  const lr = positive("lr", args.lr, false);
-  const seed = Number(args.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new RangeError(
-      `Expected --seed to be a non-negative integer but found ${args.seed}`,
-    );
+  if (args["batch-size"] !== undefined) {
+    given.batchSize = positive("batch-size", args["batch-size"], true);
   }
-  const modelName = args.model;
-  if (modelName !== "small" && modelName !== "keras") {
-    throw new RangeError(
-      `Expected --model to be small or keras but found ${modelName}`,
-    );
+  if (args.lr !== undefined) given.lr = positive("lr", args.lr, false);
+  if (args.limit !== undefined) {
+    given.limit = positive("limit", args.limit, true);
   }
-  let dropout: number | undefined;
+  if (args.seed !== undefined) {
+    const seed = Number(args.seed);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(
+        `Expected --seed to be a non-negative integer but found ${args.seed}`,
+      );
+    }
+    given.seed = seed;
+  }
+  if (args.model !== undefined) {
+    if (args.model !== "small" && args.model !== "keras") {
+      throw new RangeError(
+        `Expected --model to be small or keras but found ${args.model}`,
+      );
+    }
+    given.model = args.model;
+  }
   if (args.dropout !== undefined) {
-    dropout = Number(args.dropout);
+    const dropout = Number(args.dropout);
     if (!(dropout >= 0 && dropout < 1)) {
       throw new RangeError(
         `Expected --dropout to be in [0, 1) but found ${args.dropout}`,
       );
     }
+    given.dropout = dropout;
   }
-  const limit = args.limit === undefined
-    ? undefined
-    : positive("limit", args.limit, true);
+  if (args.schedule !== undefined) {
+    if (args.schedule !== "cosine" && args.schedule !== "constant") {
+      throw new RangeError(
+        `Expected --schedule to be cosine or constant but found ${args.schedule}`,
+      );
+    }
+    given.schedule = args.schedule;
+  }
+  if (args.optimizer !== undefined) {
+    if (!["adam", "adamw", "sgd", "momentum"].includes(args.optimizer)) {
+      throw new RangeError(
+        `Expected --optimizer to be one of adam, adamw, sgd, momentum but found ${args.optimizer}`,
+      );
+    }
+    given.optimizer = args.optimizer;
+  }
+  // Each file has one role; only --checkpoint may overwrite --resume.
+  const files = (["save", "checkpoint", "plot", "resume"] as const).filter((
+    f,
+  ) => args[f] !== undefined);
+  for (const [i, f] of files.entries()) {
+    for (const g of files.slice(i + 1)) {
+      if (args[f] === args[g] && !(f === "checkpoint" && g === "resume")) {
+        throw new RangeError(
+          `Expected --${f} and --${g} to name different files but both are ${
+            args[f]
+          }`,
+        );
+      }
+    }
+  }
+  return {
+    given,
+    data: args.data,
+    save: args.save,
+    plot: args.plot,
+    checkpoint: args.checkpoint,
+    resume: args.resume,
+    quiet: Boolean(args.quiet),
+    help: Boolean(args.help),
+  };
+}
+
+const FLAG_OF: Record<keyof RunConfig, string> = {
+  model: "--model",
+  dropout: "--dropout",
+  optimizer: "--optimizer",
+  lr: "--lr",
+  schedule: "--schedule",
+  epochs: "--epochs",
+  batchSize: "--batch-size",
+  seed: "--seed",
+  limit: "--limit",
+};
+
+/**
+ * The run's configuration: the given flags over the checkpoint's (when
+ * resuming) over the defaults. A resumed run must keep its flags.
+ *
+ * @throws {RangeError} If a given flag differs from the checkpoint's.
+ */
+export function resolveConfig(
+  given: Partial<RunConfig>,
+  resumed?: { config: RunConfig; path: string },
+): RunConfig {
+  const base = resumed?.config ?? DEFAULTS;
+  const config = { ...DEFAULTS, ...base, ...given };
+  if (resumed) {
+    for (const k of Object.keys(FLAG_OF) as (keyof RunConfig)[]) {
+      if (k in given && given[k] !== resumed.config[k]) {
+        throw new RangeError(
+          `Expected ${FLAG_OF[k]} to be ${
+            resumed.config[k] ?? "left out"
+          } as in ${resumed.path} but found ${
+            given[k]
+          }: a resumed run keeps the flags it started with`,
+        );
+      }
+    }
+  }
+  return config;
+}
+
+function progressLine(epoch: number, epochs: number, p: Progress): string {
+  return `epoch ${epoch}/${epochs} ${p.done}/${p.total} loss ${
+    p.loss.toFixed(4)
+  } acc ${(100 * p.accuracy).toFixed(2)}% ${
+    Math.round(p.imagesPerSecond)
+  } img/s`;
+}
+
+/**
+ * Listens for SIGINT and SIGTERM from now until `stop()`: a signal is only
+ * noted, and the training loop ends after its current step.
+ */
+function watchSignals(): {
+  readonly signal: Deno.Signal | undefined;
+  stop(): void;
+} {
+  let signal: Deno.Signal | undefined;
+  const listeners: [Deno.Signal, () => void][] = [];
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const f = () => {
+      signal ??= sig;
+    };
+    try {
+      Deno.addSignalListener(sig, f);
+      listeners.push([sig, f]);
+    } catch {
+      // Not every platform has every signal.
+    }
+  }
+  return {
+    get signal() {
+      return signal;
+    },
+    stop() {
+      for (const [sig, f] of listeners) Deno.removeSignalListener(sig, f);
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const cli = parseCommandLine(Deno.args);
+  if (cli.help) {
+    console.log(HELP);
+    return 0;
+  }
+  // From here to the end, Ctrl-C and SIGTERM let the current step and any
+  // file being written finish.
+  const watch = watchSignals();
+  try {
+    return await run(cli, watch);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function run(
+  cli: CommandLine,
+  watch: { readonly signal: Deno.Signal | undefined },
+): Promise<number> {
+  // Outputs are checked before anything is loaded or trained.
+  if (cli.save) await checkWritablePath(cli.save, "--save");
+  if (cli.checkpoint) await checkWritablePath(cli.checkpoint, "--checkpoint");
+  if (cli.plot) await checkWritablePath(cli.plot, "--plot");
+  let resumeFile: CheckpointFile | undefined;
+  if (cli.resume) resumeFile = await readCheckpoint(cli.resume);
+  const config = resolveConfig(cli.given, resumeFile);
 
   const t0 = performance.now();
-  const dir = args.data ?? await mnistDefaultDir();
+  const dir = cli.data ?? await mnistDefaultDir();
   const data = await loadMnist(
     dir,
-    limit === undefined ? {} : { limitTrain: limit },
+    config.limit === undefined ? {} : { limitTrain: config.limit },
   );
   const nTrain = data.train.images.shape[0], nTest = data.test.images.shape[0];
   console.log(`Data: ${nTrain} training and ${nTest} test images from ${dir}`);
-
-  const { model, layer } = buildModel(modelName, dropout);
+  const { layer } = buildModel(config.model, config.dropout);
   console.log(nn.summary(layer, [28, 28, 1]));
-  if (args.schedule !== "cosine" && args.schedule !== "constant") {
-    throw new RangeError(
-      `Expected --schedule to be cosine or constant but found ${args.schedule}`,
+  let resume: RunState | undefined;
+  if (resumeFile) {
+    resume = restoreCheckpoint(resumeFile, config, nTrain);
+    console.log(
+      `Resuming from ${resumeFile.path}: ${resume.epochsDone} epochs done, then ${resume.step} steps of epoch ${
+        resume.epochsDone + 1
+      }`,
     );
+    for (const r of resume.history) {
+      console.log(`epoch ${r.epoch}: (from the checkpoint) ${metricsText(r)}`);
+    }
   }
-  const steps = epochs * Math.ceil(nTrain / batchSize);
-  const opt = makeOptimizer(
-    args.optimizer,
-    lr,
-    args.schedule === "cosine" ? steps : undefined,
-  );
-  const root = key(seed);
-  const params = model.init(root, [28, 28, 1]);
-  let state: TrainState = { params, optState: opt.init(params) };
-  const history: EpochRecord[] = [];
-  let firstStep: number | undefined;
 
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    let status = "";
-    const bar = args.quiet ? null : new ProgressBar({
-      max: nTrain,
-      barLength: 30,
-      interval: 250,
-      formatter: (f) =>
-        `epoch ${epoch}/${epochs} [${f.progressBar}] ${f.value}/${f.max} ${status}`,
-    });
-    const [next, trainRun] = await trainEpoch(
-      model,
-      opt,
-      state,
-      data.train,
-      batchSize,
-      // A fresh key per epoch for shuffling and dropout.
-      foldIn(root, 1000 + epoch),
-      (p) => {
+  const terminal = !cli.quiet && Deno.stderr.isTerminal();
+  let bar: ProgressBar | null = null;
+  let status = "";
+  let lastLine = performance.now();
+  let firstStep: number | undefined;
+  let lastCheckpoint: RunState | undefined;
+  let result;
+  try {
+    result = await runTraining(config, data, {
+      ...(resume && { resume }),
+      shouldStop: () => watch.signal !== undefined,
+      onProgress: (epoch, p) => {
         // Milliseconds from process start to the first finished step.
         firstStep ??= performance.now();
-        if (bar) {
+        if (cli.quiet) return;
+        if (terminal) {
+          bar ??= new ProgressBar({
+            max: p.total,
+            value: 0,
+            barLength: 30,
+            interval: 250,
+            formatter: (f) =>
+              `epoch ${epoch}/${config.epochs} [${f.progressBar}] ${f.value}/${f.max} ${status}`,
+          });
           bar.value = p.done;
           status = `loss ${p.loss.toFixed(4)} acc ${
             (100 * p.accuracy).toFixed(2)
           }% ${Math.round(p.imagesPerSecond)} img/s`;
+        } else if (performance.now() - lastLine >= 10_000) {
+          lastLine = performance.now();
+          console.error(progressLine(epoch, config.epochs, p));
         }
       },
-    );
-    await bar?.stop();
-    state = next;
-    const train = evaluate(model, state.params, data.train);
-    const test = evaluate(model, state.params, data.test);
-    history.push({ epoch, train, test });
-    console.log(
-      `epoch ${epoch}: running loss ${trainRun.loss.toFixed(4)} | train loss ${
-        train.loss.toFixed(4)
-      } acc ${(100 * train.accuracy).toFixed(2)}% | test loss ${
-        test.loss.toFixed(4)
-      } acc ${(100 * test.accuracy).toFixed(2)}% | ${
-        Math.round(Deno.memoryUsage().rss / 2 ** 20)
-      } MB resident`,
-    );
+      onEpochTrained: async () => {
+        await (bar as ProgressBar | null)?.stop();
+        bar = null;
+      },
+      onEpoch: (record, running) => {
+        console.log(
+          `epoch ${record.epoch}: running loss ${running.loss.toFixed(4)} | ${
+            metricsText(record)
+          } | ${Math.round(Deno.memoryUsage().rss / 2 ** 20)} MB resident`,
+        );
+      },
+      onCheckpoint: async (state) => {
+        if (!cli.checkpoint) return;
+        await writeCheckpoint(cli.checkpoint, config, state);
+        lastCheckpoint = state;
+      },
+    });
+  } catch (e) {
+    await (bar as ProgressBar | null)?.stop();
+    if (e instanceof DivergenceError) {
+      const kept = lastCheckpoint
+        ? `The last good checkpoint stays in ${cli.checkpoint} (${
+          position(lastCheckpoint)
+        }).`
+        : cli.checkpoint
+        ? `No checkpoint was written (${cli.checkpoint} is as it was).`
+        : "Nothing was saved.";
+      throw new Error(
+        `${e.message}. The learning rate ${config.lr} is probably too large: try a smaller --lr (the default is ${DEFAULTS.lr}). ${kept}`,
+      );
+    }
+    throw e;
   }
-  const last = history[history.length - 1];
+  await (bar as ProgressBar | null)?.stop();
+  const { state } = result;
+  if (result.stopped) {
+    const sig = watch.signal ?? "SIGINT";
+    const where = position(state);
+    console.error(
+      cli.checkpoint
+        ? `Interrupted by ${sig} ${where}; the checkpoint is in ${cli.checkpoint}. Continue with --resume ${cli.checkpoint} --checkpoint ${cli.checkpoint}`
+        : `Interrupted by ${sig} ${where}; nothing was kept (run with --checkpoint FILE to keep the training state)`,
+    );
+    return sig === "SIGTERM" ? 143 : 130;
+  }
+  const last = state.history[state.history.length - 1];
   const seconds = (performance.now() - t0) / 1000;
   console.log(
     `test accuracy ${
       last ? (100 * last.test.accuracy).toFixed(2) : "n/a"
-    }% after ${epochs} epochs, total time ${
+    }% after ${config.epochs} epochs, total time ${
       seconds.toFixed(1)
     } s (first step done ${Math.round(firstStep ?? 0)} ms after start)`,
   );
-  if (args.save) {
-    await save(args.save, state.params);
-    console.log(`saved parameters to ${args.save}`);
+  if (cli.save) {
+    assertFinite(state.params, cli.save);
+    await save(cli.save, state.params);
+    console.log(`saved parameters to ${cli.save}`);
   }
-  if (args.plot) {
-    const title = `MNIST ${modelName}, dropout ${dropout ?? "default"}`;
-    await Deno.writeTextFile(args.plot, learningCurvesSvg(history, title));
-    console.log(`wrote learning curves to ${args.plot}`);
+  if (cli.plot) {
+    const title = `MNIST ${config.model} model, dropout ${
+      config.dropout ?? "default"
+    }, ${config.optimizer} lr ${config.lr}`;
+    await Deno.writeTextFile(
+      cli.plot,
+      learningCurvesSvg(state.history, title),
+    );
+    console.log(`wrote learning curves to ${cli.plot}`);
   }
+  if (watch.signal) {
+    console.error(
+      `Interrupted by ${watch.signal} after training; the outputs above were written whole`,
+    );
+    return watch.signal === "SIGTERM" ? 143 : 130;
+  }
+  return 0;
+}
+
+function metricsText(r: RunState["history"][number]): string {
+  return `train loss ${r.train.loss.toFixed(4)} acc ${
+    (100 * r.train.accuracy).toFixed(2)
+  }% | test loss ${r.test.loss.toFixed(4)} acc ${
+    (100 * r.test.accuracy).toFixed(2)
+  }%`;
+}
+
+function position(s: RunState): string {
+  return s.step === 0
+    ? `after epoch ${s.epochsDone}`
+    : `at epoch ${s.epochsDone + 1}, step ${s.step}`;
 }
 
 if (import.meta.main) {
+  let code: number;
   try {
-    await main();
+    code = await main();
   } catch (e) {
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    Deno.exit(1);
+    code = 1;
   }
+  Deno.exit(code);
 }

@@ -7,10 +7,13 @@ import {
   crossEntropy,
   foldIn,
   type Key,
+  key,
   nn,
   optim,
   permutation,
   type Tensor,
+  treeFlatten,
+  treePaths,
   valueAndGrad,
 } from "../mod.ts";
 import { batches } from "../src/data/batches.ts";
@@ -131,9 +134,97 @@ export interface TrainState {
   optState: unknown;
 }
 
+/** Running sums over the steps done so far in an epoch. */
+export interface Running {
+  /** Images seen. */
+  seen: number;
+  /** Sum of batch loss times batch size. */
+  lossSum: number;
+  /** Correct predictions. */
+  hits: number;
+}
+
+/** Where to pick up an epoch that was stopped part-way. */
+export interface EpochStart {
+  /** Batches already done (the index of the next batch). */
+  step: number;
+  /** The running sums at that point. */
+  running: Running;
+}
+
+/** Options of {@linkcode trainEpoch}. */
+export interface TrainEpochOptions {
+  /** Called after each step. */
+  onProgress?: (p: Progress) => void;
+  /** Continue an epoch stopped part-way (same key, same order). */
+  start?: EpochStart;
+  /** Asked after each step; `true` ends the epoch early (no step is cut). */
+  shouldStop?: () => boolean;
+}
+
+/** What {@linkcode trainEpoch} hands back. */
+export interface EpochResult {
+  state: TrainState;
+  /** Running loss and accuracy over the steps done. */
+  metrics: Metrics;
+  /** Steps done, counting those before `start`. */
+  step: number;
+  /** The running sums (to resume a stopped epoch). */
+  running: Running;
+  /** Whether `shouldStop` ended the epoch before its last batch. */
+  stopped: boolean;
+}
+
+/** A loss or state that is NaN or infinite: training cannot go on. */
+export class DivergenceError extends Error {
+  /**
+   * @param what What went non-finite, e.g. `Loss is NaN`.
+   * @param epoch The epoch (from 1), 0 when not known yet.
+   * @param step The step in the epoch (from 1).
+   * @param steps The steps per epoch.
+   */
+  constructor(
+    readonly what: string,
+    readonly epoch: number,
+    readonly step: number,
+    readonly steps: number,
+  ) {
+    super(
+      `${what} at epoch ${epoch}, step ${step} of ${steps}: training diverged`,
+    );
+    this.name = "DivergenceError";
+  }
+}
+
+/**
+ * The first value of a tree of tensors that is NaN or infinite, described
+ * with its path (e.g. `params.0.kernel holds NaN at index 3`), or
+ * `undefined` when all are finite.
+ */
+export function firstNonFinite(tree: unknown): string | undefined {
+  const [leaves] = treeFlatten(tree);
+  const paths = treePaths(tree);
+  for (let i = 0; i < leaves.length; i++) {
+    const t = leaves[i]!;
+    if (t.dtype !== "float32") continue;
+    const d = t.toFlat();
+    for (let j = 0; j < d.length; j++) {
+      if (!Number.isFinite(d[j])) {
+        return `${paths[i]} holds ${d[j]} at index ${j}`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /**
  * One epoch: shuffle by `key`, then for each batch compute the loss and the
- * gradients in one reverse pass and update the parameters.
+ * gradients in one reverse pass and update the parameters. Batch `i` uses
+ * the dropout key `foldIn(key, i + 1)` and the order comes from
+ * `foldIn(key, 0)`, so an epoch resumed at step `s` (with the state and
+ * running sums of step `s`) continues exactly as if never stopped.
+ *
+ * @throws {DivergenceError} If a batch loss is not finite; the parameters of that step are not updated.
  */
 export async function trainEpoch(
   model: Model,
@@ -142,9 +233,11 @@ export async function trainEpoch(
   data: Split,
   batchSize: number,
   key: Key,
-  onProgress?: (p: Progress) => void,
-): Promise<[TrainState, Metrics]> {
+  options: TrainEpochOptions = {},
+): Promise<EpochResult> {
+  const { onProgress, shouldStop, start: from } = options;
   const n = data.images.shape[0];
+  const steps = Math.ceil(n / batchSize);
   const order = permutation(foldIn(key, 0), n);
   const loss = (p: unknown, x: AnyTensor, y: AnyTensor, k: Key) => {
     const logits = model.apply(p, x, { training: true, key: k });
@@ -153,42 +246,222 @@ export async function trainEpoch(
       logits,
     ] as const;
   };
-  const step = valueAndGrad(loss, { hasAux: true });
+  const stepFn = valueAndGrad(loss, { hasAux: true });
   let { params, optState } = state;
-  let seen = 0, lossSum = 0, hits = 0;
+  let { seen, lossSum, hits } = from?.running ??
+    { seen: 0, lossSum: 0, hits: 0 };
+  let step = from?.step ?? 0;
+  const seenBefore = seen;
   const start = performance.now();
   let lastYield = start;
-  for (const b of batches(data.images, data.labels, batchSize, { order })) {
-    const [[l, logits], g] = step(
+  let stopped = false;
+  for (
+    const b of batches(data.images, data.labels, batchSize, {
+      order,
+      start: step,
+    })
+  ) {
+    if (shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    const [[l, logits], g] = stepFn(
       params,
       b.x as AnyTensor,
       b.y as AnyTensor,
       foldIn(key, b.index + 1),
     );
+    const value = l.item();
+    if (!Number.isFinite(value)) {
+      throw new DivergenceError(`Loss is ${value}`, 0, b.index + 1, steps);
+    }
     [params, optState] = opt.update(g, optState as never, params);
     const m = b.y.shape[0];
     seen += m;
-    lossSum += l.item() * m;
+    lossSum += value * m;
     hits += correct(logits as AnyTensor, b.y as AnyTensor);
-    if (onProgress) {
-      onProgress({
-        done: seen,
-        total: n,
-        loss: lossSum / seen,
-        accuracy: hits / seen,
-        imagesPerSecond: seen / ((performance.now() - start) / 1000),
-      });
-      // Let timers (the progress bar's redraw) run now and then.
-      if (performance.now() - lastYield > 200) {
-        await new Promise((r) => setTimeout(r, 0));
-        lastYield = performance.now();
-      }
+    step = b.index + 1;
+    onProgress?.({
+      done: seen,
+      total: n,
+      loss: lossSum / seen,
+      accuracy: hits / seen,
+      imagesPerSecond: (seen - seenBefore) /
+        ((performance.now() - start) / 1000),
+    });
+    // Let timers (the progress bar's redraw) and signal listeners run now
+    // and then.
+    if ((onProgress || shouldStop) && performance.now() - lastYield > 200) {
+      await new Promise((r) => setTimeout(r, 0));
+      lastYield = performance.now();
     }
   }
-  return [{ params, optState }, {
-    loss: lossSum / seen,
-    accuracy: hits / seen,
-  }];
+  return {
+    state: { params, optState },
+    metrics: { loss: lossSum / seen, accuracy: hits / seen },
+    step,
+    running: { seen, lossSum, hits },
+    stopped,
+  };
+}
+
+/** Everything that decides a training run's numbers (the flags). */
+export interface RunConfig {
+  model: "small" | "keras";
+  /** The dropout rate, or undefined for the model's defaults. */
+  dropout: number | undefined;
+  optimizer: string;
+  lr: number;
+  schedule: "cosine" | "constant";
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  /** Use only the first N training images. */
+  limit: number | undefined;
+}
+
+/** A run's complete state: what a checkpoint holds. */
+export interface RunState extends TrainState {
+  /** Epochs finished. */
+  epochsDone: number;
+  /** Steps done in the next epoch (0 at an epoch's end). */
+  step: number;
+  /** Running sums of the next epoch's steps done so far. */
+  running: Running;
+  /** One record per finished epoch. */
+  history: EpochRecord[];
+}
+
+/** Hooks of {@linkcode runTraining}. */
+export interface RunHooks {
+  /** Continue from this state (from a checkpoint) instead of starting fresh. */
+  resume?: RunState;
+  /** Asked after each step; `true` stops the run after that step. */
+  shouldStop?: () => boolean;
+  /** Called after each step with the epoch (from 1). */
+  onProgress?: (epoch: number, p: Progress) => void;
+  /** Called when an epoch's training steps are done, before evaluation. */
+  onEpochTrained?: (epoch: number) => Promise<void> | void;
+  /** Called after each epoch's evaluation with its record and running metrics. */
+  onEpoch?: (record: EpochRecord, running: Metrics) => void;
+  /** Called with the state to keep: after every epoch, and when stopped. */
+  onCheckpoint?: (state: RunState) => Promise<void>;
+}
+
+/** The root key of a run and the key of its epoch `epoch` (from 1). */
+export function epochKey(seed: number, epoch: number): Key {
+  return foldIn(key(seed), 1000 + epoch);
+}
+
+/**
+ * The whole training run of examples/mnist.ts: `config.epochs` epochs from
+ * a fresh initialization (or from `hooks.resume`), each followed by an
+ * evaluation on both splits. Returns the final state and whether it stopped
+ * early because `hooks.shouldStop` said so.
+ *
+ * @throws {DivergenceError} If a loss is not finite (with the epoch and step).
+ */
+export async function runTraining(
+  config: RunConfig,
+  data: { train: Split; test: Split },
+  hooks: RunHooks = {},
+): Promise<{ state: RunState; stopped: boolean }> {
+  const { model } = buildModel(config.model, config.dropout);
+  const opt = optimizerFor(config, data.train.images.shape[0]);
+  let state: RunState;
+  if (hooks.resume) {
+    state = hooks.resume;
+  } else {
+    const params = model.init(key(config.seed), [28, 28, 1]);
+    state = {
+      params,
+      optState: opt.init(params),
+      epochsDone: 0,
+      step: 0,
+      running: { seen: 0, lossSum: 0, hits: 0 },
+      history: [],
+    };
+  }
+  for (let epoch = state.epochsDone + 1; epoch <= config.epochs; epoch++) {
+    if (hooks.shouldStop?.()) {
+      // Stopped between epochs (or before the first): keep this state too.
+      await hooks.onCheckpoint?.(state);
+      return { state, stopped: true };
+    }
+    let result: EpochResult;
+    try {
+      const onProgress = hooks.onProgress;
+      result = await trainEpoch(
+        model,
+        opt,
+        state,
+        data.train,
+        config.batchSize,
+        // A fresh key per epoch for shuffling and dropout.
+        epochKey(config.seed, epoch),
+        {
+          ...(onProgress && { onProgress: (p) => onProgress(epoch, p) }),
+          ...(hooks.shouldStop && { shouldStop: hooks.shouldStop }),
+          start: { step: state.step, running: state.running },
+        },
+      );
+    } catch (e) {
+      if (e instanceof DivergenceError) {
+        throw new DivergenceError(e.what, epoch, e.step, e.steps);
+      }
+      throw e;
+    }
+    // The loss can stay finite while a state overflows (Adam's second
+    // moments, say): such a state is never kept.
+    const bad = firstNonFinite(result.state);
+    if (bad !== undefined) {
+      throw new DivergenceError(
+        `The training state's ${bad}`,
+        epoch,
+        result.step,
+        Math.ceil(data.train.images.shape[0] / config.batchSize),
+      );
+    }
+    if (result.stopped) {
+      state = {
+        ...result.state,
+        epochsDone: epoch - 1,
+        step: result.step,
+        running: result.running,
+        history: state.history,
+      };
+      await hooks.onCheckpoint?.(state);
+      return { state, stopped: true };
+    }
+    await hooks.onEpochTrained?.(epoch);
+    const params = result.state.params;
+    const train = evaluate(model, params, data.train);
+    const test = evaluate(model, params, data.test);
+    const record = { epoch, train, test };
+    state = {
+      ...result.state,
+      epochsDone: epoch,
+      step: 0,
+      running: { seen: 0, lossSum: 0, hits: 0 },
+      history: [...state.history, record],
+    };
+    hooks.onEpoch?.(record, result.metrics);
+    await hooks.onCheckpoint?.(state);
+  }
+  return { state, stopped: false };
+}
+
+/** The optimizer of a run: its schedule spans all epochs' steps. */
+export function optimizerFor(
+  config: RunConfig,
+  nTrain: number,
+): optim.Optimizer {
+  const steps = config.epochs * Math.ceil(nTrain / config.batchSize);
+  return makeOptimizer(
+    config.optimizer,
+    config.lr,
+    config.schedule === "cosine" ? steps : undefined,
+  );
 }
 
 /** Loss and accuracy over a split, in inference mode. */
@@ -225,11 +498,13 @@ export function learningCurvesSvg(
   history: readonly EpochRecord[],
   title: string,
 ): string {
-  const w = 420, h = 300, pad = 48;
+  // Two panels of w x h under a title band of height `top`.
+  const w = 420, h = 300, pad = 48, top = 30;
   const panel = (
     x0: number,
     label: string,
     pick: (m: Metrics) => number,
+    percent: boolean,
   ): string => {
     const vals = history.flatMap((r) => [pick(r.train), pick(r.test)]);
     let lo = Math.min(...vals), hi = Math.max(...vals);
@@ -247,15 +522,17 @@ export function learningCurvesSvg(
       history.map((r, i) =>
         `${i === 0 ? "M" : "L"}${px(i).toFixed(1)},${py(f(r)).toFixed(1)}`
       ).join(" ");
+    // Accuracy in percent, with as many decimals as the range needs.
+    const digits = (hi - lo) * 100 < 1 ? 2 : (hi - lo) * 100 < 10 ? 1 : 0;
+    const tick = (v: number) =>
+      percent ? `${(100 * v).toFixed(digits)}%` : v.toFixed(3);
     const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
       const v = lo + t * (hi - lo);
       return `<text x="${x0 + pad - 6}" y="${
         py(v) + 4
-      }" font-size="10" text-anchor="end">${
-        v.toFixed(label === "accuracy" ? 4 : 3)
-      }</text><line x1="${x0 + pad}" x2="${x0 + w - pad}" y1="${py(v)}" y2="${
-        py(v)
-      }" stroke="#eee"/>`;
+      }" font-size="10" text-anchor="end">${tick(v)}</text><line x1="${
+        x0 + pad
+      }" x2="${x0 + w - pad}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`;
     }).join("");
     const xt = history.map((r, i) =>
       `<text x="${px(i)}" y="${
@@ -269,7 +546,7 @@ export function learningCurvesSvg(
     return `<g>
 <text x="${
       x0 + w / 2
-    }" y="20" font-size="14" text-anchor="middle">${label}</text>
+    }" y="16" font-size="14" text-anchor="middle">${label}</text>
 ${ticks}${xt}
 <text x="${x0 + w / 2}" y="${
       h - 8
@@ -297,13 +574,25 @@ ${ticks}${xt}
 <text x="${w + 106}" y="${h + 18}">test</text>
 </g>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w}" height="${
-    h + 40
-  }" viewBox="0 0 ${2 * w} ${h + 40}" font-family="sans-serif">
+    h + 40 + top
+  }" viewBox="0 0 ${2 * w} ${h + 40 + top}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<title>${title}</title>
-${panel(0, "accuracy", (m) => m.accuracy)}
-${panel(w, "loss", (m) => m.loss)}
+<title>${escapeXml(title)}</title>
+<text x="${w}" y="22" font-size="16" font-weight="bold" text-anchor="middle">${
+    escapeXml(title)
+  }</text>
+<g transform="translate(0, ${top})">
+${panel(0, "accuracy (%)", (m) => m.accuracy, true)}
+${panel(w, "loss", (m) => m.loss, false)}
 ${legend}
+</g>
 </svg>
 `;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
+    />/g,
+    "&gt;",
+  );
 }

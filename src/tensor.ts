@@ -232,11 +232,43 @@ function checkShape(shape: Shape, what: string): void {
   }
 }
 
+/**
+ * Internal: checks at run time that `dtype` is one of the dtypes (callers
+ * from plain JavaScript can pass anything).
+ *
+ * @param dtype The value given as a dtype.
+ * @param what Where it was given, for the message.
+ * @returns The dtype.
+ * @throws {TypeError} If it is not `"float32"` or `"int32"`.
+ */
+export function checkDType(dtype: unknown, what = "dtype"): DType {
+  if (dtype !== "float32" && dtype !== "int32") {
+    throw new TypeError(
+      `Expected ${what} to be "float32" or "int32" but found ${
+        typeof dtype === "string" ? `"${dtype}"` : String(dtype)
+      }`,
+    );
+  }
+  return dtype;
+}
+
+const INT32_MIN = -(2 ** 31), INT32_LIMIT = 2 ** 31;
+
+/** Throws unless `v` truncates to a 32-bit signed integer. */
+function checkInt32(v: number, where: string): void {
+  // Truncation toward zero keeps (-2^31 - 1, 2^31) in range.
+  if (!(v > INT32_MIN - 1 && v < INT32_LIMIT)) {
+    throw new RangeError(
+      `Expected int32 values in [-2147483648, 2147483647] but found ${v}${where}`,
+    );
+  }
+}
+
 function dtypeOfInput(
   data: ArrayLike<number>,
-  dtype: DType | undefined,
+  dtype: unknown,
 ): DType {
-  if (dtype !== undefined) return dtype;
+  if (dtype !== undefined) return checkDType(dtype);
   return data instanceof Int32Array ? "int32" : "float32";
 }
 
@@ -269,7 +301,8 @@ export type DTypeOfFlat<T> = T extends Int32Array ? "int32" : "float32";
  * @param shape The shape of flat values.
  * @param options The dtype.
  * @returns The new tensor.
- * @throws {RangeError} If nested rows are ragged, or the flat length differs from the shape's size.
+ * @throws {RangeError} If nested rows are ragged, the flat length differs from the shape's size, or an int32 value is outside [-2^31, 2^31 - 1] (or not a number).
+ * @throws {TypeError} If `dtype` is neither `"float32"` nor `"int32"`.
  *
  * @example From nested arrays
  * ```ts
@@ -300,14 +333,16 @@ export function tensor<const T extends NestedInput>(
  * @param shape The dims.
  * @param options The dtype (default: int32 for an Int32Array, else float32).
  * @returns The new tensor.
- * @throws {RangeError} If the number of values differs from the shape's size.
+ * @throws {RangeError} If the number of values differs from the shape's size, or an int32 value is outside [-2^31, 2^31 - 1] (or not a number).
+ * @throws {TypeError} If `dtype` is neither `"float32"` nor `"int32"`.
  *
  * @example
  * ```ts
  * import { tensor } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
  * assertEquals(tensor([1, 2, 3, 4], [2, 2]).toArray(), [[1, 2], [3, 4]]);
+ * assertThrows(() => tensor([2 ** 40], [1], { dtype: "int32" }), RangeError);
  * ```
  */
 export function tensor<
@@ -334,6 +369,11 @@ export function tensor(
     }
     const dtype = dtypeOfInput(flat, options?.dtype);
     const data = allocate(dtype, n);
+    if (dtype === "int32" && !(flat instanceof Int32Array)) {
+      for (let i = 0; i < n; i++) {
+        checkInt32(flat[i] as number, ` at index ${i}`);
+      }
+    }
     for (let i = 0; i < n; i++) data[i] = flat[i] as number;
     return fromData(shape, dtype, data);
   }
@@ -379,6 +419,8 @@ export function tensor(
  * @param value The fill value.
  * @param options The dtype (float32 by default).
  * @returns The new tensor.
+ * @throws {TypeError} If `dtype` is neither `"float32"` nor `"int32"`.
+ * @throws {RangeError} If the dtype is int32 and `value` is outside [-2^31, 2^31 - 1] (or not a number).
  *
  * @example
  * ```ts
@@ -394,7 +436,8 @@ export function full<const S extends Shape, D extends DType = "float32">(
   options?: DTypeOptions<D>,
 ): Tensor<Mutable<S>, D> {
   checkShape(shape, "shape");
-  const dtype = (options?.dtype ?? "float32") as D;
+  const dtype = checkDType(options?.dtype ?? "float32") as D;
+  if (dtype === "int32") checkInt32(value, "");
   const data = allocate(dtype, sizeOf(shape));
   if (value !== 0) data.fill(value);
   return fromData(shape as Mutable<S>, dtype, data);

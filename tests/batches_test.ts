@@ -41,6 +41,24 @@ Deno.test("batches follow an order given as an Int32Array or an int32 tensor", (
   }
 });
 
+Deno.test("start skips whole batches and keeps their indices", () => {
+  const order = new Int32Array([3, 0, 4, 2, 1]);
+  const all = [...batches(x, y, 2, { order })];
+  const rest = [...batches(x, y, 2, { order, start: 1 })];
+  assertEquals(rest.map((b) => b.index), [1, 2]);
+  assertEquals(
+    rest.map((b) => b.y.toArray()),
+    all.slice(1).map((b) => b.y.toArray()),
+  );
+  assertEquals(rest[0]!.x.toArray(), all[1]!.x.toArray());
+  assertEquals([...batches(x, y, 2, { start: 3 })].length, 0);
+  assertThrows(
+    () => batches(x, y, 2, { start: -1 }),
+    RangeError,
+    "Expected start to be a non-negative integer but found -1",
+  );
+});
+
 Deno.test("every example appears exactly once, with its own label, for a random permutation", () => {
   const m = 103, row = 3;
   const xs = tensor(

@@ -1,9 +1,19 @@
 // The PNG encoder of the filters example decodes back to its pixels, and the
 // course's hand-made filters respond as they should.
-import { assertEquals } from "@std/assert";
-import { crc32, encodeGrayPng } from "../examples/_png.ts";
-import { filterGrid } from "../examples/filters.ts";
-import { type Tensor, tensor } from "../mod.ts";
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  crc32,
+  encodeGrayPng,
+  glyph,
+  labelColumns,
+  tileGrid,
+} from "../examples/_png.ts";
+import {
+  filterGrid,
+  firstConv,
+  parseFiltersArgs,
+} from "../examples/filters.ts";
+import { type Tensor, tensor, zeros } from "../mod.ts";
 
 Deno.test("PNG: signature, chunk CRCs and pixels decode back", async () => {
   const pixels = new Uint8Array([0, 64, 128, 255, 7, 9]);
@@ -64,4 +74,98 @@ Deno.test("hand-made filters: a vertical bar excites the vertical edge filter, n
   assertEquals(energy(vertical!) > 10 * energy(horizontal!) / 2, true);
   // Blur keeps the total mass (away from the border).
   assertEquals(Math.round(energy(blur!)), 20);
+});
+
+Deno.test("column labels: glyphs land in their columns, centred, black on white", () => {
+  // Two 10x10 tiles at scale 1: columns 10 px wide, 2 px gaps.
+  const tiles = [[new Float32Array(100), new Float32Array(100)]];
+  const grid = tileGrid(tiles, 10, 10, 1);
+  const out = labelColumns(grid, ["I", "-"], 10);
+  // Text scale 1 (a 5 px glyph does not fit twice in 8 px), one line: a band
+  // of 9 + 2 * 2 = 13 rows above the unchanged grid.
+  assertEquals(out.height, grid.height + 13);
+  assertEquals(out.pixels.subarray(13 * out.width), grid.pixels);
+  const ink = (x: number, y: number) => out.pixels[y * out.width + x] === 0;
+  // "I" centred in column 0 (x 2..11): starts at 2 + floor((10 - 5) / 2) = 4,
+  // top row ".###." at y = 2, stem at x = 6 below.
+  assertEquals([4, 5, 6, 7, 8].map((x) => ink(x, 2)), [
+    false,
+    true,
+    true,
+    true,
+    false,
+  ]);
+  for (let y = 3; y < 8; y++) {
+    assertEquals([ink(5, y), ink(6, y)], [false, true]);
+  }
+  // "-" in column 1 (x 14..23): row 3 of the glyph, x 16..20.
+  for (let x = 16; x <= 20; x++) assertEquals(ink(x, 5), true);
+  assertEquals(ink(15, 5) || ink(21, 5), false);
+  // The gap between the columns stays white.
+  for (let y = 0; y < 13; y++) assertEquals(ink(12, y) || ink(13, y), false);
+  // Every glyph is 7 rows of 5, and unknown characters are refused.
+  for (
+    const ch of "ORIGINAL VERTICAL EDGE HORIZONTAL BLUR SHARPEN 0123456789"
+  ) {
+    const g = glyph(ch);
+    assertEquals([g.length, ...g.map((r) => r.length)], [
+      7,
+      5,
+      5,
+      5,
+      5,
+      5,
+      5,
+      5,
+    ]);
+  }
+  assertThrows(() => glyph("%"), RangeError, 'found "%"');
+});
+
+Deno.test("filters.ts command line: clear errors for bad values, unknown flags and stray arguments", () => {
+  const bad: [string[], string][] = [
+    [
+      ["--count", "abc"],
+      "Expected --count to be an integer from 1 to 10000 but found abc",
+    ],
+    [
+      ["--count", "-2"],
+      "Expected --count to be an integer from 1 to 10000 but found -2",
+    ],
+    [["--count"], "Expected a value after --count"],
+    [["--bogus"], "Unknown option --bogus; see --help"],
+    [
+      ["stray"],
+      "Expected only options but found the argument stray; see --help",
+    ],
+  ];
+  for (const [argv, message] of bad) {
+    assertThrows(() => parseFiltersArgs(argv), RangeError, message);
+  }
+  assertEquals(parseFiltersArgs([]), {
+    out: "out",
+    count: 6,
+    data: undefined,
+    model: undefined,
+    help: false,
+  });
+  assertEquals(parseFiltersArgs(["-h"]).help, true);
+});
+
+Deno.test("filters.ts finds the first conv kernel of a --save or --checkpoint file, or says what it found", () => {
+  const conv = { kernel: zeros([5, 5, 1, 8]), bias: zeros([8]) };
+  assertEquals(firstConv([conv, {}], "m").kernel.shape, [5, 5, 1, 8]);
+  assertEquals(firstConv({ params: [conv], optState: {} }, "c").bias?.shape, [
+    8,
+  ]);
+  assertThrows(
+    () => firstConv({ w: zeros([2]) }, "x.safetensors"),
+    TypeError,
+    "Expected x.safetensors to hold a model whose first layer is a conv2d on one channel (kernel [kh, kw, 1, filters]), as examples/mnist.ts --save writes, but found no such layer",
+  );
+  assertThrows(
+    () => firstConv([{ kernel: zeros([3, 3, 2, 4]) }], "y"),
+    TypeError,
+    "but found a first kernel of shape [3, 3, 2, 4]",
+  );
 });

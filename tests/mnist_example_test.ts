@@ -29,14 +29,14 @@ async function run(limit: number, seed: number) {
   const opt = makeOptimizer("adam", 0.003);
   const params = model.init(key(seed), [28, 28, 1]);
   const losses: number[] = [];
-  const [state, metrics] = await trainEpoch(
+  const { state, metrics } = await trainEpoch(
     model,
     opt,
     { params, optState: opt.init(params) },
     data.train,
     64,
     key(seed + 1),
-    (p) => losses.push(p.loss),
+    { onProgress: (p) => losses.push(p.loss) },
   );
   return { metrics, test: evaluate(model, state.params, test), losses };
 }
@@ -63,9 +63,22 @@ Deno.test("the learning-curve chart is an SVG with both curves", () => {
       train: { loss: 0.2, accuracy: 0.97 },
       test: { loss: 0.4, accuracy: 0.9 },
     },
-  ], "t");
+  ], "MNIST small <dropout 0.25>");
   assertStringIncludes(svg, "<svg");
   assertEquals((svg.match(/<path /g) ?? []).length, 4);
   assertStringIncludes(svg, "training");
   assertStringIncludes(svg, "test");
+  // A visible title (escaped), not only the tooltip <title>.
+  assertStringIncludes(
+    svg,
+    'font-weight="bold" text-anchor="middle">MNIST small &lt;dropout 0.25&gt;</text>',
+  );
+  // Accuracy ticks in percent, one decimal for a range under 10 points: the
+  // range 0.88..0.97 widened by 5% each side is 87.55% to 97.45%, in 4 steps.
+  const ticks = [...svg.matchAll(/>([\d.]+%)<\/text>/g)].map((m) => m[1]);
+  assertEquals(ticks, ["87.6%", "90.0%", "92.5%", "95.0%", "97.4%"]);
+  // Loss ticks stay plain numbers.
+  // Loss ticks stay plain numbers: 0.2..0.6 widened is 0.18 to 0.62.
+  assertStringIncludes(svg, ">0.180</text>");
+  assertStringIncludes(svg, ">0.620</text>");
 });

@@ -8,6 +8,7 @@ import {
 import {
   type AnyTensor,
   deserialize,
+  deserializeMetadata,
   load,
   save,
   serialize,
@@ -91,27 +92,86 @@ Deno.test("safetensors round trip: nested objects and arrays, float32 and int32,
   ]);
 });
 
-Deno.test("safetensors keeps static leaves, empty tensors and a lone tensor", () => {
-  const withStatics = {
-    a: tensor([1]),
-    rate: 0.5,
-    name: "dense",
-    flag: true,
-    none: null,
-    empty: zeros([0, 3]),
-  };
-  const back = deserialize(serialize(withStatics)) as typeof withStatics;
-  assertEquals([back.rate, back.name, back.flag, back.none], [
-    0.5,
-    "dense",
-    true,
-    null,
-  ]);
-  assertEquals(back.empty.shape, [0, 3]);
+Deno.test("safetensors refuses leaves that are not tensors; keeps empty tensors and a lone tensor", async () => {
+  const cases: [unknown, string][] = [
+    [{ a: tensor([1]), rate: 0.5 }, "found the number 0.5 at rate"],
+    [{ w: [tensor([1]), "dense"] }, 'found the string "dense" at w[1]'],
+    [{ layers: [{ on: true }] }, "found the boolean true at layers[0].on"],
+    [{ none: null }, "found null at none"],
+    [[1, 2], "found the number 1 at [0]"],
+    [7, "found the number 7 at the root"],
+  ];
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [tree, message] of cases) {
+      assertThrows(() => serialize(tree), TypeError, message);
+      await assertRejects(
+        () => save(`${dir}/x.safetensors`, tree),
+        TypeError,
+        `Expected every leaf to be a tensor but ${message}`,
+      );
+    }
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // Files written by earlier versions may hold static leaves: still readable.
+  const old = file({
+    __metadata__: {
+      "tensa.treedef": JSON.stringify({
+        kind: "object",
+        keys: ["a", "rate"],
+        children: [{ kind: "leaf" }, { kind: "static", value: 0.5 }],
+      }),
+    },
+    a: { dtype: "F32", shape: [], data_offsets: [0, 4] },
+  }, [0, 0, 128, 63]);
+  assertEquals((deserialize(old) as { rate: number }).rate, 0.5);
+  const empty = { empty: zeros([0, 3]) };
+  assertEquals(
+    (deserialize(serialize(empty)) as typeof empty).empty.shape,
+    [0, 3],
+  );
   const lone = tensor([4, 5]);
   assertEquals((deserialize(serialize(lone)) as AnyTensor).toArray(), [4, 5]);
   assertEquals(deserialize(serialize(lone), lone).toArray(), [4, 5]);
   assertEquals(deserialize(serialize({})), {});
+});
+
+Deno.test("safetensors metadata: extra string entries round trip; reserved keys are refused", () => {
+  const bytes = serialize({ w: tensor([1]) }, {
+    metadata: { "mnist.epoch": "2", note: "é ✓" },
+  });
+  const meta = deserializeMetadata(bytes);
+  assertEquals(meta["mnist.epoch"], "2");
+  assertEquals(meta.note, "é ✓");
+  assertEquals(meta.format, "tensa");
+  // An independent reader sees the same metadata object.
+  assertEquals(read(bytes).header.__metadata__["mnist.epoch"], "2");
+  assertThrows(
+    () => serialize({}, { metadata: { format: "x" } }),
+    TypeError,
+    "Expected metadata keys other than format and tensa.treedef but found format",
+  );
+  assertThrows(
+    () =>
+      serialize({}, {
+        metadata: { n: 3 } as unknown as Record<string, string>,
+      }),
+    TypeError,
+    "Expected metadata values to be strings but found number for n",
+  );
+  assertEquals(
+    deserializeMetadata(
+      file({ a: { dtype: "F32", shape: [0], data_offsets: [0, 0] } }),
+    ),
+    {},
+  );
+  assertThrows(
+    () => deserializeMetadata(new Uint8Array(3), "f"),
+    TypeError,
+    "Expected f to be a safetensors file but it has only 3 bytes",
+  );
 });
 
 Deno.test("safetensors bytes are readable by an independent reader", () => {
@@ -422,6 +482,11 @@ Deno.test("save and load: round trip, atomic replace, no temporary file left", a
       save(`${dir}/missing/model.safetensors`, tree)
     );
     assertInstanceOf(err, Deno.errors.NotFound);
+    // The message names the file asked for, not the temporary file.
+    assertEquals(
+      (err as Error).message,
+      `Cannot save ${dir}/missing/model.safetensors: No such file or directory (os error 2)`,
+    );
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [
       "model.safetensors",
     ]);
@@ -453,7 +518,12 @@ Deno.test("a failed rename removes the temporary file", async () => {
     const target = `${dir}/taken`;
     await Deno.mkdir(target);
     await Deno.writeFile(`${target}/x`, new Uint8Array(1));
-    await assertRejects(() => save(target, { w: tensor([1]) }));
+    const err = await assertRejects(() => save(target, { w: tensor([1]) }));
+    assertEquals(
+      (err as Error).message.startsWith(`Cannot save ${target}: `),
+      true,
+    );
+    assertEquals((err as Error).message.includes(".tmp-"), false);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["taken"]);
   } finally {
     await Deno.remove(dir, { recursive: true });

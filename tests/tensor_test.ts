@@ -93,6 +93,52 @@ Deno.test("constructor errors name the problem and the values", () => {
   );
 });
 
+Deno.test("run-time checks for callers without types: dtype names and the int32 range", () => {
+  // What plain JavaScript can pass: the types would reject these.
+  const float64 = { dtype: "float64" } as unknown as { dtype: "float32" };
+  assertThrows(
+    () => tensor([1, 2], [2], float64),
+    TypeError,
+    'Expected dtype to be "float32" or "int32" but found "float64"',
+  );
+  assertThrows(
+    () => zeros([2], float64),
+    TypeError,
+    'Expected dtype to be "float32" or "int32" but found "float64"',
+  );
+  assertThrows(
+    () => full([2], 1, { dtype: 32 } as unknown as { dtype: "int32" }),
+    TypeError,
+    'Expected dtype to be "float32" or "int32" but found 32',
+  );
+  assertThrows(
+    () => tensor([1, 2 ** 40], [2], { dtype: "int32" }),
+    RangeError,
+    "Expected int32 values in [-2147483648, 2147483647] but found 1099511627776 at index 1",
+  );
+  assertThrows(
+    () => tensor([NaN], [1], { dtype: "int32" }),
+    RangeError,
+    "Expected int32 values in [-2147483648, 2147483647] but found NaN at index 0",
+  );
+  assertThrows(
+    () => full([1], 2 ** 31, { dtype: "int32" }),
+    RangeError,
+    "Expected int32 values in [-2147483648, 2147483647] but found 2147483648",
+  );
+  // The ends of the range, and truncation toward zero inside it, still work.
+  assertEquals(
+    tensor([2 ** 31 - 1, -(2 ** 31), -2.7, 2147483647.9], [4], {
+      dtype: "int32",
+    })
+      .toArray(),
+    [2147483647, -2147483648, -2, 2147483647],
+  );
+  assertEquals(full([1], -(2 ** 31), { dtype: "int32" }).toArray(), [
+    -(2 ** 31),
+  ]);
+});
+
 Deno.test("toString shows shape, dtype and small values", () => {
   assertEquals(String(tensor([[1, 2]])), "Tensor<[1, 2], float32> [[1,2]]");
   assertEquals(String(zeros([100])), "Tensor<[100], float32>");

@@ -28,6 +28,12 @@ export interface BatchOptions {
   order?: Int32Array | Tensor<[number], "int32">;
   /** Drop a last batch smaller than `batchSize` (default false). */
   dropLast?: boolean;
+  /**
+   * The index of the first batch to yield (default 0): earlier batches are
+   * skipped without copying, and indices keep counting from the start, so a
+   * resumed epoch sees the same batches under the same indices.
+   */
+  start?: number;
 }
 
 /**
@@ -39,9 +45,9 @@ export interface BatchOptions {
  * @param x The inputs, `[N, ...]`.
  * @param y The labels, `[N]`.
  * @param batchSize The rows per batch, a positive integer.
- * @param options `order` and `dropLast`.
+ * @param options `order`, `dropLast` and `start`.
  * @returns A generator of batches.
- * @throws {RangeError} If the sizes disagree, `batchSize` is not a positive integer, or `order` is not a permutation of `0..N-1`.
+ * @throws {RangeError} If the sizes disagree, `batchSize` is not a positive integer, `start` is not a non-negative integer, or `order` is not a permutation of `0..N-1`.
  * @throws {TypeError} If `order` is a tensor whose dtype is not int32.
  *
  * @example
@@ -54,6 +60,8 @@ export interface BatchOptions {
  * const order = new Int32Array([2, 0, 1]);
  * const got = [...batches(x, y, 2, { order })].map((b) => b.y.toArray());
  * assertEquals(got, [[30, 10], [20]]);
+ * const rest = [...batches(x, y, 2, { order, start: 1 })];
+ * assertEquals(rest.map((b) => [b.index, b.y.toArray()]), [[1, [20]]]);
  * ```
  */
 export function batches<S extends Shape>(
@@ -74,6 +82,12 @@ export function batches<S extends Shape>(
   if (!(Number.isInteger(batchSize) && batchSize > 0)) {
     throw new RangeError(
       `Expected batchSize to be a positive integer but found ${batchSize}`,
+    );
+  }
+  const first = options.start ?? 0;
+  if (!(Number.isInteger(first) && first >= 0)) {
+    throw new RangeError(
+      `Expected start to be a non-negative integer but found ${first}`,
     );
   }
   let order: Int32Array;
@@ -112,7 +126,14 @@ export function batches<S extends Shape>(
       seen[v] = 1;
     }
   }
-  return generate<S>(xs, ys, batchSize, order, options.dropLast ?? false);
+  return generate<S>(
+    xs,
+    ys,
+    batchSize,
+    order,
+    options.dropLast ?? false,
+    first,
+  );
 }
 
 function* generate<S extends Shape>(
@@ -121,13 +142,14 @@ function* generate<S extends Shape>(
   batchSize: number,
   order: Int32Array,
   dropLast: boolean,
+  first: number,
 ): Generator<Batch<S>, void, undefined> {
   const n = order.length;
   const rowShape = xs.shape.slice(1);
   const row = rowShape.reduce((a, b) => a * b, 1);
   const xd = dataOf(xs) as Float32Array, yd = dataOf(ys) as Int32Array;
-  let index = 0;
-  for (let start = 0; start < n; start += batchSize) {
+  let index = first;
+  for (let start = first * batchSize; start < n; start += batchSize) {
     const m = Math.min(batchSize, n - start);
     if (m < batchSize && dropLast) break;
     const bx = new Float32Array(m * row), by = new Int32Array(m);

@@ -29,6 +29,11 @@ export interface LoadMnistOptions {
   limitTrain?: number;
   /** Keep only the first N test examples. */
   limitTest?: number;
+  /**
+   * The number of classes: every kept label must be below it (default 10,
+   * as in MNIST and Fashion-MNIST).
+   */
+  classes?: number;
 }
 
 const FILES = {
@@ -157,6 +162,7 @@ async function split(
   imageNames: readonly string[],
   labelNames: readonly string[],
   limit: number | undefined,
+  classes: number,
 ): Promise<LabeledImages> {
   const ip = await find(dir, imageNames);
   const lp = await find(dir, labelNames);
@@ -171,6 +177,16 @@ async function split(
     );
   }
   const k = limit === undefined ? n : Math.min(limit, n);
+  const labels = li.data;
+  for (let i = 0; i < k; i++) {
+    if (labels[i]! >= classes) {
+      throw new RangeError(
+        `Expected labels below ${classes} in ${lp} but found ${
+          labels[i]
+        } at index ${i}`,
+      );
+    }
+  }
   return {
     images: toImagesTensor(
       { dims: [k, 28, 28], data: ii.data.subarray(0, k * 784) },
@@ -194,10 +210,10 @@ function checkLimit(what: string, limit: number | undefined): void {
  * each raw or `.gz`) from a folder. Fashion-MNIST uses the same names.
  *
  * @param dir The folder.
- * @param options Limits on the number of training and test examples.
+ * @param options Limits on the number of training and test examples, and the number of classes.
  * @returns Training and test images (float32 in [0, 1]) and labels (int32).
  * @throws {Deno.errors.NotFound} If a file is missing.
- * @throws {RangeError} If a limit is not a positive integer, or the files disagree or are malformed (the message names the file).
+ * @throws {RangeError} If a limit is not a positive integer, the files disagree or are malformed, or a label is not below `classes` (the message names the file and the index).
  *
  * @example
  * ```ts
@@ -226,9 +242,21 @@ export async function loadMnist(
 ): Promise<MnistData> {
   checkLimit("limitTrain", options.limitTrain);
   checkLimit("limitTest", options.limitTest);
-  const [train, test] = await Promise.all([
-    split(dir, FILES.trainImages, FILES.trainLabels, options.limitTrain),
-    split(dir, FILES.testImages, FILES.testLabels, options.limitTest),
+  const classes = options.classes ?? 10;
+  checkLimit("classes", classes);
+  // Both splits load at once; when both fail, the training split's error
+  // is the one reported, whichever finished first.
+  const [train, test] = await Promise.allSettled([
+    split(
+      dir,
+      FILES.trainImages,
+      FILES.trainLabels,
+      options.limitTrain,
+      classes,
+    ),
+    split(dir, FILES.testImages, FILES.testLabels, options.limitTest, classes),
   ]);
-  return { train, test };
+  if (train.status === "rejected") throw train.reason;
+  if (test.status === "rejected") throw test.reason;
+  return { train: train.value, test: test.value };
 }

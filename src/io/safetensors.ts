@@ -5,6 +5,10 @@
  * tensor bytes. Tensor names are the trees' dotted leaf paths; the tree's
  * structure is kept in the metadata so `load` can rebuild it.
  *
+ * Extra string metadata can ride along ({@linkcode SaveOptions}) and be read
+ * back with {@linkcode deserializeMetadata}; the keys `format` and
+ * `tensa.treedef` are the library's own.
+ *
  * Errors: a file that is not valid safetensors (too short, absurd header
  * length, header not a JSON object, bad entries, unknown dtype, offsets that
  * overlap, leave gaps or run past the data) and a dtype that differs from
@@ -46,25 +50,71 @@ function leBytes(t: AnyTensor): Uint8Array {
   return out;
 }
 
+/** Options of {@linkcode serialize} and {@linkcode save}. */
+export interface SaveOptions {
+  /**
+   * Extra string entries for the file's `__metadata__` (e.g. a training
+   * position). The keys `format` and `tensa.treedef` are reserved.
+   */
+  metadata?: Readonly<Record<string, string>>;
+}
+
+const RESERVED = ["format", "tensa.treedef"];
+
+/** Throws unless every leaf of `def` is a tensor, naming the first that is not. */
+function checkLeaves(def: TreeDef): void {
+  const walk = (d: TreeDef, path: string): void => {
+    if (d.kind === "static") {
+      const v = d.value;
+      const what = typeof v === "string"
+        ? `the string ${JSON.stringify(v).slice(0, 40)}`
+        : v === null || v === undefined
+        ? String(v)
+        : `the ${typeof v} ${String(v)}`;
+      throw new TypeError(
+        `Expected every leaf to be a tensor but found ${what} at ${
+          path || "the root"
+        }`,
+      );
+    }
+    if (d.kind === "array") {
+      d.children.forEach((c, i) => walk(c, `${path}[${i}]`));
+    }
+    if (d.kind === "object") {
+      d.children.forEach((c, i) =>
+        walk(c, path ? `${path}.${d.keys[i]}` : `${d.keys[i]}`)
+      );
+    }
+  };
+  walk(def, "");
+}
+
 /**
  * Encodes a tree of tensors as safetensors bytes.
  *
- * @param tree A pytree whose leaves are float32 or int32 tensors.
+ * @param tree A pytree (nested plain objects and arrays) whose leaves are float32 or int32 tensors.
+ * @param options Extra metadata.
  * @returns The file's bytes.
- * @throws {TypeError} If two leaves have the same dotted path (e.g. keys `"a.b"` and `a: { b }`) or a leaf is named `__metadata__`.
+ * @throws {TypeError} If a leaf is not a tensor (the message gives its path), two leaves have the same dotted path (e.g. keys `"a.b"` and `a: { b }`), a leaf is named `__metadata__`, or the metadata uses a reserved key or a value that is not a string.
  *
  * @example
  * ```ts
- * import { deserialize, serialize, tensor } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
+ * import { deserialize, deserializeMetadata, serialize, tensor } from "@tensa/tensa";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
- * const bytes = serialize({ w: tensor([1, 2]) });
+ * const bytes = serialize({ w: tensor([1, 2]) }, { metadata: { epoch: "3" } });
  * const back = deserialize(bytes) as { w: ReturnType<typeof tensor> };
  * assertEquals(back.w.toArray(), [1, 2]);
+ * assertEquals(deserializeMetadata(bytes).epoch, "3");
+ * assertThrows(() => serialize({ w: [1, 2] }), TypeError, "found the number 1 at w[0]");
  * ```
  */
-export function serialize(tree: unknown): Uint8Array {
+export function serialize(
+  tree: unknown,
+  options: SaveOptions = {},
+): Uint8Array {
   const [leaves, def] = treeFlatten(tree);
+  checkLeaves(def);
   const names = treePaths(tree).map(tensorName);
   const seen = new Set<string>();
   for (const n of names) {
@@ -80,8 +130,27 @@ export function serialize(tree: unknown): Uint8Array {
     }
     seen.add(n);
   }
+  const extra = options.metadata ?? {};
+  for (const [k, v] of Object.entries(extra)) {
+    if (RESERVED.includes(k)) {
+      throw new TypeError(
+        `Expected metadata keys other than ${
+          RESERVED.join(" and ")
+        } but found ${k}`,
+      );
+    }
+    if (typeof v !== "string") {
+      throw new TypeError(
+        `Expected metadata values to be strings but found ${typeof v} for ${k}`,
+      );
+    }
+  }
   const header: Record<string, unknown> = {
-    __metadata__: { format: "tensa", "tensa.treedef": JSON.stringify(def) },
+    __metadata__: {
+      ...extra,
+      format: "tensa",
+      "tensa.treedef": JSON.stringify(def),
+    },
   };
   let offset = 0;
   const bodies: Uint8Array[] = [];
@@ -144,6 +213,92 @@ function list(names: readonly string[]): string {
     : `parameters ${names.join(", ")}`;
 }
 
+interface Header {
+  header: Record<string, unknown>;
+  /** The header's length in bytes. */
+  n: number;
+  meta: Record<string, string> | undefined;
+}
+
+/** The checked JSON header of safetensors bytes. */
+function readHeader(bytes: Uint8Array, name: string): Header {
+  if (bytes.length < 8) {
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but it has only ${bytes.length} bytes`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n < 2 || 8 + n > bytes.length) {
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but its header length ${n} does not fit in ${bytes.length} bytes`,
+    );
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(
+        bytes.subarray(8, 8 + n),
+      ),
+    );
+  } catch {
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but its header is not JSON`,
+    );
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new TypeError(
+      `Expected ${name} to be a safetensors file but its header is not a JSON object`,
+    );
+  }
+  const meta = header.__metadata__;
+  if (meta !== undefined) {
+    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+      throw new TypeError(
+        `Expected __metadata__ in ${name} to be an object of strings but found ${
+          JSON.stringify(meta)
+        }`,
+      );
+    }
+    for (const [k, v] of Object.entries(meta)) {
+      if (typeof v !== "string") {
+        throw new TypeError(
+          `Expected __metadata__ in ${name} to be an object of strings but found ${k}: ${
+            JSON.stringify(v)
+          }`,
+        );
+      }
+    }
+  }
+  return { header, n, meta: meta as Record<string, string> | undefined };
+}
+
+/**
+ * The string metadata of safetensors bytes (the header's `__metadata__`),
+ * without decoding the tensors.
+ *
+ * @param bytes The file's bytes.
+ * @param name The file name for messages (default `"the data"`).
+ * @returns The metadata entries; empty when the file has none.
+ * @throws {TypeError} If the bytes do not start with a valid safetensors header.
+ *
+ * @example
+ * ```ts
+ * import { deserializeMetadata, serialize, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const bytes = serialize({ w: tensor([1]) }, { metadata: { note: "hi" } });
+ * assertEquals(deserializeMetadata(bytes).note, "hi");
+ * assertEquals(deserializeMetadata(bytes).format, "tensa");
+ * ```
+ */
+export function deserializeMetadata(
+  bytes: Uint8Array,
+  name = "the data",
+): Record<string, string> {
+  return { ...readHeader(bytes, name).meta };
+}
+
 /**
  * Decodes safetensors bytes into a tree: the structure of `like` when given
  * (every name, shape and dtype must match), else the structure stored in the
@@ -200,54 +355,7 @@ export function deserialize(
   like?: unknown,
   name = "the data",
 ): unknown {
-  if (bytes.length < 8) {
-    throw new TypeError(
-      `Expected ${name} to be a safetensors file but it has only ${bytes.length} bytes`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (n < 2 || 8 + n > bytes.length) {
-    throw new TypeError(
-      `Expected ${name} to be a safetensors file but its header length ${n} does not fit in ${bytes.length} bytes`,
-    );
-  }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(
-        bytes.subarray(8, 8 + n),
-      ),
-    );
-  } catch {
-    throw new TypeError(
-      `Expected ${name} to be a safetensors file but its header is not JSON`,
-    );
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw new TypeError(
-      `Expected ${name} to be a safetensors file but its header is not a JSON object`,
-    );
-  }
-  const meta = header.__metadata__;
-  if (meta !== undefined) {
-    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
-      throw new TypeError(
-        `Expected __metadata__ in ${name} to be an object of strings but found ${
-          JSON.stringify(meta)
-        }`,
-      );
-    }
-    for (const [k, v] of Object.entries(meta)) {
-      if (typeof v !== "string") {
-        throw new TypeError(
-          `Expected __metadata__ in ${name} to be an object of strings but found ${k}: ${
-            JSON.stringify(v)
-          }`,
-        );
-      }
-    }
-  }
+  const { header, n, meta } = readHeader(bytes, name);
   const dataLen = bytes.length - 8 - n;
   const entries: [string, Entry][] = [];
   for (const [key, value] of Object.entries(header)) {
@@ -375,9 +483,7 @@ export function deserialize(
       treePaths(like).map((p) => tensors.get(tensorName(p))),
     );
   }
-  const stored = (meta as Record<string, string> | undefined)?.[
-    "tensa.treedef"
-  ];
+  const stored = meta?.["tensa.treedef"];
   if (typeof stored === "string") {
     let def: unknown;
     try {
@@ -417,12 +523,19 @@ export function deserialize(
 
 /**
  * Saves a tree of tensors to `path` as safetensors, atomically: the bytes go
- * to a temporary file in the same folder, which is then renamed onto `path`,
- * so a crash never leaves a damaged file under the final name.
+ * to a temporary file in the same folder (`<path>.tmp-<random>`), which is
+ * then renamed onto `path`, so a crash never leaves a damaged file under the
+ * final name. When writing or renaming fails, the temporary file is removed
+ * and the error names `path`, never the temporary file. (A process killed
+ * while writing cannot clean up; a program that wants to survive Ctrl-C
+ * handles the signal and lets the save finish, as `examples/mnist.ts` does.)
  *
  * @param path The file to write.
- * @param tree The parameters.
+ * @param tree The parameters: a pytree whose leaves are all tensors.
+ * @param options Extra metadata.
  * @returns When the file is in place.
+ * @throws {TypeError} If a leaf is not a tensor (see {@linkcode serialize}); nothing is written then.
+ * @throws {Deno.errors.NotFound} If the folder does not exist (the message names `path`); other file-system errors keep their class.
  *
  * @example
  * ```ts
@@ -436,11 +549,17 @@ export function deserialize(
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function save(path: string, tree: unknown): Promise<void> {
-  const bytes = serialize(tree);
+export async function save(
+  path: string,
+  tree: unknown,
+  options: SaveOptions = {},
+): Promise<void> {
+  const bytes = serialize(tree, options);
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  let created = false;
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true });
+    created = true;
     try {
       for (let o = 0; o < bytes.length;) {
         o += await file.write(bytes.subarray(o));
@@ -451,7 +570,12 @@ export async function save(path: string, tree: unknown): Promise<void> {
     }
     await Deno.rename(tmp, path);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    if (created) await Deno.remove(tmp).catch(() => {});
+    if (e instanceof Error) {
+      // Deno's messages end with the operation and the (temporary) path.
+      const reason = e.message.replace(/: \w+ '.*$/s, "");
+      e.message = `Cannot save ${path}: ${reason}`;
+    }
     throw e;
   }
 }

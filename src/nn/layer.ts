@@ -86,7 +86,28 @@ export interface LayerImpl {
   countParams(input: Shape): number;
   /** Inner layers, for summaries of nested models. */
   readonly children?: readonly AnyLayer[];
+  /**
+   * How output positions see input positions, for the receptive field in
+   * summaries: a sliding window (conv and pooling); `"global"` when every
+   * output sees the whole input (dense, global pooling); `"flatten"` when
+   * positions become features. Omitted for layers that keep each position
+   * to itself (activations, dropout, normalization).
+   */
+  readonly field?: LayerField;
 }
+
+/** The sliding window of a conv or pooling layer, per spatial axis `[h, w]`. */
+export interface LayerWindow {
+  /** The window size. */
+  readonly kernel: readonly [number, number];
+  /** The step between neighbouring windows. */
+  readonly stride: readonly [number, number];
+  /** The spacing of the window's taps (1: adjacent). */
+  readonly dilation: readonly [number, number];
+}
+
+/** What {@linkcode LayerImpl.field} can be. */
+export type LayerField = LayerWindow | "global" | "flatten";
 
 /**
  * A layer: pure `init` and `apply`, with its shape rule `R` in its type.
@@ -193,8 +214,10 @@ export function makeLayer<R extends LayerRule, K extends string>(
 
 // ------------------------------------------------------------- sequential
 
-type RuleOf<L> = L extends Layer<infer R, string> ? R : never;
-type KindOf<L> = L extends Layer<LayerRule, infer K> ? K : string;
+/** The shape rule of a layer type. */
+export type RuleOf<L> = L extends Layer<infer R, string> ? R : never;
+/** The kind name of a layer type (e.g. `"dense"`). */
+export type KindOf<L> = L extends Layer<LayerRule, infer K> ? K : string;
 
 /** The output of a list of layers folded over an input shape, or the first layer's error. */
 export type FoldOutput<
@@ -230,8 +253,11 @@ export type FoldState<Ls extends readonly unknown[], S> = Ls extends
 /** The rule of a sequential model: the fold of its layers' rules. */
 export interface SequentialRule<Ls extends readonly unknown[]>
   extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: FoldOutput<Ls, In<this["input"]>>;
+  /** The parameters for the input shape. */
   readonly params: FoldParams<Ls, In<this["input"]>>;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: FoldState<Ls, In<this["input"]>>;
 }
 

@@ -76,7 +76,8 @@ export interface DenseOptions {
   inputs?: number;
 }
 
-type DenseOutput<S extends Shape, U extends number, In> = number extends
+/** The output shape of {@linkcode dense} with `U` units for input shape `S` (or the error). */
+export type DenseOutput<S extends Shape, U extends number, In> = number extends
   S["length"] ? [number, U]
   : S extends readonly [infer B extends number, infer F extends number]
     ? In extends number ? number extends In | F ? [B, U]
@@ -89,19 +90,24 @@ type DenseOutput<S extends Shape, U extends number, In> = number extends
     >}: add flatten() before it`
   >;
 
-type DenseParams<S extends Shape, U extends number, Bias> = Bias extends false
-  ? { kernel: Tensor<[Features<S>, U], "float32"> }
+/** The parameters of {@linkcode dense}: a kernel `[features, U]` and, unless `Bias` is false, a bias `[U]`. */
+export type DenseParams<S extends Shape, U extends number, Bias> = Bias extends
+  false ? { kernel: Tensor<[Features<S>, U], "float32"> }
   : {
     kernel: Tensor<[Features<S>, U], "float32">;
     bias: Tensor<[U], "float32">;
   };
-type Features<S extends Shape> = S extends
+/** The feature count of a `[batch, features]` shape, or `number` when unknown. */
+export type Features<S extends Shape> = S extends
   readonly [number, infer F extends number] ? F : number;
 
 /** The shape rule of {@linkcode dense}. */
 export interface DenseRule<O extends DenseOptions> extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: DenseOutput<In<this["input"]>, O["units"], O["inputs"]>;
+  /** The parameters for the input shape. */
   readonly params: DenseParams<In<this["input"]>, O["units"], O["useBias"]>;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
 }
 
@@ -160,6 +166,7 @@ export function dense<const O extends DenseOptions>(
   const useBias = options.useBias ?? true;
   return makeLayer("dense", {
     description: `dense ${options.units}`,
+    field: "global",
     outputShape: (s) => denseOutput(s, options),
     initParams(key: Key, s: Shape) {
       const f = s[1] as number;
@@ -195,21 +202,26 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
   useBias?: boolean;
 }
 
-type KH<K> = K extends readonly [infer H extends number, number] ? H
+/** The kernel height of a `kernel` option (a number or `[h, w]`). */
+export type KH<K> = K extends readonly [infer H extends number, number] ? H
   : K extends number ? K
   : number;
-type KW<K> = K extends readonly [number, infer W extends number] ? W
+/** The kernel width of a `kernel` option (a number or `[h, w]`). */
+export type KW<K> = K extends readonly [number, infer W extends number] ? W
   : K extends number ? K
   : number;
-type Channels<S extends Shape> = S extends
+/** The channels of an NHWC shape, or `number` when unknown. */
+export type Channels<S extends Shape> = S extends
   readonly [number, number, number, infer C extends number] ? C : number;
-type ConvKernel<S extends Shape, O extends Conv2dLayerOptions> = [
+/** The kernel shape `[kh, kw, inChannels, filters]` of {@linkcode conv2d} for input shape `S`. */
+export type ConvKernel<S extends Shape, O extends Conv2dLayerOptions> = [
   KH<O["kernel"]>,
   KW<O["kernel"]>,
   Channels<S>,
   O["filters"],
 ];
-type ConvParams<S extends Shape, O extends Conv2dLayerOptions> =
+/** The parameters of {@linkcode conv2d}: a kernel and, unless turned off, a bias per filter. */
+export type ConvParams<S extends Shape, O extends Conv2dLayerOptions> =
   O["useBias"] extends false ? { kernel: Tensor<ConvKernel<S, O>, "float32"> }
     : {
       kernel: Tensor<ConvKernel<S, O>, "float32">;
@@ -218,12 +230,15 @@ type ConvParams<S extends Shape, O extends Conv2dLayerOptions> =
 
 /** The shape rule of {@linkcode conv2d}. */
 export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: Conv2dShape<
     In<this["input"]>,
     ConvKernel<In<this["input"]>, O>,
     O
   >;
+  /** The parameters for the input shape. */
   readonly params: ConvParams<In<this["input"]>, O>;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
 }
 
@@ -269,6 +284,11 @@ export function conv2d<const O extends Conv2dLayerOptions>(
   ): number[] => [kh, kw, s[3] ?? 0, options.filters];
   return makeLayer("conv2d", {
     description: `conv2d ${kh}x${kw}x${options.filters}`,
+    field: {
+      kernel: [kh, kw],
+      stride: kernelDims(options.stride ?? 1),
+      dilation: kernelDims(options.dilation ?? 1),
+    },
     outputShape: (s) => conv2dShape(s, kernelShape(s), convOpts),
     initParams(key: Key, s: Shape) {
       const kernel = glorotUniform(key, kernelShape(s));
@@ -295,8 +315,11 @@ export function conv2d<const O extends Conv2dLayerOptions>(
 
 /** The shape rule of the pooling layers. */
 export interface Pool2dRule<O extends Pool2dOptions> extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: Pool2dShape<In<this["input"]>, O>;
+  /** The parameters for the input shape. */
   readonly params: NoParams;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
 }
 
@@ -311,6 +334,11 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
     : `${size[0]}x${size[1]}`;
   return makeLayer(kind, {
     description: `${kind} ${text}`,
+    field: {
+      kernel: kernelDims(size),
+      stride: kernelDims(options.stride ?? size),
+      dilation: [1, 1],
+    },
     outputShape: (s) => pool2dShape(s, options),
     initParams: noParams,
     initState: () => null,
@@ -370,7 +398,9 @@ export function avgPool2d<const O extends Pool2dOptions>(
   );
 }
 
-type GapOutput<S extends Shape> = number extends S["length"] ? [number, number]
+/** The output shape `[batch, channels]` of {@linkcode globalAvgPool2d} for input shape `S`. */
+export type GapOutput<S extends Shape> = number extends S["length"]
+  ? [number, number]
   : S extends
     readonly [infer N extends number, number, number, infer C extends number]
     ? [N, C]
@@ -380,8 +410,11 @@ type GapOutput<S extends Shape> = number extends S["length"] ? [number, number]
 
 /** The shape rule of {@linkcode globalAvgPool2d}. */
 export interface GlobalPoolRule extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: GapOutput<In<this["input"]>>;
+  /** The parameters for the input shape. */
   readonly params: NoParams;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
 }
 
@@ -402,6 +435,7 @@ export interface GlobalPoolRule extends LayerRule {
 export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
   return makeLayer("globalAvgPool2d", {
     description: "globalAvgPool2d",
+    field: "global",
     outputShape(s) {
       if (s.length !== 4) {
         throw new RangeError(
@@ -426,8 +460,11 @@ export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
 
 /** The shape rule of {@linkcode flatten}. */
 export interface FlattenRule extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: FlattenShape<In<this["input"]>>;
+  /** The parameters for the input shape. */
   readonly params: NoParams;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
 }
 
@@ -449,6 +486,7 @@ export interface FlattenRule extends LayerRule {
 export function flatten(): Layer<FlattenRule, "flatten"> {
   return makeLayer("flatten", {
     description: "flatten",
+    field: "flatten",
     outputShape: (s) => flattenShape(s),
     initParams: noParams,
     initState: () => null,
@@ -461,8 +499,11 @@ export function flatten(): Layer<FlattenRule, "flatten"> {
 
 /** The shape rule of layers whose output shape is their input shape. */
 export interface IdentityRule extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: In<this["input"]>;
+  /** The parameters for the input shape. */
   readonly params: NoParams;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
 }
 
@@ -617,7 +658,8 @@ export interface BatchNormOptions {
   epsilon?: number;
 }
 
-type LastDim<S extends Shape> = S extends
+/** The last dim of a shape (the channels of NHWC), or `number` when unknown. */
+export type LastDim<S extends Shape> = S extends
   readonly [...Shape, infer C extends number] ? C : number;
 
 /** The parameters of {@linkcode batchNorm} for `C` channels. */
@@ -638,8 +680,11 @@ export interface BatchNormState<C extends number> {
 
 /** The shape rule of {@linkcode batchNorm}. */
 export interface BatchNormRule extends LayerRule {
+  /** The output shape for the input shape. */
   readonly output: In<this["input"]>;
+  /** The parameters for the input shape. */
   readonly params: BatchNormParams<LastDim<In<this["input"]>>>;
+  /** The state for the input shape (`null` for a stateless layer). */
   readonly state: BatchNormState<LastDim<In<this["input"]>>>;
 }
 

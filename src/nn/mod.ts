@@ -1,6 +1,26 @@
 /**
  * Layers as pure `{ init, apply }` pairs, `sequential` with compile-time
- * shape inference, and `summary`.
+ * shape inference, and `summary`. Import them from the main entry point as
+ * the namespace `nn` (`import { nn } from "@tensa/tensa"`, then `nn.dense`)
+ * or from this entry point directly.
+ *
+ * @example A small CNN, typed layer by layer
+ * ```ts
+ * import { conv2d, dense, flatten, maxPool2d, relu, sequential, summary } from "@tensa/tensa/nn";
+ * import { key, zeros } from "@tensa/tensa";
+ * import { assertEquals, assertStringIncludes } from "@std/assert";
+ *
+ * const model = sequential(
+ *   conv2d({ filters: 4, kernel: 3 }), // [B, 6, 6, 4]
+ *   relu(),
+ *   maxPool2d({ size: 2 }), // [B, 3, 3, 4]
+ *   flatten(), // [B, 36]
+ *   dense({ units: 2 }),
+ * );
+ * const params = model.init(key(0), [8, 8, 1]);
+ * assertEquals(model.apply(params, zeros([5, 8, 8, 1])).shape, [5, 2]);
+ * assertStringIncludes(summary(model, [8, 8, 1]), "Total params: 114");
+ * ```
  *
  * @module
  */
@@ -11,11 +31,15 @@ export {
   type FoldParams,
   type FoldState,
   type In,
+  type KindOf,
   type Layer,
+  type LayerField,
   type LayerImpl,
   type LayerRule,
+  type LayerWindow,
   type OutputOf,
   type ParamsOf,
+  type RuleOf,
   type Sequential,
   sequential,
   type SequentialRule,
@@ -28,19 +52,29 @@ export {
   type BatchNormParams,
   type BatchNormRule,
   type BatchNormState,
+  type Channels,
   conv2d,
   type Conv2dLayerOptions,
   type Conv2dRule,
+  type ConvKernel,
+  type ConvParams,
   dense,
   type DenseOptions,
+  type DenseOutput,
+  type DenseParams,
   type DenseRule,
   dropout,
   type DropoutLayerOptions,
+  type Features,
   flatten,
   type FlattenRule,
+  type GapOutput,
   globalAvgPool2d,
   type GlobalPoolRule,
   type IdentityRule,
+  type KH,
+  type KW,
+  type LastDim,
   maxPool2d,
   type NoParams,
   type Pool2dRule,

@@ -16,9 +16,63 @@ function showOut(s: Shape): string {
 }
 
 /**
+ * The receptive field after a layer, per spatial axis `[h, w]`: `size` is
+ * the side of the input region one output unit sees, `step` the distance in
+ * input pixels between neighbouring units (`undefined` once positions are
+ * flattened away); `whole` when a unit sees the entire input.
+ */
+type Field =
+  | { size: [number, number]; step: [number, number] | undefined }
+  | "whole"
+  | "none";
+
+function nextField(f: Field, layer: AnyLayer): Field {
+  const g = layer.impl.field;
+  if (f === "whole" || f === "none" || g === undefined) return f;
+  if (g === "global") return "whole";
+  if (g === "flatten") return { size: f.size, step: undefined };
+  if (f.step === undefined) return "whole";
+  // The course's recurrence, per axis: a window of k taps spaced d apart
+  // spans d(k - 1) + 1 positions of its input, which are `step` input
+  // pixels apart; the new step is the old one times the stride.
+  const axis = (i: 0 | 1) => {
+    const span = g.dilation[i] * (g.kernel[i] - 1) + 1;
+    return [
+      f.size[i] + (span - 1) * f.step![i]!,
+      f.step![i]! * g.stride[i],
+    ] as const;
+  };
+  const [h, w] = [axis(0), axis(1)];
+  return { size: [h[0], w[0]], step: [h[1], w[1]] };
+}
+
+function showField(f: Field, input: Shape): string {
+  if (f === "none") return "-";
+  if (f === "whole") {
+    return input.length === 4 ? `${input[1]}x${input[2]} (all)` : "all";
+  }
+  const size = `${f.size[0]}x${f.size[1]}`;
+  if (f.step === undefined) return size;
+  const step = f.step[0] === f.step[1]
+    ? `${f.step[0]}`
+    : `${f.step[0]}x${f.step[1]}`;
+  return `${size}, step ${step}`;
+}
+
+/**
  * The model's layers as a table: each layer's kind and description, its
- * output shape (`B` stands for the batch) and its parameter count, then the
- * totals. Nested sequential models are listed with indentation.
+ * output shape (`B` stands for the batch), its parameter count and its
+ * receptive field, then the totals. Nested sequential models are listed
+ * with indentation.
+ *
+ * The receptive field of a layer is the input region one of its output
+ * units sees (`6x6`) and the step, in input pixels, between neighbouring
+ * units (`step 2`). It starts at one pixel with step 1 and grows through
+ * each window (conv, pooling) by `(span - 1) * step`, where `span =
+ * dilation * (kernel - 1) + 1`; the step multiplies by the stride. Padding
+ * does not change it. After `flatten` the step is gone; dense layers and
+ * global pooling see the whole input (`28x28 (all)`). For inputs that are
+ * not images (`[H, W, C]`) the column shows `-`.
  *
  * @param model A layer or sequential model.
  * @param inputShape The shape of one example (without the batch dim).
@@ -36,50 +90,82 @@ function showOut(s: Shape): string {
  * assertStringIncludes(text, "[B, 10]");
  * assertStringIncludes(text, "Total params: 7,850");
  * ```
+ *
+ * @example The receptive field grows through convolutions and pooling
+ * ```ts
+ * import { nn } from "@tensa/tensa";
+ * import { assertStringIncludes } from "@std/assert";
+ *
+ * const cnn = nn.sequential(
+ *   nn.conv2d({ filters: 4, kernel: 3 }), // sees 3x3 pixels, 1 apart
+ *   nn.maxPool2d({ size: 2 }), // 3 + (2 - 1) * 1 = 4, step 1 * 2 = 2
+ *   nn.conv2d({ filters: 4, kernel: 3 }), // 4 + (3 - 1) * 2 = 8, step 2
+ * );
+ * const text = nn.summary(cnn, [28, 28, 1]);
+ * assertStringIncludes(text, "3x3, step 1");
+ * assertStringIncludes(text, "4x4, step 2");
+ * assertStringIncludes(text, "8x8, step 2");
+ * ```
  */
 export function summary(model: AnyLayer, inputShape: Shape): string {
-  const rows: [string, string, string][] = [];
+  const rows: [string, string, string, string][] = [];
+  const full = [1, ...inputShape];
   const walk = (
     layer: AnyLayer,
     input: Shape,
+    field: Field,
     depth: number,
     index: string,
-  ): Shape => {
-    const pad = "  ".repeat(depth);
+  ): [Shape, Field] => {
+    // The model itself (depth -1) has no row; nested models get one, and
+    // their layers are numbered under it (2.1, 2.2, ...).
+    const pad = "  ".repeat(Math.max(depth, 0));
     const children = layer.impl.children;
     if (children !== undefined) {
-      if (depth > 0) {
-        rows.push([`${pad}${index} ${layer.impl.description}`, "", ""]);
+      if (depth >= 0) {
+        rows.push([`${pad}${index} ${layer.impl.description}`, "", "", ""]);
       }
-      let s = input;
+      let s = input, f = field;
       children.forEach((c, i) => {
-        s = walk(
+        [s, f] = walk(
           c,
           s,
-          depth + (depth > 0 ? 1 : 0),
-          depth > 0 ? `${index}.${i + 1}` : `${i + 1}`,
+          f,
+          depth + 1,
+          depth >= 0 ? `${index}.${i + 1}` : `${i + 1}`,
         );
       });
-      return s;
+      return [s, f];
     }
     const out = layer.impl.outputShape(input);
+    const next = nextField(field, layer);
     rows.push([
       `${pad}${index} ${layer.impl.description}`,
       showOut(out),
       fmt(layer.impl.countParams(input)),
+      showField(next, full),
     ]);
-    return out;
+    return [out, next];
   };
-  const full = [1, ...inputShape];
-  const out = walk(model, full, 0, "1");
+  const start: Field = full.length === 4
+    ? { size: [1, 1], step: [1, 1] }
+    : "none";
+  const [out] = walk(model, full, start, model.impl.children ? -1 : 0, "1");
   const total = model.impl.countParams(full);
-  const head: [string, string, string] = ["Layer", "Output shape", "Params"];
-  const w0 = Math.max(head[0].length, ...rows.map((r) => r[0].length));
-  const w1 = Math.max(head[1].length, ...rows.map((r) => r[1].length));
-  const w2 = Math.max(head[2].length, ...rows.map((r) => r[2].length));
-  const line = (r: [string, string, string]) =>
-    `${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2].padStart(w2)}`;
-  const rule = (c: string) => c.repeat(w0 + w1 + w2 + 4);
+  const head: [string, string, string, string] = [
+    "Layer",
+    "Output shape",
+    "Params",
+    "Receptive field",
+  ];
+  const w = [0, 1, 2, 3].map((i) =>
+    Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length))
+  ) as [number, number, number, number];
+  const line = (r: [string, string, string, string]) =>
+    `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padStart(w[2])}  ${
+      r[3]
+    }`.trimEnd();
+  const rule = (c: string) => c.repeat(w[0] + w[1] + w[2] + w[3] + 6);
   return [
     `Input: ${showOut(full)}`,
     rule("="),
