@@ -261,6 +261,9 @@ function startPool(size: number, mode: KernelMode): Pool | null {
           module: shared?.module ?? null,
           index: i + 1,
         },
+        // An explicit (empty) environment: by default the worker copies
+        // process.env, which asks for env permission on a terminal.
+        env: {},
       });
       w.unref();
       workers.push(w);
