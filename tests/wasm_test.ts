@@ -230,6 +230,8 @@ Deno.test({
           conv(8, 28, 28, 1, 5, 8, 1, 0),
           conv(4, 12, 12, 8, 5, 16, 1, 2),
           conv(3, 15, 13, 6, 3, 12, 2, 1),
+          // Few channels and 12 outputs: the packed output gradient.
+          conv(2, 10, 9, 3, 3, 12, 1, 1),
         ];
         for (const g of geoms) {
           const x = randArray(g.n * g.h * g.w * g.c, seed++);

@@ -1025,7 +1025,8 @@ export function conv2dBackpropFilter(
     const { xp, gp } = padded(x, g);
     const depth = g.n * g.outH * g.outW, o = g.o;
     const raw = packedFloats(depth, o);
-    const packed: InputWriter = {
+    // With 8 channels the panel layout is the row-major one: no packing.
+    const packed: Float32Array | InputWriter = o === 8 ? dy : {
       length: raw + depth * o,
       write(dst: Float32Array): void {
         dst.set(dy, raw);
