@@ -3,7 +3,7 @@
 // the groups of bench/kernels_bench.ts and bench/train_bench.ts, whose
 // baselines are TF.js CPU. Run alone with `deno bench --allow-read
 // --allow-env bench/jaxjs_bench.ts`; JAXJS_THREADS sets its worker count
-// (default 2).
+// (default 2); TENSA_BENCH_SLOW=1 adds the (very slow) conv2d gradients.
 //
 // jax-js runs an operation on its workers only when the result is read
 // asynchronously (`await data()`, `blockUntilReady`); `dataSync()` compiles
@@ -19,10 +19,20 @@
 // The small CNN is also NCHW.
 
 import { idleShutdown, jaxjsThreads } from "./_jaxjs_workers.ts";
+import { slowBaselines } from "./_slow.ts";
 // deno-lint-ignore no-import-prefix -- a peer only, kept out of the import map
 import * as jax from "npm:@jax-js/jax@0.1.25";
 
-const { blockUntilReady, jit, lax, nn, numpy: np, random, valueAndGrad } = jax;
+const {
+  blockUntilReady,
+  grad,
+  jit,
+  lax,
+  nn,
+  numpy: np,
+  random,
+  valueAndGrad,
+} = jax;
 type JArray = jax.Array;
 
 function randArray(
@@ -76,6 +86,36 @@ Deno.bench({
     await lax.conv(cx.ref, cw.ref, [1, 1], "VALID").data();
   }),
 });
+
+// Both conv2d gradients as jax-js's autodiff computes them in a training
+// step (`grad` of <conv(x, w), dy> under jit; the results equal
+// `lax.convTranspose` of dy and a convolution of the transposed x and dy).
+// They take 6-14 s a call here, so they run only with TENSA_BENCH_SLOW=1.
+
+const cdy = arr(randArray(64 * 64 * 24 * 24, 5), [64, 64, 24, 24]);
+const gradInput = jit((x: JArray, w: JArray, dy: JArray) =>
+  grad((x: JArray) => lax.conv(x, w, [1, 1], "VALID").mul(dy).sum())(x)
+);
+const gradFilter = jit((x: JArray, w: JArray, dy: JArray) =>
+  grad((w: JArray) => lax.conv(x, w, [1, 1], "VALID").mul(dy).sum())(w)
+);
+for (
+  const [group, g] of [
+    ["conv2d backprop input", gradInput],
+    ["conv2d backprop filter", gradFilter],
+  ] as const
+) {
+  Deno.bench({
+    name: `${tag} ${group} NCHW [flops=${2 * 64 * 24 * 24 * 64 * 3 * 3 * 32}]`,
+    group,
+    ignore: !slowBaselines(),
+    n: 3,
+    warmup: 1,
+    fn: idleShutdown(async () => {
+      await g(cx.ref, cw.ref, cdy.ref).data();
+    }),
+  });
+}
 
 // The small CNN train step at batch 64 with Adam, under one jit: conv 5x5x8,
 // relu, max pool 2, conv 5x5x16, relu, max pool 2, flatten (256), dropout

@@ -186,6 +186,7 @@ if (tensaByGroup.size === 0) {
   const torch = JSON.parse(new TextDecoder().decode(out.stdout)) as {
     torch: string;
     threads: number;
+    blas: string;
     results: TorchResult[];
   };
   const cmp: string[][] = [[
@@ -223,5 +224,11 @@ if (tensaByGroup.size === 0) {
         .join("  "),
     );
     if (i === 0) console.log(w.map((x) => "-".repeat(x)).join("  "));
+  }
+  console.log(`PyTorch's BLAS: ${torch.blas}`);
+  if (!/openblas|mkl/i.test(torch.blas)) {
+    console.log(
+      "(not OpenBLAS or MKL: PyTorch's GEMM and dense layers run on a slow BLAS; apt-get install libopenblas0-openmp)",
+    );
   }
 }
