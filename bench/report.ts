@@ -27,11 +27,24 @@ interface Bench {
 
 const files = Deno.args.length > 0 ? Deno.args : ["bench/"];
 
-/** Runs the benches once with the given thread count (undefined: the default, all cores). */
-async function run(threads: string | undefined): Promise<Bench[]> {
+/**
+ * Runs the benches once with the given thread count (undefined: the default,
+ * all cores), only those whose name matches `filter` if given.
+ */
+async function run(
+  threads: string | undefined,
+  filter?: string,
+): Promise<Bench[]> {
   const env: Record<string, string> = threads ? { TENSA_THREADS: threads } : {};
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--allow-read", "--allow-env", "--json", ...files],
+    args: [
+      "bench",
+      "--allow-read",
+      "--allow-env",
+      "--json",
+      ...(filter ? ["--filter", filter] : []),
+      ...files,
+    ],
     env,
     stdout: "piped",
     stderr: "inherit",
@@ -47,7 +60,8 @@ async function run(threads: string | undefined): Promise<Bench[]> {
 
 // Both cores (the default), then tensa on one thread for the per-core figures.
 const all = await run(undefined);
-const one = (await run("1")).filter((b) =>
+// (Only tensa's benches: the peers' would be thrown away.)
+const one = (await run("1", "/^tensa/")).filter((b) =>
   !b.baseline && b.name.startsWith("tensa")
 ).map((b) => ({
   ...b,
