@@ -6,6 +6,11 @@
 //
 // The work per iteration comes from the bench names: "[flops=N]" or
 // "[images=N]" at the end of a name (nothing is assumed for other benches).
+//
+// Then, when a python3 with torch exists (TENSA_PYTHON, else python3, else
+// /usr/bin/python3; Debian's python3-torch is PyTorch 1.13), it runs
+// bench/torch_peer.py on 2 threads for the workloads (bench groups) tensa ran
+// and prints, per workload, tensa's rate, PyTorch's and their ratio.
 
 interface Stats {
   n: number;
@@ -22,11 +27,24 @@ interface Bench {
 
 const files = Deno.args.length > 0 ? Deno.args : ["bench/"];
 
-/** Runs the benches once with the given thread count (undefined: the default, all cores). */
-async function run(threads: string | undefined): Promise<Bench[]> {
+/**
+ * Runs the benches once with the given thread count (undefined: the default,
+ * all cores), only those whose name matches `filter` if given.
+ */
+async function run(
+  threads: string | undefined,
+  filter?: string,
+): Promise<Bench[]> {
   const env: Record<string, string> = threads ? { TENSA_THREADS: threads } : {};
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--allow-read", "--allow-env", "--json", ...files],
+    args: [
+      "bench",
+      "--allow-read",
+      "--allow-env",
+      "--json",
+      ...(filter ? ["--filter", filter] : []),
+      ...files,
+    ],
     env,
     stdout: "piped",
     stderr: "inherit",
@@ -42,7 +60,8 @@ async function run(threads: string | undefined): Promise<Bench[]> {
 
 // Both cores (the default), then tensa on one thread for the per-core figures.
 const all = await run(undefined);
-const one = (await run("1")).filter((b) =>
+// (Only tensa's benches: the peers' would be thrown away.)
+const one = (await run("1", "/^tensa/")).filter((b) =>
   !b.baseline && b.name.startsWith("tensa")
 ).map((b) => ({
   ...b,
@@ -104,4 +123,126 @@ for (const [i, r] of rows.entries()) {
       .join("  "),
   );
   if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+}
+
+// PyTorch, after the benches (not at the same time: the machine has 2 cores).
+
+interface TorchResult {
+  workload: string;
+  flops?: number;
+  images?: number;
+  n: number;
+  avg: number;
+  p75: number;
+}
+
+/** The first python that imports torch, or undefined. */
+async function findTorchPython(): Promise<string | undefined> {
+  const candidates = [
+    Deno.env.get("TENSA_PYTHON"),
+    "python3",
+    "/usr/bin/python3",
+  ].filter((c): c is string => !!c);
+  for (const py of candidates) {
+    try {
+      const probe = await new Deno.Command(py, {
+        args: ["-c", "import torch"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (probe.success) return py;
+    } catch {
+      // not installed: try the next one
+    }
+  }
+  return undefined;
+}
+
+// tensa's own benches (all cores) by group, with the work they annotate.
+const tensaByGroup = new Map<string, { rate: number; unit: string }>();
+for (const b of all) {
+  const r = b.results[0]?.ok;
+  if (!r || b.baseline || !b.name.startsWith("tensa") || !b.group) continue;
+  const flops = work(b.name, "flops"), images = work(b.name, "images");
+  if (flops) {
+    tensaByGroup.set(b.group, { rate: flops / r.avg, unit: "GFLOP/s" });
+  } else if (images) {
+    tensaByGroup.set(b.group, { rate: images / (r.avg / 1e9), unit: "img/s" });
+  }
+}
+
+const python = await findTorchPython();
+if (tensaByGroup.size === 0) {
+  console.log(
+    "\nPyTorch peer: no tensa workloads with [flops=]/[images=] ran.",
+  );
+} else if (!python) {
+  console.log(
+    "\nPyTorch peer skipped: no python3 that imports torch (apt-get install python3-torch, or set TENSA_PYTHON).",
+  );
+} else {
+  const script = new URL("./torch_peer.py", import.meta.url).pathname;
+  const out = await new Deno.Command(python, {
+    args: [
+      script,
+      "--threads",
+      "2",
+      "--only",
+      [...tensaByGroup.keys()].join(","),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) {
+    console.error(`${python} ${script} failed`);
+    Deno.exit(1);
+  }
+  const torch = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    torch: string;
+    threads: number;
+    blas: string;
+    results: TorchResult[];
+  };
+  const cmp: string[][] = [[
+    "workload",
+    "unit",
+    "tensa",
+    `PyTorch ${torch.torch} (${torch.threads} threads)`,
+    "PyTorch avg / p75",
+    "tensa / PyTorch",
+  ]];
+  for (const t of torch.results) {
+    const ours = tensaByGroup.get(t.workload);
+    const rate = t.flops
+      ? t.flops / t.avg
+      : t.images
+      ? t.images / (t.avg / 1e9)
+      : undefined;
+    if (!ours || rate === undefined) continue;
+    const fmt = (v: number) =>
+      ours.unit === "GFLOP/s" ? v.toFixed(2) : Math.round(v).toString();
+    cmp.push([
+      t.workload,
+      ours.unit,
+      fmt(ours.rate),
+      fmt(rate),
+      `${ms(t.avg)} / ${ms(t.p75)}`,
+      `${(ours.rate / rate).toFixed(2)}x`,
+    ]);
+  }
+  const w = cmp[0]!.map((_, i) => Math.max(...cmp.map((r) => r[i]!.length)));
+  console.log();
+  for (const [i, r] of cmp.entries()) {
+    console.log(
+      r.map((c, j) => (j === 0 ? c.padEnd(w[j]!) : c.padStart(w[j]!)))
+        .join("  "),
+    );
+    if (i === 0) console.log(w.map((x) => "-".repeat(x)).join("  "));
+  }
+  console.log(`PyTorch's BLAS: ${torch.blas}`);
+  if (!/openblas|mkl/i.test(torch.blas)) {
+    console.log(
+      "(not OpenBLAS or MKL: PyTorch's GEMM and dense layers run on a slow BLAS; apt-get install libopenblas0-openmp)",
+    );
+  }
 }
