@@ -144,6 +144,8 @@ export {
   type ValueAndGradOptions,
   vjp,
 } from "./src/autodiff/transforms.ts";
+export { trace } from "./src/staging/trace.ts";
+export type { Constant, Equation, Program, Var } from "./src/staging/ir.ts";
 export * from "./src/random.ts";
 export * from "./src/init.ts";
 export * as nn from "./src/nn/mod.ts";

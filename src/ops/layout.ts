@@ -600,6 +600,16 @@ const oneHotPrim: Primitive<{ depth: number }> = {
   name: "oneHot",
   impl([l], p) {
     const t = l!;
+    // Checked here, where the labels are known (not at staging time).
+    const d = dataOf(t);
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v < 0 || v >= p.depth) {
+        throw new RangeError(
+          `Expected labels in [0, ${p.depth}) but found ${v} at position ${i}`,
+        );
+      }
+    }
     return fromData(
       [...t.shape, p.depth],
       "float32",
@@ -639,15 +649,6 @@ export function oneHot<S extends Shape, const N extends number>(
     throw new RangeError(
       `Expected depth to be a positive integer but found ${depth}`,
     );
-  }
-  const d = dataOf(t);
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (v < 0 || v >= depth) {
-      throw new RangeError(
-        `Expected labels in [0, ${depth}) but found ${v} at position ${i}`,
-      );
-    }
   }
   return bind(oneHotPrim, [t], { depth }) as unknown as Tensor<
     [...S, N],
