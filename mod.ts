@@ -145,6 +145,7 @@ export {
   vjp,
 } from "./src/autodiff/transforms.ts";
 export { trace } from "./src/staging/trace.ts";
+export { jit, type JitOptions } from "./src/staging/jit.ts";
 export { exportOnnx, type ExportOnnxOptions } from "./src/export/onnx.ts";
 export type { Constant, Equation, Program, Var } from "./src/staging/ir.ts";
 export * from "./src/random.ts";

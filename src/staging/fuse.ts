@@ -1,0 +1,468 @@
+/**
+ * Fused elementwise kernels: a chain of elementwise primitives over one
+ * iteration space, optionally ending in a sum or max over a block of axes,
+ * computed in a single pass over memory. Each intermediate is rounded to
+ * float32 (or wrapped to int32) exactly as the eager kernels store it, and
+ * sums accumulate in float64 in the eager order, so a fused chain gives the
+ * same bits as the eager one.
+ *
+ * Two executors share one description: a generated JavaScript function (one
+ * loop, the chain inlined) and a tile interpreter (each op over a tile of
+ * values held in scratch arrays) for environments that forbid `new Function`.
+ *
+ * @internal
+ * @module
+ */
+
+import type { DType, Shape } from "../tensor.ts";
+import { broadcastTo as broadcastKernel } from "../kernels/elementwise.ts";
+
+type Arr = Float32Array | Int32Array;
+
+/** Where an operand of a fused op comes from. @internal */
+export type Operand =
+  | { readonly kind: "temp"; readonly id: number }
+  | { readonly kind: "ext"; readonly index: number };
+
+/** One elementwise op of a fused chain. @internal */
+export interface FusedOp {
+  readonly prim: string;
+  readonly ins: readonly Operand[];
+  /** The temp it defines. */
+  readonly out: number;
+  readonly dtype: DType;
+}
+
+/** A fused chain. @internal */
+export interface FusedSpec {
+  /** The iteration space. */
+  readonly shape: Shape;
+  /** The inputs read from memory, each broadcast to `shape`. */
+  readonly exts: readonly { readonly shape: Shape; readonly dtype: DType }[];
+  readonly ops: readonly FusedOp[];
+  /** Temps written out in full (shape `shape`). */
+  readonly writes: readonly number[];
+  /** A terminal reduction of one temp over a contiguous block of axes. */
+  readonly reduce?: {
+    readonly op: "sum" | "max";
+    readonly temp: number;
+    readonly axes: readonly number[];
+  };
+}
+
+/** The elementwise primitives a chain may hold. @internal */
+export const FUSIBLE: ReadonlySet<string> = new Set([
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "abs",
+  "sign",
+  "step",
+  "sigmoid",
+  "tanh",
+  "relu",
+  "stopGradient",
+  "reluMask",
+  "biasRelu",
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "max",
+  "min",
+  "eq",
+  "ne",
+  "gt",
+  "ge",
+  "lt",
+  "le",
+  "where",
+  "cast",
+]);
+
+function sizeOf(s: Shape): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}
+
+/** How an input is indexed in the `[outer, inner]` loop. */
+type Mode =
+  | { kind: "i" }
+  | { kind: "j" }
+  | { kind: "o" }
+  | { kind: "scalar" }
+  | { kind: "block"; inner: number; mid: number }
+  | { kind: "materialize" };
+
+function modeOf(ext: Shape, s: Shape, split: number): Mode {
+  const r = s.length;
+  if (sizeOf(ext) === 1) return { kind: "scalar" };
+  const e = [...new Array<number>(r - ext.length).fill(1), ...ext];
+  const match = (d: number) => e[d] === s[d];
+  const one = (d: number) => e[d] === 1 || s[d] === 1;
+  const all = (from: number, to: number, f: (d: number) => boolean) => {
+    for (let d = from; d < to; d++) if (!f(d)) return false;
+    return true;
+  };
+  if (all(0, r, match)) return { kind: "i" };
+  if (all(0, split, one) && all(split, r, match)) return { kind: "j" };
+  if (all(0, split, match) && all(split, r, one)) return { kind: "o" };
+  // One contiguous block of matching dims, ones elsewhere.
+  let a = 0;
+  while (a < r && one(a) && !(match(a) && s[a] !== 1)) a++;
+  let b = a;
+  while (b < r && match(b)) b++;
+  if (all(b, r, one)) {
+    return {
+      kind: "block",
+      inner: sizeOf(s.slice(b)),
+      mid: sizeOf(s.slice(a, b)),
+    };
+  }
+  return { kind: "materialize" };
+}
+
+/** The split point of the loop: the reduced trailing block, or the last axis. */
+function splitOf(spec: FusedSpec): number {
+  const r = spec.shape.length;
+  const red = spec.reduce;
+  if (red !== undefined && red.axes.length > 0) {
+    const a = red.axes[0]!;
+    if (red.axes[red.axes.length - 1] === r - 1) return a;
+  }
+  return Math.max(0, r - 1);
+}
+
+/** The reduction's output size and how an element index maps to its slot. */
+function reduceLayout(
+  spec: FusedSpec,
+): { size: number; inner: number; mid: number; trailing: boolean } {
+  const red = spec.reduce!;
+  const s = spec.shape;
+  const a = red.axes[0] ?? 0, b = (red.axes[red.axes.length - 1] ?? -1) + 1;
+  const inner = sizeOf(s.slice(b));
+  const mid = red.axes.length === 0 ? 1 : sizeOf(s.slice(a, b));
+  return {
+    size: sizeOf(s) / mid,
+    inner,
+    mid,
+    trailing: b === s.length && red.axes.length > 0,
+  };
+}
+
+/** The output size of a spec's reduction. @internal */
+export function reducedSize(spec: FusedSpec): number {
+  return reduceLayout(spec).size;
+}
+
+/** The JavaScript expression of one op (before rounding). */
+function expr(prim: string, a: string[], dtype: DType): string {
+  const [x, y, z] = a;
+  switch (prim) {
+    case "neg":
+      return `-${x}`;
+    case "exp":
+    case "log":
+    case "sqrt":
+    case "abs":
+    case "tanh":
+      return `Math.${prim}(${x})`;
+    case "sign":
+      return `(${x} > 0 ? 1 : ${x} < 0 ? -1 : 0)`;
+    case "step":
+      return `(${x} > 0 ? 1 : 0)`;
+    case "sigmoid":
+      return `sigmoid(${x})`;
+    case "relu":
+      return `(${x} > 0 ? ${x} : 0)`;
+    case "stopGradient":
+      return `${x}`;
+    case "reluMask":
+      return `(${y} > 0 ? ${x} : 0)`;
+    case "add":
+      return `${x} + ${y}`;
+    case "sub":
+      return `${x} - ${y}`;
+    case "mul":
+      return `${x} * ${y}`;
+    case "div":
+      return `${x} / ${y}`;
+    case "pow":
+      return `Math.pow(${x}, ${y})`;
+    case "max":
+      return `(${x} >= ${y} ? ${x} : ${y})`;
+    case "min":
+      return `(${x} <= ${y} ? ${x} : ${y})`;
+    case "eq":
+      return `(${x} === ${y} ? 1 : 0)`;
+    case "ne":
+      return `(${x} !== ${y} ? 1 : 0)`;
+    case "gt":
+      return `(${x} > ${y} ? 1 : 0)`;
+    case "ge":
+      return `(${x} >= ${y} ? 1 : 0)`;
+    case "lt":
+      return `(${x} < ${y} ? 1 : 0)`;
+    case "le":
+      return `(${x} <= ${y} ? 1 : 0)`;
+    case "where":
+      return `(${x} !== 0 ? ${y} : ${z})`;
+    case "cast":
+      return dtype === "int32" ? `Math.trunc(${x})` : `${x}`;
+  }
+  throw new TypeError(`Cannot fuse the primitive ${prim}`);
+}
+
+function rounded(prim: string, a: string[], dtype: DType): string {
+  if (prim === "biasRelu") {
+    return `relu32(Math.fround(${a[0]} + ${a[1]}))`;
+  }
+  const e = expr(prim, a, dtype);
+  return dtype === "int32" ? `(${e}) | 0` : `Math.fround(${e})`;
+}
+
+function sigmoid(v: number): number {
+  if (v >= 0) return 1 / (1 + Math.exp(-v));
+  const e = Math.exp(v);
+  return e / (1 + e);
+}
+
+function relu32(v: number): number {
+  return v > 0 ? v : 0;
+}
+
+/** A compiled fused chain: reads the inputs, writes the outputs. @internal */
+export type FusedKernel = (
+  exts: readonly Arr[],
+  writes: readonly Arr[],
+  reduced: Arr | null,
+) => void;
+
+/** Inputs whose broadcast pattern needs a copy first, materialized per call. */
+function prepare(
+  spec: FusedSpec,
+  modes: readonly Mode[],
+  exts: readonly Arr[],
+): Arr[] {
+  return exts.map((x, k) =>
+    modes[k]!.kind === "materialize"
+      ? broadcastKernel(x, spec.exts[k]!.shape, spec.shape)
+      : x
+  );
+}
+
+/**
+ * Generates one JavaScript function for the chain: a loop over
+ * `[outer, inner]` with every op inlined.
+ *
+ * @internal
+ */
+export function compileFused(spec: FusedSpec): FusedKernel {
+  const s = spec.shape;
+  const split = splitOf(spec);
+  const outer = sizeOf(s.slice(0, split)), inner = sizeOf(s.slice(split));
+  const modes = spec.exts.map((e) => modeOf(e.shape, s, split));
+  const pre: string[] = [], row: string[] = [], body: string[] = [];
+  modes.forEach((m, k) => {
+    const load = `x${k}`;
+    switch (m.kind) {
+      case "scalar":
+        pre.push(`const ${load} = e${k}[0];`);
+        break;
+      case "o":
+        row.push(`const ${load} = e${k}[o];`);
+        break;
+      case "j":
+        body.push(`const ${load} = e${k}[j];`);
+        break;
+      case "block": {
+        const q = m.inner === 1 ? "i" : `((i / ${m.inner}) | 0)`;
+        body.push(`const ${load} = e${k}[${q} % ${m.mid}];`);
+        break;
+      }
+      default:
+        body.push(`const ${load} = e${k}[i];`);
+    }
+  });
+  const name = (o: Operand) => (o.kind === "ext" ? `x${o.index}` : `t${o.id}`);
+  for (const op of spec.ops) {
+    body.push(
+      `const t${op.out} = ${rounded(op.prim, op.ins.map(name), op.dtype)};`,
+    );
+  }
+  spec.writes.forEach((t, w) => body.push(`w${w}[i] = t${t};`));
+  const post: string[] = [];
+  const red = spec.reduce;
+  if (red !== undefined) {
+    const lay = reduceLayout(spec);
+    const init = red.op === "sum" ? "0" : "-Infinity";
+    const update = (acc: string) =>
+      red.op === "sum"
+        ? `${acc} += t${red.temp};`
+        : `{ const v = t${red.temp}; if (v > ${acc} || v !== v) ${acc} = v; }`;
+    if (lay.trailing) {
+      row.push(`let acc = ${init};`);
+      body.push(update("acc"));
+      post.push(`r[o] = acc;`);
+    } else {
+      pre.push(`const acc = new Float64Array(${lay.size}).fill(${init});`);
+      const slot = lay.inner === 1
+        ? `((i / ${lay.mid}) | 0)`
+        : `((i / ${
+          lay.mid * lay.inner
+        }) | 0) * ${lay.inner} + i % ${lay.inner}`;
+      body.push(update(`acc[${slot}]`));
+    }
+  }
+  const tail = red !== undefined && !reduceLayout(spec).trailing
+    ? "for (let k = 0; k < acc.length; k++) r[k] = acc[k];"
+    : "";
+  const src = [
+    ...spec.exts.map((_, k) => `const e${k} = exts[${k}];`),
+    ...spec.writes.map((_, w) => `const w${w} = writes[${w}];`),
+    "const r = reduced;",
+    ...pre,
+    `for (let o = 0; o < ${outer}; o++) {`,
+    ...row,
+    `for (let j = 0; j < ${inner}; j++) {`,
+    `const i = o * ${inner} + j;`,
+    ...body,
+    "}",
+    ...post,
+    "}",
+    tail,
+  ].join("\n");
+  const make = new Function(
+    "sigmoid",
+    "relu32",
+    `return function fused(exts, writes, reduced) {\n${src}\n};`,
+  ) as (
+    s: typeof sigmoid,
+    r: typeof relu32,
+  ) => FusedKernel;
+  const kernel = make(sigmoid, relu32);
+  if (!modes.some((m) => m.kind === "materialize")) return kernel;
+  return (exts, writes, reduced) =>
+    kernel(prepare(spec, modes, exts), writes, reduced);
+}
+
+// ------------------------------------------------------- tile interpreter
+
+const TILE = 512;
+
+type Unary = (x: number) => number;
+type Binary = (x: number, y: number) => number;
+
+const UNARY: Record<string, Unary> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  tanh: Math.tanh,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  step: (x) => (x > 0 ? 1 : 0),
+  sigmoid,
+  relu: relu32,
+  stopGradient: (x) => x,
+};
+
+const BINARY: Record<string, Binary> = {
+  add: (x, y) => x + y,
+  sub: (x, y) => x - y,
+  mul: (x, y) => x * y,
+  div: (x, y) => x / y,
+  pow: Math.pow,
+  max: (x, y) => (x >= y ? x : y),
+  min: (x, y) => (x <= y ? x : y),
+  eq: (x, y) => (x === y ? 1 : 0),
+  ne: (x, y) => (x !== y ? 1 : 0),
+  gt: (x, y) => (x > y ? 1 : 0),
+  ge: (x, y) => (x >= y ? 1 : 0),
+  lt: (x, y) => (x < y ? 1 : 0),
+  le: (x, y) => (x <= y ? 1 : 0),
+  reluMask: (g, x) => (x > 0 ? g : 0),
+  biasRelu: (x, b) => relu32(Math.fround(x + b)),
+};
+
+/**
+ * Interprets the chain tile by tile: each op runs over a tile of values in
+ * scratch arrays, so intermediates stay in cache and never reach memory.
+ *
+ * @internal
+ */
+export function interpretFused(spec: FusedSpec): FusedKernel {
+  const s = spec.shape;
+  const n = sizeOf(s);
+  const temps = new Map<number, Float64Array>();
+  for (const op of spec.ops) temps.set(op.out, new Float64Array(TILE));
+  const extTiles = spec.exts.map(() => new Float64Array(TILE));
+  const modes = spec.exts.map((e) => modeOf(e.shape, s, s.length));
+  const red = spec.reduce;
+  const lay = red === undefined ? undefined : reduceLayout(spec);
+  return (exts0, writes, reduced) => {
+    const exts = prepare(
+      spec,
+      modes.map((m) =>
+        m.kind === "i" || m.kind === "scalar" ? m : { kind: "materialize" }
+      ),
+      exts0,
+    );
+    const acc = lay === undefined
+      ? null
+      : new Float64Array(lay.size).fill(red!.op === "sum" ? 0 : -Infinity);
+    for (let start = 0; start < n; start += TILE) {
+      const len = Math.min(TILE, n - start);
+      exts.forEach((x, k) => {
+        const t = extTiles[k]!;
+        if (x.length === 1) t.fill(x[0]!, 0, len);
+        else for (let q = 0; q < len; q++) t[q] = x[start + q]!;
+      });
+      const read = (o: Operand): Float64Array =>
+        o.kind === "ext" ? extTiles[o.index]! : temps.get(o.id)!;
+      for (const op of spec.ops) {
+        const out = temps.get(op.out)!;
+        const a = read(op.ins[0]!);
+        const int = op.dtype === "int32";
+        if (op.prim === "where") {
+          const b = read(op.ins[1]!), c = read(op.ins[2]!);
+          for (let q = 0; q < len; q++) out[q] = a[q] !== 0 ? b[q]! : c[q]!;
+        } else if (op.prim === "cast") {
+          for (let q = 0; q < len; q++) {
+            out[q] = int ? Math.trunc(a[q]!) : a[q]!;
+          }
+        } else if (op.ins.length === 2) {
+          const f = BINARY[op.prim]!, b = read(op.ins[1]!);
+          for (let q = 0; q < len; q++) out[q] = f(a[q]!, b[q]!);
+        } else {
+          const f = UNARY[op.prim]!;
+          for (let q = 0; q < len; q++) out[q] = f(a[q]!);
+        }
+        if (int) { for (let q = 0; q < len; q++) out[q] = out[q]! | 0; }
+        else for (let q = 0; q < len; q++) out[q] = Math.fround(out[q]!);
+      }
+      spec.writes.forEach((t, w) => {
+        const src = temps.get(t)!, dst = writes[w]!;
+        for (let q = 0; q < len; q++) dst[start + q] = src[q]!;
+      });
+      if (acc !== null) {
+        const src = temps.get(red!.temp)!;
+        const l = lay!;
+        for (let q = 0; q < len; q++) {
+          const i = start + q;
+          const slot = Math.floor(i / (l.mid * l.inner)) * l.inner +
+            (i % l.inner);
+          const v = src[q]!;
+          if (red!.op === "sum") acc[slot]! += v;
+          else if (v > acc[slot]! || v !== v) acc[slot] = v;
+        }
+      }
+    }
+    if (acc !== null) {
+      for (let k = 0; k < acc.length; k++) reduced![k] = acc[k]!;
+    }
+  };
+}

@@ -1,0 +1,237 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  abs,
+  add,
+  cast,
+  crossEntropy,
+  div,
+  exp,
+  grad,
+  greater,
+  jit,
+  jvp,
+  key,
+  log,
+  logSoftmax,
+  max,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  nn,
+  normal,
+  relu,
+  sigmoid,
+  sqrt,
+  square,
+  sub,
+  sum,
+  tanh,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+  where,
+} from "../mod.ts";
+import { jitInfo } from "../src/staging/jit.ts";
+import { treeFlatten } from "../src/pytree.ts";
+
+type T = Tensor<number[]>;
+const flat = (tree: unknown) => treeFlatten(tree)[0].map((t) => t.toArray());
+
+/** 20 elementwise ops on one array. */
+function chain(x: Tensor<[number, number]>, b: Tensor<[number]>) {
+  let y = add(x, b) as T; // 1
+  y = relu(y); // 2
+  y = mul(y, 0.5) as T; // 3
+  y = sub(y, x) as T; // 4
+  y = tanh(y); // 5
+  y = add(y, 1) as T; // 6
+  y = sqrt(y); // 7
+  y = mul(y, x) as T; // 8
+  y = sigmoid(y); // 9
+  y = exp(y); // 10
+  y = log(y); // 11
+  y = abs(y); // 12
+  y = neg(y); // 13
+  y = maximum(y, -0.7) as T; // 14
+  y = minimum(y, b) as T; // 15
+  y = div(y, 3) as T; // 16
+  y = square(y); // 17 (pow)
+  y = where(greater(y, 0.01), y, x) as T; // 18, 19
+  return add(y, b) as T; // 20
+}
+
+const modes = ["codegen", "interpret", "none"] as const;
+
+Deno.test("jit traces once per signature and caches", () => {
+  let traced = 0;
+  const f = jit((x: T, s: { k: number; y: T }) => {
+    traced++;
+    return mul(add(x, s.y), s.k);
+  });
+  const a = tensor([1, 2]), b = tensor([3, 4]);
+  assertEquals(f(a, { k: 2, y: b }).toArray(), [8, 12]);
+  assertEquals(f(b, { k: 2, y: a }).toArray(), [8, 12]);
+  assertEquals(traced, 1);
+  assertEquals(f(tensor([1, 2, 3]), { k: 2, y: tensor([0, 0, 0]) }).toArray(), [
+    2,
+    4,
+    6,
+  ]);
+  assertEquals(traced, 2);
+  assertEquals(f(a, { k: 3, y: b }).toArray(), [12, 18]); // a new static value
+  assertEquals(traced, 3);
+  assertEquals(
+    f(tensor(new Int32Array([1, 2]), [2]), {
+      k: 2,
+      y: tensor(new Int32Array([3, 4]), [2]),
+    })
+      .dtype,
+    "int32",
+  );
+  assertEquals(traced, 4);
+  assertEquals(jitInfo(f, a, { k: 3, y: b }).traces, 4);
+});
+
+Deno.test("jit fuses a 20-op elementwise chain into one pass with eager's exact results", () => {
+  const x = normal(key(0), [64, 33]), b = normal(key(1), [33]);
+  const want = chain(x, b).toFlat();
+  for (const fusion of modes) {
+    const f = jit(chain, { fusion });
+    assertEquals(f(x, b).toFlat(), want, `fusion ${fusion}`);
+    assertEquals(f(x, b).toFlat(), want, `fusion ${fusion}, second call`);
+    const info = jitInfo(f, x, b);
+    if (fusion === "none") assertEquals(info.fused, []);
+    else {
+      assertEquals(info.fused.length, 1);
+      assertEquals(info.fused[0]!.length, 20);
+      assertEquals(info.steps, 1);
+    }
+  }
+});
+
+Deno.test("jit fuses reductions that consume a chain, over any block of axes", () => {
+  const x = normal(key(2), [4, 5, 6]);
+  const fs: ((x: T) => Tensor<number[], "float32" | "int32">)[] = [
+    (x: T) => sum(exp(x)),
+    (x: T) => sum(mul(x, x), { axis: 2 }),
+    (x: T) => sum(relu(x), { axis: [1, 2], keepDims: true }),
+    (x: T) => sum(tanh(x), { axis: 0 }),
+    (x: T) => sum(neg(x), { axis: 1 }),
+    (x: T) => max(abs(x), { axis: [0, 1] }),
+    (x: T) => max(neg(x), { axis: 2 }),
+    (x: T) => sum(cast(greater(x, 0), "int32"), { axis: 1 }),
+    (x: T) => logSoftmax(x as Tensor<[4, 5, 6]>),
+  ];
+  for (const f of fs) {
+    for (const fusion of modes) {
+      const g = jit(f, { fusion });
+      assertEquals(g(x).toFlat(), f(x).toFlat(), `${f} with fusion ${fusion}`);
+      const fused = jitInfo(g, x).fused.flat();
+      if (fusion !== "none") {
+        assertEquals(
+          fused.includes("sum") || fused.includes("max"),
+          true,
+          `${f}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("fused chains read broadcast inputs of every pattern", () => {
+  const x = normal(key(3), [3, 4, 5]);
+  const others = [
+    normal(key(4), [5]), // suffix
+    normal(key(5), [3, 1, 1]), // prefix
+    normal(key(6), [4, 1]), // middle
+    normal(key(7), [3, 1, 5]), // neither: materialized
+    normal(key(8), [1, 4, 5]),
+    tensor(2.5),
+  ];
+  const f = (x: T, o: T) => relu(mul(add(x, o), sub(o, x)));
+  for (const o of others) {
+    for (const fusion of modes) {
+      assertEquals(
+        jit(f, { fusion })(x, o).toFlat(),
+        f(x, o).toFlat(),
+        `shape [${o.shape}] fusion ${fusion}`,
+      );
+    }
+  }
+});
+
+const mlp = nn.sequential(
+  nn.dense({ units: 32 }),
+  nn.relu(),
+  nn.dense({ units: 10 }),
+);
+const params = mlp.init(key(0), [20]);
+const xs = normal(key(1), [16, 20]);
+const ys = tensor(new Int32Array(16).map((_, i) => i % 10), [16]);
+const loss = (p: typeof params, x: typeof xs, y: typeof ys) =>
+  crossEntropy(mlp.apply(p, x) as Tensor<[16, 10]>, y);
+
+Deno.test("jit composes with grad and jvp in both orders", () => {
+  const want = flat(grad(loss)(params, xs, ys));
+  assertEquals(flat(jit(grad(loss))(params, xs, ys)), want);
+  assertEquals(flat(grad(jit(loss))(params, xs, ys)), want);
+  const jitted = jit(valueAndGrad(loss));
+  const [l, g] = jitted(params, xs, ys);
+  assertEquals(l.item(), loss(params, xs, ys).item());
+  assertEquals(flat(g), want);
+  assertEquals(jitInfo(jitted, params, xs, ys).fused.length > 2, true);
+
+  const f = (x: T) => sum(mul(sigmoid(x), x));
+  const x = normal(key(9), [7]), t = normal(key(10), [7]);
+  const [y0, dy0] = jvp(f, [x], [t]);
+  const [y1, dy1] = jvp(jit(f), [x], [t]);
+  const [y2, dy2] = jit((x: T, t: T) => jvp(f, [x], [t]))(x, t);
+  assertEquals([y1.item(), dy1.item()], [y0.item(), dy0.item()]);
+  assertEquals([y2.item(), dy2.item()], [y0.item(), dy0.item()]);
+  // Second order through jit: d/dx of grad.
+  const g2 = grad((x: T) => sum(jit(grad(f))(x)))(x).toFlat();
+  assertEquals(g2, grad((x: T) => sum(grad(f)(x)))(x).toFlat());
+});
+
+Deno.test("jit recycles intermediates but never a result it returned", () => {
+  const f = jit((x: T) => {
+    const a = exp(x);
+    const s = sum(a, { axis: 1, keepDims: true });
+    return [div(a, s), mul(a, 2)];
+  });
+  const x1 = normal(key(11), [8, 9]), x2 = normal(key(12), [8, 9]);
+  const [p1, q1] = f(x1);
+  const keep = [p1!.toFlat(), q1!.toFlat()];
+  const [p2] = f(x2);
+  f(x1);
+  assertEquals([p1!.toFlat(), q1!.toFlat()], keep);
+  const a2 = exp(x2);
+  assertEquals(
+    p2!.toFlat(),
+    div(a2, sum(a2, { axis: 1, keepDims: true })).toFlat(),
+  );
+});
+
+Deno.test("jit computes constant subexpressions once and drops dead code", () => {
+  const w = normal(key(13), [4]);
+  const f = jit((x: T) => {
+    mul(x, 100); // unused
+    return add(x, exp(mul(w, 2)));
+  });
+  const x = normal(key(14), [4]);
+  assertEquals(f(x).toFlat(), add(x, exp(mul(w, 2))).toFlat());
+  assertEquals(jitInfo(f, x).steps, 1);
+});
+
+Deno.test("jit: a closure over a value of an outer transformation is an error", () => {
+  assertThrows(
+    () =>
+      grad((w: Tensor<[2]>) => {
+        const f = jit((x: Tensor<[2]>) => sum(mul(x, w)));
+        return f(tensor([1, 2]));
+      })(tensor([3, 4])),
+    TypeError,
+    "uses a value traced by another transformation",
+  );
+});
