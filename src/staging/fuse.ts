@@ -216,12 +216,34 @@ function expr(prim: string, a: string[], dtype: DType): string {
   throw new TypeError(`Cannot fuse the primitive ${prim}`);
 }
 
+/** Ops whose result is one of their operands or a small integer. */
+const SELECTS = new Set([
+  "neg",
+  "abs",
+  "sign",
+  "step",
+  "relu",
+  "stopGradient",
+  "reluMask",
+  "max",
+  "min",
+  "eq",
+  "ne",
+  "gt",
+  "ge",
+  "lt",
+  "le",
+  "where",
+]);
+
 function rounded(prim: string, a: string[], dtype: DType): string {
   if (prim === "biasRelu") {
     return `relu32(Math.fround(${a[0]} + ${a[1]}))`;
   }
   const e = expr(prim, a, dtype);
-  return dtype === "int32" ? `(${e}) | 0` : `Math.fround(${e})`;
+  if (dtype === "int32") return `(${e}) | 0`;
+  // A selection of float32 operands (or 0, 1, -1) needs no rounding.
+  return SELECTS.has(prim) ? e : `Math.fround(${e})`;
 }
 
 function sigmoid(v: number): number {
@@ -266,11 +288,13 @@ export function compileFused(spec: FusedSpec): FusedKernel {
   const outer = sizeOf(s.slice(0, split)), inner = sizeOf(s.slice(split));
   const modes = spec.exts.map((e) => modeOf(e.shape, s, split));
   const pre: string[] = [], row: string[] = [], body: string[] = [];
+  const scalars: string[] = [];
   modes.forEach((m, k) => {
     const load = `x${k}`;
     switch (m.kind) {
       case "scalar":
         pre.push(`const ${load} = e${k}[0];`);
+        scalars.push(load);
         break;
       case "o":
         row.push(`const ${load} = e${k}[o];`);
@@ -294,51 +318,65 @@ export function compileFused(spec: FusedSpec): FusedKernel {
     );
   }
   spec.writes.forEach((t, w) => body.push(`w${w}[i] = t${t};`));
-  const post: string[] = [];
   const red = spec.reduce;
+  const lay = red === undefined ? undefined : reduceLayout(spec);
+  const init = red?.op === "max" ? "-Infinity" : "0";
   if (red !== undefined) {
-    const lay = reduceLayout(spec);
-    const init = red.op === "sum" ? "0" : "-Infinity";
     const update = (acc: string) =>
       red.op === "sum"
         ? `${acc} += t${red.temp};`
         : `{ const v = t${red.temp}; if (v > ${acc} || v !== v) ${acc} = v; }`;
-    if (lay.trailing) {
-      row.push(`let acc = ${init};`);
-      body.push(update("acc"));
-      post.push(`r[o] = acc;`);
-    } else {
-      pre.push(`const acc = new Float64Array(${lay.size}).fill(${init});`);
-      const slot = lay.inner === 1
-        ? `((i / ${lay.mid}) | 0)`
-        : `((i / ${
-          lay.mid * lay.inner
-        }) | 0) * ${lay.inner} + i % ${lay.inner}`;
-      body.push(update(`acc[${slot}]`));
+    if (lay!.trailing) body.push(update("acc"));
+    else {
+      pre.push(`const A = new Float64Array(${lay!.size}).fill(${init});`);
+      const slot = lay!.inner === 1
+        ? `((i / ${lay!.mid}) | 0)`
+        : `((i / ${lay!.mid * lay!.inner}) | 0) * ${lay!.inner} + i % ${
+          lay!.inner
+        }`;
+      body.push(update(`A[${slot}]`));
     }
   }
-  const tail = red !== undefined && !reduceLayout(spec).trailing
-    ? "for (let k = 0; k < acc.length; k++) r[k] = acc[k];"
-    : "";
-  const src = [
+  const trailing = lay?.trailing === true;
+  const arrays = [
+    ...spec.exts.map((_, k) => `e${k}`),
+    ...spec.writes.map((_, w) => `w${w}`),
+    ...(lay !== undefined && !trailing ? ["A"] : []),
+    ...scalars,
+  ].join(", ");
+  // The loop runs in a small function called once per chunk, so that V8
+  // optimises it whole instead of by on-stack replacement.
+  const part = [
+    `function part(o, j0, j1, acc, ${arrays}) {`,
+    ...row,
+    `for (let j = j0; j < j1; j++) {`,
+    `const i = o * ${inner} + j;`,
+    ...body,
+    "}",
+    "return acc;",
+    "}",
+  ].join("\n");
+  const chunk = Math.min(inner, CHUNK);
+  const driver = [
     ...spec.exts.map((_, k) => `const e${k} = exts[${k}];`),
     ...spec.writes.map((_, w) => `const w${w} = writes[${w}];`),
     "const r = reduced;",
     ...pre,
     `for (let o = 0; o < ${outer}; o++) {`,
-    ...row,
-    `for (let j = 0; j < ${inner}; j++) {`,
-    `const i = o * ${inner} + j;`,
-    ...body,
+    `let acc = ${init};`,
+    `for (let j0 = 0; j0 < ${inner}; j0 += ${chunk}) {`,
+    `acc = part(o, j0, Math.min(${inner}, j0 + ${chunk}), acc, ${arrays});`,
     "}",
-    ...post,
+    trailing ? "r[o] = acc;" : "",
     "}",
-    tail,
+    lay !== undefined && !trailing
+      ? "for (let k = 0; k < A.length; k++) r[k] = A[k];"
+      : "",
   ].join("\n");
   const make = new Function(
     "sigmoid",
     "relu32",
-    `return function fused(exts, writes, reduced) {\n${src}\n};`,
+    `${part}\nreturn function fused(exts, writes, reduced) {\n${driver}\n};`,
   ) as (
     s: typeof sigmoid,
     r: typeof relu32,
@@ -348,6 +386,9 @@ export function compileFused(spec: FusedSpec): FusedKernel {
   return (exts, writes, reduced) =>
     kernel(prepare(spec, modes, exts), writes, reduced);
 }
+
+/** Elements per call of a generated chunk function. */
+const CHUNK = 4096;
 
 // ------------------------------------------------------- tile interpreter
 
