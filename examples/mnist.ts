@@ -14,6 +14,7 @@ import {
   trainEpoch,
   type TrainState,
 } from "./mnist_lib.ts";
+import { writeMnistOnnx } from "./_onnx.ts";
 
 const HELP = `Train a convolutional network on MNIST.
 
@@ -39,6 +40,8 @@ Options:
                      dataset-fashion-mnist package)
   --save FILE        write the trained parameters as safetensors
   --plot FILE        write an SVG chart of accuracy and loss per epoch
+  --onnx FILE        write the trained network as an ONNX model (input
+                     "image" [batch, 28, 28, 1], output "logits" [batch, 10])
   --quiet            no progress bar
   -h, --help         show this help
 `;
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
       "data",
       "save",
       "plot",
+      "onnx",
     ],
     boolean: ["help", "quiet"],
     alias: { h: "help" },
@@ -204,6 +208,10 @@ async function main(): Promise<void> {
   if (args.save) {
     await save(args.save, state.params);
     console.log(`saved parameters to ${args.save}`);
+  }
+  if (args.onnx) {
+    const size = await writeMnistOnnx(model, state.params, args.onnx);
+    console.log(`wrote the ONNX model (${size} bytes) to ${args.onnx}`);
   }
   if (args.plot) {
     const title = `MNIST ${modelName}, dropout ${dropout ?? "default"}`;

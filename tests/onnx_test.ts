@@ -41,6 +41,8 @@ import {
   where,
 } from "../mod.ts";
 import { treeFlatten } from "../src/pytree.ts";
+import { writeMnistOnnx } from "../examples/_onnx.ts";
+import { buildModel } from "../examples/mnist_lib.ts";
 import type { AnyTensor } from "../src/tensor.ts";
 
 type Ort = typeof import("npm:onnxruntime-node@1.30.0");
@@ -222,6 +224,26 @@ Deno.test({
     ["h", "s", "am", "sel"].forEach((k, i) =>
       assertClose(out[k]!, want[i] as AnyTensor)
     );
+  },
+});
+
+Deno.test({
+  name:
+    "the MNIST example's --onnx file runs in ONNX Runtime on any batch size",
+  ignore,
+  async fn() {
+    const { model } = buildModel("keras", 0.5);
+    const params = model.init(key(3), [28, 28, 1]);
+    const file = await Deno.makeTempFile({ suffix: ".onnx" });
+    try {
+      const size = await writeMnistOnnx(model, params, file);
+      assertEquals((await Deno.stat(file)).size, size);
+      const x = uniform(key(4), [5, 28, 28, 1]) as AnyTensor;
+      const out = await runOrt(await Deno.readFile(file), { image: x });
+      assertClose(out.logits!, model.apply(params, x));
+    } finally {
+      await Deno.remove(file);
+    }
   },
 });
 
