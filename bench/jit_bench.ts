@@ -136,8 +136,8 @@ const xe = uniform(k5, [256, 1024]) as AnyTensor;
 const be = uniform(key(7), [1024]) as AnyTensor;
 const variants = [
   ["eager", chain],
-  ["jit, generated kernel", jit(chain)],
-  ["jit, tile interpreter", jit(chain, { fusion: "interpret" })],
+  ["jit, tiles", jit(chain)],
+  ["jit, generated per-element kernel", jit(chain, { fusion: "codegen" })],
   ["jit, no fusion", jit(chain, { fusion: "none" })],
 ] as const;
 for (const [name, f] of variants) {
@@ -150,8 +150,8 @@ for (const [name, f] of variants) {
 }
 const arithVariants = [
   ["eager", arith],
-  ["jit, generated kernel", jit(arith)],
-  ["jit, tile interpreter", jit(arith, { fusion: "interpret" })],
+  ["jit, tiles", jit(arith)],
+  ["jit, generated per-element kernel", jit(arith, { fusion: "codegen" })],
   ["jit, no fusion", jit(arith, { fusion: "none" })],
 ] as const;
 for (const [name, f] of arithVariants) {

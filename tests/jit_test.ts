@@ -61,7 +61,7 @@ function chain(x: Tensor<[number, number]>, b: Tensor<[number]>) {
   return add(y, b) as T; // 20
 }
 
-const modes = ["codegen", "interpret", "none"] as const;
+const modes = ["tiles", "codegen", "none"] as const;
 
 Deno.test("jit traces once per signature and caches", () => {
   let traced = 0;
