@@ -91,6 +91,10 @@ Deno.test("jit traces once per signature and caches", () => {
   );
   assertEquals(traced, 4);
   assertEquals(jitInfo(f, a, { k: 3, y: b }).traces, 4);
+  // Static values that JSON would confuse are told apart.
+  assertEquals(f(a, { k: NaN, y: b }).toArray(), [NaN, NaN]);
+  assertEquals(Object.is(f(a, { k: -0, y: b }).toFlat()[0], -0), true);
+  assertEquals(Object.is(f(a, { k: 0, y: b }).toFlat()[0], 0), true);
 });
 
 Deno.test("jit fuses a 20-op elementwise chain into one pass with eager's exact results", () => {

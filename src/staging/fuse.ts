@@ -529,8 +529,26 @@ function binaryTile(prim: string, a: Arr, b: Arr, o: Tile, len: number): void {
 export function interpretFused(spec: FusedSpec): FusedKernel {
   const s = spec.shape;
   const n = sizeOf(s);
+  // Tiles are shared by temps whose lives do not overlap, to stay in cache.
+  const lastUse = new Map<number, number>();
+  spec.ops.forEach((op, k) => {
+    for (const o of op.ins) if (o.kind === "temp") lastUse.set(o.id, k);
+  });
+  for (const t of spec.writes) lastUse.set(t, Infinity);
+  if (spec.reduce !== undefined) lastUse.set(spec.reduce.temp, Infinity);
   const temps = new Map<number, Tile>();
-  for (const op of spec.ops) temps.set(op.out, newTile(op.dtype));
+  const free: Record<DType, Tile[]> = { float32: [], int32: [] };
+  spec.ops.forEach((op, k) => {
+    temps.set(op.out, free[op.dtype].pop() ?? newTile(op.dtype));
+    for (const o of op.ins) {
+      if (o.kind === "temp" && lastUse.get(o.id) === k) {
+        free[spec.ops.find((p) => p.out === o.id)!.dtype].push(
+          temps.get(o.id)!,
+        );
+        lastUse.delete(o.id);
+      }
+    }
+  });
   // Inputs are read in full (or as one value); other patterns are copied out first.
   const modes: Mode[] = spec.exts.map((e) =>
     sizeOf(e.shape) === 1

@@ -383,8 +383,15 @@ interface Jitted {
 
 const registry = new WeakMap<object, Jitted>();
 
+/** Tells apart the static values JSON would merge (NaN and null, -0 and 0, undefined). */
+function staticValue(_key: string, v: unknown): unknown {
+  if (typeof v === "number") return `n:${Object.is(v, -0) ? "-0" : v}`;
+  if (typeof v === "string") return `s:${v}`;
+  return v === undefined ? "u:" : v;
+}
+
 function keyOf(leaves: readonly AnyTensor[], tree: unknown): string {
-  return `${JSON.stringify(tree)}|${
+  return `${JSON.stringify(tree, staticValue)}|${
     leaves.map((l) => `${l.dtype}[${l.shape.join(",")}]`).join(";")
   }`;
 }
