@@ -1,6 +1,5 @@
-// jit against eager evaluation: the MLP training step, the small-CNN
-// training step (forward, loss, gradients under jit; the Adam update runs
-// its own fused kernel outside), and chains of 20 elementwise ops: one with
+// jit against eager evaluation: the MLP and small-CNN training steps
+// (forward, loss, gradients and Adam), and chains of 20 elementwise ops: one with
 // transcendental functions (bound by computation) and one of arithmetic
 // (bound by memory).
 import {
@@ -36,13 +35,17 @@ import { smallModel } from "../examples/mnist_lib.ts";
 
 type F = (...args: never[]) => unknown;
 
-/** A training step: value and gradient (eager or jitted), then Adam. */
+/**
+ * A training step: value and gradient, then Adam; eager, or the whole step
+ * under one jit, or only the value and gradient under jit (the update then
+ * runs Adam's own single-pass kernel).
+ */
 function trainer(
   model: { init(k: unknown, s: number[]): unknown; apply: F },
   inShape: number[],
   x: AnyTensor,
   y: AnyTensor,
-  useJit: boolean,
+  mode: "eager" | "jit step" | "jit gradient",
 ) {
   let params = model.init(key(1), inShape);
   const opt = optim.adam({ lr: 1e-3 });
@@ -56,11 +59,21 @@ function trainer(
       ),
       yb as never,
     );
-  const vg0 = valueAndGrad(loss);
-  const vg = useJit ? jit(vg0) : vg0;
+  const vg = mode === "jit gradient"
+    ? jit(valueAndGrad(loss))
+    : valueAndGrad(loss);
+  const step0 = (
+    p: unknown,
+    s: optim.OptState,
+    xb: AnyTensor,
+    yb: AnyTensor,
+  ) => {
+    const [, g] = vg(p, xb, yb);
+    return opt.update(g, s, p);
+  };
+  const step = mode === "jit step" ? jit(step0) : step0;
   return () => {
-    const [, g] = vg(params, x, y);
-    [params, state] = opt.update(g, state as never, params);
+    [params, state] = step(params, state, x, y);
   };
 }
 
@@ -75,26 +88,24 @@ const mlp = nn.sequential(
 );
 const xm = uniform(k1, [64, 784]) as AnyTensor;
 const ym = randint(k2, [64], { min: 0, max: 10 }) as AnyTensor;
-for (const useJit of [false, true]) {
-  const step = trainer(mlp as never, [784], xm, ym, useJit);
+for (const mode of ["eager", "jit step", "jit gradient"] as const) {
   Deno.bench({
-    name: `MLP 784-256-128-10 step, batch 64, ${useJit ? "jit" : "eager"}`,
+    name: `MLP 784-256-128-10 step, batch 64, ${mode}`,
     group: "mlp step",
-    baseline: !useJit,
-    fn: step,
+    baseline: mode === "eager",
+    fn: trainer(mlp as never, [784], xm, ym, mode),
   });
 }
 
 const cnn = smallModel(0);
 const xc = uniform(k3, [64, 28, 28, 1]) as AnyTensor;
 const yc = randint(k4, [64], { min: 0, max: 10 }) as AnyTensor;
-for (const useJit of [false, true]) {
-  const step = trainer(cnn as never, [28, 28, 1], xc, yc, useJit);
+for (const mode of ["eager", "jit step", "jit gradient"] as const) {
   Deno.bench({
-    name: `small CNN step, batch 64, ${useJit ? "jit" : "eager"}`,
+    name: `small CNN step, batch 64, ${mode}`,
     group: "cnn step",
-    baseline: !useJit,
-    fn: step,
+    baseline: mode === "eager",
+    fn: trainer(cnn as never, [28, 28, 1], xc, yc, mode),
   });
 }
 

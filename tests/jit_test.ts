@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
   abs,
   add,
@@ -20,6 +20,7 @@ import {
   neg,
   nn,
   normal,
+  optim,
   relu,
   sigmoid,
   sqrt,
@@ -196,6 +197,34 @@ Deno.test("jit composes with grad and jvp in both orders", () => {
   // Second order through jit: d/dx of grad.
   const g2 = grad((x: T) => sum(jit(grad(f))(x)))(x).toFlat();
   assertEquals(g2, grad((x: T) => sum(grad(f)(x)))(x).toFlat());
+});
+
+Deno.test("jit stages a whole training step with Adam, close to the eager step", () => {
+  const opt = optim.adam({ lr: 1e-2 });
+  const step = (
+    p: typeof params,
+    s: optim.OptState,
+    x: typeof xs,
+    y: typeof ys,
+  ) => {
+    const [l, g] = valueAndGrad(loss)(p, x, y);
+    const [next, state] = opt.update(g, s, p);
+    return [l, next, state] as const;
+  };
+  const fast = jit(step);
+  let pe = params, se = opt.init(params), pj = params, sj = opt.init(params);
+  for (let i = 0; i < 3; i++) {
+    const [le, qe, te] = step(pe, se, xs, ys);
+    const [lj, qj, tj] = fast(pj, sj, xs, ys);
+    assertAlmostEquals(lj.item(), le.item(), 1e-5);
+    [pe, se, pj, sj] = [qe, te, qj, tj];
+  }
+  const counts = (s: unknown) => treeFlatten(s)[0][0]!.item();
+  assertEquals([counts(sj), counts(se)], [3, 3]);
+  const a = treeFlatten(pe)[0].flatMap((t) => [...t.toFlat()]);
+  const b = treeFlatten(pj)[0].flatMap((t) => [...t.toFlat()]);
+  for (let i = 0; i < a.length; i++) assertAlmostEquals(b[i]!, a[i]!, 1e-5);
+  assertEquals(jitInfo(fast, pj, sj, xs, ys).traces, 1);
 });
 
 Deno.test("jit recycles intermediates but never a result it returned", () => {

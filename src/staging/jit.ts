@@ -147,22 +147,38 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
     }
   };
   const fuse = fusion !== "none";
+  const order = new Map(eqns.map((e, i) => [e, i]));
   eqns.forEach((e, idx) => {
     const out = e.outputs[0]!;
     if (fuse && isFusible(e)) {
-      const cand = e.inputs.map((v) => clusterOf.get(v)).find((c) =>
-        c !== undefined && c.open && sameShape(c.shape, out.shape)
-      );
-      close(e.inputs, cand);
-      const c = cand ??
-        {
-          shape: out.shape,
-          members: [],
-          reduce: undefined,
-          open: true,
-          at: idx,
-        };
-      if (cand === undefined) clusters.push(c);
+      // Join the open chains of the same shape that feed e, merged into one.
+      const cands = [
+        ...new Set(
+          e.inputs.map((v) => clusterOf.get(v)).filter((c): c is Cluster =>
+            c !== undefined && c.open && sameShape(c.shape, out.shape)
+          ),
+        ),
+      ];
+      const c = cands[0] ?? {
+        shape: out.shape,
+        members: [],
+        reduce: undefined,
+        open: true,
+        at: idx,
+      };
+      for (const other of cands.slice(1)) {
+        for (const m of other.members) {
+          c.members.push(m);
+          clusterOf.set(m.outputs[0]!, c);
+        }
+        clusters.splice(clusters.indexOf(other), 1);
+      }
+      c.members.sort((a, b) => order.get(a)! - order.get(b)!);
+      for (const v of e.inputs) {
+        const d = clusterOf.get(v);
+        if (d !== undefined && d !== c) d.open = false;
+      }
+      if (cands.length === 0) clusters.push(c);
       c.members.push(e);
       c.at = idx;
       clusterOf.set(out, c);
