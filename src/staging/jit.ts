@@ -429,7 +429,9 @@ function keyOf(leaves: readonly AnyTensor[], tree: unknown): string {
  * `f` must be a function of its arguments: tensors it uses from outside are
  * captured as constants at the first call, and random numbers drawn inside
  * it from a fixed key are drawn once. Pass anything that changes between
- * calls as an argument.
+ * calls as an argument. A whole training step with Adam or SGD at a
+ * constant learning rate can be jitted; learning-rate schedules and
+ * `clipByGlobalNorm` read values as numbers, so they run outside.
  *
  * @param f A function of tensors or pytrees of tensors.
  * @param options How elementwise chains run.
