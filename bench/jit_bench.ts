@@ -147,7 +147,7 @@ const xe = uniform(k5, [256, 1024]) as AnyTensor;
 const be = uniform(key(7), [1024]) as AnyTensor;
 const variants = [
   ["eager", chain],
-  ["jit, tiles", jit(chain)],
+  ["jit (auto: tiles)", jit(chain)],
   ["jit, generated per-element kernel", jit(chain, { fusion: "codegen" })],
   ["jit, no fusion", jit(chain, { fusion: "none" })],
 ] as const;
@@ -161,7 +161,7 @@ for (const [name, f] of variants) {
 }
 const arithVariants = [
   ["eager", arith],
-  ["jit, tiles", jit(arith)],
+  ["jit (auto: tiles)", jit(arith)],
   ["jit, generated per-element kernel", jit(arith, { fusion: "codegen" })],
   ["jit, no fusion", jit(arith, { fusion: "none" })],
 ] as const;

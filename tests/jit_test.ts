@@ -62,7 +62,7 @@ function chain(x: Tensor<[number, number]>, b: Tensor<[number]>) {
   return add(y, b) as T; // 20
 }
 
-const modes = ["tiles", "codegen", "none"] as const;
+const modes = ["auto", "tiles", "codegen", "none"] as const;
 
 Deno.test("jit traces once per signature and caches", () => {
   let traced = 0;

@@ -407,110 +407,124 @@ function newTile(dtype: DType): Tile {
   return { v, bits: new Int32Array(v.buffer) };
 }
 
-function unaryTile(prim: string, a: Arr, o: Tile, len: number): void {
+function unaryTile(
+  prim: string,
+  a: Arr,
+  ao: number,
+  o: Tile,
+  len: number,
+): void {
   const v = o.v;
   switch (prim) {
     case "neg":
-      for (let q = 0; q < len; q++) v[q] = -a[q]!;
+      for (let q = 0; q < len; q++) v[q] = -a[ao + q]!;
       return;
     case "exp":
-      for (let q = 0; q < len; q++) v[q] = Math.exp(a[q]!);
+      for (let q = 0; q < len; q++) v[q] = Math.exp(a[ao + q]!);
       return;
     case "log":
-      for (let q = 0; q < len; q++) v[q] = Math.log(a[q]!);
+      for (let q = 0; q < len; q++) v[q] = Math.log(a[ao + q]!);
       return;
     case "sqrt":
-      for (let q = 0; q < len; q++) v[q] = Math.sqrt(a[q]!);
+      for (let q = 0; q < len; q++) v[q] = Math.sqrt(a[ao + q]!);
       return;
     case "abs":
-      for (let q = 0; q < len; q++) v[q] = Math.abs(a[q]!);
+      for (let q = 0; q < len; q++) v[q] = Math.abs(a[ao + q]!);
       return;
     case "tanh":
-      for (let q = 0; q < len; q++) v[q] = Math.tanh(a[q]!);
+      for (let q = 0; q < len; q++) v[q] = Math.tanh(a[ao + q]!);
       return;
     case "sign":
       for (let q = 0; q < len; q++) {
-        const x = a[q]!;
+        const x = a[ao + q]!;
         v[q] = x > 0 ? 1 : x < 0 ? -1 : 0;
       }
       return;
     case "step":
-      for (let q = 0; q < len; q++) v[q] = +(a[q]! > 0);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q]! > 0);
       return;
     case "sigmoid":
-      for (let q = 0; q < len; q++) v[q] = sigmoid(a[q]!);
+      for (let q = 0; q < len; q++) v[q] = sigmoid(a[ao + q]!);
       return;
     case "relu":
       if (v instanceof Float32Array) {
         // Branch-free, as the eager kernel: the bits where positive, else +0.
-        v.set(a.subarray(0, len));
+        for (let q = 0; q < len; q++) v[q] = a[ao + q]!;
         const b = o.bits;
         for (let q = 0; q < len; q++) b[q] = b[q]! & -(v[q]! > 0);
-      } else for (let q = 0; q < len; q++) v[q] = relu32(a[q]!);
+      } else for (let q = 0; q < len; q++) v[q] = relu32(a[ao + q]!);
       return;
     case "stopGradient":
-      v.set(a.subarray(0, len));
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]!;
       return;
   }
   throw new TypeError(`Cannot fuse the primitive ${prim}`);
 }
 
-function binaryTile(prim: string, a: Arr, b: Arr, o: Tile, len: number): void {
+function binaryTile(
+  prim: string,
+  a: Arr,
+  ao: number,
+  b: Arr,
+  bo: number,
+  o: Tile,
+  len: number,
+): void {
   const v = o.v;
   switch (prim) {
     case "add":
-      for (let q = 0; q < len; q++) v[q] = a[q]! + b[q]!;
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]! + b[bo + q]!;
       return;
     case "sub":
-      for (let q = 0; q < len; q++) v[q] = a[q]! - b[q]!;
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]! - b[bo + q]!;
       return;
     case "mul":
-      for (let q = 0; q < len; q++) v[q] = a[q]! * b[q]!;
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]! * b[bo + q]!;
       return;
     case "div":
-      for (let q = 0; q < len; q++) v[q] = a[q]! / b[q]!;
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]! / b[bo + q]!;
       return;
     case "pow":
-      for (let q = 0; q < len; q++) v[q] = Math.pow(a[q]!, b[q]!);
+      for (let q = 0; q < len; q++) v[q] = Math.pow(a[ao + q]!, b[bo + q]!);
       return;
     case "max":
       for (let q = 0; q < len; q++) {
-        const x = a[q]!, y = b[q]!;
+        const x = a[ao + q]!, y = b[bo + q]!;
         v[q] = x >= y ? x : y;
       }
       return;
     case "min":
       for (let q = 0; q < len; q++) {
-        const x = a[q]!, y = b[q]!;
+        const x = a[ao + q]!, y = b[bo + q]!;
         v[q] = x <= y ? x : y;
       }
       return;
     case "eq":
-      for (let q = 0; q < len; q++) v[q] = +(a[q] === b[q]);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q] === b[bo + q]);
       return;
     case "ne":
-      for (let q = 0; q < len; q++) v[q] = +(a[q] !== b[q]);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q] !== b[bo + q]);
       return;
     case "gt":
-      for (let q = 0; q < len; q++) v[q] = +(a[q]! > b[q]!);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q]! > b[bo + q]!);
       return;
     case "ge":
-      for (let q = 0; q < len; q++) v[q] = +(a[q]! >= b[q]!);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q]! >= b[bo + q]!);
       return;
     case "lt":
-      for (let q = 0; q < len; q++) v[q] = +(a[q]! < b[q]!);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q]! < b[bo + q]!);
       return;
     case "le":
-      for (let q = 0; q < len; q++) v[q] = +(a[q]! <= b[q]!);
+      for (let q = 0; q < len; q++) v[q] = +(a[ao + q]! <= b[bo + q]!);
       return;
     case "reluMask": {
-      v.set(a.subarray(0, len));
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]!;
       const bits = o.bits;
-      for (let q = 0; q < len; q++) bits[q] = bits[q]! & -(b[q]! > 0);
+      for (let q = 0; q < len; q++) bits[q] = bits[q]! & -(b[bo + q]! > 0);
       return;
     }
     case "biasRelu": {
-      for (let q = 0; q < len; q++) v[q] = a[q]! + b[q]!;
+      for (let q = 0; q < len; q++) v[q] = a[ao + q]! + b[bo + q]!;
       const bits = o.bits;
       for (let q = 0; q < len; q++) bits[q] = bits[q]! & -(v[q]! > 0);
       return;
@@ -568,29 +582,37 @@ export function interpretFused(spec: FusedSpec): FusedKernel {
     const acc = lay === undefined
       ? null
       : new Float64Array(lay.size).fill(red!.op === "sum" ? 0 : -Infinity);
+    const extOff = new Array<number>(exts.length).fill(0);
+    const operand = (o: Operand): [Arr, number] => {
+      if (o.kind === "temp") return [temps.get(o.id)!.v, 0];
+      return modes[o.index]!.kind === "scalar"
+        ? [scalarTiles[o.index]!, 0]
+        : [exts[o.index]!, extOff[o.index]!];
+    };
     for (let start = 0; start < n; start += TILE) {
       const len = Math.min(TILE, n - start);
-      const read = (o: Operand): Arr => {
-        if (o.kind === "temp") return temps.get(o.id)!.v;
-        const x = exts[o.index]!;
-        return modes[o.index]!.kind === "scalar"
-          ? scalarTiles[o.index]!
-          : x.subarray(start, start + len);
-      };
+      // Each input's array and the offset of this tile in it.
+      for (let k = 0; k < exts.length; k++) {
+        extOff[k] = modes[k]!.kind === "scalar" ? 0 : start;
+      }
       for (const op of spec.ops) {
         const out = temps.get(op.out)!;
-        const a = read(op.ins[0]!);
+        const [a, ao] = operand(op.ins[0]!);
         if (op.prim === "where") {
-          const b = read(op.ins[1]!), c = read(op.ins[2]!), v = out.v;
-          for (let q = 0; q < len; q++) v[q] = a[q] !== 0 ? b[q]! : c[q]!;
+          const [b, bo] = operand(op.ins[1]!), [c, co] = operand(op.ins[2]!);
+          const v = out.v;
+          for (let q = 0; q < len; q++) {
+            v[q] = a[ao + q] !== 0 ? b[bo + q]! : c[co + q]!;
+          }
         } else if (op.prim === "cast") {
           const v = out.v;
           if (op.dtype === "int32") {
-            for (let q = 0; q < len; q++) v[q] = Math.trunc(a[q]!);
-          } else v.set(a.subarray(0, len));
+            for (let q = 0; q < len; q++) v[q] = Math.trunc(a[ao + q]!);
+          } else for (let q = 0; q < len; q++) v[q] = a[ao + q]!;
         } else if (op.ins.length === 2) {
-          binaryTile(op.prim, a, read(op.ins[1]!), out, len);
-        } else unaryTile(op.prim, a, out, len);
+          const [b, bo] = operand(op.ins[1]!);
+          binaryTile(op.prim, a, ao, b, bo, out, len);
+        } else unaryTile(op.prim, a, ao, out, len);
       }
       spec.writes.forEach((t, w) => {
         writes[w]!.set(temps.get(t)!.v.subarray(0, len), start);

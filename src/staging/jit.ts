@@ -35,14 +35,19 @@ type Arr = Float32Array | Int32Array;
 /** Options of {@linkcode jit}. */
 export interface JitOptions {
   /**
-   * How elementwise chains run: `"tiles"` (default) runs each op of a chain
-   * over tiles of 1024 values that stay in cache, so the chain makes one
-   * pass over memory; `"codegen"` generates one JavaScript function per
-   * chain with every op inlined per element (slower in V8 on the measured
-   * chains, see bench/jit_bench.ts; falls back to tiles where `new Function`
-   * is forbidden); `"none"` runs every primitive on its own kernel.
+   * How elementwise chains run. `"tiles"` runs each op of a chain over
+   * tiles of 1024 values that stay in cache, so the chain makes one pass
+   * over memory. `"codegen"` generates one JavaScript function per chain
+   * with every op inlined per element (it falls back to tiles where
+   * `new Function` is forbidden). `"auto"` (default) takes tiles for chains
+   * with data-dependent selections (relu, max, where, comparisons) or calls
+   * to transcendental functions, where per-element code stalls on
+   * mispredicted branches and long dependency chains, and generated code
+   * for plain arithmetic (such as an Adam update), where it is the faster
+   * (see bench/jit_bench.ts). `"none"` runs every primitive on its own
+   * kernel.
    */
-  fusion?: "tiles" | "codegen" | "none";
+  fusion?: "auto" | "tiles" | "codegen" | "none";
 }
 
 interface PrimStep {
@@ -81,6 +86,19 @@ interface Plan {
   readonly steps: readonly Step[];
   readonly outputs: readonly number[];
 }
+
+/** Branch-free primitives without calls: chains of only these run as generated code under "auto". */
+const ARITHMETIC = new Set([
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "neg",
+  "sqrt",
+  "abs",
+  "cast",
+  "stopGradient",
+]);
 
 /** Primitives whose output shares its input's buffer. */
 const ALIASING = new Set(["reshape", "stopGradient"]);
@@ -302,8 +320,10 @@ function fusedStep(
     dtype: v.dtype,
     size: sizeOf(v.shape),
   });
+  const codegen = fusion === "codegen" ||
+    (fusion === "auto" && ops.every((op) => ARITHMETIC.has(op.prim)));
   let kernel: FusedKernel;
-  if (fusion !== "codegen") kernel = interpretFused(spec);
+  if (!codegen) kernel = interpretFused(spec);
   else {
     try {
       kernel = compileFused(spec);
@@ -462,7 +482,7 @@ export function jit<A extends readonly unknown[], R>(
   f: (...args: A) => R,
   options: JitOptions = {},
 ): (...args: A) => R {
-  const fusion = options.fusion ?? "tiles";
+  const fusion = options.fusion ?? "auto";
   const state: Jitted = { cache: new Map(), traces: 0 };
   const entryFor = (
     leaves: AnyTensor[],
