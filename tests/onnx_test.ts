@@ -162,8 +162,42 @@ Deno.test({
     );
     const f = (x: Tensor<[number, 6]>) => model.apply(params, x, { state });
     const bytes = exportOnnx(f, [normal(key(5), [1, 6])], { batchDim: "n" });
-    assert(mentions(bytes, "Softmax") && mentions(bytes, "Sigmoid"));
+    for (const op of ["Softmax", "Sigmoid", "BatchNormalization"]) {
+      assert(mentions(bytes, op), `expected a ${op} node`);
+    }
     const x = normal(key(4), [5, 6]);
+    const out = await runOrt(bytes, { input_0: x as AnyTensor });
+    assertClose(out.output_0!, f(x) as AnyTensor);
+  },
+});
+
+Deno.test({
+  name: "exportOnnx: batch norm after a convolution becomes BatchNormalization",
+  ignore,
+  async fn() {
+    const model = nn.sequential(
+      nn.conv2d({ filters: 4, kernel: 3 }),
+      nn.batchNorm(),
+      nn.relu(),
+      nn.globalAvgPool2d(),
+    );
+    const params = model.init(key(6), [7, 7, 2]);
+    const [, state] = model.applyWithState(
+      params,
+      model.initState([7, 7, 2]),
+      normal(key(7), [8, 7, 7, 2]),
+      { training: true },
+    );
+    const f = (x: Tensor<[number, 7, 7, 2]>) =>
+      model.apply(params, x, { state });
+    const bytes = exportOnnx(f, [normal(key(8), [1, 7, 7, 2])], {
+      batchDim: "n",
+    });
+    for (const op of ["BatchNormalization", "GlobalAveragePool", "Conv"]) {
+      assert(mentions(bytes, op), `expected a ${op} node`);
+    }
+    assert(!mentions(bytes, "Sqrt"), "expected no decomposed batch norm");
+    const x = normal(key(9), [3, 7, 7, 2]);
     const out = await runOrt(bytes, { input_0: x as AnyTensor });
     assertClose(out.output_0!, f(x) as AnyTensor);
   },

@@ -250,8 +250,55 @@ function matchLogSoftmax(
   return { x: x!, axis: sp.axes[0]! };
 }
 
+/**
+ * Batch norm at inference as tensa builds it, `(x - mean) / sqrt(var + eps)
+ * * scale + offset` with constant per-channel statistics, as one
+ * BatchNormalization node (on the NCHW form of an image). Returns false when
+ * `e` does not end that pattern.
+ */
+function emitBatchNorm(ctx: Ctx, e: Equation, out: string): boolean {
+  const p = (v: Var | undefined, name: string): Equation | undefined => {
+    const q = v === undefined ? undefined : ctx.producer.get(v);
+    return q?.primitive === name ? q : undefined;
+  };
+  const [eOut, offset] = e.inputs;
+  const mul = p(eOut, "mul");
+  const div = p(mul?.inputs[0], "div");
+  const sub = p(div?.inputs[0], "sub");
+  const sqrt = p(div?.inputs[1], "sqrt");
+  const veps = p(sqrt?.inputs[0], "add");
+  if (!mul || !div || !sub || !sqrt || !veps) return false;
+  const x = sub.inputs[0]!;
+  const rank = x.shape.length;
+  const c = x.shape[rank - 1];
+  const stats = [sub.inputs[1], veps.inputs[0], mul.inputs[1], offset];
+  const eps = ctx.constOf.get(veps.inputs[1]!);
+  const perChannel = stats.every((v) =>
+    v !== undefined && ctx.constOf.has(v) && v.shape.length === 1 &&
+    v.shape[0] === c
+  );
+  if (!perChannel || eps?.size !== 1 || (rank !== 2 && rank !== 4)) {
+    return false;
+  }
+  const [mean, variance, scale, shift] = stats.map((v) => ctx.name(v!));
+  const attrs: Attr[] = [{ name: "epsilon", f: dataOf(eps)[0]! }];
+  const inputs = [scale!, shift!, mean!, variance!];
+  if (rank === 2) {
+    ctx.g.node("BatchNormalization", [ctx.name(x), ...inputs], attrs, out);
+  } else {
+    const y = ctx.g.node(
+      "BatchNormalization",
+      [ctx.toNCHW(ctx.name(x)), ...inputs],
+      attrs,
+    );
+    ctx.fromNCHW(y, out);
+  }
+  return true;
+}
+
 const EMITTERS: Record<string, Emitter> = {
   add: (ctx, e, ins, out) => {
+    if (emitBatchNorm(ctx, e, out)) return;
     // matmul + bias: one Gemm.
     const mm = ctx.producer.get(e.inputs[0]!);
     const bias = e.inputs[1]!;
@@ -585,10 +632,10 @@ function checkNames(
  * Mapped: the elementwise arithmetic and comparisons, Relu, Tanh, Sigmoid,
  * Exp, Log, Sqrt, Abs, Sign, MatMul (Gemm with a bias), Conv (stride,
  * padding, dilation), MaxPool, AveragePool, GlobalAveragePool, Softmax,
- * LogSoftmax, ReduceSum, ReduceMax, ArgMax, Reshape, Flatten, Transpose,
- * Expand, Concat, Slice, Pad, Gather, OneHot, Cast and Where. Dropout at
- * inference is the identity and leaves no node; batch norm at inference
- * becomes its arithmetic on the running statistics.
+ * LogSoftmax, BatchNormalization (batch norm at inference), ReduceSum,
+ * ReduceMax, ArgMax, Reshape, Flatten, Transpose, Expand, Concat, Slice, Pad,
+ * Gather, OneHot, Cast and Where. Dropout at inference is the identity and
+ * leaves no node.
  *
  * @param f The function, such as `(x) => model.apply(params, x)`.
  * @param exampleArgs Arguments of the shapes and dtypes the model takes.
