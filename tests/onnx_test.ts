@@ -94,13 +94,12 @@ function assertClose(
 ): void {
   assertEquals([...got.dims], [...want.shape]);
   const w = want.toFlat();
-  let worst = 0;
   for (let i = 0; i < w.length; i++) {
     const d = Math.abs(Number(got.data[i]) - w[i]!) /
       Math.max(1, Math.abs(w[i]!));
-    if (d > worst) worst = d;
+    // NaN fails too.
+    assert(d <= tol, `difference ${d} at ${i} exceeds ${tol}`);
   }
-  assert(worst <= tol, `largest difference ${worst} exceeds ${tol}`);
 }
 
 /** The op types in a model's bytes (node op_type strings are stored as text). */
