@@ -57,6 +57,8 @@ interface PrimStep {
   readonly ins: readonly number[];
   readonly out: number;
   release: number[];
+  /** Values no later step reads: their references are dropped for the collector. */
+  drop: number[];
 }
 
 interface Slot {
@@ -74,6 +76,8 @@ interface FusedStep {
   readonly writes: readonly Slot[];
   readonly reduce: Slot | undefined;
   release: number[];
+  /** Values no later step reads: their references are dropped for the collector. */
+  drop: number[];
 }
 
 type Step = PrimStep | FusedStep;
@@ -231,6 +235,7 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
     ins: e.inputs.map((v) => v.id),
     out: e.outputs[0]!.id,
     release: [],
+    drop: [],
   });
   const inCluster = new Set<Equation>();
   for (const c of clusters) {
@@ -263,6 +268,18 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   for (const r of owned) {
     const k = last.get(r);
     if (k !== undefined && k !== Infinity) steps[k]!.release.push(r);
+  }
+  const keep = new Set<number>([
+    ...program.outputs.map((v) => v.id),
+    ...program.inputs.map((v) => v.id),
+    ...[...consts.keys()].map((v) => v.id),
+  ]);
+  const lastRead = new Map<number, number>();
+  steps.forEach((st, k) => {
+    for (const s of st.kind === "prim" ? st.ins : st.exts) lastRead.set(s, k);
+  });
+  for (const [s, k] of lastRead) {
+    if (!keep.has(s) && !owned.has(s)) steps[k]!.drop.push(s);
   }
   return {
     program,
@@ -343,6 +360,7 @@ function fusedStep(
     writes: writes.map(slot),
     reduce: red === undefined ? undefined : slot(red.outputs[0]!),
     release: [],
+    drop: [],
   };
 }
 
@@ -404,6 +422,7 @@ function execute(
         ) as AnyTensor;
       }
     }
+    for (const s of st.drop) env[s] = undefined;
     for (const s of st.release) {
       pool.give(dataOf(get(s)) as Arr);
       env[s] = undefined;
