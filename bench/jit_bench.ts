@@ -173,3 +173,14 @@ for (const [name, f] of arithVariants) {
     fn: () => void f(xe, be),
   });
 }
+// 16 MB per array: larger than the caches, so every eager pass goes to memory.
+const xl = uniform(key(8), [1024, 4096]) as AnyTensor;
+const bl = uniform(key(9), [4096]) as AnyTensor;
+for (const [name, f] of arithVariants) {
+  Deno.bench({
+    name: `21-op arithmetic chain on [1024, 4096], ${name}`,
+    group: "arith chain, large",
+    baseline: name === "eager",
+    fn: () => void f(xl, bl),
+  });
+}
