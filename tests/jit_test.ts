@@ -246,6 +246,32 @@ Deno.test("jit recycles intermediates but never a result it returned", () => {
   );
 });
 
+Deno.test("jit handles scalars, empty tensors and results that are inputs", () => {
+  const f = (x: T, y: T) => [sum(mul(exp(x), y)), x, mul(y, 2)] as const;
+  for (const fusion of modes) {
+    const g = jit(f, { fusion });
+    for (
+      const [x, y] of [[tensor(1), tensor(2)], [
+        normal(key(1), [0, 3]),
+        normal(key(2), [3]),
+      ]] as const
+    ) {
+      const [a, b, c] = g(x, y);
+      const [a0, , c0] = f(x, y);
+      assertEquals([a.toArray(), b, c.toFlat()], [
+        a0.toArray(),
+        x,
+        c0.toFlat(),
+      ]);
+    }
+    assertThrows(
+      () => jit((x: T) => max(exp(x)), { fusion })(normal(key(3), [0, 2])),
+      RangeError,
+      "Cannot take the max of an empty tensor",
+    );
+  }
+});
+
 Deno.test("jit computes constant subexpressions once and drops dead code", () => {
   const w = normal(key(13), [4]);
   const f = jit((x: T) => {

@@ -127,6 +127,8 @@ function isReduction(e: Equation): boolean {
     return false;
   }
   const axes = (e.params as { axes: readonly number[] }).axes;
+  // The max of nothing is an error of its own kernel.
+  if (sizeOf(e.inputs[0]!.shape) === 0) return false;
   return axes.length > 0 && axes.every((a, i) => a === axes[0]! + i);
 }
 
