@@ -330,4 +330,21 @@ Deno.test("exportOnnx: names must match the inputs and outputs", () => {
     RangeError,
     "Expected every input and output to have the same first (batch) dim",
   );
+  assertThrows(
+    () =>
+      exportOnnx((x: Tensor<[2]>) => exp(x), [tensor([1, 2])], {
+        outputNames: ["v1"],
+      }),
+    RangeError,
+    "Cannot name a graph input or output v1: exportOnnx uses that name inside the graph",
+  );
+  assertThrows(
+    () =>
+      exportOnnx((x: Tensor<[2]>) => exp(x), [tensor([1, 2])], {
+        inputNames: ["x"],
+        outputNames: ["x"],
+      }),
+    RangeError,
+    "Cannot name a graph input or output x",
+  );
 });

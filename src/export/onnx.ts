@@ -735,6 +735,17 @@ export function programToOnnx(
     ) ctx.batched.add(out);
     emit(ctx, e, e.inputs.map((v) => ctx.name(v)), name);
   }
+  const internal = new Set([
+    ...ctx.g.nodes.flatMap((n) => n.outputs),
+    ...ctx.g.inits.keys(),
+  ]);
+  const clash = inNames.find((n) => internal.has(n)) ??
+    outNames.find((n) => internal.has(n) || inNames.includes(n));
+  if (clash !== undefined) {
+    throw new RangeError(
+      `Cannot name a graph input or output ${clash}: exportOnnx uses that name inside the graph; choose another`,
+    );
+  }
   const outputs = program.outputs.map((v, i) => {
     ctx.g.node("Identity", [ctx.name(v)], [], outNames[i]!);
     return valueInfo(outNames[i]!, v, batchDim);
