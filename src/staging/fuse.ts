@@ -155,11 +155,6 @@ function reduceLayout(
   };
 }
 
-/** The output size of a spec's reduction. @internal */
-export function reducedSize(spec: FusedSpec): number {
-  return reduceLayout(spec).size;
-}
-
 /** The JavaScript expression of one op (before rounding). */
 function expr(prim: string, a: string[], dtype: DType): string {
   const [x, y, z] = a;
