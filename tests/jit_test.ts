@@ -4,6 +4,7 @@ import {
   add,
   cast,
   crossEntropy,
+  customVjp,
   div,
   exp,
   grad,
@@ -197,6 +198,20 @@ Deno.test("jit composes with grad and jvp in both orders", () => {
   // Second order through jit: d/dx of grad.
   const g2 = grad((x: T) => sum(jit(grad(f))(x)))(x).toFlat();
   assertEquals(g2, grad((x: T) => sum(grad(f)(x)))(x).toFlat());
+});
+
+Deno.test("jit keeps custom derivatives in both orders", () => {
+  const floorST = customVjp(
+    (x: Tensor<[2]>) => cast(cast(x, "int32"), "float32"),
+    (ct) => [ct],
+  );
+  const f = (x: Tensor<[2]>) => sum(mul(floorST(x), x));
+  const x = tensor([1.5, 2.5]);
+  const want = grad(f)(x).toArray(); // floor(x) + x by the straight-through rule
+  assertEquals(want, [2.5, 4.5]);
+  assertEquals(grad(jit(f))(x).toArray(), want);
+  assertEquals(jit(grad(f))(x).toArray(), want);
+  assertEquals(jit(f)(x).item(), f(x).item());
 });
 
 Deno.test("jit stages a whole training step with Adam, close to the eager step", () => {

@@ -10,6 +10,7 @@ import {
   cast,
   concat,
   conv2d,
+  customVjp,
   div,
   exp,
   exportOnnx,
@@ -301,6 +302,23 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "exportOnnx: a function with a custom derivative is exported by its forward",
+  ignore,
+  async fn() {
+    const clipped = customVjp(
+      (x: Tensor<[number, 3]>) => minimum(maximum(x, -1), 1),
+      (ct) => [ct],
+    );
+    const f = (x: Tensor<[number, 3]>) => tanh(clipped(mul(x, 2)));
+    const bytes = exportOnnx(f, [normal(key(1), [1, 3])], { batchDim: "b" });
+    const x = normal(key(2), [4, 3]);
+    const out = await runOrt(bytes, { input_0: x as AnyTensor });
+    assertClose(out.output_0!, f(x) as AnyTensor);
+  },
+});
+
 Deno.test("exportOnnx: a primitive without a mapping is an error naming it", () => {
   const w = normal(key(1), [3, 3, 1, 2]);
   const loss = (x: Tensor<[1, 5, 5, 1]>) => sum(conv2d(x, w));
@@ -333,10 +351,10 @@ Deno.test("exportOnnx: names must match the inputs and outputs", () => {
   assertThrows(
     () =>
       exportOnnx((x: Tensor<[2]>) => exp(x), [tensor([1, 2])], {
-        outputNames: ["v1"],
+        outputNames: ["v0"],
       }),
     RangeError,
-    "Cannot name a graph input or output v1: exportOnnx uses that name inside the graph",
+    "Cannot name a graph input or output v0: exportOnnx uses that name inside the graph",
   );
   assertThrows(
     () =>

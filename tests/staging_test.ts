@@ -3,6 +3,7 @@ import {
   add,
   crossEntropy,
   customVjp,
+  exp,
   grad,
   jvp,
   key,
@@ -81,10 +82,27 @@ Deno.test("trace of jvp stages the tangent computation", () => {
   assertEquals(d!.item(), 8);
 });
 
-Deno.test("trace inlines the forward of a customVjp", () => {
-  const twice = customVjp((x: Tensor<[2]>) => mul(x, 2), (ct) => [ct]);
-  const p = trace((x: Tensor<[2]>) => twice(x))(tensor([1, 2]));
-  assertEquals(p.equations.map((e) => e.primitive), ["mul"]);
+Deno.test("trace keeps a customVjp as one equation with its forward staged", () => {
+  const twice = customVjp(
+    function twice(x: Tensor<[2]>) {
+      return mul(x, 2);
+    },
+    (ct) => [ct],
+  );
+  const p = trace((x: Tensor<[2]>) => exp(twice(x)))(tensor([1, 2]));
+  assertEquals(p.equations.map((e) => e.primitive), [
+    "customVjp(twice)",
+    "exp",
+  ]);
+  assertEquals(p.equations[0]!.outputs[0]!.shape, [2]);
+  assertEquals(p.equations[0]!.body!.equations.map((e) => e.primitive), [
+    "mul",
+  ]);
+  // Replaying the program keeps the custom rule: d/dx exp(2x) by the rule is exp(2x).
+  const g = grad((x: Tensor<[2]>) =>
+    sum(evalProgram(p, [x as AnyTensor])[0]!) as Tensor<[]>
+  )(tensor([0, 1]));
+  assertEquals(g.toArray(), [1, Math.fround(Math.exp(2))]);
 });
 
 Deno.test("trace errors: reading values, unknown primitives, outer tracers", () => {

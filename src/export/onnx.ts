@@ -142,7 +142,7 @@ class Ctx {
       throw new Error(`Internal error: variable ${v.id} has no value`);
     }
     const name = this.g.init(
-      `c${v.id}`,
+      this.g.fresh("c"),
       c.shape,
       ONNX_DTYPE[c.dtype],
       dataOf(c),
@@ -451,7 +451,7 @@ const EMITTERS: Record<string, Emitter> = {
     const perm = [3, 2, 0, 1];
     const wt = c !== undefined
       ? ctx.g.init(
-        `c${wv.id}_oihw`,
+        ctx.g.fresh("w"),
         perm.map((a) => c.shape[a] as number),
         FLOAT,
         dataOf(transpose(c, perm) as AnyTensor),
@@ -565,6 +565,49 @@ function batchAxisCheck(ctx: Ctx, e: Equation, axis: number): void {
     throw new RangeError(
       `Cannot export ${e.primitive} along axis 0 with a symbolic batch dim: axis 0 is the batch`,
     );
+  }
+}
+
+/** Emits the nodes of a program (or of a custom-derivative function's body) whose inputs are named. */
+function emitProgram(ctx: Ctx, program: Program): void {
+  for (const c of program.constants) ctx.constOf.set(c.v, c.value);
+  for (const e of program.equations) {
+    for (const o of e.outputs) ctx.producer.set(o, e);
+    for (const v of e.inputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
+  }
+  for (const v of program.outputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
+  const batch = ctx.batch;
+  for (const e of program.equations) {
+    const out = e.outputs[0]!;
+    const reducesBatch = e.primitive === "sum" &&
+      (e.params as { axes: readonly number[] }).axes.includes(0);
+    if (
+      batch !== undefined && out.shape[0] === batch && !reducesBatch &&
+      e.inputs.some((v) => ctx.batched.has(v))
+    ) ctx.batched.add(out);
+    if (e.body !== undefined) {
+      // A function with a custom derivative: its forward, inline.
+      e.body.inputs.forEach((v, i) => {
+        ctx.names.set(v, ctx.name(e.inputs[i]!));
+        if (ctx.batched.has(e.inputs[i]!)) ctx.batched.add(v);
+      });
+      emitProgram(ctx, e.body);
+      ctx.names.set(out, ctx.name(e.body.outputs[0]!));
+      continue;
+    }
+    const emit = Object.hasOwn(EMITTERS, e.primitive)
+      ? EMITTERS[e.primitive]
+      : undefined;
+    if (emit === undefined) {
+      throw new TypeError(
+        `Cannot export the primitive ${e.primitive} to ONNX: it has no mapping (mapped: ${
+          ONNX_MAPPED.join(", ")
+        })`,
+      );
+    }
+    const name = ctx.g.fresh("v");
+    ctx.names.set(out, name);
+    emit(ctx, e, e.inputs.map((v) => ctx.name(v)), name);
   }
 }
 
@@ -707,34 +750,7 @@ export function programToOnnx(
     ctx.names.set(v, inNames[i]!);
     ctx.batched.add(v);
   });
-  for (const c of program.constants) ctx.constOf.set(c.v, c.value);
-  for (const e of program.equations) {
-    for (const o of e.outputs) ctx.producer.set(o, e);
-    for (const v of e.inputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
-  }
-  for (const v of program.outputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
-  for (const e of program.equations) {
-    const emit = Object.hasOwn(EMITTERS, e.primitive)
-      ? EMITTERS[e.primitive]
-      : undefined;
-    if (emit === undefined) {
-      throw new TypeError(
-        `Cannot export the primitive ${e.primitive} to ONNX: it has no mapping (mapped: ${
-          ONNX_MAPPED.join(", ")
-        })`,
-      );
-    }
-    const out = e.outputs[0]!;
-    const name = `v${out.id}`;
-    ctx.names.set(out, name);
-    const reducesBatch = e.primitive === "sum" &&
-      (e.params as { axes: readonly number[] }).axes.includes(0);
-    if (
-      batch !== undefined && out.shape[0] === batch && !reducesBatch &&
-      e.inputs.some((v) => ctx.batched.has(v))
-    ) ctx.batched.add(out);
-    emit(ctx, e, e.inputs.map((v) => ctx.name(v)), name);
-  }
+  emitProgram(ctx, program);
   const internal = new Set([
     ...ctx.g.nodes.flatMap((n) => n.outputs),
     ...ctx.g.inits.keys(),

@@ -31,6 +31,8 @@ export interface Equation {
   readonly outputs: readonly Var[];
   /** The primitive itself, to evaluate the equation. @internal */
   readonly prim: Primitive<unknown>;
+  /** For a function with a custom derivative (`customVjp`): its forward, staged. */
+  readonly body?: Program;
 }
 
 /** A constant of a staged program: a tensor captured while tracing. */

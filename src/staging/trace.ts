@@ -82,10 +82,19 @@ export class StagingTrace extends Trace {
     params: P,
   ): AnyTensor {
     const ins = inputs.map((x) => this.varOf(x, prim.name));
-    const aval = abstractEval(prim.name, ins, params);
+    let aval = abstractEval(prim.name, ins, params);
+    let body: Program | undefined;
+    if (aval === undefined && prim.name.startsWith("customVjp(")) {
+      // A customVjp's forward is written with public ops: its body is staged
+      // for its shape (and for exporters), and the equation keeps the
+      // primitive so that replaying it keeps the custom rule.
+      body = stage((...xs: never[]) => prim.impl(xs, params), {
+        leaves: ins,
+        tree: { kind: "array", children: ins.map(() => ({ kind: "leaf" })) },
+      });
+      aval = body.outputs[0];
+    }
     if (aval === undefined) {
-      // A customVjp's forward is written with public ops: stage its body.
-      if (prim.name.startsWith("customVjp(")) return prim.impl(inputs, params);
       throw new TypeError(
         `Cannot stage the primitive ${prim.name}: it has no shape rule in src/staging/shapes.ts`,
       );
@@ -97,6 +106,7 @@ export class StagingTrace extends Trace {
       inputs: ins,
       outputs: [out],
       prim: prim as Primitive<unknown>,
+      ...(body === undefined ? {} : { body }),
     });
     return new StagingTracer(this, out) as unknown as AnyTensor;
   }
