@@ -153,6 +153,10 @@ export {
   vmap,
   type VmapOptions,
 } from "./src/autodiff/vmap.ts";
+export { trace } from "./src/staging/trace.ts";
+export { jit, type JitOptions } from "./src/staging/jit.ts";
+export { exportOnnx, type ExportOnnxOptions } from "./src/export/onnx.ts";
+export type { Constant, Equation, Program, Var } from "./src/staging/ir.ts";
 export * from "./src/random.ts";
 export * from "./src/init.ts";
 export type { ShapeError } from "./src/shape/errors.ts";

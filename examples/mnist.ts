@@ -27,6 +27,7 @@ import {
   type RunState,
   runTraining,
 } from "./mnist_lib.ts";
+import { writeMnistOnnx } from "./_onnx.ts";
 
 const HELP = `Train a convolutional network on MNIST.
 
@@ -59,6 +60,8 @@ Options:
   --resume FILE      continue the run saved in FILE by --checkpoint; flags
                      left out are taken from it, flags given must match it
                      (use --checkpoint FILE too to keep checkpointing)
+  --onnx FILE        write the trained network as an ONNX model (input
+                     "image" [batch, 28, 28, 1], output "logits" [batch, 10])
   --quiet            no progress output
   -h, --help         show this help
 
@@ -83,6 +86,7 @@ const TEXT_FLAGS = [
   "data",
   "save",
   "plot",
+  "onnx",
   "checkpoint",
   "resume",
 ] as const;
@@ -95,6 +99,7 @@ export interface CommandLine {
   data: string | undefined;
   save: string | undefined;
   plot: string | undefined;
+  onnx: string | undefined;
   checkpoint: string | undefined;
   resume: string | undefined;
   quiet: boolean;
@@ -193,9 +198,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     given.optimizer = args.optimizer;
   }
   // Each file has one role; only --checkpoint may overwrite --resume.
-  const files = (["save", "checkpoint", "plot", "resume"] as const).filter((
-    f,
-  ) => args[f] !== undefined);
+  const files = (["save", "checkpoint", "plot", "onnx", "resume"] as const)
+    .filter((
+      f,
+    ) => args[f] !== undefined);
   for (const [i, f] of files.entries()) {
     for (const g of files.slice(i + 1)) {
       if (args[f] === args[g] && !(f === "checkpoint" && g === "resume")) {
@@ -212,6 +218,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     data: args.data,
     save: args.save,
     plot: args.plot,
+    onnx: args.onnx,
     checkpoint: args.checkpoint,
     resume: args.resume,
     quiet: Boolean(args.quiet),
@@ -322,6 +329,7 @@ async function run(
   if (cli.save) await checkWritablePath(cli.save, "--save");
   if (cli.checkpoint) await checkWritablePath(cli.checkpoint, "--checkpoint");
   if (cli.plot) await checkWritablePath(cli.plot, "--plot");
+  if (cli.onnx) await checkWritablePath(cli.onnx, "--onnx");
   let resumeFile: CheckpointFile | undefined;
   if (cli.resume) resumeFile = await readCheckpoint(cli.resume);
   const config = resolveConfig(cli.given, resumeFile);
@@ -334,7 +342,7 @@ async function run(
   );
   const nTrain = data.train.images.shape[0], nTest = data.test.images.shape[0];
   console.log(`Data: ${nTrain} training and ${nTest} test images from ${dir}`);
-  const { layer } = buildModel(config.model, config.dropout);
+  const { layer, model } = buildModel(config.model, config.dropout);
   console.log(nn.summary(layer, [28, 28, 1]));
   let resume: RunState | undefined;
   if (resumeFile) {
@@ -440,6 +448,10 @@ async function run(
     assertFinite(state.params, cli.save);
     await save(cli.save, state.params);
     console.log(`saved parameters to ${cli.save}`);
+  }
+  if (cli.onnx) {
+    const size = await writeMnistOnnx(model, state.params, cli.onnx);
+    console.log(`wrote the ONNX model (${size} bytes) to ${cli.onnx}`);
   }
   if (cli.plot) {
     const title = `MNIST ${config.model} model, dropout ${

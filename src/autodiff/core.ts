@@ -153,8 +153,30 @@ export function bind<P>(
       if (top === undefined || x.trace.level > top.level) top = x.trace;
     }
   }
+  // A staging trace receives every primitive, even one on constants only.
+  if (
+    dynamic !== undefined && (top === undefined || dynamic.level > top.level)
+  ) top = dynamic;
   if (top === undefined) return prim.impl(inputs, params);
   return top.process(prim, inputs, params);
+}
+
+let dynamic: Trace | undefined;
+
+/**
+ * Runs `body` with `trace` receiving every primitive bound at or below its
+ * level, including those whose inputs are all constants (used by staging).
+ *
+ * @internal
+ */
+export function withDynamicTrace<R>(trace: Trace, body: () => R): R {
+  const prev = dynamic;
+  dynamic = trace;
+  try {
+    return body();
+  } finally {
+    dynamic = prev;
+  }
 }
 
 /** A value inside `jvp`: a primal and its tangent. @internal */

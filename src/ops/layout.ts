@@ -683,6 +683,7 @@ const oneHotPrim: Primitive<{ depth: number }> = {
   name: "oneHot",
   impl([l], p) {
     const t = l!;
+    // Checked here, where the labels are known (not at staging time).
     const d = dataOf(t);
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;

@@ -38,7 +38,8 @@ import {
   treeSameStructure,
   treeUnflatten,
 } from "../pytree.ts";
-import { add, div, mul } from "../ops/binary.ts";
+import { add, div, mul, pow, sub } from "../ops/binary.ts";
+import { cast } from "../ops/layout.ts";
 import { sqrt, square } from "../ops/unary.ts";
 import { sum } from "../ops/reduce.ts";
 import { Tracer } from "../autodiff/core.ts";
@@ -304,17 +305,34 @@ export function scaleByAdam(
       return { count: count(0), m, v: m };
     },
     update(updates, state) {
-      const t = countOf(state) + 1;
       const [us, def] = treeFlatten(updates);
       const m0 = stateLeaves(state.m, us.length, "first moments");
       const v0 = stateLeaves(state.v, us.length, "second moments");
       // mHat / (sqrt(vHat) + eps) == m * (sqrt(c2) / c1) / (sqrt(v) + eps * sqrt(c2)),
-      // which folds both corrections into scalars.
-      const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
-      const scale = rc2 / c1, epsHat = eps * rc2;
+      // which folds both corrections into scalars: numbers, or scalar
+      // tensors when the count itself is staged (inside jit).
+      let scale: number | AnyTensor, epsHat: number | AnyTensor;
+      let next: AnyTensor;
+      if (state.count instanceof Tracer) {
+        next = add(state.count as AnyTensor, 1) as AnyTensor;
+        const t = cast(next, "float32");
+        const c1 = sub(1, pow(beta1, t)) as AnyTensor;
+        const rc2 = sqrt(sub(1, pow(beta2, t)) as Tensor<Shape, "float32">);
+        scale = div(rc2, c1) as AnyTensor;
+        epsHat = mul(rc2, eps) as AnyTensor;
+      } else {
+        const t = countOf(state) + 1;
+        const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
+        scale = rc2 / c1;
+        epsHat = eps * rc2;
+        next = count(t);
+      }
       const m: AnyTensor[] = [], v: AnyTensor[] = [], out: AnyTensor[] = [];
       us.forEach((g, i) => {
-        if (isConcrete(g) && isConcrete(m0[i]!) && isConcrete(v0[i]!)) {
+        if (
+          typeof scale === "number" && typeof epsHat === "number" &&
+          isConcrete(g) && isConcrete(m0[i]!) && isConcrete(v0[i]!)
+        ) {
           const [mk, vk, uk] = adamKernel(
             dataOf(g) as Float32Array,
             dataOf(m0[i]!) as Float32Array,
@@ -345,7 +363,7 @@ export function scaleByAdam(
       return [
         treeUnflatten(def, out) as typeof updates,
         {
-          count: count(t),
+          count: next,
           m: treeUnflatten(mdef, m),
           v: treeUnflatten(vdef, v),
         },

@@ -1,0 +1,807 @@
+/**
+ * ONNX export: stages a function of tensors and writes the program as an
+ * ONNX ModelProto (opset 17), with the tensors it uses from outside as
+ * initializers. Images stay NHWC at the model's edges; convolutions and
+ * pools run in ONNX's NCHW between transposes, and chains of them share one
+ * transpose in and one out.
+ *
+ * @module
+ */
+
+import { type AnyTensor, dataOf, type DType, type Shape } from "../tensor.ts";
+import { transpose } from "../ops/layout.ts";
+import type { Conv2dGeometry } from "../kernels/conv2d.ts";
+import type { Pool2dGeometry } from "../kernels/pool.ts";
+import { signatureOf, stage } from "../staging/trace.ts";
+import type { Equation, Program, Var } from "../staging/ir.ts";
+import { ProtoWriter } from "./protobuf.ts";
+
+/** Options of {@linkcode exportOnnx}. */
+export interface ExportOnnxOptions {
+  /** Names of the graph inputs, one per tensor leaf of the arguments (default `input_0`, `input_1`, ...). */
+  inputNames?: readonly string[];
+  /** Names of the graph outputs, one per tensor leaf of the result (default `output_0`, ...). */
+  outputNames?: readonly string[];
+  /**
+   * Makes the first dim of every input and output symbolic, with this name
+   * (such as `"batch"`), so that the model runs on any batch size.
+   */
+  batchDim?: string;
+  /** The graph's name (default `"tensa"`). */
+  graphName?: string;
+}
+
+const OPSET = 17;
+const IR_VERSION = 8;
+
+// TensorProto.DataType
+const FLOAT = 1, INT32 = 6, INT64 = 7, BOOL = 9;
+const ONNX_DTYPE: Record<DType, number> = { float32: FLOAT, int32: INT32 };
+
+type Attr =
+  | { name: string; i: number }
+  | { name: string; ints: readonly number[] }
+  | { name: string; f: number };
+
+interface Node {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Attr[];
+}
+
+interface Init {
+  name: string;
+  dims: readonly number[];
+  type: number;
+  raw: Uint8Array;
+}
+
+function rawOf(type: number, values: ArrayLike<number>): Uint8Array {
+  const n = values.length;
+  const size = type === INT64 ? 8 : 4;
+  const buf = new Uint8Array(n * size);
+  const dv = new DataView(buf.buffer);
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (type === INT64) dv.setBigInt64(i * 8, BigInt(v), true);
+    else if (type === FLOAT) dv.setFloat32(i * 4, v, true);
+    else dv.setInt32(i * 4, v, true);
+  }
+  return buf;
+}
+
+/** The ONNX graph being built. */
+class Graph {
+  readonly nodes: Node[] = [];
+  readonly inits = new Map<string, Init>();
+  #n = 0;
+  #consts = new Map<string, string>();
+
+  fresh(prefix: string): string {
+    return `${prefix}${this.#n++}`;
+  }
+
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Attr[] = [],
+    output = this.fresh(`${op.toLowerCase()}_`),
+  ): string {
+    this.nodes.push({ op, inputs, outputs: [output], attrs });
+    return output;
+  }
+
+  init(
+    name: string,
+    dims: readonly number[],
+    type: number,
+    values: ArrayLike<number>,
+  ): string {
+    this.inits.set(name, { name, dims, type, raw: rawOf(type, values) });
+    return name;
+  }
+
+  /** A small constant (shared among nodes that use the same values). */
+  const(
+    type: number,
+    values: readonly number[],
+    dims: readonly number[] = [values.length],
+  ): string {
+    const key = `${type}:${dims.join(",")}:${values.join(",")}`;
+    let name = this.#consts.get(key);
+    if (name === undefined) {
+      name = this.init(this.fresh("k"), dims, type, values);
+      this.#consts.set(key, name);
+    }
+    return name;
+  }
+
+  ints(values: readonly number[]): string {
+    return this.const(INT64, values);
+  }
+}
+
+/** What an emitter sees of the program and the graph. */
+class Ctx {
+  readonly g = new Graph();
+  readonly names = new Map<Var, string>();
+  readonly constOf = new Map<Var, AnyTensor>();
+  readonly producer = new Map<Var, Equation>();
+  readonly uses = new Map<Var, number>();
+  /** NCHW twins of NHWC values: the same data, already transposed. */
+  readonly nchw = new Map<string, string>();
+  readonly batched = new Set<Var>();
+  constructor(readonly program: Program, readonly batch: number | undefined) {}
+
+  name(v: Var): string {
+    const n = this.names.get(v);
+    if (n !== undefined) return n;
+    const c = this.constOf.get(v);
+    if (c === undefined) {
+      throw new Error(`Internal error: variable ${v.id} has no value`);
+    }
+    const name = this.g.init(
+      this.g.fresh("c"),
+      c.shape,
+      ONNX_DTYPE[c.dtype],
+      dataOf(c),
+    );
+    this.names.set(v, name);
+    return name;
+  }
+
+  /** The NCHW form of an NHWC value, reusing a twin when one exists. */
+  toNCHW(name: string): string {
+    const t = this.nchw.get(name);
+    if (t !== undefined) return t;
+    const out = this.g.node("Transpose", [name], [{
+      name: "perm",
+      ints: [0, 3, 1, 2],
+    }]);
+    this.nchw.set(name, out);
+    return out;
+  }
+
+  /** The NHWC value of an NCHW result, remembering the twin. */
+  fromNCHW(nchwName: string, out: string): string {
+    this.g.node(
+      "Transpose",
+      [nchwName],
+      [{ name: "perm", ints: [0, 2, 3, 1] }],
+      out,
+    );
+    this.nchw.set(out, nchwName);
+    return out;
+  }
+
+  /** A shape for a shape-taking node, with the batch dim left to the runtime. */
+  shapeWithBatch(e: Equation, shape: Shape, copyCode: number): number[] {
+    const s = [...shape];
+    const batched = e.inputs.some((v) => this.batched.has(v));
+    if (this.batch !== undefined && batched && s[0] === this.batch) {
+      s[0] = copyCode;
+    }
+    return s;
+  }
+}
+
+type Emitter = (ctx: Ctx, e: Equation, ins: string[], out: string) => void;
+
+function attrsOf(e: Equation): Record<string, unknown> {
+  return (e.params ?? {}) as Record<string, unknown>;
+}
+
+const simple = (op: string): Emitter => (ctx, _e, ins, out) => {
+  ctx.g.node(op, ins, [], out);
+};
+
+/** A unary op that commutes with layout: also applied to the NCHW twin. */
+const unaryLayout = (op: string): Emitter => (ctx, _e, [x], out) => {
+  ctx.g.node(op, [x!], [], out);
+  const t = ctx.nchw.get(x!);
+  if (t !== undefined) ctx.nchw.set(out, ctx.g.node(op, [t]));
+};
+
+const compare = (op: string): Emitter => (ctx, _e, ins, out) => {
+  const b = ctx.g.node(op, ins);
+  ctx.g.node("Cast", [b], [{ name: "to", i: INT32 }], out);
+};
+
+function convAttrs(g: Conv2dGeometry | Pool2dGeometry, conv: boolean): Attr[] {
+  const a: Attr[] = [
+    { name: "kernel_shape", ints: [g.kh, g.kw] },
+    { name: "strides", ints: [g.strideH, g.strideW] },
+    { name: "pads", ints: [g.padTop, g.padLeft, g.padBottom, g.padRight] },
+  ];
+  if (conv) {
+    const c = g as Conv2dGeometry;
+    a.push({ name: "dilations", ints: [c.dilH, c.dilW] });
+  }
+  return a;
+}
+
+/** `x - logSumExp(x)` as tensa builds it: the x and axis of a log-softmax, or null. */
+function matchLogSoftmax(
+  ctx: Ctx,
+  e: Equation,
+): { x: Var; axis: number } | null {
+  const p = (v: Var | undefined, name: string): Equation | undefined => {
+    const q = v === undefined ? undefined : ctx.producer.get(v);
+    return q?.primitive === name ? q : undefined;
+  };
+  if (e.primitive !== "sub") return null;
+  const [x, r] = e.inputs;
+  const add = p(r, "add");
+  const log = p(add?.inputs[0], "log");
+  const s = p(log?.inputs[0], "sum");
+  const ex = p(s?.inputs[0], "exp");
+  const d = p(ex?.inputs[0], "sub");
+  const stop = p(d?.inputs[1], "stopGradient");
+  const m = p(stop?.inputs[0], "max");
+  if (!add || !s || !d || !stop || !m || m.inputs.length !== 1) return null;
+  if (add.inputs[1] !== stop.outputs[0]) return null;
+  if (d.inputs[0] !== x || m.inputs[0] !== x) return null;
+  const sp = s.params as { axes: readonly number[]; keepDims: boolean };
+  const mp = m.params as { axes: readonly number[]; keepDims: boolean };
+  if (
+    sp.axes.length !== 1 || mp.axes.length !== 1 || sp.axes[0] !== mp.axes[0]
+  ) return null;
+  return { x: x!, axis: sp.axes[0]! };
+}
+
+/**
+ * Batch norm at inference as tensa builds it, `(x - mean) / sqrt(var + eps)
+ * * scale + offset` with constant per-channel statistics, as one
+ * BatchNormalization node (on the NCHW form of an image). Returns false when
+ * `e` does not end that pattern.
+ */
+function emitBatchNorm(ctx: Ctx, e: Equation, out: string): boolean {
+  const p = (v: Var | undefined, name: string): Equation | undefined => {
+    const q = v === undefined ? undefined : ctx.producer.get(v);
+    return q?.primitive === name ? q : undefined;
+  };
+  const [eOut, offset] = e.inputs;
+  const mul = p(eOut, "mul");
+  const div = p(mul?.inputs[0], "div");
+  const sub = p(div?.inputs[0], "sub");
+  const sqrt = p(div?.inputs[1], "sqrt");
+  const veps = p(sqrt?.inputs[0], "add");
+  if (!mul || !div || !sub || !sqrt || !veps) return false;
+  const x = sub.inputs[0]!;
+  const rank = x.shape.length;
+  const c = x.shape[rank - 1];
+  const stats = [sub.inputs[1], veps.inputs[0], mul.inputs[1], offset];
+  const eps = ctx.constOf.get(veps.inputs[1]!);
+  const perChannel = stats.every((v) =>
+    v !== undefined && ctx.constOf.has(v) && v.shape.length === 1 &&
+    v.shape[0] === c
+  );
+  if (!perChannel || eps?.size !== 1 || (rank !== 2 && rank !== 4)) {
+    return false;
+  }
+  const [mean, variance, scale, shift] = stats.map((v) => ctx.name(v!));
+  const attrs: Attr[] = [{ name: "epsilon", f: dataOf(eps)[0]! }];
+  const inputs = [scale!, shift!, mean!, variance!];
+  if (rank === 2) {
+    ctx.g.node("BatchNormalization", [ctx.name(x), ...inputs], attrs, out);
+  } else {
+    const y = ctx.g.node(
+      "BatchNormalization",
+      [ctx.toNCHW(ctx.name(x)), ...inputs],
+      attrs,
+    );
+    ctx.fromNCHW(y, out);
+  }
+  return true;
+}
+
+const EMITTERS: Record<string, Emitter> = {
+  add: (ctx, e, ins, out) => {
+    if (emitBatchNorm(ctx, e, out)) return;
+    // matmul + bias: one Gemm.
+    const mm = ctx.producer.get(e.inputs[0]!);
+    const bias = e.inputs[1]!;
+    if (
+      mm?.primitive === "matmul" && ctx.uses.get(mm.outputs[0]!) === 1 &&
+      mm.inputs[0]!.shape.length === 2 && mm.inputs[1]!.shape.length === 2 &&
+      bias.shape.length === 1
+    ) {
+      ctx.g.node(
+        "Gemm",
+        [ctx.name(mm.inputs[0]!), ctx.name(mm.inputs[1]!), ins[1]!],
+        [],
+        out,
+      );
+      return;
+    }
+    ctx.g.node("Add", ins, [], out);
+  },
+  sub: (ctx, e, ins, out) => {
+    const m = matchLogSoftmax(ctx, e);
+    if (m !== null) {
+      ctx.g.node(
+        "LogSoftmax",
+        [ctx.name(m.x)],
+        [{ name: "axis", i: m.axis }],
+        out,
+      );
+      return;
+    }
+    ctx.g.node("Sub", ins, [], out);
+  },
+  mul: simple("Mul"),
+  div: (ctx, e, ins, out) => {
+    // mean over H and W of an NHWC image: GlobalAveragePool.
+    const s = ctx.producer.get(e.inputs[0]!);
+    const c = ctx.constOf.get(e.inputs[1]!);
+    const x = s?.inputs[0];
+    const sp = s?.params as
+      | { axes?: readonly number[]; keepDims?: boolean }
+      | undefined;
+    if (
+      s?.primitive === "sum" && x !== undefined && x.shape.length === 4 &&
+      sp?.axes?.join() === "1,2" && sp.keepDims === false && c !== undefined &&
+      c.size === 1 &&
+      dataOf(c)[0] === (x.shape[1] as number) * (x.shape[2] as number)
+    ) {
+      const pooled = ctx.g.node("GlobalAveragePool", [ctx.toNCHW(ctx.name(x))]);
+      ctx.g.node("Flatten", [pooled], [{ name: "axis", i: 1 }], out);
+      return;
+    }
+    ctx.g.node("Div", ins, [], out);
+  },
+  pow: simple("Pow"),
+  min: simple("Min"),
+  max: (ctx, e, ins, out) => {
+    if (e.inputs.length === 2) {
+      ctx.g.node("Max", ins, [], out);
+      return;
+    }
+    const p = e.params as { axes: readonly number[]; keepDims: boolean };
+    ctx.g.node("ReduceMax", ins, [
+      { name: "axes", ints: p.axes },
+      { name: "keepdims", i: p.keepDims ? 1 : 0 },
+    ], out);
+  },
+  sum: (ctx, e, ins, out) => {
+    const p = e.params as { axes: readonly number[]; keepDims: boolean };
+    if (p.axes.length === 0) {
+      ctx.g.node("Identity", ins, [], out);
+      return;
+    }
+    ctx.g.node("ReduceSum", [ins[0]!, ctx.g.ints(p.axes)], [
+      { name: "keepdims", i: p.keepDims ? 1 : 0 },
+    ], out);
+  },
+  argmax: (ctx, e, ins, out) => {
+    const p = e.params as { axis: number; keepDims: boolean };
+    const a = ctx.g.node("ArgMax", ins, [
+      { name: "axis", i: p.axis },
+      { name: "keepdims", i: p.keepDims ? 1 : 0 },
+    ]);
+    ctx.g.node("Cast", [a], [{ name: "to", i: INT32 }], out);
+  },
+  eq: compare("Equal"),
+  gt: compare("Greater"),
+  ge: compare("GreaterOrEqual"),
+  lt: compare("Less"),
+  le: compare("LessOrEqual"),
+  ne: (ctx, _e, ins, out) => {
+    const b = ctx.g.node("Not", [ctx.g.node("Equal", ins)]);
+    ctx.g.node("Cast", [b], [{ name: "to", i: INT32 }], out);
+  },
+  where: (ctx, _e, [c, a, b], out) => {
+    const cond = ctx.g.node("Cast", [c!], [{ name: "to", i: BOOL }]);
+    ctx.g.node("Where", [cond, a!, b!], [], out);
+  },
+  neg: unaryLayout("Neg"),
+  exp: (ctx, e, ins, out) => {
+    const src = ctx.producer.get(e.inputs[0]!);
+    const m = src === undefined ? null : matchLogSoftmax(ctx, src);
+    if (m !== null) {
+      ctx.g.node(
+        "Softmax",
+        [ctx.name(m.x)],
+        [{ name: "axis", i: m.axis }],
+        out,
+      );
+      return;
+    }
+    ctx.g.node("Exp", ins, [], out);
+  },
+  log: unaryLayout("Log"),
+  sqrt: unaryLayout("Sqrt"),
+  abs: unaryLayout("Abs"),
+  sign: unaryLayout("Sign"),
+  relu: unaryLayout("Relu"),
+  sigmoid: unaryLayout("Sigmoid"),
+  tanh: unaryLayout("Tanh"),
+  stopGradient: unaryLayout("Identity"),
+  step: (ctx, e, [x], out) => {
+    const zero = ctx.g.const(ONNX_DTYPE[e.inputs[0]!.dtype], [0], []);
+    const b = ctx.g.node("Greater", [x!, zero]);
+    ctx.g.node("Cast", [b], [{
+      name: "to",
+      i: ONNX_DTYPE[e.outputs[0]!.dtype],
+    }], out);
+  },
+  reluMask: (ctx, _e, [g, x], out) => {
+    const zero = ctx.g.const(FLOAT, [0], []);
+    const m = ctx.g.node("Cast", [ctx.g.node("Greater", [x!, zero])], [{
+      name: "to",
+      i: FLOAT,
+    }]);
+    ctx.g.node("Mul", [g!, m], [], out);
+  },
+  biasRelu: (ctx, e, [x, b], out) => {
+    ctx.g.node("Relu", [ctx.g.node("Add", [x!, b!])], [], out);
+    const t = ctx.nchw.get(x!);
+    if (t !== undefined && e.inputs[0]!.shape.length === 4) {
+      const c = e.inputs[1]!.shape[0] as number;
+      const bc = ctx.g.node("Reshape", [b!, ctx.g.ints([c, 1, 1])]);
+      ctx.nchw.set(out, ctx.g.node("Relu", [ctx.g.node("Add", [t, bc])]));
+    }
+  },
+  matmul: simple("MatMul"),
+  conv2d: (ctx, e, [x, w], out) => {
+    const g = e.params as Conv2dGeometry;
+    const wv = e.inputs[1]!;
+    const c = ctx.constOf.get(wv);
+    const perm = [3, 2, 0, 1];
+    const wt = c !== undefined
+      ? ctx.g.init(
+        ctx.g.fresh("w"),
+        perm.map((a) => c.shape[a] as number),
+        FLOAT,
+        dataOf(transpose(c, perm) as AnyTensor),
+      )
+      : ctx.g.node("Transpose", [w!], [{ name: "perm", ints: perm }]);
+    const y = ctx.g.node("Conv", [ctx.toNCHW(x!), wt], convAttrs(g, true));
+    ctx.fromNCHW(y, out);
+  },
+  maxPool2d: (ctx, e, [x], out) => {
+    const y = ctx.g.node(
+      "MaxPool",
+      [ctx.toNCHW(x!)],
+      convAttrs(e.params as Pool2dGeometry, false),
+    );
+    ctx.fromNCHW(y, out);
+  },
+  avgPool2d: (ctx, e, [x], out) => {
+    const y = ctx.g.node("AveragePool", [ctx.toNCHW(x!)], [
+      ...convAttrs(e.params as Pool2dGeometry, false),
+      { name: "count_include_pad", i: 0 },
+    ]);
+    ctx.fromNCHW(y, out);
+  },
+  reshape: (ctx, e, [x], out) => {
+    const shape = ctx.shapeWithBatch(e, e.outputs[0]!.shape, 0);
+    if (
+      ctx.batch !== undefined && ctx.batched.has(e.inputs[0]!) && shape[0] !== 0
+    ) {
+      throw new RangeError(
+        `Cannot export a reshape of [${e.inputs[0]!.shape.join(", ")}] to [${
+          e.outputs[0]!.shape.join(", ")
+        }] with a symbolic batch dim: the reshape does not keep the batch dim first`,
+      );
+    }
+    ctx.g.node("Reshape", [x!, ctx.g.ints(shape)], [], out);
+  },
+  broadcastTo: (ctx, e, [x], out) => {
+    ctx.g.node(
+      "Expand",
+      [x!, ctx.g.ints(ctx.shapeWithBatch(e, e.outputs[0]!.shape, 1))],
+      [],
+      out,
+    );
+  },
+  transpose: (ctx, e, [x], out) => {
+    ctx.g.node("Transpose", [x!], [{
+      name: "perm",
+      ints: attrsOf(e).perm as number[],
+    }], out);
+  },
+  slice: (ctx, e, [x], out) => {
+    const p = e.params as { axis: number; start: number; len: number };
+    batchAxisCheck(ctx, e, p.axis);
+    ctx.g.node(
+      "Slice",
+      [
+        x!,
+        ctx.g.ints([p.start]),
+        ctx.g.ints([p.start + p.len]),
+        ctx.g.ints([p.axis]),
+      ],
+      [],
+      out,
+    );
+  },
+  pad: (ctx, e, [x], out) => {
+    const p = e.params as {
+      axis: number;
+      start: number;
+      len: number;
+      dim: number;
+    };
+    batchAxisCheck(ctx, e, p.axis);
+    const r = e.inputs[0]!.shape.length;
+    const pads = new Array<number>(2 * r).fill(0);
+    pads[p.axis] = p.start;
+    pads[r + p.axis] = p.dim - p.start - p.len;
+    ctx.g.node("Pad", [x!, ctx.g.ints(pads)], [], out);
+  },
+  concat: (ctx, e, ins, out) => {
+    const axis = (e.params as { axis: number }).axis;
+    batchAxisCheck(ctx, e, axis);
+    ctx.g.node("Concat", ins, [{ name: "axis", i: axis }], out);
+  },
+  gather: (ctx, _e, ins, out) => {
+    ctx.g.node("Gather", ins, [{ name: "axis", i: 0 }], out);
+  },
+  oneHot: (ctx, e, [l], out) => {
+    const depth = (e.params as { depth: number }).depth;
+    ctx.g.node("OneHot", [
+      l!,
+      ctx.g.const(FLOAT, [depth], []),
+      ctx.g.const(FLOAT, [0, 1]),
+    ], [
+      { name: "axis", i: -1 },
+    ], out);
+  },
+  cast: (ctx, e, ins, out) => {
+    ctx.g.node("Cast", ins, [{
+      name: "to",
+      i: ONNX_DTYPE[e.outputs[0]!.dtype],
+    }], out);
+  },
+};
+
+function batchAxisCheck(ctx: Ctx, e: Equation, axis: number): void {
+  if (
+    ctx.batch !== undefined && axis === 0 &&
+    e.inputs.some((v) => ctx.batched.has(v))
+  ) {
+    throw new RangeError(
+      `Cannot export ${e.primitive} along axis 0 with a symbolic batch dim: axis 0 is the batch`,
+    );
+  }
+}
+
+/** Emits the nodes of a program (or of a custom-derivative function's body) whose inputs are named. */
+function emitProgram(ctx: Ctx, program: Program): void {
+  for (const c of program.constants) ctx.constOf.set(c.v, c.value);
+  for (const e of program.equations) {
+    for (const o of e.outputs) ctx.producer.set(o, e);
+    for (const v of e.inputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
+  }
+  for (const v of program.outputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
+  const batch = ctx.batch;
+  for (const e of program.equations) {
+    const out = e.outputs[0]!;
+    const reducesBatch = e.primitive === "sum" &&
+      (e.params as { axes: readonly number[] }).axes.includes(0);
+    if (
+      batch !== undefined && out.shape[0] === batch && !reducesBatch &&
+      e.inputs.some((v) => ctx.batched.has(v))
+    ) ctx.batched.add(out);
+    if (e.body !== undefined) {
+      // A function with a custom derivative: its forward, inline.
+      e.body.inputs.forEach((v, i) => {
+        ctx.names.set(v, ctx.name(e.inputs[i]!));
+        if (ctx.batched.has(e.inputs[i]!)) ctx.batched.add(v);
+      });
+      emitProgram(ctx, e.body);
+      ctx.names.set(out, ctx.name(e.body.outputs[0]!));
+      continue;
+    }
+    const emit = Object.hasOwn(EMITTERS, e.primitive)
+      ? EMITTERS[e.primitive]
+      : undefined;
+    if (emit === undefined) {
+      throw new TypeError(
+        `Cannot export the primitive ${e.primitive} to ONNX: it has no mapping (mapped: ${
+          ONNX_MAPPED.join(", ")
+        })`,
+      );
+    }
+    const name = ctx.g.fresh("v");
+    ctx.names.set(out, name);
+    emit(ctx, e, e.inputs.map((v) => ctx.name(v)), name);
+  }
+}
+
+/** The ONNX primitives `exportOnnx` maps, by tensa primitive name. @internal */
+export const ONNX_MAPPED: readonly string[] = Object.keys(EMITTERS);
+
+function valueInfo(
+  name: string,
+  v: Var,
+  batchDim: string | undefined,
+): ProtoWriter {
+  const shape = new ProtoWriter();
+  v.shape.forEach((d, i) => {
+    const dim = new ProtoWriter();
+    if (i === 0 && batchDim !== undefined) dim.string(2, batchDim);
+    else dim.int(1, d);
+    shape.message(1, dim);
+  });
+  const tensorType = new ProtoWriter().int(1, ONNX_DTYPE[v.dtype]).message(
+    2,
+    shape,
+  );
+  const type = new ProtoWriter().message(1, tensorType);
+  return new ProtoWriter().string(1, name).message(2, type);
+}
+
+function attrProto(a: Attr): ProtoWriter {
+  const w = new ProtoWriter().string(1, a.name);
+  if ("i" in a) return w.int(3, a.i).int(20, 2);
+  if ("f" in a) return w.float(2, a.f).int(20, 1);
+  for (const x of a.ints) w.int(8, x);
+  return w.int(20, 7);
+}
+
+function checkNames(
+  what: string,
+  names: readonly string[] | undefined,
+  n: number,
+): string[] {
+  if (names === undefined) {
+    return Array.from({ length: n }, (_, i) => `${what}_${i}`);
+  }
+  if (names.length !== n) {
+    throw new RangeError(
+      `Expected ${n} ${what} names (one per tensor) but found ${names.length}`,
+    );
+  }
+  if (new Set(names).size !== n || names.some((s) => s.length === 0)) {
+    throw new RangeError(
+      `Expected distinct non-empty ${what} names but found [${
+        names.join(", ")
+      }]`,
+    );
+  }
+  return [...names];
+}
+
+/**
+ * Exports a function of tensors as an ONNX model (a ModelProto at opset 17):
+ * `f` is staged on arguments shaped like `exampleArgs`; the tensor leaves of
+ * the arguments become the graph's inputs, the tensors `f` uses from outside
+ * (weights) become initializers, and the tensor leaves of the result become
+ * its outputs. Images stay NHWC: the model takes exactly what `f` takes.
+ *
+ * Mapped: the elementwise arithmetic and comparisons, Relu, Tanh, Sigmoid,
+ * Exp, Log, Sqrt, Abs, Sign, MatMul (Gemm with a bias), Conv (stride,
+ * padding, dilation), MaxPool, AveragePool, GlobalAveragePool, Softmax,
+ * LogSoftmax, BatchNormalization (batch norm at inference), ReduceSum,
+ * ReduceMax, ArgMax, Reshape, Flatten, Transpose, Expand, Concat, Slice, Pad,
+ * Gather, OneHot, Cast and Where. Dropout at inference is the identity and
+ * leaves no node.
+ *
+ * @param f The function, such as `(x) => model.apply(params, x)`.
+ * @param exampleArgs Arguments of the shapes and dtypes the model takes.
+ * @param options Input and output names, a symbolic batch dim, the graph name.
+ * @returns The bytes of the `.onnx` file.
+ * @throws {TypeError} If `f` uses a primitive that has no ONNX mapping (the message names it).
+ * @throws {RangeError} If the names do not match the inputs or outputs, or the batch dim cannot be made symbolic.
+ *
+ * @example Exporting a small classifier
+ * ```ts
+ * import { exportOnnx, key, nn, zeros } from "@tensa/tensa";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const model = nn.sequential(nn.dense({ units: 3 }), nn.relu(), nn.dense({ units: 2 }));
+ * const params = model.init(key(0), [4]);
+ * const bytes = exportOnnx((x) => model.apply(params, x), [zeros([1, 4])], {
+ *   inputNames: ["x"],
+ *   outputNames: ["logits"],
+ *   batchDim: "batch",
+ * });
+ * assertEquals(bytes[0], 0x08); // field 1 (ir_version), a varint
+ * assert(bytes.length > 4 * (4 * 3 + 3 * 2)); // holds the weights
+ * ```
+ */
+export function exportOnnx<A extends readonly unknown[]>(
+  f: (...args: A) => unknown,
+  exampleArgs: A,
+  options: ExportOnnxOptions = {},
+): Uint8Array {
+  const program = stage(
+    f as unknown as (...args: never[]) => unknown,
+    signatureOf(exampleArgs),
+  );
+  return programToOnnx(program, options);
+}
+
+/** Writes a staged program as an ONNX model. @internal */
+export function programToOnnx(
+  program: Program,
+  options: ExportOnnxOptions = {},
+): Uint8Array {
+  const inNames = checkNames(
+    "input",
+    options.inputNames,
+    program.inputs.length,
+  );
+  const outNames = checkNames(
+    "output",
+    options.outputNames,
+    program.outputs.length,
+  );
+  const batchDim = options.batchDim;
+  let batch: number | undefined;
+  if (batchDim !== undefined) {
+    const firsts = [...program.inputs, ...program.outputs].map((v) =>
+      v.shape[0]
+    );
+    batch = firsts[0];
+    if (batch === undefined || firsts.some((d) => d !== batch)) {
+      throw new RangeError(
+        `Expected every input and output to have the same first (batch) dim for a symbolic batch dim but found [${
+          firsts.map((d) => d ?? "scalar").join(", ")
+        }]`,
+      );
+    }
+  }
+  const ctx = new Ctx(program, batch);
+  program.inputs.forEach((v, i) => {
+    ctx.names.set(v, inNames[i]!);
+    ctx.batched.add(v);
+  });
+  emitProgram(ctx, program);
+  const internal = new Set([
+    ...ctx.g.nodes.flatMap((n) => n.outputs),
+    ...ctx.g.inits.keys(),
+  ]);
+  const clash = inNames.find((n) => internal.has(n)) ??
+    outNames.find((n) => internal.has(n) || inNames.includes(n));
+  if (clash !== undefined) {
+    throw new RangeError(
+      `Cannot name a graph input or output ${clash}: exportOnnx uses that name inside the graph; choose another`,
+    );
+  }
+  const outputs = program.outputs.map((v, i) => {
+    ctx.g.node("Identity", [ctx.name(v)], [], outNames[i]!);
+    return valueInfo(outNames[i]!, v, batchDim);
+  });
+  // Keep only the nodes and initializers the outputs need.
+  const live = new Set(outNames);
+  const kept: Node[] = [];
+  for (let i = ctx.g.nodes.length - 1; i >= 0; i--) {
+    const n = ctx.g.nodes[i]!;
+    if (!n.outputs.some((o) => live.has(o))) continue;
+    kept.push(n);
+    for (const x of n.inputs) live.add(x);
+  }
+  kept.reverse();
+  const graph = new ProtoWriter();
+  for (const n of kept) {
+    const w = new ProtoWriter();
+    for (const x of n.inputs) w.string(1, x);
+    for (const x of n.outputs) w.string(2, x);
+    w.string(4, n.op);
+    for (const a of n.attrs) w.message(5, attrProto(a));
+    graph.message(1, w);
+  }
+  graph.string(2, options.graphName ?? "tensa");
+  for (const init of ctx.g.inits.values()) {
+    if (!live.has(init.name)) continue;
+    const t = new ProtoWriter();
+    for (const d of init.dims) t.int(1, d);
+    t.int(2, init.type).string(8, init.name).bytes(9, init.raw);
+    graph.message(5, t);
+  }
+  program.inputs.forEach((v, i) =>
+    graph.message(11, valueInfo(inNames[i]!, v, batchDim))
+  );
+  for (const o of outputs) graph.message(12, o);
+  return new ProtoWriter()
+    .int(1, IR_VERSION)
+    .string(2, "tensa")
+    .string(3, "0.1.0")
+    .message(7, graph)
+    .message(8, new ProtoWriter().string(1, "").int(2, OPSET))
+    .finish();
+}
