@@ -127,7 +127,10 @@ export function addConvData(mb: ModuleBuilder): void {
       const len = f.local("i32"), src = f.local("i32"), end = f.local("i32");
       const rs4 = f.local("i32"), d = f.local("i32"), full = f.local("i32");
       const inside = f.local("i32"), span = f.local("i32");
+      const s0 = f.local("i32"), s1 = f.local("i32");
       position(f, g, r0!, b, oy, ox, per);
+      f.get(k0!).get(g.c).div().set(s0);
+      f.get(k1!).get(g.c).add().i32(1).sub().get(g.c).div().set(s1);
       f.get(g.kw).get(g.c).mul().set(span);
       f.get(k0!).eqz().get(k1!).get(span).get(g.kh).mul().eq().and()
         .get(g.dilW).i32(1).eq().and().set(full);
@@ -141,9 +144,9 @@ export function addConvData(mb: ModuleBuilder): void {
         // filter row's taps are kw * c contiguous floats.
         f.get(full).get(ix0).i32(0).ge().and().get(ix0).get(g.kw).add()
           .get(g.w).gt().eqz().and().set(inside);
-        f.for(ky, () => f.i32(0), g.kh, 1, () => {
-          f.get(iy0).get(ky).get(g.dilH).mul().add().set(iy);
-          f.get(inside).if(() => {
+        f.get(inside).if(() => {
+          f.for(ky, () => f.i32(0), g.kh, 1, () => {
+            f.get(iy0).get(ky).get(g.dilH).mul().add().set(iy);
             f.get(iy).get(g.h).ltU().if(() => {
               f.get(iy).get(rs4).mul().get(ix0).get(g.c).mul().i32(2).shl()
                 .add().get(img).add().set(src);
@@ -152,26 +155,32 @@ export function addConvData(mb: ModuleBuilder): void {
               f.get(d).get(span).i32(2).shl().add().set(end);
               zero(f, d, end);
             });
-          }, () => {
-            f.for(kx, () => f.i32(0), g.kw, 1, () => {
-              f.get(ky).get(g.kw).mul().get(kx).add().get(g.c).mul().set(tap);
-              // lo = max(0, k0 - tap), hi = min(c, k1 - tap)
-              f.get(k0!).get(tap).sub().set(lo);
-              f.get(lo).i32(0).get(lo).i32(0).gt().select().set(lo);
-              f.get(k1!).get(tap).sub().set(hi);
-              f.get(hi).get(g.c).get(hi).get(g.c).lt().select().set(hi);
-              f.get(lo).get(hi).lt().if(() => {
-                f.get(hi).get(lo).sub().set(len);
-                f.get(ix0).get(kx).get(g.dilW).mul().add().set(ix);
-                f.get(iy).get(g.h).ltU().get(ix).get(g.w).ltU().and().if(() => {
-                  f.get(iy).get(rs4).mul().get(ix).get(g.c).mul().get(lo).add()
-                    .i32(2).shl().add().get(img).add().set(src);
-                  copy(f, src, d, len, end);
-                }, () => {
-                  f.get(d).get(len).i32(2).shl().add().set(end);
-                  zero(f, d, end);
-                });
-              });
+          });
+        }, () => {
+          // Only the taps [s0, s1) that hold columns [k0, k1), (ky, kx)
+          // stepped along.
+          f.get(s0).get(g.kw).div().set(ky);
+          f.get(s0).get(ky).get(g.kw).mul().sub().set(kx);
+          f.for(tap, () => f.get(s0), s1, 1, () => {
+            // lo = max(0, k0 - tap * c), hi = min(c, k1 - tap * c)
+            f.get(k0!).get(tap).get(g.c).mul().sub().set(lo);
+            f.get(lo).i32(0).get(lo).i32(0).gt().select().set(lo);
+            f.get(k1!).get(tap).get(g.c).mul().sub().set(hi);
+            f.get(hi).get(g.c).get(hi).get(g.c).lt().select().set(hi);
+            f.get(hi).get(lo).sub().set(len);
+            f.get(iy0).get(ky).get(g.dilH).mul().add().set(iy);
+            f.get(ix0).get(kx).get(g.dilW).mul().add().set(ix);
+            f.get(iy).get(g.h).ltU().get(ix).get(g.w).ltU().and().if(() => {
+              f.get(iy).get(rs4).mul().get(ix).get(g.c).mul().get(lo).add()
+                .i32(2).shl().add().get(img).add().set(src);
+              copy(f, src, d, len, end);
+            }, () => {
+              f.get(d).get(len).i32(2).shl().add().set(end);
+              zero(f, d, end);
+            });
+            f.get(kx).i32(1).add().tee(kx).get(g.kw).eq().if(() => {
+              f.i32(0).set(kx);
+              f.get(ky).i32(1).add().set(ky);
             });
           });
         });
