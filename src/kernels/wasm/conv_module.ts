@@ -345,10 +345,13 @@ export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
       const line = i(), lines = i(), b = i(), oy = i(), a = i(), span = i();
       const kTotal = i(), lda4 = i(), ldc4 = i(), rs4 = i(), crow = i();
       const depth = i(), eight = i(), rest = i(), row0 = i(), bline = i();
+      const lb = i(), lbEnd = i(), lbSize = i(), tStart = i();
       f.i32(8).set(eight);
       f.get(g.kw).get(g.c).mul().set(span);
       f.get(n).get(g.outH).mul().set(lines);
       f.get(lines).get(g.outW).mul().set(depth);
+      f.i32(512).get(g.outW).div().set(lbSize);
+      f.get(lbSize).i32(1).get(lbSize).i32(1).gt().select().set(lbSize);
       f.get(span).get(g.kh).mul().set(kTotal);
       f.get(g.strideW).get(g.c).mul().i32(2).shl().set(lda4);
       f.get(o).i32(2).shl().set(ldc4);
@@ -360,38 +363,48 @@ export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
         f.get(t).i32(0).get(t).i32(0).gt().select().set(t);
         f.get(k1!).get(row0).sub().set(tEnd);
         f.get(tEnd).get(span).get(tEnd).get(span).lt().select().set(tEnd);
-        f.block(() => {
-          f.get(t).get(tEnd).ge().brIf(0);
-          f.loop(() => {
-            f.get(tEnd).get(t).sub().set(rows);
-            f.get(rows).i32(MR).get(rows).i32(MR).lt().select().set(rows);
-            f.for(jp, () => f.i32(0), o, 8, () => {
-              f.get(o).get(jp).sub().set(rest);
-              f.get(rest).get(eight).get(rest).get(eight).lt().select()
-                .set(nr);
-              f.get(row0).get(t).add().get(o).mul().get(jp).add().i32(2)
-                .shl().get(dw!).add().set(crow);
-              f.for(line, () => f.i32(0), lines, 1, () => {
-                f.get(line).get(g.outH).div().set(b);
-                f.get(line).get(b).get(g.outH).mul().sub().set(oy);
-                // A: image b, row oy * strideH + ky * dilH, from tap t.
-                f.get(b).get(g.h).mul().get(oy).get(g.strideH).mul().add()
-                  .get(ky).get(g.dilH).mul().add().get(rs4).mul()
-                  .get(t).i32(2).shl().add().get(xp!).add().set(a);
-                // B: panel jp, depths of this line.
-                f.get(jp).get(depth).mul().get(line).get(g.outW).mul()
-                  .i32(3).shl().add().i32(2).shl().get(bp!).add().set(bline);
-                for (let r = 1; r <= MR; r++) {
-                  f.get(rows).i32(r).eq().if(() => {
-                    f.get(a).get(lda4).get(bline).get(crow).get(ldc4);
-                    f.get(g.outW).i32(1).get(nr).get(tmp!);
-                    f.call(microT[r - 1]!);
-                  });
-                }
+        f.get(t).set(tStart);
+        // Blocks of about 512 output positions: their output gradient stays
+        // in cache while every row tile of this filter row passes over it.
+        f.for(lb, () => f.i32(0), lines, 1, () => {
+          f.get(lb).get(lbSize).add().set(lbEnd);
+          f.get(lbEnd).get(lines).get(lbEnd).get(lines).lt().select()
+            .set(lbEnd);
+          f.get(tStart).set(t);
+          f.block(() => {
+            f.get(t).get(tEnd).ge().brIf(0);
+            f.loop(() => {
+              f.get(tEnd).get(t).sub().set(rows);
+              f.get(rows).i32(MR).get(rows).i32(MR).lt().select().set(rows);
+              f.for(jp, () => f.i32(0), o, 8, () => {
+                f.get(o).get(jp).sub().set(rest);
+                f.get(rest).get(eight).get(rest).get(eight).lt().select()
+                  .set(nr);
+                f.get(row0).get(t).add().get(o).mul().get(jp).add().i32(2)
+                  .shl().get(dw!).add().set(crow);
+                f.for(line, () => f.get(lb), lbEnd, 1, () => {
+                  f.get(line).get(g.outH).div().set(b);
+                  f.get(line).get(b).get(g.outH).mul().sub().set(oy);
+                  // A: image b, row oy * strideH + ky * dilH, from tap t.
+                  f.get(b).get(g.h).mul().get(oy).get(g.strideH).mul().add()
+                    .get(ky).get(g.dilH).mul().add().get(rs4).mul()
+                    .get(t).i32(2).shl().add().get(xp!).add().set(a);
+                  // B: panel jp, depths of this line.
+                  f.get(jp).get(depth).mul().get(line).get(g.outW).mul()
+                    .i32(3).shl().add().i32(2).shl().get(bp!).add().set(bline);
+                  for (let r = 1; r <= MR; r++) {
+                    f.get(rows).i32(r).eq().if(() => {
+                      f.get(a).get(lda4).get(bline).get(crow).get(ldc4);
+                      f.get(g.outW).i32(1).get(nr).get(tmp!);
+                      f.call(microT[r - 1]!);
+                    });
+                  }
+                });
               });
+              f.get(t).i32(MR).add().tee(t).get(tEnd).lt().brIf(0);
             });
-            f.get(t).i32(MR).add().tee(t).get(tEnd).lt().brIf(0);
           });
+          f.get(lbEnd).i32(1).sub().set(lb);
         });
       });
     },
