@@ -16,6 +16,7 @@ import {
   workFloats,
 } from "../src/kernels/wasm/gemm_module.ts";
 import {
+  copyTraffic,
   kernelMode,
   relaxedSimd,
   setKernels,
@@ -427,6 +428,44 @@ Deno.test({
         bitsOf(r.js as Float32Array),
         `${outer} ${mid} ${inner}`,
       );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a kernel reads the previous kernel's output where it still is, with the same result",
+  ignore: !simd,
+  fn() {
+    // Big enough for the WebAssembly path at every stage (4096 pooled).
+    const g = conv(16, 12, 12, 8, 5, 16, 1, 0);
+    const x = randArray(g.n * g.h * g.w * g.c, 91);
+    const f = randArray(g.kh * g.kw * g.c * g.o, 92);
+    const b = randArray(g.o, 93);
+    const before = setKernels("wasm");
+    try {
+      const y = conv2dForward(x, f, g);
+      copyTraffic();
+      const r = biasRelu(y, b);
+      // Only the bias was copied in: y was read where the convolution left it.
+      assertEquals(copyTraffic().inBytes, 4 * b.length);
+      const pg = pool(g.n, g.outH, g.outW, g.o, 2, 2, 0);
+      const pooled = maxPoolForward(r, pg);
+      // The same kernels on copies (other buffers, so copied in).
+      const want = biasRelu(y.slice(), b);
+      assertEquals(bitsOf(r), bitsOf(want));
+      const wantPool = maxPoolForward(want.slice(), pg);
+      assertEquals(bitsOf(pooled.out), bitsOf(wantPool.out));
+      assertEquals(pooled.argmax, wantPool.argmax);
+      // A view of the pooled values (the argmax lies after them) is read in
+      // place too.
+      const again = maxPoolForward(r, pg);
+      copyTraffic();
+      const relu2 = biasRelu(again.out, b);
+      assertEquals(copyTraffic().inBytes, 4 * b.length);
+      assertEquals(bitsOf(relu2), bitsOf(biasRelu(wantPool.out.slice(), b)));
+    } finally {
+      setKernels(before);
     }
   },
 });

@@ -35,6 +35,7 @@ import {
   arenaRelease,
   arenaTake,
   kernelMode,
+  markResident,
   onWasm,
   wasm,
   withInts,
@@ -906,7 +907,11 @@ export function runConvJob(
     init,
     scratch,
   );
-  if (shared !== null) return shared.slice();
+  if (shared !== null) {
+    const out = shared.slice();
+    markResident(out, shared.byteOffset / 4);
+    return out;
+  }
   if (!(in2 instanceof Float32Array)) {
     throw new RangeError(
       `Expected room in the WebAssembly memory for job ${kind}`,

@@ -30,10 +30,13 @@ import {
   arenaMark,
   arenaRelease,
   countCopy,
+  forgetResident,
   type KernelMode,
   kernelMode,
   memoryView,
   reserve,
+  residentEnd,
+  residentOffset,
   setArena,
   wasmShared,
 } from "./wasm/runtime.ts";
@@ -406,9 +409,18 @@ export function parallelRun(
   if (!parallel && mode === "js") return null;
   const chunks = parallel ? Math.min(units, threads * CHUNKS_PER_THREAD) : 1;
   // Float offsets: the inputs, the output, then one scratch region a thread.
-  const off1 = mode === "wasm" ? 16 : 0;
-  const off2 = off1 + align(in1.length);
-  const offOut = off2 + align(in2.length);
+  // With WebAssembly an input that is the previous call's output, still in
+  // the memory, is read where it is and the rest is laid out after it.
+  const h1 = mode === "wasm" ? residentOffset(in1) : -1;
+  const h2 = mode === "wasm" && in2 instanceof Float32Array
+    ? residentOffset(in2)
+    : -1;
+  let base = h1 >= 0 || h2 >= 0 ? residentEnd() : mode === "wasm" ? 16 : 0;
+  const off1 = h1 >= 0 ? h1 : base;
+  if (h1 < 0) base += align(in1.length);
+  const off2 = h2 >= 0 ? h2 : base;
+  if (h2 < 0) base += align(in2.length);
+  const offOut = base;
   const scratchLen = mode === "wasm" ? align(scratch) : 0;
   const offScratch = align(offOut + outLen);
   const floats = offScratch + scratchLen * (parallel ? threads : 1);
@@ -430,14 +442,18 @@ export function parallelRun(
   const a = new Float32Array(buf, off1 * 4, in1.length);
   const b = new Float32Array(buf, off2 * 4, in2.length);
   const out = new Float32Array(buf, offOut * 4, outLen);
-  a.set(in1);
-  if (in2 instanceof Float32Array) b.set(in2);
-  else in2.write(b);
+  forgetResident();
+  if (h1 < 0) a.set(in1);
+  if (h2 >= 0) { /* in place */ }
+  else if (in2 instanceof Float32Array) {
+    b.set(in2);
+  } else in2.write(b);
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
   if (mode === "wasm") {
     countCopy(
-      in1.length + in2.length + (typeof init === "string" ? 0 : outLen),
+      (h1 < 0 ? in1.length : 0) + (h2 < 0 ? in2.length : 0) +
+        (typeof init === "string" ? 0 : outLen),
       outLen,
     );
   }

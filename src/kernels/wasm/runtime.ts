@@ -420,18 +420,100 @@ export function stageRun(
   call: (ptrs: number[], out: number) => void,
 ): Float32Array | null {
   if (!isMainThread || kernelMode() !== "wasm") return null;
+  // An input still in the memory from the call before is read there; the
+  // rest goes after it.
+  const hits = inputs.map(residentOffset);
   const offs: number[] = [];
-  let off = 16;
-  for (const a of inputs) {
-    offs.push(off);
-    off += (a.length + 15) & ~15;
+  let off = hits.some((h) => h >= 0) ? residentEnd() : 16;
+  let copied = 0;
+  for (const [i, a] of inputs.entries()) {
+    if (hits[i]! >= 0) offs.push(hits[i]!);
+    else {
+      offs.push(off);
+      off += (a.length + 15) & ~15;
+      copied += a.length;
+    }
   }
   const outOff = off;
+  resident = null;
   if (!reserve(outOff + outLen)) return null;
-  inputs.forEach((a, i) => view.set(a, offs[i]!));
+  inputs.forEach((a, i) => {
+    if (hits[i]! < 0) view.set(a, offs[i]!);
+  });
   call(offs.map((o) => o * 4), outOff * 4);
-  countCopy(off - 16, outLen);
-  return view.slice(outOff, outOff + outLen);
+  countCopy(copied, outLen);
+  const out = view.slice(outOff, outOff + outLen);
+  markResident(out, outOff);
+  return out;
+}
+
+/**
+ * The output of the last WebAssembly call on this thread, still in the
+ * shared memory: a fresh array the call returned (tensors never mutate their
+ * storage) and where its copy lives. The next call reads an input that is
+ * (a view of) it in place instead of copying it back in, and lays out its
+ * own data after it; any call forgets it.
+ */
+let resident: {
+  buffer: ArrayBufferLike;
+  byteOffset: number;
+  floats: number;
+  at: number;
+} | null = null;
+
+/**
+ * Records that `copy` (a fresh array just returned by a kernel) also sits in
+ * the shared memory from float `at`, until the next kernel call.
+ *
+ * @internal
+ * @param copy The array returned.
+ * @param at Its float offset in the shared memory.
+ * @returns Nothing.
+ */
+export function markResident(copy: Float32Array, at: number): void {
+  resident = {
+    buffer: copy.buffer,
+    byteOffset: copy.byteOffset,
+    floats: copy.length,
+    at,
+  };
+}
+
+/**
+ * Forgets the resident output (for calls that overwrite the memory).
+ *
+ * @internal
+ * @returns Nothing.
+ */
+export function forgetResident(): void {
+  resident = null;
+}
+
+/**
+ * Where `a` sits in the shared memory when it is (part of) the resident
+ * output, else -1.
+ *
+ * @internal
+ * @param a An array.
+ * @returns Its float offset there, or -1.
+ */
+export function residentOffset(a: Float32Array): number {
+  const r = resident;
+  if (r === null || a.buffer !== r.buffer) return -1;
+  const start = a.byteOffset - r.byteOffset;
+  if (start < 0 || start + a.byteLength > r.floats * 4) return -1;
+  return r.at + start / 4;
+}
+
+/**
+ * The first 16-float boundary after the resident output (16 without one).
+ *
+ * @internal
+ * @returns A float offset.
+ */
+export function residentEnd(): number {
+  const r = resident;
+  return r === null ? 16 : (r.at + r.floats + 15) & ~15;
 }
 
 let copiedIn = 0;
