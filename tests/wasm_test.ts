@@ -469,3 +469,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "WebAssembly bias + relu, relu mask and max pooling split over threads give the same bits",
+  ignore: !simd,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn() {
+    const n = 64 * 24 * 24 * 8;
+    const x = randArray(n, 501), g = randArray(n, 502), b = randArray(8, 503);
+    const pg = pool(64, 24, 24, 8, 2, 2, 0);
+    const run = () => {
+      const r = biasRelu(x, b), m = reluMask(g, x);
+      const p = maxPoolForward(x.slice(), pg);
+      return [bitsOf(r), bitsOf(m), bitsOf(p.out), p.argmax];
+    };
+    try {
+      setThreads(1);
+      const one = run();
+      setThreads(2);
+      assertEquals(run(), one);
+      setThreads(3);
+      assertEquals(run(), one);
+    } finally {
+      setThreads(1);
+    }
+  },
+});

@@ -10,6 +10,8 @@
  */
 
 import { stageRun, wasm } from "./wasm/runtime.ts";
+import { runElementwiseJob } from "./wasm_jobs.ts";
+import { JOB_BIAS_RELU, JOB_RELU_MASK } from "./threads.ts";
 
 /** Arrays from this length run the WebAssembly kernels (copies included). */
 const WASM_MIN = 4096;
@@ -317,9 +319,7 @@ export function binary(
 export function reluMask(g: Float32Array, x: Float32Array): Float32Array {
   const n = g.length;
   if (n >= WASM_MIN) {
-    const r = stageRun([g, x], n, ([pg, px], po) => {
-      wasm().reluMask(pg!, px!, po, n);
-    });
+    const r = runElementwiseJob(JOB_RELU_MASK, [], g, x, n, n, 256, 8 * n);
     if (r !== null) return r;
   }
   const o = new Float32Array(n);
@@ -340,9 +340,18 @@ export function reluMask(g: Float32Array, x: Float32Array): Float32Array {
 export function biasRelu(x: Float32Array, b: Float32Array): Float32Array {
   const n = x.length, m = b.length;
   if (n >= WASM_MIN && m > 0 && m % 4 === 0) {
-    const r = stageRun([x, b], n, ([px, pb], po) => {
-      wasm().biasRelu(px!, pb!, po, n, m);
-    });
+    const rows = n / m;
+    const grain = Math.max(1, Math.ceil(256 / m));
+    const r = runElementwiseJob(
+      JOB_BIAS_RELU,
+      [m],
+      x,
+      b,
+      n,
+      rows,
+      grain,
+      8 * n,
+    );
     if (r !== null) return r;
   }
   const o = new Float32Array(n);

@@ -10,8 +10,9 @@
  * @module
  */
 
-import { stageRun, wasm } from "./wasm/runtime.ts";
 import { POOL_FIELDS } from "./wasm/pool_module.ts";
+import { runElementwiseJob } from "./wasm_jobs.ts";
+import { JOB_MAX_POOL } from "./threads.ts";
 
 /** Everything the pooling kernels need to know about the shapes. @internal */
 export interface Pool2dGeometry {
@@ -51,9 +52,16 @@ export function maxPoolForward(
     const geo = new Float32Array(
       Int32Array.from(POOL_FIELDS, (f) => g[f]).buffer,
     );
-    const r = stageRun([x, geo], 2 * size, ([px, pg], po) => {
-      wasm().maxPool(px!, pg!, po, po + 4 * size);
-    });
+    const r = runElementwiseJob(
+      JOB_MAX_POOL,
+      [size],
+      x,
+      geo,
+      2 * size,
+      n,
+      1,
+      4 * x.length,
+    );
     if (r !== null) {
       return {
         out: r.subarray(0, size),

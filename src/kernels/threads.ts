@@ -65,6 +65,12 @@ export const JOB_BATCHED_FORWARD = 10;
 export const JOB_BATCHED_INPUT = 11;
 /** Job kind: groups of a batched convolution filter gradient. @internal */
 export const JOB_BATCHED_FILTER = 12;
+/** Job kind: rows of the WebAssembly bias + relu. @internal */
+export const JOB_BIAS_RELU = 13;
+/** Job kind: a range of the WebAssembly relu mask. @internal */
+export const JOB_RELU_MASK = 14;
+/** Job kind: images of the WebAssembly max pooling. @internal */
+export const JOB_MAX_POOL = 15;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

@@ -17,6 +17,7 @@ import {
 } from "./wasm/runtime.ts";
 import { CONV_JOBS, geometryFromInts } from "./conv2d.ts";
 import { BATCHED_JOBS } from "./conv2d_batched.ts";
+import { ELEMENTWISE_JOBS } from "./wasm_jobs.ts";
 import {
   C_ERR,
   C_GEN,
@@ -63,6 +64,11 @@ function run(kind: number, start: number, end: number): void {
   }
   if (kind === JOB_GEMM_WASM) {
     gemmRangeWasm(a, b, out, ints, start, end);
+    return;
+  }
+  const simple = ELEMENTWISE_JOBS[kind];
+  if (simple !== undefined) {
+    simple(a, b, out, ints, start, end);
     return;
   }
   const range = CONV_JOBS[kind] ?? BATCHED_JOBS[kind];

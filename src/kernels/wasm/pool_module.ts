@@ -27,17 +27,18 @@ export const POOL_FIELDS = [
 ] as const;
 
 /**
- * Adds `maxPool(x, geo, out, argmax)` for images whose channel count is a
- * multiple of 4 (byte addresses; `argmax` receives int32 flat indices).
+ * Adds `maxPool(x, geo, out, argmax, b0, b1)` for images `[b0, b1)` whose
+ * channel count is a multiple of 4 (byte addresses of the whole input and
+ * outputs; `argmax` receives int32 flat indices into the whole input).
  *
  * @internal
  */
 export function addMaxPool(mb: ModuleBuilder): void {
   mb.func(
     "maxPool",
-    ["i32", "i32", "i32", "i32"],
+    ["i32", "i32", "i32", "i32", "i32", "i32"],
     [],
-    (f, [x, geo, out, argmax]) => {
+    (f, [x, geo, out, argmax, b0, b1]) => {
       const g = {} as Record<(typeof POOL_FIELDS)[number], Local>;
       POOL_FIELDS.forEach((name, i) => {
         const l = f.local("i32");
@@ -51,7 +52,12 @@ export function addMaxPool(mb: ModuleBuilder): void {
       const best = f.local("v128"), at = f.local("v128");
       const cand = f.local("v128"), mask = f.local("v128");
       f.i32(0).set(zero);
-      f.for(b, () => f.i32(0), g.n, 1, () => {
+      // Images [b0, b1): the outputs of image b0 first.
+      f.get(b0!).get(g.outH).mul().get(g.outW).mul().get(g.c).mul().i32(2)
+        .shl().set(t);
+      f.get(out!).get(t).add().set(out!);
+      f.get(argmax!).get(t).add().set(argmax!);
+      f.for(b, () => f.get(b0!), b1!, 1, () => {
         f.get(b).get(g.h).mul().get(g.w).mul().get(g.c).mul().set(img);
         f.for(oy, () => f.i32(0), g.outH, 1, () => {
           f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(y0);

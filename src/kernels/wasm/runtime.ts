@@ -96,8 +96,15 @@ export interface WasmExports {
     epsHat: number,
     out: number,
   ): void;
-  /** Max pooling of images whose channels are a multiple of 4. */
-  maxPool(x: number, geo: number, out: number, argmax: number): void;
+  /** Max pooling of images `[b0, b1)` whose channels are a multiple of 4. */
+  maxPool(
+    x: number,
+    geo: number,
+    out: number,
+    argmax: number,
+    b0: number,
+    b1: number,
+  ): void;
   /** Threefry-2x32-20 words of `blocks` (a multiple of 4) counters from `b0`. */
   threefry(
     k0: number,
