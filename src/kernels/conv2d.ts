@@ -34,6 +34,7 @@ import {
   arenaMark,
   arenaRelease,
   arenaTake,
+  fitsWasm,
   kernelMode,
   markResident,
   onWasm,
@@ -174,8 +175,16 @@ function directFilter(g: Conv2dGeometry): boolean {
  * output gradient is streamed once per row tile).
  */
 function wasmFilter(g: Conv2dGeometry): boolean {
+  const depth = g.n * g.outH * g.outW;
   return kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
-    g.c <= 4 && !isPointwise(g);
+    g.c <= 4 && !isPointwise(g) &&
+    fitsWasm(paddedSize(g) + 2 * depth * (g.o + 8) + 1e6);
+}
+
+/** Floats of the input once padded. */
+function paddedSize(g: Conv2dGeometry): number {
+  return g.n * (g.h + g.padTop + g.padBottom) *
+    (g.w + g.padLeft + g.padRight) * g.c;
 }
 
 /** The input padded once, and the geometry of the convolution without padding. */
@@ -955,7 +964,10 @@ export function conv2dForward(
   }
   if (
     kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
-    g.kw * g.c >= 4 && !isPointwise(g)
+    g.kw * g.c >= 4 && !isPointwise(g) &&
+    fitsWasm(
+      paddedSize(g) + 2 * g.kh * g.kw * g.c * (g.o + 8) + size + 1e6,
+    )
   ) {
     // Measured on one thread: the small CNN's conv1 (kw * c = 5) 1.05 vs
     // 1.8 ms with im2col, conv2 0.92 vs 1.12 ms, Keras conv2 80 vs 96 ms;

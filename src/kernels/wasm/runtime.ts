@@ -294,6 +294,18 @@ export function reserve(floats: number): boolean {
 }
 
 /**
+ * Whether a job of `floats` float32 words (inputs, output and every
+ * thread's scratch) fits in the shared memory, with room to spare.
+ *
+ * @internal
+ * @param floats The job's size.
+ * @returns Whether it fits.
+ */
+export function fitsWasm(floats: number): boolean {
+  return floats * 4 <= MAX_PAGES * 65536 - (64 << 20);
+}
+
+/**
  * A float32 view of the shared memory (refreshed after growth).
  *
  * @internal
