@@ -71,6 +71,8 @@ export const JOB_BIAS_RELU = 13;
 export const JOB_RELU_MASK = 14;
 /** Job kind: images of the WebAssembly max pooling. @internal */
 export const JOB_MAX_POOL = 15;
+/** Job kind: partial filter gradients over fixed ranges of output positions. @internal */
+export const JOB_FILTER_PARTS = 16;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 
