@@ -703,12 +703,6 @@ export type ConvRange = (
 ) => void;
 
 /**
- * The kernel of each convolution job kind, for this module and the worker
- * threads alike.
- *
- * @internal
- */
-/**
  * Computes output lines `[l0, l1)` (a line is `(b, oy)`) of the forward
  * convolution of the padded input with the WebAssembly kernel that needs
  * no column matrix (see `wasm/conv_module.ts`), the filter packed in
@@ -731,29 +725,7 @@ export function wasmForwardRange(
   l0: number,
   l1: number,
 ): void {
-  const mark = arenaMark();
-  const tmp = arenaTake(workFloats);
-  if (tmp === null) {
-    throw new RangeError(
-      `Expected ${workFloats} floats of convolution scratch but the arena had less`,
-    );
-  }
-  try {
-    const ok = withInts([...geoWords(g), g.o], (geo) => {
-      wasm().convForward(
-        xp.byteOffset,
-        geo,
-        bp.byteOffset,
-        y.byteOffset,
-        l0,
-        l1,
-        tmp.byteOffset,
-      );
-    });
-    if (!ok) throw new RangeError("Expected room for the geometry words");
-  } finally {
-    arenaRelease(mark);
-  }
+  columnFree("convForward", [g.o], xp, bp, g, y, l0, l1);
 }
 
 /**
@@ -779,6 +751,24 @@ export function wasmFilterRange(
   k0: number,
   k1: number,
 ): void {
+  columnFree("convFilter", [g.o, g.n], xp, bp, g, dw, k0, k1);
+}
+
+/**
+ * Calls a column-free WebAssembly convolution kernel on range `[s, e)`,
+ * with the geometry words (and `extra` after them) and an edge tile taken
+ * from this thread's arena.
+ */
+function columnFree(
+  kernel: "convForward" | "convFilter",
+  extra: readonly number[],
+  xp: Float32Array,
+  bp: Float32Array,
+  g: Conv2dGeometry,
+  out: Float32Array,
+  s: number,
+  e: number,
+): void {
   const mark = arenaMark();
   const tmp = arenaTake(workFloats);
   if (tmp === null) {
@@ -787,14 +777,14 @@ export function wasmFilterRange(
     );
   }
   try {
-    const ok = withInts([...geoWords(g), g.o, g.n], (geo) => {
-      wasm().convFilter(
+    const ok = withInts([...geoWords(g), ...extra], (geo) => {
+      wasm()[kernel](
         xp.byteOffset,
         geo,
         bp.byteOffset,
-        dw.byteOffset,
-        k0,
-        k1,
+        out.byteOffset,
+        s,
+        e,
         tmp.byteOffset,
       );
     });
@@ -869,6 +859,12 @@ export function filterPartsRange(
   arenaRelease(mark);
 }
 
+/**
+ * The kernel of each convolution job kind, for this module and the worker
+ * threads alike.
+ *
+ * @internal
+ */
 export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
   [JOB_CONV_FORWARD]: conv2dForwardRange,
   [JOB_CONV_BACKPROP_INPUT]: conv2dBackpropInputRange,
