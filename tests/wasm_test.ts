@@ -30,7 +30,11 @@ import {
 } from "../src/kernels/conv2d.ts";
 import { setThreads } from "../src/kernels/threads.ts";
 import { biasRelu, reduce, reluMask } from "../src/kernels/elementwise.ts";
-import { maxPoolForward, type Pool2dGeometry } from "../src/kernels/pool.ts";
+import {
+  maxPoolForward,
+  type Pool2dGeometry,
+  scatterAddByIndex,
+} from "../src/kernels/pool.ts";
 import { adamKernel } from "../src/optim/_adam_kernel.ts";
 import {
   bernoulli,
@@ -480,14 +484,23 @@ Deno.test({
     const n = 64 * 24 * 24 * 8;
     const x = randArray(n, 501), g = randArray(n, 502), b = randArray(8, 503);
     const pg = pool(64, 24, 24, 8, 2, 2, 0);
+    const dy = randArray(64 * 12 * 12 * 8, 504);
     const run = () => {
       const r = biasRelu(x, b), m = reluMask(g, x);
       const p = maxPoolForward(x.slice(), pg);
-      return [bitsOf(r), bitsOf(m), bitsOf(p.out), p.argmax];
+      const s = scatterAddByIndex(dy, p.argmax, n, 64);
+      return [bitsOf(r), bitsOf(m), bitsOf(p.out), p.argmax, bitsOf(s)];
     };
     try {
       setThreads(1);
       const one = run();
+      // The scatter also matches the typed-array loop bit for bit, with
+      // overlapping windows (stride 1) summing into the same elements.
+      const p3 = pool(64, 24, 24, 8, 3, 1, 0);
+      const am = maxPoolForward(x.slice(), p3).argmax;
+      const d3 = randArray(am.length, 505);
+      const sc = both(() => scatterAddByIndex(d3, am, n, 64));
+      assertEquals(bitsOf(sc.wasm), bitsOf(sc.js));
       setThreads(2);
       assertEquals(run(), one);
       setThreads(3);

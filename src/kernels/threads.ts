@@ -73,6 +73,8 @@ export const JOB_RELU_MASK = 14;
 export const JOB_MAX_POOL = 15;
 /** Job kind: partial filter gradients over fixed ranges of output positions. @internal */
 export const JOB_FILTER_PARTS = 16;
+/** Job kind: images of the WebAssembly max-pool scatter. @internal */
+export const JOB_SCATTER_ADD = 17;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

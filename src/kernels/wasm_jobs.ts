@@ -12,6 +12,7 @@ import {
   JOB_BIAS_RELU,
   JOB_MAX_POOL,
   JOB_RELU_MASK,
+  JOB_SCATTER_ADD,
   parallelRun,
 } from "./threads.ts";
 import { kernelMode, markResident, wasm } from "./wasm/runtime.ts";
@@ -64,6 +65,17 @@ export const ELEMENTWISE_JOBS: Readonly<Record<number, ElementwiseRange>> = {
       b1,
     );
   },
+  // Images [b0, b1) of ints[0] outputs each; their positions stay inside
+  // their image, so images never share an element of dx.
+  [JOB_SCATTER_ADD]: (dy, argmax, dx, ints, b0, b1) => {
+    wasm().scatterAdd(
+      dy.byteOffset,
+      argmax.byteOffset,
+      dx.byteOffset,
+      b0 * ints[0]!,
+      b1 * ints[0]!,
+    );
+  },
 };
 
 /**
@@ -80,6 +92,7 @@ export const ELEMENTWISE_JOBS: Readonly<Record<number, ElementwiseRange>> = {
  * @param total The units of work.
  * @param grain The split granularity.
  * @param effort The work, in the thread pool's floating-point operations.
+ * @param init The output's start: written in full by the job, or zeros.
  * @returns The output, or `null`.
  */
 export function runElementwiseJob(
@@ -91,6 +104,7 @@ export function runElementwiseJob(
   total: number,
   grain: number,
   effort: number,
+  init: "zeros" | "written" = "written",
 ): Float32Array | null {
   if (kernelMode() !== "wasm") return null;
   const range = ELEMENTWISE_JOBS[kind]!;
@@ -104,7 +118,7 @@ export function runElementwiseJob(
     grain,
     effort,
     (a, b, out, s, e) => range(a, b, out, ints, s, e),
-    "written",
+    init,
   );
   if (shared === null) return null;
   const out = shared.slice();

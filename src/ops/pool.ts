@@ -124,6 +124,7 @@ const scatterPrim: Primitive<Pool2dGeometry> = {
       dataOf(dy!) as Float32Array,
       argmaxOf(x!, g),
       x!.size,
+      g.n,
     );
     return fromData(inShape(g), "float32", out) as AnyTensor;
   },

@@ -32,7 +32,7 @@ import { addConvData, addConvFilter, addConvForward } from "./conv_module.ts";
 import { addElementwise, addSumMid } from "./elementwise_module.ts";
 import { addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
-import { addMaxPool } from "./pool_module.ts";
+import { addMaxPool, addScatterAdd } from "./pool_module.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -284,5 +284,6 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   addThreefry(mb);
   addAdam(mb);
   addMaxPool(mb);
+  addScatterAdd(mb);
   return mb.bytes();
 }

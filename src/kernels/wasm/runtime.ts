@@ -105,6 +105,14 @@ export interface WasmExports {
     b0: number,
     b1: number,
   ): void;
+  /** `dx[argmax[i]] += dy[i]` for `i` in `[i0, i1)`. */
+  scatterAdd(
+    dy: number,
+    argmax: number,
+    dx: number,
+    i0: number,
+    i1: number,
+  ): void;
   /** Threefry-2x32-20 words of `blocks` (a multiple of 4) counters from `b0`. */
   threefry(
     k0: number,
