@@ -34,9 +34,9 @@ import {
   arenaMark,
   arenaRelease,
   arenaTake,
+  copyOut,
   fitsWasm,
   kernelMode,
-  markResident,
   onWasm,
   wasm,
   withInts,
@@ -981,9 +981,7 @@ export function runConvJob(
     scratch,
   );
   if (shared !== null) {
-    const out = shared.slice();
-    markResident(out, shared.byteOffset / 4);
-    return out;
+    return copyOut(shared);
   }
   if (!(in2 instanceof Float32Array)) {
     throw new RangeError(

@@ -30,13 +30,11 @@ import {
   arenaMark,
   arenaRelease,
   countCopy,
-  forgetResident,
   type KernelMode,
   kernelMode,
   memoryView,
+  placeInputs,
   reserve,
-  residentEnd,
-  residentOffset,
   setArena,
   wasmShared,
 } from "./wasm/runtime.ts";
@@ -420,17 +418,18 @@ export function parallelRun(
   const chunks = parallel ? Math.min(units, threads * CHUNKS_PER_THREAD) : 1;
   // Float offsets: the inputs, the output, then one scratch region a thread.
   // With WebAssembly an input that is the previous call's output, still in
-  // the memory, is read where it is and the rest is laid out after it.
-  const h1 = mode === "wasm" ? residentOffset(in1) : -1;
-  const h2 = mode === "wasm" && in2 instanceof Float32Array
-    ? residentOffset(in2)
-    : -1;
-  let base = h1 >= 0 || h2 >= 0 ? residentEnd() : mode === "wasm" ? 16 : 0;
-  const off1 = h1 >= 0 ? h1 : base;
-  if (h1 < 0) base += align(in1.length);
-  const off2 = h2 >= 0 ? h2 : base;
-  if (h2 < 0) base += align(in2.length);
-  const offOut = base;
+  // the memory, is read where it is (see placeInputs).
+  let off1 = 0, off2 = align(in1.length), offOut = off2 + align(in2.length);
+  let copy1 = true, copy2 = true;
+  if (mode === "wasm") {
+    const place = placeInputs([
+      in1,
+      in2 instanceof Float32Array ? in2 : in2.length,
+    ]);
+    [off1, off2] = place.offs as [number, number];
+    [copy1, copy2] = place.copy as [boolean, boolean];
+    offOut = place.end;
+  }
   const scratchLen = mode === "wasm" ? align(scratch) : 0;
   const offScratch = align(offOut + outLen);
   const floats = offScratch + scratchLen * (parallel ? threads : 1);
@@ -452,20 +451,14 @@ export function parallelRun(
   const a = new Float32Array(buf, off1 * 4, in1.length);
   const b = new Float32Array(buf, off2 * 4, in2.length);
   const out = new Float32Array(buf, offOut * 4, outLen);
-  forgetResident();
-  if (h1 < 0) a.set(in1);
-  if (h2 >= 0) { /* in place */ }
-  else if (in2 instanceof Float32Array) {
-    b.set(in2);
-  } else in2.write(b);
+  if (copy1) a.set(in1);
+  if (!copy2) { /* read in place */ }
+  else if (in2 instanceof Float32Array) b.set(in2);
+  else in2.write(b);
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
   if (mode === "wasm") {
-    countCopy(
-      (h1 < 0 ? in1.length : 0) + (h2 < 0 ? in2.length : 0) +
-        (typeof init === "string" ? 0 : outLen),
-      outLen,
-    );
+    countCopy(typeof init === "string" ? 0 : outLen, outLen);
   }
   if (p === null) {
     // Small job, one thread or no pool: this thread runs all of it in place.

@@ -15,7 +15,7 @@ import {
   JOB_SCATTER_ADD,
   parallelRun,
 } from "./threads.ts";
-import { kernelMode, markResident, wasm } from "./wasm/runtime.ts";
+import { copyOut, kernelMode, wasm } from "./wasm/runtime.ts";
 
 /** One range of an elementwise job. @internal */
 export type ElementwiseRange = (
@@ -121,7 +121,5 @@ export function runElementwiseJob(
     init,
   );
   if (shared === null) return null;
-  const out = shared.slice();
-  markResident(out, shared.byteOffset / 4);
-  return out;
+  return copyOut(shared);
 }

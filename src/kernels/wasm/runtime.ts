@@ -447,31 +447,14 @@ export function stageRun(
   call: (ptrs: number[], out: number) => void,
 ): Float32Array | null {
   if (!isMainThread || kernelMode() !== "wasm") return null;
-  // An input still in the memory from the call before is read there; the
-  // rest goes after it.
-  const hits = inputs.map(residentOffset);
-  const offs: number[] = [];
-  let off = hits.some((h) => h >= 0) ? residentEnd() : 16;
-  let copied = 0;
-  for (const [i, a] of inputs.entries()) {
-    if (hits[i]! >= 0) offs.push(hits[i]!);
-    else {
-      offs.push(off);
-      off += (a.length + 15) & ~15;
-      copied += a.length;
-    }
-  }
-  const outOff = off;
-  resident = null;
-  if (!reserve(outOff + outLen)) return null;
+  const { offs, copy, end } = placeInputs(inputs);
+  if (!reserve(end + outLen)) return null;
   inputs.forEach((a, i) => {
-    if (hits[i]! < 0) view.set(a, offs[i]!);
+    if (copy[i]) view.set(a, offs[i]!);
   });
-  call(offs.map((o) => o * 4), outOff * 4);
-  countCopy(copied, outLen);
-  const out = view.slice(outOff, outOff + outLen);
-  markResident(out, outOff);
-  return out;
+  call(offs.map((o) => o * 4), end * 4);
+  countCopy(0, outLen);
+  return copyOut(view.subarray(end, end + outLen));
 }
 
 /**
@@ -489,42 +472,66 @@ let resident: {
 } | null = null;
 
 /**
- * Records that `copy` (a fresh array just returned by a kernel) also sits in
- * the shared memory from float `at`, until the next kernel call.
+ * Where a call's inputs go in the shared memory, from float 16 on: an input
+ * that is (a view of) the resident output is read where it is and the rest
+ * are laid out after it, 16-float aligned. A number stands for an input of
+ * that length that is written in place (never resident). Forgets the
+ * resident output (the call is about to write) and counts the floats to
+ * copy in.
  *
  * @internal
- * @param copy The array returned.
- * @param at Its float offset in the shared memory.
- * @returns Nothing.
+ * @param inputs The inputs, or the lengths of written ones.
+ * @returns Each input's float offset, whether it must be copied in, and the
+ * first free float after them.
  */
-export function markResident(copy: Float32Array, at: number): void {
-  resident = {
-    buffer: copy.buffer,
-    byteOffset: copy.byteOffset,
-    floats: copy.length,
-    at,
-  };
-}
-
-/**
- * Forgets the resident output (for calls that overwrite the memory).
- *
- * @internal
- * @returns Nothing.
- */
-export function forgetResident(): void {
+export function placeInputs(
+  inputs: readonly (Float32Array | number)[],
+): { offs: number[]; copy: boolean[]; end: number } {
+  const hits = inputs.map((a) =>
+    typeof a === "number" ? -1 : residentOffset(a)
+  );
+  let end = hits.some((h) => h >= 0) ? residentEnd() : 16;
+  const offs: number[] = [], copy: boolean[] = [];
+  let copied = 0;
+  inputs.forEach((a, i) => {
+    const h = hits[i]!;
+    const len = typeof a === "number" ? a : a.length;
+    copy.push(h < 0);
+    if (h >= 0) offs.push(h);
+    else {
+      offs.push(end);
+      end += (len + 15) & ~15;
+      copied += len;
+    }
+  });
   resident = null;
+  countCopy(copied, 0);
+  return { offs, copy, end };
 }
 
 /**
- * Where `a` sits in the shared memory when it is (part of) the resident
- * output, else -1.
+ * A fresh copy of a kernel's output `view`; when the view is in the shared
+ * memory the copy is remembered as resident there until the next call.
  *
  * @internal
- * @param a An array.
- * @returns Its float offset there, or -1.
+ * @param view The output, in shared memory.
+ * @returns The copy.
  */
-export function residentOffset(a: Float32Array): number {
+export function copyOut(view: Float32Array): Float32Array {
+  const out = view.slice();
+  if (onWasm(view)) {
+    resident = {
+      buffer: out.buffer,
+      byteOffset: out.byteOffset,
+      floats: out.length,
+      at: view.byteOffset / 4,
+    };
+  }
+  return out;
+}
+
+/** Where `a` sits in the shared memory when it is (part of) the resident output, else -1. */
+function residentOffset(a: Float32Array): number {
   const r = resident;
   if (r === null || a.buffer !== r.buffer) return -1;
   const start = a.byteOffset - r.byteOffset;
@@ -532,13 +539,8 @@ export function residentOffset(a: Float32Array): number {
   return r.at + start / 4;
 }
 
-/**
- * The first 16-float boundary after the resident output (16 without one).
- *
- * @internal
- * @returns A float offset.
- */
-export function residentEnd(): number {
+/** The first 16-float boundary after the resident output (16 without one). */
+function residentEnd(): number {
   const r = resident;
   return r === null ? 16 : (r.at + r.floats + 15) & ~15;
 }
