@@ -603,11 +603,32 @@ export function conv2dBackpropFilterRange(
     );
     return;
   }
+  filterRows(x, dy, g, dw, k0 * o, k0, k1, 0, rowsTotal);
+}
+
+/**
+ * Writes filter-gradient rows `[k0, k1)` summed over output positions
+ * `[r0, r1)` to `dw` from offset `at`: column chunks of im2col, each
+ * multiplied by the GEMM and added in order (zeros for no positions).
+ */
+function filterRows(
+  x: Float32Array,
+  dy: Float32Array,
+  g: Conv2dGeometry,
+  dw: Float32Array,
+  at: number,
+  k0: number,
+  k1: number,
+  r0: number,
+  r1: number,
+): void {
+  const o = g.o, width = k1 - k0;
   const per = chunkRows(g);
+  const mark = arenaMark();
   const cols = scratch(per * width);
-  if (rowsTotal === 0) dw.fill(0, k0 * o, k1 * o);
-  for (let r = 0; r < rowsTotal; r += per) {
-    const rows = Math.min(per, rowsTotal - r);
+  if (r0 === r1) dw.fill(0, at, at + width * o);
+  for (let r = r0; r < r1; r += per) {
+    const rows = Math.min(per, r1 - r);
     im2col(x, g, r, rows, k0, k1, cols);
     // dw[k0:k1] (+)= cols^T [width, rows] @ dy[rows, o]
     gemmStrided(
@@ -618,16 +639,17 @@ export function conv2dBackpropFilterRange(
       r * o,
       o,
       dw,
-      k0 * o,
+      at,
       o,
       width,
       rows,
       o,
       true,
       false,
-      r > 0,
+      r > r0,
     );
   }
+  arenaRelease(mark);
 }
 
 function geometryInts(g: Conv2dGeometry): number[] {
@@ -824,39 +846,13 @@ export function filterPartsRange(
   p0: number,
   p1: number,
 ): void {
-  const o = g.o, rowLen = g.kh * g.kw * g.c, size = rowLen * o;
+  const rowLen = g.kh * g.kw * g.c, size = rowLen * g.o;
   const rowsTotal = g.n * g.outH * g.outW;
-  const per = chunkRows(g);
-  const mark = arenaMark();
-  const cols = scratch(per * rowLen);
   for (let p = p0; p < p1; p++) {
     const r0 = Math.floor((rowsTotal * p) / FILTER_PARTS);
     const r1 = Math.floor((rowsTotal * (p + 1)) / FILTER_PARTS);
-    if (r0 === r1) parts.fill(0, p * size, (p + 1) * size);
-    for (let r = r0; r < r1; r += per) {
-      const rows = Math.min(per, r1 - r);
-      im2col(x, g, r, rows, 0, rowLen, cols);
-      // part p (+)= cols^T [rowLen, rows] @ dy[rows, o]
-      gemmStrided(
-        cols,
-        0,
-        rowLen,
-        dy,
-        r * o,
-        o,
-        parts,
-        p * size,
-        o,
-        rowLen,
-        rows,
-        o,
-        true,
-        false,
-        r > r0,
-      );
-    }
+    filterRows(x, dy, g, parts, p * size, 0, rowLen, r0, r1);
   }
-  arenaRelease(mark);
 }
 
 /**
