@@ -188,8 +188,16 @@ function paddedSize(g: Conv2dGeometry): number {
     (g.w + g.padLeft + g.padRight) * g.c;
 }
 
-/** The input padded once, and the geometry of the convolution without padding. */
-function padded(
+/**
+ * The input padded once, and the geometry of the convolution without
+ * padding.
+ *
+ * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param g The geometry.
+ * @returns The padded input and its geometry.
+ */
+export function padded(
   x: Float32Array,
   g: Conv2dGeometry,
 ): { xp: Float32Array; gp: Conv2dGeometry } {

@@ -26,9 +26,10 @@ import {
   type ConvRange,
   convScratch,
   flops,
+  padded,
   runConvJob,
 } from "./conv2d.ts";
-import { directFilterRange, padImages } from "./conv2d_direct.ts";
+import { directFilterRange } from "./conv2d_direct.ts";
 import {
   JOB_BATCHED_FILTER,
   JOB_BATCHED_FORWARD,
@@ -47,6 +48,33 @@ function sizes(g: Conv2dGeometry): { x: number; w: number; y: number } {
   };
 }
 
+/**
+ * Runs `run` on groups `[b0, b1)`: each group's slices of the two inputs
+ * (`len1` and `len2` floats a group) and of the output (`lenOut`), with its
+ * scratch taken afresh from this thread's arena.
+ */
+function eachGroup(
+  in1: Float32Array,
+  len1: number,
+  in2: Float32Array,
+  len2: number,
+  out: Float32Array,
+  lenOut: number,
+  b0: number,
+  b1: number,
+  run: (a: Float32Array, b: Float32Array, o: Float32Array) => void,
+): void {
+  const mark = arenaMark();
+  for (let i = b0; i < b1; i++) {
+    run(
+      in1.subarray(i * len1, (i + 1) * len1),
+      in2.subarray(i * len2, (i + 1) * len2),
+      out.subarray(i * lenOut, (i + 1) * lenOut),
+    );
+    arenaRelease(mark);
+  }
+}
+
 /** Groups `[b0, b1)` of a batched forward convolution. */
 function forwardGroups(
   x: Float32Array,
@@ -58,19 +86,9 @@ function forwardGroups(
 ): void {
   const s = sizes(g);
   const rows = g.n * g.outH * g.outW;
-  // Each group takes its scratch afresh from this thread's arena.
-  const mark = arenaMark();
-  for (let b = b0; b < b1; b++) {
-    conv2dForwardRange(
-      x.subarray(b * s.x, (b + 1) * s.x),
-      filter.subarray(b * s.w, (b + 1) * s.w),
-      g,
-      out.subarray(b * s.y, (b + 1) * s.y),
-      0,
-      rows,
-    );
-    arenaRelease(mark);
-  }
+  eachGroup(x, s.x, filter, s.w, out, s.y, b0, b1, (xb, fb, yb) => {
+    conv2dForwardRange(xb, fb, g, yb, 0, rows);
+  });
 }
 
 /** Groups `[b0, b1)` of a batched input gradient (output zero on entry). */
@@ -83,18 +101,9 @@ function inputGroups(
   b1: number,
 ): void {
   const s = sizes(g);
-  const mark = arenaMark();
-  for (let b = b0; b < b1; b++) {
-    conv2dBackpropInputRange(
-      dy.subarray(b * s.y, (b + 1) * s.y),
-      filter.subarray(b * s.w, (b + 1) * s.w),
-      g,
-      out.subarray(b * s.x, (b + 1) * s.x),
-      0,
-      g.n,
-    );
-    arenaRelease(mark);
-  }
+  eachGroup(dy, s.y, filter, s.w, out, s.x, b0, b1, (dyb, fb, xb) => {
+    conv2dBackpropInputRange(dyb, fb, g, xb, 0, g.n);
+  });
 }
 
 /** Groups `[b0, b1)` of a batched filter gradient. */
@@ -110,29 +119,13 @@ function filterGroups(
   const rowLen = g.kh * g.kw * g.c;
   const direct = kernelMode() === "js" && g.c <= 4 &&
     !(g.kh === 1 && g.kw === 1);
-  const mark = arenaMark();
-  for (let b = b0; b < b1; b++) {
-    const xb = x.subarray(b * s.x, (b + 1) * s.x);
-    const dyb = dy.subarray(b * s.y, (b + 1) * s.y);
-    const wb = out.subarray(b * s.w, (b + 1) * s.w);
+  eachGroup(x, s.x, dy, s.y, out, s.w, b0, b1, (xb, dyb, wb) => {
     if (direct) {
-      // Pad the group's images once, then the direct kernel on the
-      // unpadded geometry.
-      const { padTop: t, padBottom: bo, padLeft: l, padRight: r } = g;
-      const xp = padImages(xb, g.n, g.h, g.w, g.c, t, bo, l, r);
-      const gp: Conv2dGeometry = {
-        ...g,
-        h: g.h + t + bo,
-        w: g.w + l + r,
-        padTop: 0,
-        padBottom: 0,
-        padLeft: 0,
-        padRight: 0,
-      };
+      // The group's images padded once, then the direct kernel.
+      const { xp, gp } = padded(xb, g);
       directFilterRange(xp, dyb, gp, wb, 0, rowLen);
     } else conv2dBackpropFilterRange(xb, dyb, g, wb, 0, rowLen);
-    arenaRelease(mark);
-  }
+  });
 }
 
 /**
