@@ -446,6 +446,30 @@ export class Body {
   }
 }
 
+/**
+ * Emits loads of consecutive int32 words at `ptr` into fresh locals, one
+ * per name, in order.
+ *
+ * @internal
+ * @param f The function body.
+ * @param ptr The local holding the words' byte address.
+ * @param names The words' names.
+ * @returns The locals by name.
+ */
+export function loadFields<N extends string>(
+  f: Body,
+  ptr: Local,
+  names: readonly N[],
+): Record<N, Local> {
+  const out = {} as Record<N, Local>;
+  names.forEach((name, i) => {
+    const l = f.local("i32");
+    f.get(ptr).loadI32(4 * i).set(l);
+    out[name] = l;
+  });
+  return out;
+}
+
 interface FuncDef {
   readonly params: readonly ValType[];
   readonly results: readonly ValType[];

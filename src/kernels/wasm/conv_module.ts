@@ -9,7 +9,13 @@
  * @module
  */
 
-import type { Body, FuncRef, Local, ModuleBuilder } from "./builder.ts";
+import {
+  type Body,
+  type FuncRef,
+  loadFields,
+  type Local,
+  type ModuleBuilder,
+} from "./builder.ts";
 
 /** The geometry words the kernels read, in order. @internal */
 export const GEO_FIELDS = [
@@ -31,25 +37,29 @@ export const GEO_FIELDS = [
 type Geo = Record<(typeof GEO_FIELDS)[number], Local>;
 
 function loadGeo(f: Body, geo: Local): Geo {
-  const g = {} as Record<string, Local>;
-  GEO_FIELDS.forEach((name, i) => {
-    const l = f.local("i32");
-    f.get(geo).loadI32(4 * i).set(l);
-    g[name] = l;
-  });
-  return g as Geo;
+  return loadFields(f, geo, GEO_FIELDS);
 }
 
 /**
- * Emits `dst[0 .. len) = src[0 .. len)` (floats, byte addresses), four at
- * a time then one at a time; advances `src` and `dst`.
+ * Emits `dst[0 .. len) = src[0 .. len)`, or `+=` when `add` (floats, byte
+ * addresses), four at a time then one at a time; advances `src` and `dst`.
  */
-function copy(f: Body, src: Local, dst: Local, len: Local, end: Local): void {
+function copy(
+  f: Body,
+  src: Local,
+  dst: Local,
+  len: Local,
+  end: Local,
+  add = false,
+): void {
   f.get(dst).get(len).i32(2).shl().add().set(end);
   f.block(() => {
     f.loop(() => {
       f.get(dst).i32(16).add().get(end).gt().brIf(1);
-      f.get(dst).get(src).loadV().storeV();
+      f.get(dst);
+      if (add) f.get(dst).loadV().get(src).loadV().vadd();
+      else f.get(src).loadV();
+      f.storeV();
       f.get(src).i32(16).add().set(src);
       f.get(dst).i32(16).add().set(dst);
       f.br(0);
@@ -58,7 +68,10 @@ function copy(f: Body, src: Local, dst: Local, len: Local, end: Local): void {
   f.block(() => {
     f.loop(() => {
       f.get(dst).get(end).ge().brIf(1);
-      f.get(dst).get(src).loadF32().storeF32();
+      f.get(dst);
+      if (add) f.get(dst).loadF32().get(src).loadF32().fadd();
+      else f.get(src).loadF32();
+      f.storeF32();
       f.get(src).i32(4).add().set(src);
       f.get(dst).i32(4).add().set(dst);
       f.br(0);
@@ -95,6 +108,34 @@ function position(
   f.get(ox).get(oy).get(g.outW).mul().sub().set(ox);
 }
 
+/**
+ * Emits a loop over column-matrix rows `[r0, r0 + rows)` (output positions
+ * in order): for each, `img` is the byte address of its image in `base`
+ * (rows `rs4` bytes long) and `(iy0, ix0)` its window's corner, padding
+ * included, before `body` runs.
+ */
+function eachRow(
+  f: Body,
+  g: Geo,
+  r0: Local,
+  rows: Local,
+  base: Local,
+  rs4: Local,
+  body: (img: Local, iy0: Local, ix0: Local) => void,
+): void {
+  const b = f.local("i32"), oy = f.local("i32"), ox = f.local("i32");
+  const per = f.local("i32"), r = f.local("i32"), img = f.local("i32");
+  const iy0 = f.local("i32"), ix0 = f.local("i32");
+  position(f, g, r0, b, oy, ox, per);
+  f.for(r, () => f.i32(0), rows, 1, () => {
+    f.get(b).get(g.h).mul().get(rs4).mul().get(base).add().set(img);
+    f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(iy0);
+    f.get(ox).get(g.strideW).mul().get(g.padLeft).sub().set(ix0);
+    body(img, iy0, ix0);
+    advance(f, g, b, oy, ox);
+  });
+}
+
 /** Emits the step to the next output position. */
 function advance(f: Body, g: Geo, b: Local, oy: Local, ox: Local): void {
   f.get(ox).i32(1).add().tee(ox).get(g.outW).eq().if(() => {
@@ -119,16 +160,12 @@ export function addConvData(mb: ModuleBuilder): void {
     [],
     (f, [x, geo, r0, rows, k0, k1, dst]) => {
       const g = loadGeo(f, geo!);
-      const b = f.local("i32"), oy = f.local("i32"), ox = f.local("i32");
-      const per = f.local("i32"), r = f.local("i32"), img = f.local("i32");
-      const iy0 = f.local("i32"), ix0 = f.local("i32"), ky = f.local("i32");
-      const kx = f.local("i32"), iy = f.local("i32"), ix = f.local("i32");
-      const tap = f.local("i32"), lo = f.local("i32"), hi = f.local("i32");
-      const len = f.local("i32"), src = f.local("i32"), end = f.local("i32");
-      const rs4 = f.local("i32"), d = f.local("i32"), full = f.local("i32");
-      const inside = f.local("i32"), span = f.local("i32");
-      const s0 = f.local("i32"), s1 = f.local("i32");
-      position(f, g, r0!, b, oy, ox, per);
+      const ky = f.local("i32"), kx = f.local("i32"), iy = f.local("i32");
+      const ix = f.local("i32"), tap = f.local("i32"), lo = f.local("i32");
+      const hi = f.local("i32"), len = f.local("i32"), src = f.local("i32");
+      const end = f.local("i32"), rs4 = f.local("i32"), d = f.local("i32");
+      const full = f.local("i32"), inside = f.local("i32");
+      const span = f.local("i32"), s0 = f.local("i32"), s1 = f.local("i32");
       f.get(k0!).get(g.c).div().set(s0);
       f.get(k1!).get(g.c).add().i32(1).sub().get(g.c).div().set(s1);
       f.get(g.kw).get(g.c).mul().set(span);
@@ -136,10 +173,7 @@ export function addConvData(mb: ModuleBuilder): void {
         .get(g.dilW).i32(1).eq().and().set(full);
       f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
       f.get(dst!).set(d);
-      f.for(r, () => f.i32(0), rows!, 1, () => {
-        f.get(b).get(g.h).mul().get(rs4).mul().get(x!).add().set(img);
-        f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(iy0);
-        f.get(ox).get(g.strideW).mul().get(g.padLeft).sub().set(ix0);
+      eachRow(f, g, r0!, rows!, x!, rs4, (img, iy0, ix0) => {
         // Whole columns and an undilated window inside the image: each
         // filter row's taps are kw * c contiguous floats.
         f.get(full).get(ix0).i32(0).ge().and().get(ix0).get(g.kw).add()
@@ -184,7 +218,6 @@ export function addConvData(mb: ModuleBuilder): void {
             });
           });
         });
-        advance(f, g, b, oy, ox);
       });
     },
   );
@@ -194,20 +227,13 @@ export function addConvData(mb: ModuleBuilder): void {
     [],
     (f, [cols, geo, r0, rows, dx]) => {
       const g = loadGeo(f, geo!);
-      const b = f.local("i32"), oy = f.local("i32"), ox = f.local("i32");
-      const per = f.local("i32"), r = f.local("i32"), img = f.local("i32");
-      const iy0 = f.local("i32"), ix0 = f.local("i32"), ky = f.local("i32");
-      const kx = f.local("i32"), iy = f.local("i32"), ix = f.local("i32");
-      const src = f.local("i32"), dst = f.local("i32"), end = f.local("i32");
-      const rs4 = f.local("i32"), c4 = f.local("i32");
-      position(f, g, r0!, b, oy, ox, per);
+      const ky = f.local("i32"), kx = f.local("i32"), iy = f.local("i32");
+      const ix = f.local("i32"), src = f.local("i32"), dst = f.local("i32");
+      const end = f.local("i32"), rs4 = f.local("i32"), c4 = f.local("i32");
       f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
       f.get(g.c).i32(2).shl().set(c4);
       f.get(cols!).set(src);
-      f.for(r, () => f.i32(0), rows!, 1, () => {
-        f.get(b).get(g.h).mul().get(rs4).mul().get(dx!).add().set(img);
-        f.get(oy).get(g.strideH).mul().get(g.padTop).sub().set(iy0);
-        f.get(ox).get(g.strideW).mul().get(g.padLeft).sub().set(ix0);
+      eachRow(f, g, r0!, rows!, dx!, rs4, (img, iy0, ix0) => {
         f.for(ky, () => f.i32(0), g.kh, 1, () => {
           f.get(iy0).get(ky).get(g.dilH).mul().add().set(iy);
           f.for(kx, () => f.i32(0), g.kw, 1, () => {
@@ -215,32 +241,12 @@ export function addConvData(mb: ModuleBuilder): void {
             f.get(iy).get(g.h).ltU().get(ix).get(g.w).ltU().and().if(() => {
               f.get(iy).get(rs4).mul().get(ix).get(c4).mul().add().get(img)
                 .add().set(dst);
-              f.get(dst).get(c4).add().set(end);
-              f.block(() => {
-                f.loop(() => {
-                  f.get(dst).i32(16).add().get(end).gt().brIf(1);
-                  f.get(dst).get(dst).loadV().get(src).loadV().vadd().storeV();
-                  f.get(src).i32(16).add().set(src);
-                  f.get(dst).i32(16).add().set(dst);
-                  f.br(0);
-                });
-              });
-              f.block(() => {
-                f.loop(() => {
-                  f.get(dst).get(end).ge().brIf(1);
-                  f.get(dst).get(dst).loadF32().get(src).loadF32().fadd()
-                    .storeF32();
-                  f.get(src).i32(4).add().set(src);
-                  f.get(dst).i32(4).add().set(dst);
-                  f.br(0);
-                });
-              });
+              copy(f, src, dst, g.c, end, true);
             }, () => {
               f.get(src).get(c4).add().set(src);
             });
           });
         });
-        advance(f, g, b, oy, ox);
       });
     },
   );

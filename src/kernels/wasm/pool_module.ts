@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Local, ModuleBuilder } from "./builder.ts";
+import { loadFields, type Local, type ModuleBuilder } from "./builder.ts";
 
 /** The geometry words the kernel reads, in order. @internal */
 export const POOL_FIELDS = [
@@ -39,12 +39,7 @@ export function addMaxPool(mb: ModuleBuilder): void {
     ["i32", "i32", "i32", "i32", "i32", "i32"],
     [],
     (f, [x, geo, out, argmax, b0, b1]) => {
-      const g = {} as Record<(typeof POOL_FIELDS)[number], Local>;
-      POOL_FIELDS.forEach((name, i) => {
-        const l = f.local("i32");
-        f.get(geo!).loadI32(4 * i).set(l);
-        g[name] = l;
-      });
+      const g = loadFields(f, geo!, POOL_FIELDS);
       const i = (): Local => f.local("i32");
       const b = i(), oy = i(), ox = i(), img = i(), y0 = i(), ya = i();
       const yb = i(), x0 = i(), xa = i(), xb = i(), ci = i(), first = i();
