@@ -54,6 +54,23 @@ export function checkArgs(
   }
 }
 
+/**
+ * The value of `--name` as a positive number (an integer if asked).
+ *
+ * @throws {RangeError} Naming the flag and the value.
+ */
+export function positive(name: string, v: unknown, integer: boolean): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new RangeError(
+      `Expected --${name} to be a positive ${
+        integer ? "integer" : "number"
+      } but found ${v}`,
+    );
+  }
+  return n;
+}
+
 /** The `unknown` hook of parseArgs: any option not declared is an error. */
 export function refuseUnknown(arg: string): boolean {
   if (arg.startsWith("-")) {

@@ -9,6 +9,7 @@ import {
   checkArgs,
   checkWritablePath,
   joinNegativeValues,
+  positive,
   refuseUnknown,
 } from "./_cli.ts";
 import {
@@ -117,18 +118,6 @@ const DEFAULTS: RunConfig = {
   seed: 0,
   limit: undefined,
 };
-
-function positive(name: string, v: string, integer: boolean): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new RangeError(
-      `Expected --${name} to be a positive ${
-        integer ? "integer" : "number"
-      } but found ${v}`,
-    );
-  }
-  return n;
-}
 
 /**
  * Reads the command line of the example; every given value is checked

@@ -30,6 +30,12 @@ import { loadMnist } from "../src/data/mnist.ts";
 import { batches } from "../src/data/batches.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import {
+  checkArgs,
+  joinNegativeValues,
+  positive,
+  refuseUnknown,
+} from "./_cli.ts";
+import {
   evaluate,
   makeOptimizer,
   type Model,
@@ -61,18 +67,6 @@ Options:
   --quiet            no progress lines
   -h, --help         show this help
 `;
-
-function positive(name: string, v: unknown, integer: boolean): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new RangeError(
-      `Expected --${name} to be a positive ${
-        integer ? "integer" : "number"
-      } but found ${v}`,
-    );
-  }
-  return n;
-}
 
 function nonNegative(name: string, v: unknown): number {
   const n = Number(v);
@@ -156,6 +150,21 @@ function histogram(values: Float32Array, clip: number): string {
   ).join("\n");
 }
 
+/** The flags that take a value. */
+const VALUE_FLAGS = [
+  "epochs",
+  "batch-size",
+  "lr",
+  "optimizer",
+  "clip",
+  "noise",
+  "dropout",
+  "seed",
+  "limit",
+  "test-limit",
+  "data",
+] as const;
+
 /**
  * The program: parses `argv` (the flags above) and trains, printing with
  * `log`.
@@ -164,20 +173,8 @@ export async function main(
   argv: string[],
   log: (line: string) => void = console.log,
 ): Promise<void> {
-  const args = parseArgs(argv, {
-    string: [
-      "epochs",
-      "batch-size",
-      "lr",
-      "optimizer",
-      "clip",
-      "noise",
-      "dropout",
-      "seed",
-      "limit",
-      "test-limit",
-      "data",
-    ],
+  const args = parseArgs(joinNegativeValues(argv, VALUE_FLAGS), {
+    string: [...VALUE_FLAGS],
     boolean: ["help", "quiet"],
     alias: { h: "help" },
     default: {
@@ -190,13 +187,9 @@ export async function main(
       dropout: "0",
       seed: "0",
     },
-    unknown: (arg: string) => {
-      if (arg.startsWith("-")) {
-        throw new RangeError(`Unknown option ${arg}; see --help`);
-      }
-      return true;
-    },
+    unknown: refuseUnknown,
   });
+  checkArgs(argv, args, VALUE_FLAGS);
   if (args.help) {
     log(HELP);
     return;

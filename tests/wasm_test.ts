@@ -36,6 +36,7 @@ import {
   scatterAddByIndex,
 } from "../src/kernels/pool.ts";
 import { adamKernel } from "../src/optim/_adam_kernel.ts";
+import { lcg } from "./_gradcheck.ts";
 import {
   bernoulli,
   key,
@@ -46,14 +47,10 @@ import {
 
 setThreads(1);
 
+/** `n` floats in [-1, 1) from the tests' generator. */
 function randArray(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
+  const rnd = lcg(seed);
+  return Float32Array.from({ length: n }, () => rnd() * 2 - 1);
 }
 
 /** Max |a - e| over max(1, max |e|): a relative error for sums of products. */
