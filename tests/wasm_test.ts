@@ -8,8 +8,8 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
+import { kernelModuleBytes } from "../src/kernels/wasm/module.ts";
 import {
-  gemmModuleBytes,
   KC,
   MC,
   packedFloats,
@@ -67,14 +67,14 @@ function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>) {
   return err / scale;
 }
 
-const simd = WebAssembly.validate(gemmModuleBytes(false));
+const simd = WebAssembly.validate(kernelModuleBytes(false));
 
 Deno.test({
   name: "the emitted GEMM module matches a float64 reference on edge shapes",
   ignore: !simd,
   fn() {
     for (const relaxed of [false, true]) {
-      const bytes = gemmModuleBytes(relaxed);
+      const bytes = kernelModuleBytes(relaxed);
       if (!WebAssembly.validate(bytes)) continue; // no relaxed SIMD here
       const memory = new WebAssembly.Memory({
         initial: 256,

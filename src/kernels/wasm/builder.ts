@@ -185,10 +185,6 @@ export class Body {
   eqz(): this {
     return this.#op(0x45);
   }
-  /** `i32.ne`. */
-  ne(): this {
-    return this.#op(0x47);
-  }
   /** `i32.and`. */
   and(): this {
     return this.#op(0x71);
@@ -225,14 +221,6 @@ export class Body {
   fadd(): this {
     return this.#op(0x92);
   }
-  /** `f32.mul`. */
-  fmul(): this {
-    return this.#op(0x94);
-  }
-  /** `f32.max`. */
-  fmax(): this {
-    return this.#op(0x97);
-  }
   /** `f32.load` at `off` bytes past the address. */
   loadF32(off = 0): this {
     return this.#op(0x2a).#mem(2, off);
@@ -253,10 +241,6 @@ export class Body {
   storeV(off = 0): this {
     return this.#simd(0x0b).#mem(4, off);
   }
-  /** `f32x4.splat`. */
-  splat(): this {
-    return this.#simd(0x13);
-  }
   /** `f32x4.add`. */
   vadd(): this {
     return this.#simd(0xe4);
@@ -264,10 +248,6 @@ export class Body {
   /** `f32x4.mul`. */
   vmul(): this {
     return this.#simd(0xe6);
-  }
-  /** `f32x4.max`. */
-  vmax(): this {
-    return this.#simd(0xe9);
   }
   /** `f32x4.gt` (all ones where a > b, false for NaN). */
   vgt(): this {
@@ -364,22 +344,12 @@ export class Body {
   vmaddRelaxed(): this {
     return this.#simd(0x105);
   }
-  /** `f32x4.extract_lane`. */
-  lane(i: number): this {
-    this.#simd(0x1f);
-    this.code.push(i);
-    return this;
-  }
   /** `v128.const` of four equal float32 lanes. */
   vconst(v: number): this {
     this.#simd(0x0c);
     const b = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
     for (const x of b) this.code.push(x);
     return this;
-  }
-  /** `drop`. */
-  drop(): this {
-    return this.#op(0x1a);
   }
   /** `call`. */
   call(f: FuncRef): this {

@@ -1,5 +1,5 @@
 /**
- * Emits the WebAssembly SIMD GEMM: C (+)= op(A) @ op(B) on float32 in the
+ * The WebAssembly SIMD GEMM: C (+)= op(A) @ op(B) on float32 in the
  * shared memory, op(B) packed in panels of 8 columns, an `MR` x 8 register
  * tile of f32x4 sums (two vectors a row) fed by one splat of A and two
  * vectors of B per depth step.
@@ -22,23 +22,13 @@
  * @module
  */
 
-import {
-  type Body,
-  type FuncRef,
-  type Local,
-  ModuleBuilder,
-} from "./builder.ts";
-import { addConvData, addConvFilter, addConvForward } from "./conv_module.ts";
-import { addElementwise, addSumMid } from "./elementwise_module.ts";
-import { addThreefry } from "./random_module.ts";
-import { addAdam } from "./optim_module.ts";
-import { addMaxPool, addScatterAdd } from "./pool_module.ts";
+import type { Body, FuncRef, Local, ModuleBuilder } from "./builder.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
 /** Depth of a k block. */
 export const KC = 256;
-/** Rows of A per block (a transposed A is packed a block at a time). */
+/** Rows of A per block: they stay in cache while every panel of op(B) passes. */
 export const MC = 64;
 
 /** Floats of `work` the GEMM needs (an edge tile). @internal */
@@ -145,12 +135,16 @@ function min(f: Body, x: Local, y: Local): Body {
 }
 
 /**
- * The GEMM module's bytes; `relaxed` uses `f32x4.relaxed_madd`.
+ * Adds the GEMM (`packB`, `gemm`) to the module; `relaxed` uses
+ * `f32x4.relaxed_madd`. Returns the micro-kernels for 1 to `MR` rows, for a
+ * stored and for a transposed A, which the convolutions call too.
  *
  * @internal
  */
-export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder(true);
+export function addGemm(
+  mb: ModuleBuilder,
+  relaxed: boolean,
+): { micro: FuncRef[]; microT: FuncRef[] } {
   const micro: FuncRef[] = [], microT: FuncRef[] = [];
   for (let r = 1; r <= MR; r++) {
     micro.push(microKernel(mb, r, relaxed, false));
@@ -276,14 +270,5 @@ export function gemmModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
       });
     },
   );
-  addConvData(mb);
-  addConvForward(mb, micro);
-  addConvFilter(mb, microT);
-  addElementwise(mb);
-  addSumMid(mb);
-  addThreefry(mb);
-  addAdam(mb);
-  addMaxPool(mb);
-  addScatterAdd(mb);
-  return mb.bytes();
+  return { micro, microT };
 }

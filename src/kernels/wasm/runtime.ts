@@ -19,7 +19,7 @@
  */
 
 import { isMainThread } from "node:worker_threads";
-import { gemmModuleBytes } from "./gemm_module.ts";
+import { kernelModuleBytes } from "./module.ts";
 
 /** The signatures of the module's exports (byte addresses, element strides). @internal */
 export interface WasmExports {
@@ -174,7 +174,7 @@ function probe(): WasmSetup | null {
   try {
     if (typeof WebAssembly !== "object") return null;
     for (const relaxed of [true, false]) {
-      const bytes = gemmModuleBytes(relaxed);
+      const bytes = kernelModuleBytes(relaxed);
       if (!WebAssembly.validate(bytes)) continue;
       setup = { module: new WebAssembly.Module(bytes), relaxed };
       break;

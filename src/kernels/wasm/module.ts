@@ -1,0 +1,38 @@
+/**
+ * The kernel module: every WebAssembly kernel of `src/kernels/wasm/`
+ * emitted into one module over the shared memory `tensa.memory`.
+ *
+ * @internal
+ * @module
+ */
+
+import { ModuleBuilder } from "./builder.ts";
+import { addGemm } from "./gemm_module.ts";
+import { addConvData, addConvFilter, addConvForward } from "./conv_module.ts";
+import { addElementwise, addSumMid } from "./elementwise_module.ts";
+import { addThreefry } from "./random_module.ts";
+import { addAdam } from "./optim_module.ts";
+import { addMaxPool, addScatterAdd } from "./pool_module.ts";
+
+/**
+ * The kernel module's bytes; `relaxed` uses `f32x4.relaxed_madd` (relaxed
+ * SIMD) for the multiply-adds, else a multiply and an add.
+ *
+ * @internal
+ * @param relaxed Whether to use relaxed SIMD.
+ * @returns The module's bytes.
+ */
+export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder(true);
+  const { micro, microT } = addGemm(mb, relaxed);
+  addConvData(mb);
+  addConvForward(mb, micro);
+  addConvFilter(mb, microT);
+  addElementwise(mb);
+  addSumMid(mb);
+  addThreefry(mb);
+  addAdam(mb);
+  addMaxPool(mb);
+  addScatterAdd(mb);
+  return mb.bytes();
+}
