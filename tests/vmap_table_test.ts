@@ -627,22 +627,3 @@ Deno.test("vmap table: a wrong rule is caught", () => {
     prim.batch = saved;
   }
 });
-
-Deno.test("vmap table: the loop fallback agrees with the rules it would replace", async () => {
-  // loopBatch (one primitive call per example) is kept for primitives that
-  // may lack a vectorized rule; no primitive uses it today.
-  const { loopBatch } = await import("../src/ops/batching.ts");
-  for (const name of ["conv2d", "transpose", "gather", "sum"]) {
-    const prim = all.find((p) => p.name === name)!;
-    const saved = prim.batch;
-    try {
-      prim.batch = (xs, dims, p, size) => loopBatch(prim, xs, dims, p, size);
-      for (const row of rows.filter((r) => r.name.startsWith(name))) {
-        const err = check(row);
-        assert(err <= 1e-5, `${row.name}: ${err}`);
-      }
-    } finally {
-      prim.batch = saved;
-    }
-  }
-});

@@ -13,10 +13,8 @@
  * batched. Rules are written with the public ops, so `vmap` nests with
  * itself and with `jvp`, `vjp` and `grad` in any order.
  *
- * Loop fallbacks: no primitive of the library uses one. `loopBatch` in
- * `src/ops/batching.ts` (one primitive call per example) exists for rules
- * that may need it later; the vmap table test lists every primitive and
- * fails for one without a vectorized rule or without a row.
+ * Loop fallbacks: none; every primitive has a vectorized rule, and the vmap
+ * table test lists every primitive and fails for one without a row.
  *
  * Random numbers: the random functions are not primitives; they take a
  * `Key`, which is not a tensor, and return constants. A key closed over or

@@ -144,34 +144,6 @@ export function sameShapeBatch<P>(
   return [bind(prim, ins, p), 0];
 }
 
-/**
- * The fallback rule: applies the primitive to each example in turn and
- * stacks the results (one primitive call per example). Only for primitives
- * that have no vectorized rule; `vmap.ts` documents which.
- *
- * @internal
- */
-export function loopBatch<P>(
-  prim: Primitive<P>,
-  xs: readonly AnyTensor[],
-  dims: readonly (number | null)[],
-  p: P,
-  size: number,
-): [AnyTensor, number | null] {
-  const rows: AnyTensor[] = [];
-  for (let b = 0; b < size; b++) {
-    const ins = xs.map((x, i) => {
-      const d = dims[i] ?? null;
-      if (d === null) return x;
-      const s = sliceAlong(x, d, b, 1);
-      return reshape(s, x.shape.filter((_, k) => k !== d)) as AnyTensor;
-    });
-    const y = bind(prim, ins, p);
-    rows.push(reshape(y, [1, ...y.shape]) as AnyTensor);
-  }
-  return [concat(rows, 0) as AnyTensor, 0];
-}
-
 /** `shape` with `n` unit axes put in front. @internal */
 export function padFront(shape: Shape, n: number): number[] {
   return [...new Array<number>(n).fill(1), ...shape];
