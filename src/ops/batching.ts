@@ -11,13 +11,7 @@
 
 import type { AnyTensor, Shape } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
-import {
-  broadcastTo,
-  concat,
-  reshape,
-  sliceAlong,
-  transpose,
-} from "./layout.ts";
+import { broadcastTo, reshape, transpose } from "./layout.ts";
 
 /**
  * Moves axis `from` of `x` to position `to`. A reshape (no copy) when the
