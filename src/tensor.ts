@@ -220,6 +220,45 @@ export function dataOf<D extends DType>(t: Tensor<Shape, D>): DataOf<D> {
   return readData(t) as DataOf<D>;
 }
 
+/**
+ * Internal: the float32 values of a tensor, for kernels. Throws if the tensor
+ * holds int32 (a checked read, not a cast). Never mutate.
+ */
+export function floatsOf(t: AnyTensor): Float32Array {
+  const d = readData(t);
+  if (!(d instanceof Float32Array)) {
+    throw new TypeError(
+      `Expected a float32 tensor but found ${t.dtype} of shape [${t.shape}]`,
+    );
+  }
+  return d;
+}
+
+/** Internal: the int32 values of a tensor; throws if it holds float32. Never mutate. */
+export function intsOf(t: AnyTensor): Int32Array {
+  const d = readData(t);
+  if (!(d instanceof Int32Array)) {
+    throw new TypeError(
+      `Expected an int32 tensor but found ${t.dtype} of shape [${t.shape}]`,
+    );
+  }
+  return d;
+}
+
+/**
+ * Internal: dim `i` of a shape (negative counts from the end), with a clear
+ * error instead of `undefined` when the shape has no such axis.
+ */
+export function dimOf(shape: Shape, i: number): number {
+  const d = shape[i < 0 ? shape.length + i : i];
+  if (d === undefined) {
+    throw new RangeError(
+      `Expected a shape with an axis ${i} but found [${shape}] (rank ${shape.length})`,
+    );
+  }
+  return d;
+}
+
 function checkShape(shape: Shape, what: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {

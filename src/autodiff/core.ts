@@ -16,24 +16,33 @@
 
 import { type AnyTensor, type DType, type Shape, Tensor } from "../tensor.ts";
 
+/** A primitive's inputs: any number of tensors, or a tuple fixing its arity. @internal */
+export type Inputs = readonly AnyTensor[];
+
+/** One `T` for each input of a primitive with inputs `In` (a tuple stays a tuple). @internal */
+export type Each<In extends Inputs, T> = { readonly [K in keyof In]: T };
+
 /**
  * A primitive operation: a name, the forward computation on concrete tensors,
- * and its two differentiation rules written with the public ops.
+ * and its differentiation and batching rules, written with the untyped core
+ * ops (`src/ops/lax.ts`). `In` is the tuple of its inputs, so a rule
+ * destructures `[a, b]` without non-null assertions; variadic primitives keep
+ * the default (any number of tensors).
  *
  * @internal
  */
-export interface Primitive<P> {
+export interface Primitive<P, In extends Inputs = Inputs> {
   /** The name used in error messages. */
   readonly name: string;
   /** The forward on concrete tensors (calls a kernel). */
-  impl(inputs: readonly AnyTensor[], params: P): AnyTensor;
+  impl(inputs: In, params: P): AnyTensor;
   /**
    * The tangent of the output given the inputs' tangents (`null` for a zero
    * tangent). Returns `null` when the output's tangent is zero.
    */
   jvp(
-    primals: readonly AnyTensor[],
-    tangents: readonly (AnyTensor | null)[],
+    primals: In,
+    tangents: Each<In, AnyTensor | null>,
     params: P,
     out: AnyTensor,
   ): AnyTensor | null;
@@ -44,11 +53,11 @@ export interface Primitive<P> {
    */
   vjp(
     cotangent: AnyTensor,
-    primals: readonly AnyTensor[],
+    primals: In,
     params: P,
     out: AnyTensor,
-    needs: readonly boolean[],
-  ): readonly (AnyTensor | null)[];
+    needs: Each<In, boolean>,
+  ): Each<In, AnyTensor | null>;
   /**
    * The batching rule (for `vmap`): given the inputs and, for each, the axis
    * it is batched along (`null` for an input shared by every example), the
@@ -56,8 +65,8 @@ export interface Primitive<P> {
    * `size` is the batch size.
    */
   batch(
-    inputs: readonly AnyTensor[],
-    dims: readonly (number | null)[],
+    inputs: In,
+    dims: Each<In, number | null>,
     params: P,
     size: number,
   ): [AnyTensor, number | null];
@@ -137,10 +146,10 @@ export function withTrace<T extends Trace, R>(
  *
  * @internal
  */
-export function bind<P>(
-  prim: Primitive<P>,
-  inputs: readonly AnyTensor[],
-  params: P,
+export function bind<P, In extends Inputs>(
+  prim: Primitive<P, In>,
+  inputs: NoInfer<In>,
+  params: NoInfer<P>,
 ): AnyTensor {
   let top: Trace | undefined;
   for (const x of inputs) {

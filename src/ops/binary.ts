@@ -73,15 +73,16 @@ function stretch(t: AnyTensor, shape: Shape): AnyTensor {
   return sameShape(t.shape, shape) ? t : broadcastTo(t, shape) as AnyTensor;
 }
 
+type Pair = readonly [AnyTensor, AnyTensor];
+
 function binaryPrim(
   op: BinaryOp,
-  jvp: Primitive<void>["jvp"],
-  vjp: Primitive<void>["vjp"],
-): Primitive<void> {
-  const prim: Primitive<void> = {
+  jvp: Primitive<void, Pair>["jvp"],
+  vjp: Primitive<void, Pair>["vjp"],
+): Primitive<void, Pair> {
+  const prim: Primitive<void, Pair> = {
     name: op,
-    impl([a, b]) {
-      const x = a as AnyTensor, y = b as AnyTensor;
+    impl([x, y]) {
       const shape = broadcastShapes(x.shape, y.shape);
       const isInt = x.dtype === "int32";
       const data = binaryKernel(
@@ -181,13 +182,13 @@ const powPrim = binaryPrim(
 
 function pickRules(first: (a: AnyTensor, b: AnyTensor) => AnyTensor) {
   // The derivative flows to `a` where `first(a, b)` holds, else to `b`.
-  const jvp: Primitive<void>["jvp"] = ([a, b], [ta, tb], _p, out) => {
+  const jvp: Primitive<void, Pair>["jvp"] = ([a, b], [ta, tb], _p, out) => {
     const m = first(a!, b!);
     const za = ta ? stretch(ta, out.shape) : 0;
     const zb = tb ? stretch(tb, out.shape) : 0;
     return where(m, za, zb) as AnyTensor;
   };
-  const vjp: Primitive<void>["vjp"] = (ct, [a, b], _p, _o, needs) => {
+  const vjp: Primitive<void, Pair>["vjp"] = (ct, [a, b], _p, _o, needs) => {
     const m = first(a!, b!);
     return [
       needs[0] ? unbroadcast(where(m, ct, 0) as AnyTensor, a!.shape) : null,
@@ -207,7 +208,7 @@ const minimumPrim = binaryPrim(
 );
 
 function apply(
-  prim: Primitive<void>,
+  prim: Primitive<void, Pair>,
   name: string,
   a: Operand,
   b: Operand,
@@ -239,8 +240,14 @@ function apply(
 export function add<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(addPrim, "add", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function add(a: Operand, b: Operand): AnyTensor {
+  return addAny(a, b);
+}
+
+/** The untyped form of {@linkcode add}, for rules, layers and optimizers. @internal */
+export function addAny(a: Operand, b: Operand): AnyTensor {
+  return apply(addPrim, "add", a, b);
 }
 
 /**
