@@ -3,15 +3,15 @@
  * primitive, used by `vmap`). A rule receives the inputs with, for each, the
  * axis its batch runs along (`null` for an input shared by every example),
  * and returns the output with its batch axis. Rules are written with the
- * public ops, so any outer transformation traces them.
+ * untyped core ops (`lax.ts`), so any outer transformation traces them.
  *
  * @internal
  * @module
  */
 
-import type { AnyTensor, Shape } from "../tensor.ts";
-import { bind, type Primitive } from "../autodiff/core.ts";
-import { broadcastTo, reshape, transpose } from "./layout.ts";
+import { type AnyTensor, dimOf, type Shape } from "../tensor.ts";
+import { bind, type Inputs, type Primitive } from "../autodiff/core.ts";
+import * as lax from "./lax.ts";
 
 /**
  * Moves axis `from` of `x` to position `to`. A reshape (no copy) when the
@@ -24,13 +24,13 @@ export function moveAxis(x: AnyTensor, from: number, to: number): AnyTensor {
   const r = x.shape.length;
   const perm = [...Array(r).keys()].filter((i) => i !== from);
   perm.splice(to, 0, from);
-  const shape = perm.map((a) => x.shape[a] as number);
+  const shape = perm.map((a) => dimOf(x.shape, a));
   // Order of the non-unit axes unchanged: only a relabelling of the buffer.
   const nonUnit = perm.filter((a) => x.shape[a] !== 1);
-  if (nonUnit.every((a, i) => i === 0 || a > (nonUnit[i - 1] as number))) {
-    return reshape(x, shape) as AnyTensor;
+  if (nonUnit.every((a, i, all) => i === 0 || a > dimOf(all, i - 1))) {
+    return lax.reshape(x, shape);
   }
-  return transpose(x, perm) as AnyTensor;
+  return lax.transpose(x, perm);
 }
 
 /**
@@ -44,22 +44,19 @@ export function toFront(
   d: number | null,
   size: number,
 ): AnyTensor {
-  if (d === null) {
-    return broadcastTo(x, [size, ...x.shape]) as AnyTensor;
-  }
+  if (d === null) return lax.broadcastTo(x, [size, ...x.shape]);
   return moveAxis(x, d, 0);
 }
 
 /** Merges the two leading axes: `[a, b, ...rest]` to `[a * b, ...rest]`. @internal */
 export function mergeFront(x: AnyTensor): AnyTensor {
-  const [a, b, ...rest] = x.shape as number[];
-  return reshape(x, [(a as number) * (b as number), ...rest]) as AnyTensor;
+  const [a, b] = [dimOf(x.shape, 0), dimOf(x.shape, 1)];
+  return lax.reshape(x, [a * b, ...x.shape.slice(2)]);
 }
 
 /** Splits the leading axis: `[a * b, ...rest]` to `[a, b, ...rest]`. @internal */
 export function splitFront(x: AnyTensor, a: number): AnyTensor {
-  const [ab, ...rest] = x.shape as number[];
-  return reshape(x, [a, (ab as number) / a, ...rest]) as AnyTensor;
+  return lax.reshape(x, [a, dimOf(x.shape, 0) / a, ...x.shape.slice(1)]);
 }
 
 /**
@@ -70,11 +67,11 @@ export function splitFront(x: AnyTensor, a: number): AnyTensor {
  */
 export function unaryBatch<P>(
   prim: Primitive<P>,
-  [x]: readonly AnyTensor[],
+  xs: Inputs,
   [d]: readonly (number | null)[],
   p: P,
 ): [AnyTensor, number | null] {
-  return [bind(prim, [x!], p), d ?? null];
+  return [bind(prim, xs, p), d ?? null];
 }
 
 /**
@@ -88,33 +85,33 @@ export function unaryBatch<P>(
  */
 export function broadcastBatch<P>(
   prim: Primitive<P>,
-  xs: readonly AnyTensor[],
+  xs: Inputs,
   dims: readonly (number | null)[],
   p: P,
   size: number,
 ): [AnyTensor, number | null] {
-  const ranks = xs.map((x, i) => x.shape.length - (dims[i] === null ? 0 : 1));
-  const rank = Math.max(...ranks);
-  const batched = dims.filter((d): d is number => d !== null);
-  const d0 = batched[0] as number;
-  const still = dims.every((d, i) =>
-    d === null ? (ranks[i] as number) <= rank - d0 : d === d0 &&
-      ranks[i] === rank
-  );
-  if (still) return [bind(prim, xs, p), d0];
   const ins = xs.map((x, i) => {
     const d = dims[i] ?? null;
+    return { x, d, rank: x.shape.length - (d === null ? 0 : 1) };
+  });
+  const rank = Math.max(...ins.map((a) => a.rank));
+  // vmap calls a rule only when some input is batched.
+  const d0 = dims.find((d) => d !== null) ?? 0;
+  const still = ins.every(({ d, rank: r }) =>
+    d === null ? r <= rank - d0 : d === d0 && r === rank
+  );
+  if (still) return [bind(prim, xs, p), d0];
+  const moved = ins.map(({ x, d, rank: r }) => {
     if (d === null) return x;
     const f = moveAxis(x, d, 0);
-    const pad = rank - (ranks[i] as number);
-    if (pad === 0) return f;
-    return reshape(f, [
+    if (r === rank) return f;
+    return lax.reshape(f, [
       size,
-      ...new Array<number>(pad).fill(1),
+      ...new Array<number>(rank - r).fill(1),
       ...f.shape.slice(1),
-    ]) as AnyTensor;
+    ]);
   });
-  return [bind(prim, ins, p), 0];
+  return [bind(prim, moved, p), 0];
 }
 
 /**
@@ -125,7 +122,7 @@ export function broadcastBatch<P>(
  */
 export function sameShapeBatch<P>(
   prim: Primitive<P>,
-  xs: readonly AnyTensor[],
+  xs: Inputs,
   dims: readonly (number | null)[],
   p: P,
   size: number,

@@ -6,13 +6,7 @@
  * @module
  */
 
-import {
-  type AnyTensor,
-  dataOf,
-  fromData,
-  type Shape,
-  type Tensor,
-} from "../tensor.ts";
+import { type AnyTensor, dataOf, fromData, type Tensor } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import {
   binary as binaryKernel,
@@ -27,17 +21,16 @@ import {
 import {
   commonDType,
   type DTypeOf,
-  type F32,
   lift,
   type Operand,
-  sameShape,
   type ShapeOf,
 } from "./operand.ts";
-import { sum } from "./reduce.ts";
-import { broadcastTo, reshape } from "./layout.ts";
-import { greaterEqual, where } from "./compare.ts";
-import { log, neg } from "./unary.ts";
+import * as lax from "./lax.ts";
+import { stretch, unbroadcast } from "./broadcasting.ts";
 import { broadcastBatch } from "./batching.ts";
+
+// Kept for the op files that still import it from here; its home is broadcasting.ts.
+export { unbroadcast } from "./broadcasting.ts";
 
 /** The result type of a broadcasting binary op on operands `X` and `Y`. */
 export type Broadcast<X, Y> = Tensor<
@@ -51,35 +44,10 @@ export type BroadcastArg<X, Y> = Arg<
   Y
 >;
 
-/**
- * Sums `t` over the axes that broadcasting added or stretched, so that the
- * result has `shape`. The transpose of broadcasting; written with public ops.
- *
- * @internal
- */
-export function unbroadcast(t: AnyTensor, shape: Shape): AnyTensor {
-  if (sameShape(t.shape, shape)) return t;
-  const lead = t.shape.length - shape.length;
-  const axes: number[] = [];
-  for (let i = 0; i < t.shape.length; i++) {
-    if (i < lead || (shape[i - lead] === 1 && t.shape[i] !== 1)) axes.push(i);
-  }
-  const summed = axes.length > 0 ? sum(t, { axis: axes }) : t;
-  return reshape(summed, shape) as AnyTensor;
-}
-
-/** Internal: a tangent stretched to the output's shape. */
-function stretch(t: AnyTensor, shape: Shape): AnyTensor {
-  return sameShape(t.shape, shape) ? t : broadcastTo(t, shape) as AnyTensor;
-}
-
 type Pair = readonly [AnyTensor, AnyTensor];
+type Rules = Pick<Primitive<void, Pair>, "jvp" | "vjp">;
 
-function binaryPrim(
-  op: BinaryOp,
-  jvp: Primitive<void, Pair>["jvp"],
-  vjp: Primitive<void, Pair>["vjp"],
-): Primitive<void, Pair> {
+function binaryPrim(op: BinaryOp, rules: Rules): Primitive<void, Pair> {
   const prim: Primitive<void, Pair> = {
     name: op,
     impl([x, y]) {
@@ -94,117 +62,113 @@ function binaryPrim(
         shape,
         isInt,
       );
-      return fromData(shape, x.dtype, data as Float32Array) as AnyTensor;
+      return fromData(shape, x.dtype, data);
     },
-    jvp,
-    vjp,
+    jvp: rules.jvp,
+    vjp: rules.vjp,
     batch: (xs, dims, p, n) => broadcastBatch(prim, xs, dims, p, n),
   };
   return prim;
 }
 
-const addPrim = binaryPrim(
-  "add",
-  (_x, [ta, tb], _p, out) => {
-    if (ta && tb) return add(ta, tb) as AnyTensor;
-    return stretch((ta ?? tb) as AnyTensor, out.shape);
-  },
-  (ct, [a, b], _p, _o, needs) => [
-    needs[0] ? unbroadcast(ct, a!.shape) : null,
-    needs[1] ? unbroadcast(ct, b!.shape) : null,
-  ],
-);
+/** The sum of two tangents, either of which may be zero (`null`). */
+function addTangents(
+  l: AnyTensor | null,
+  r: AnyTensor | null,
+  out: AnyTensor,
+): AnyTensor | null {
+  if (l && r) return lax.add(l, r);
+  const t = l ?? r;
+  return t && stretch(t, out.shape);
+}
 
-const subPrim = binaryPrim(
-  "sub",
-  (_x, [ta, tb], _p, out) => {
-    if (ta && tb) return sub(ta, tb) as AnyTensor;
-    return ta ? stretch(ta, out.shape) : stretch(neg(tb!), out.shape);
-  },
-  (ct, [a, b], _p, _o, needs) => [
-    needs[0] ? unbroadcast(ct, a!.shape) : null,
-    needs[1] ? unbroadcast(neg(ct), b!.shape) : null,
+const addPrim = binaryPrim("add", {
+  jvp: (_x, [ta, tb], _p, out) => addTangents(ta, tb, out),
+  vjp: (ct, [a, b], _p, _o, needs) => [
+    needs[0] ? unbroadcast(ct, a.shape) : null,
+    needs[1] ? unbroadcast(ct, b.shape) : null,
   ],
-);
+});
 
-const mulPrim = binaryPrim(
-  "mul",
-  ([a, b], [ta, tb], _p, out) => {
-    const l = ta ? mul(ta, b!) as AnyTensor : null;
-    const r = tb ? mul(a!, tb) as AnyTensor : null;
-    if (l && r) return add(l, r) as AnyTensor;
-    return stretch((l ?? r) as AnyTensor, out.shape);
-  },
-  (ct, [a, b], _p, _o, needs) => [
-    needs[0] ? unbroadcast(mul(ct, b!) as AnyTensor, a!.shape) : null,
-    needs[1] ? unbroadcast(mul(ct, a!) as AnyTensor, b!.shape) : null,
+const subPrim = binaryPrim("sub", {
+  jvp: (_x, [ta, tb], _p, out) =>
+    ta && tb ? lax.sub(ta, tb) : addTangents(ta, tb && lax.neg(tb), out),
+  vjp: (ct, [a, b], _p, _o, needs) => [
+    needs[0] ? unbroadcast(ct, a.shape) : null,
+    needs[1] ? unbroadcast(lax.neg(ct), b.shape) : null,
   ],
-);
+});
 
-const divPrim = binaryPrim(
-  "div",
-  ([, b], [ta, tb], _p, out) => {
+const mulPrim = binaryPrim("mul", {
+  jvp: ([a, b], [ta, tb], _p, out) =>
+    addTangents(ta && lax.mul(ta, b), tb && lax.mul(a, tb), out),
+  vjp: (ct, [a, b], _p, _o, needs) => [
+    needs[0] ? unbroadcast(lax.mul(ct, b), a.shape) : null,
+    needs[1] ? unbroadcast(lax.mul(ct, a), b.shape) : null,
+  ],
+});
+
+const divPrim = binaryPrim("div", {
+  jvp: ([, b], [ta, tb], _p, out) => {
     // d(a/b) = (da - out * db) / b
     const num = ta && tb
-      ? sub(ta, mul(out, tb) as AnyTensor) as AnyTensor
-      : ta ?? neg(mul(out, tb!) as AnyTensor);
-    return stretch(div(num, b!) as AnyTensor, out.shape);
+      ? lax.sub(ta, lax.mul(out, tb))
+      : ta ?? (tb && lax.neg(lax.mul(out, tb)));
+    return num && stretch(lax.div(num, b), out.shape);
   },
-  (ct, [a, b], _p, out, needs) => [
-    needs[0] ? unbroadcast(div(ct, b!) as AnyTensor, a!.shape) : null,
+  vjp: (ct, [a, b], _p, out, needs) => [
+    needs[0] ? unbroadcast(lax.div(ct, b), a.shape) : null,
     needs[1]
-      ? unbroadcast(neg(div(mul(ct, out), b!) as AnyTensor), b!.shape)
+      ? unbroadcast(lax.neg(lax.div(lax.mul(ct, out), b)), b.shape)
       : null,
   ],
-);
+});
 
-const powPrim = binaryPrim(
-  "pow",
-  ([a, b], [ta, tb], _p, out) => {
-    // d(a^b) = b a^(b-1) da + log(a) a^b db
-    const l = ta ? mul(mul(ta, b!), pow(a!, sub(b!, 1))) as AnyTensor : null;
-    const r = tb ? mul(mul(tb, log(a! as F32)), out) as AnyTensor : null;
-    if (l && r) return add(l, r) as AnyTensor;
-    return stretch((l ?? r) as AnyTensor, out.shape);
-  },
-  (ct, [a, b], _p, out, needs) => [
+const powPrim = binaryPrim("pow", {
+  // d(a^b) = b a^(b-1) da + log(a) a^b db
+  jvp: ([a, b], [ta, tb], _p, out) =>
+    addTangents(
+      ta && lax.mul(lax.mul(ta, b), lax.pow(a, lax.sub(b, 1))),
+      tb && lax.mul(lax.mul(tb, lax.log(a)), out),
+      out,
+    ),
+  vjp: (ct, [a, b], _p, out, needs) => [
     needs[0]
-      ? unbroadcast(
-        mul(mul(ct, b!), pow(a!, sub(b!, 1))) as AnyTensor,
-        a!.shape,
-      )
+      ? unbroadcast(lax.mul(lax.mul(ct, b), lax.pow(a, lax.sub(b, 1))), a.shape)
       : null,
     needs[1]
-      ? unbroadcast(mul(mul(ct, out), log(a! as F32)) as AnyTensor, b!.shape)
+      ? unbroadcast(lax.mul(lax.mul(ct, out), lax.log(a)), b.shape)
       : null,
   ],
-);
+});
 
-function pickRules(first: (a: AnyTensor, b: AnyTensor) => AnyTensor) {
-  // The derivative flows to `a` where `first(a, b)` holds, else to `b`.
-  const jvp: Primitive<void, Pair>["jvp"] = ([a, b], [ta, tb], _p, out) => {
-    const m = first(a!, b!);
-    const za = ta ? stretch(ta, out.shape) : 0;
-    const zb = tb ? stretch(tb, out.shape) : 0;
-    return where(m, za, zb) as AnyTensor;
+/** The rules of a primitive that picks `a` where `first(a, b)` holds, else `b`. */
+function pickRules(first: (a: AnyTensor, b: AnyTensor) => AnyTensor): Rules {
+  // The derivative flows to the input that was picked.
+  return {
+    jvp: ([a, b], [ta, tb], _p, out) => {
+      const m = first(a, b);
+      const za = ta ? stretch(ta, out.shape) : 0;
+      const zb = tb ? stretch(tb, out.shape) : 0;
+      return lax.where(m, za, zb);
+    },
+    vjp: (ct, [a, b], _p, _o, needs) => {
+      const m = first(a, b);
+      return [
+        needs[0] ? unbroadcast(lax.where(m, ct, 0), a.shape) : null,
+        needs[1] ? unbroadcast(lax.where(m, 0, ct), b.shape) : null,
+      ];
+    },
   };
-  const vjp: Primitive<void, Pair>["vjp"] = (ct, [a, b], _p, _o, needs) => {
-    const m = first(a!, b!);
-    return [
-      needs[0] ? unbroadcast(where(m, ct, 0) as AnyTensor, a!.shape) : null,
-      needs[1] ? unbroadcast(where(m, 0, ct) as AnyTensor, b!.shape) : null,
-    ];
-  };
-  return [jvp, vjp] as const;
 }
 
 const maximumPrim = binaryPrim(
   "max",
-  ...pickRules((a, b) => greaterEqual(a, b) as AnyTensor),
+  pickRules((a, b) => lax.greaterEqual(a, b)),
 );
 const minimumPrim = binaryPrim(
   "min",
-  ...pickRules((a, b) => greaterEqual(b, a) as AnyTensor),
+  pickRules((a, b) => lax.greaterEqual(b, a)),
 );
 
 function apply(
@@ -269,8 +233,14 @@ export function addAny(a: Operand, b: Operand): AnyTensor {
 export function sub<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(subPrim, "sub", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function sub(a: Operand, b: Operand): AnyTensor {
+  return subAny(a, b);
+}
+
+/** The untyped form of {@linkcode sub}, for rules, layers and optimizers. @internal */
+export function subAny(a: Operand, b: Operand): AnyTensor {
+  return apply(subPrim, "sub", a, b);
 }
 
 /**
@@ -292,8 +262,14 @@ export function sub<X extends Operand, Y extends Operand>(
 export function mul<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(mulPrim, "mul", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function mul(a: Operand, b: Operand): AnyTensor {
+  return mulAny(a, b);
+}
+
+/** The untyped form of {@linkcode mul}, for rules, layers and optimizers. @internal */
+export function mulAny(a: Operand, b: Operand): AnyTensor {
+  return apply(mulPrim, "mul", a, b);
 }
 
 /**
@@ -315,8 +291,14 @@ export function mul<X extends Operand, Y extends Operand>(
 export function div<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(divPrim, "div", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function div(a: Operand, b: Operand): AnyTensor {
+  return divAny(a, b);
+}
+
+/** The untyped form of {@linkcode div}, for rules, layers and optimizers. @internal */
+export function divAny(a: Operand, b: Operand): AnyTensor {
+  return apply(divPrim, "div", a, b);
 }
 
 /**
@@ -339,8 +321,14 @@ export function div<X extends Operand, Y extends Operand>(
 export function pow<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(powPrim, "pow", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function pow(a: Operand, b: Operand): AnyTensor {
+  return powAny(a, b);
+}
+
+/** The untyped form of {@linkcode pow}, for rules, layers and optimizers. @internal */
+export function powAny(a: Operand, b: Operand): AnyTensor {
+  return apply(powPrim, "pow", a, b);
 }
 
 /**
@@ -362,8 +350,14 @@ export function pow<X extends Operand, Y extends Operand>(
 export function maximum<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(maximumPrim, "maximum", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function maximum(a: Operand, b: Operand): AnyTensor {
+  return maximumAny(a, b);
+}
+
+/** The untyped form of {@linkcode maximum}, for rules, layers and optimizers. @internal */
+export function maximumAny(a: Operand, b: Operand): AnyTensor {
+  return apply(maximumPrim, "maximum", a, b);
 }
 
 /**
@@ -385,8 +379,14 @@ export function maximum<X extends Operand, Y extends Operand>(
 export function minimum<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Broadcast<X, Y> {
-  return apply(minimumPrim, "minimum", a, b as Operand) as Broadcast<X, Y>;
+): Broadcast<X, Y>;
+export function minimum(a: Operand, b: Operand): AnyTensor {
+  return minimumAny(a, b);
+}
+
+/** The untyped form of {@linkcode minimum}, for rules, layers and optimizers. @internal */
+export function minimumAny(a: Operand, b: Operand): AnyTensor {
+  return apply(minimumPrim, "minimum", a, b);
 }
 
 /** Every primitive of this module, for the tests that must cover each one. @internal */

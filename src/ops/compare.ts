@@ -36,8 +36,9 @@ import {
   type Operand,
   type ShapeOf,
 } from "./operand.ts";
-import { maximum, minimum, unbroadcast } from "./binary.ts";
 import type { BroadcastArg } from "./binary.ts";
+import * as lax from "./lax.ts";
+import { unbroadcast } from "./broadcasting.ts";
 import { broadcastBatch } from "./batching.ts";
 
 /** The result type of a comparison: int32 of the broadcast shape. */
@@ -46,11 +47,12 @@ export type Comparison<X, Y> = Tensor<
   "int32"
 >;
 
-function comparePrim(op: BinaryOp): Primitive<void> {
-  const prim: Primitive<void> = {
+type Pair = readonly [AnyTensor, AnyTensor];
+
+function comparePrim(op: BinaryOp): Primitive<void, Pair> {
+  const prim: Primitive<void, Pair> = {
     name: op,
-    impl([a, b]) {
-      const x = a as AnyTensor, y = b as AnyTensor;
+    impl([x, y]) {
       const shape = broadcastShapes(x.shape, y.shape);
       const data = binaryKernel(
         op,
@@ -61,7 +63,13 @@ function comparePrim(op: BinaryOp): Primitive<void> {
         shape,
         true,
       );
-      return fromData(shape, "int32", data as Int32Array) as AnyTensor;
+      // The kernel gives int32 when asked to (its last argument).
+      if (!(data instanceof Int32Array)) {
+        throw new TypeError(
+          `Expected int32 values from the ${op} kernel but found ${data.constructor.name}`,
+        );
+      }
+      return fromData(shape, "int32", data);
     },
     jvp: () => null,
     vjp: () => [null, null],
@@ -109,8 +117,14 @@ function compare(
 export function equal<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Comparison<X, Y> {
-  return compare("eq", "equal", a, b as Operand) as Comparison<X, Y>;
+): Comparison<X, Y>;
+export function equal(a: Operand, b: Operand): AnyTensor {
+  return equalAny(a, b);
+}
+
+/** The untyped form of {@linkcode equal}, for rules, layers and optimizers. @internal */
+export function equalAny(a: Operand, b: Operand): AnyTensor {
+  return compare("eq", "equal", a, b);
 }
 
 /**
@@ -131,8 +145,14 @@ export function equal<X extends Operand, Y extends Operand>(
 export function notEqual<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Comparison<X, Y> {
-  return compare("ne", "notEqual", a, b as Operand) as Comparison<X, Y>;
+): Comparison<X, Y>;
+export function notEqual(a: Operand, b: Operand): AnyTensor {
+  return notEqualAny(a, b);
+}
+
+/** The untyped form of {@linkcode notEqual}, for rules, layers and optimizers. @internal */
+export function notEqualAny(a: Operand, b: Operand): AnyTensor {
+  return compare("ne", "notEqual", a, b);
 }
 
 /**
@@ -153,8 +173,14 @@ export function notEqual<X extends Operand, Y extends Operand>(
 export function greater<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Comparison<X, Y> {
-  return compare("gt", "greater", a, b as Operand) as Comparison<X, Y>;
+): Comparison<X, Y>;
+export function greater(a: Operand, b: Operand): AnyTensor {
+  return greaterAny(a, b);
+}
+
+/** The untyped form of {@linkcode greater}, for rules, layers and optimizers. @internal */
+export function greaterAny(a: Operand, b: Operand): AnyTensor {
+  return compare("gt", "greater", a, b);
 }
 
 /**
@@ -175,8 +201,14 @@ export function greater<X extends Operand, Y extends Operand>(
 export function greaterEqual<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Comparison<X, Y> {
-  return compare("ge", "greaterEqual", a, b as Operand) as Comparison<X, Y>;
+): Comparison<X, Y>;
+export function greaterEqual(a: Operand, b: Operand): AnyTensor {
+  return greaterEqualAny(a, b);
+}
+
+/** The untyped form of {@linkcode greaterEqual}, for rules, layers and optimizers. @internal */
+export function greaterEqualAny(a: Operand, b: Operand): AnyTensor {
+  return compare("ge", "greaterEqual", a, b);
 }
 
 /**
@@ -197,8 +229,14 @@ export function greaterEqual<X extends Operand, Y extends Operand>(
 export function less<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Comparison<X, Y> {
-  return compare("lt", "less", a, b as Operand) as Comparison<X, Y>;
+): Comparison<X, Y>;
+export function less(a: Operand, b: Operand): AnyTensor {
+  return lessAny(a, b);
+}
+
+/** The untyped form of {@linkcode less}, for rules, layers and optimizers. @internal */
+export function lessAny(a: Operand, b: Operand): AnyTensor {
+  return compare("lt", "less", a, b);
 }
 
 /**
@@ -219,14 +257,21 @@ export function less<X extends Operand, Y extends Operand>(
 export function lessEqual<X extends Operand, Y extends Operand>(
   a: X,
   b: BroadcastArg<X, Y>,
-): Comparison<X, Y> {
-  return compare("le", "lessEqual", a, b as Operand) as Comparison<X, Y>;
+): Comparison<X, Y>;
+export function lessEqual(a: Operand, b: Operand): AnyTensor {
+  return lessEqualAny(a, b);
 }
 
-const wherePrim: Primitive<void> = {
+/** The untyped form of {@linkcode lessEqual}, for rules, layers and optimizers. @internal */
+export function lessEqualAny(a: Operand, b: Operand): AnyTensor {
+  return compare("le", "lessEqual", a, b);
+}
+
+type Triple = readonly [AnyTensor, AnyTensor, AnyTensor];
+
+const wherePrim: Primitive<void, Triple> = {
   name: "where",
-  impl([c, a, b]) {
-    const cond = c as AnyTensor, x = a as AnyTensor, y = b as AnyTensor;
+  impl([cond, x, y]) {
     const shape = broadcastShapes(
       broadcastShapes(cond.shape, x.shape),
       y.shape,
@@ -235,25 +280,24 @@ const wherePrim: Primitive<void> = {
     const full = (t: AnyTensor) =>
       t.size === n ? dataOf(t) : broadcastKernel(dataOf(t), t.shape, shape);
     const data = select(full(cond), full(x), full(y));
-    return fromData(shape, x.dtype, data as Float32Array) as AnyTensor;
+    return fromData(shape, x.dtype, data);
   },
   jvp([c, a, b], [, ta, tb]) {
     if (!ta && !tb) return null;
-    const t = where(c!, ta ?? zerosLike(a!), tb ?? zerosLike(b!));
-    return t as AnyTensor;
+    return lax.where(c, ta ?? zerosLike(a), tb ?? zerosLike(b));
   },
   vjp(ct, [c, a, b], _p, _o, needs) {
     return [
       null,
-      needs[1] ? unbroadcast(where(c!, ct, 0) as AnyTensor, a!.shape) : null,
-      needs[2] ? unbroadcast(where(c!, 0, ct) as AnyTensor, b!.shape) : null,
+      needs[1] ? unbroadcast(lax.where(c, ct, 0), a.shape) : null,
+      needs[2] ? unbroadcast(lax.where(c, 0, ct), b.shape) : null,
     ];
   },
   batch: (xs, dims, p, n) => broadcastBatch(wherePrim, xs, dims, p, n),
 };
 
 function zerosLike(t: AnyTensor): AnyTensor {
-  return zeros(t.shape, { dtype: t.dtype }) as AnyTensor;
+  return zeros(t.shape, { dtype: t.dtype });
 }
 
 /** The result type of {@linkcode where}. */
@@ -291,11 +335,17 @@ export function where<
   cond: C,
   a: X,
   b: Y,
-): Where<C, X, Y> {
+): Where<C, X, Y>;
+export function where(cond: AnyTensor, a: Operand, b: Operand): AnyTensor {
+  return whereAny(cond, a, b);
+}
+
+/** The untyped form of {@linkcode where}, for rules, layers and optimizers. @internal */
+export function whereAny(cond: AnyTensor, a: Operand, b: Operand): AnyTensor {
   const dtype = commonDType("where", a, b);
   const x = lift(a, dtype), y = lift(b, dtype);
   broadcastShapes(broadcastShapes(cond.shape, x.shape), y.shape);
-  return bind(wherePrim, [cond, x, y], undefined) as Where<C, X, Y>;
+  return bind(wherePrim, [cond, x, y], undefined);
 }
 
 /**
@@ -318,14 +368,19 @@ export function clip<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
   lo: number,
   hi: number,
-): Tensor<S, D> {
+): Tensor<S, D>;
+export function clip(x: AnyTensor, lo: number, hi: number): AnyTensor {
+  return clipAny(x, lo, hi);
+}
+
+/** The untyped form of {@linkcode clip}, for rules, layers and optimizers. @internal */
+export function clipAny(x: AnyTensor, lo: number, hi: number): AnyTensor {
   if (!(lo <= hi)) {
     throw new RangeError(
       `Expected lo <= hi in clip but found lo ${lo} and hi ${hi}`,
     );
   }
-  const t = x as unknown as AnyTensor;
-  return minimum(maximum(t, lo) as AnyTensor, hi) as unknown as Tensor<S, D>;
+  return lax.minimum(lax.maximum(x, lo), hi);
 }
 
 /** Internal: the type a comparison's second operand must have. */

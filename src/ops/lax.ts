@@ -16,10 +16,7 @@ import type { AnyTensor, DType, Shape } from "../tensor.ts";
 import type { Operand } from "./operand.ts";
 import type { Conv2dOptions, Pool2dOptions } from "../shape/mod.ts";
 import type { Key } from "../random.ts";
-import * as binary from "./binary.ts";
 export { addAny as add } from "./binary.ts";
-import * as unary from "./unary.ts";
-import * as compare from "./compare.ts";
 import * as reduce from "./reduce.ts";
 import * as layout from "./layout.ts";
 import * as mm from "./matmul.ts";
@@ -33,79 +30,46 @@ export interface AxisOptions {
   readonly keepDims?: boolean | undefined;
 }
 
-// ---- binary.ts (TEMPORARY) ----
+// ---- casting helpers of the TEMPORARY sections below (go with the last) ----
 type Bin = (a: Operand, b: Operand) => AnyTensor;
 const bin = (f: unknown): Bin => f as Bin;
-/** Untyped `sub`. */
-export const sub: Bin = bin(binary.sub);
-/** Untyped `mul`. */
-export const mul: Bin = bin(binary.mul);
-/** Untyped `div`. */
-export const div: Bin = bin(binary.div);
-/** Untyped `pow`. */
-export const pow: Bin = bin(binary.pow);
-/** Untyped `maximum`. */
-export const maximum: Bin = bin(binary.maximum);
-/** Untyped `minimum`. */
-export const minimum: Bin = bin(binary.minimum);
-/** Sums `t` over broadcast axes back to `shape`. */
-export const unbroadcast: (t: AnyTensor, shape: Shape) => AnyTensor =
-  binary.unbroadcast;
-
-// ---- unary.ts (TEMPORARY) ----
 type Un = (x: AnyTensor) => AnyTensor;
 const un = (f: unknown): Un => f as Un;
-/** Untyped `neg`. */
-export const neg: Un = un(unary.neg);
-/** Untyped `exp`. */
-export const exp: Un = un(unary.exp);
-/** Untyped `log`. */
-export const log: Un = un(unary.log);
-/** Untyped `sqrt`. */
-export const sqrt: Un = un(unary.sqrt);
-/** Untyped `abs`. */
-export const abs: Un = un(unary.abs);
-/** Untyped `sign`. */
-export const sign: Un = un(unary.sign);
-/** Untyped `step`. */
-export const step: Un = un(unary.step);
-/** Untyped `relu`. */
-export const relu: Un = un(unary.relu);
-/** Untyped `sigmoid`. */
-export const sigmoid: Un = un(unary.sigmoid);
-/** Untyped `tanh`. */
-export const tanh: Un = un(unary.tanh);
-/** Untyped `square`. */
-export const square: Un = un(unary.square);
-/** `g * (x > 0)`. */
-export const reluMaskOf: (g: AnyTensor, x: AnyTensor) => AnyTensor =
-  unary.reluMaskOf;
 
-// ---- compare.ts (TEMPORARY) ----
-/** Untyped `equal`. */
-export const equal: Bin = bin(compare.equal);
-/** Untyped `notEqual`. */
-export const notEqual: Bin = bin(compare.notEqual);
-/** Untyped `greater`. */
-export const greater: Bin = bin(compare.greater);
-/** Untyped `greaterEqual`. */
-export const greaterEqual: Bin = bin(compare.greaterEqual);
-/** Untyped `less`. */
-export const less: Bin = bin(compare.less);
-/** Untyped `lessEqual`. */
-export const lessEqual: Bin = bin(compare.lessEqual);
-/** Untyped `where`. */
-export const where = compare.where as unknown as (
-  cond: AnyTensor,
-  a: Operand,
-  b: Operand,
-) => AnyTensor;
-/** Untyped `clip`. */
-export const clip = compare.clip as unknown as (
-  x: AnyTensor,
-  lo: number,
-  hi: number,
-) => AnyTensor;
+// ---- binary.ts, unary.ts, compare.ts, broadcasting.ts ----
+export {
+  divAny as div,
+  maximumAny as maximum,
+  minimumAny as minimum,
+  mulAny as mul,
+  powAny as pow,
+  subAny as sub,
+} from "./binary.ts";
+export {
+  absAny as abs,
+  expAny as exp,
+  logAny as log,
+  negAny as neg,
+  reluAny as relu,
+  reluMaskOf,
+  sigmoidAny as sigmoid,
+  signAny as sign,
+  sqrtAny as sqrt,
+  squareAny as square,
+  stepAny as step,
+  tanhAny as tanh,
+} from "./unary.ts";
+export {
+  clipAny as clip,
+  equalAny as equal,
+  greaterAny as greater,
+  greaterEqualAny as greaterEqual,
+  lessAny as less,
+  lessEqualAny as lessEqual,
+  notEqualAny as notEqual,
+  whereAny as where,
+} from "./compare.ts";
+export { unbroadcast } from "./broadcasting.ts";
 
 // ---- reduce.ts (TEMPORARY) ----
 type Red = (x: AnyTensor, options?: AxisOptions) => AnyTensor;

@@ -26,7 +26,7 @@ export type DTypeOf<X, Y = X> = X extends Tensor<Shape, infer D> ? D
 
 /** Internal: turns a number into a scalar tensor of the given dtype. */
 export function lift(x: Operand, dtype: DType): AnyTensor {
-  if (x instanceof Tensor) return x as AnyTensor;
+  if (x instanceof Tensor) return x;
   if (typeof x !== "number") {
     throw new TypeError(
       `Expected a tensor or a number but found ${
@@ -37,13 +37,13 @@ export function lift(x: Operand, dtype: DType): AnyTensor {
   const data = dtype === "int32"
     ? new Int32Array([Math.trunc(x)])
     : new Float32Array([x]);
-  return fromData([], dtype, data) as AnyTensor;
+  return fromData([], dtype, data);
 }
 
 /** Internal: the dtype two operands share; a number adopts the tensor's. */
 export function commonDType(name: string, a: Operand, b: Operand): DType {
-  const da = a instanceof Tensor ? (a as AnyTensor).dtype : undefined;
-  const db = b instanceof Tensor ? (b as AnyTensor).dtype : undefined;
+  const da = a instanceof Tensor ? a.dtype : undefined;
+  const db = b instanceof Tensor ? b.dtype : undefined;
   if (da !== undefined && db !== undefined && da !== db) {
     throw new TypeError(
       `Expected operands of ${name} to have the same dtype but found ${da} and ${db}`,

@@ -9,6 +9,7 @@ import {
   type AnyTensor,
   dataOf,
   type DType,
+  floatsOf,
   fromData,
   type Shape,
   type Tensor,
@@ -19,77 +20,62 @@ import {
   unary as unaryKernel,
   type UnaryOp,
 } from "../kernels/elementwise.ts";
-import { div, mul, sub } from "./binary.ts";
+import * as lax from "./lax.ts";
 import { sameShapeBatch, unaryBatch } from "./batching.ts";
+
+type One = readonly [AnyTensor];
+type Pair = readonly [AnyTensor, AnyTensor];
+
+/** The forward of every unary primitive: the kernel on the input's values. */
+function unaryImpl(op: UnaryOp, [x]: One): AnyTensor {
+  return fromData(x.shape, x.dtype, unaryKernel(op, dataOf(x)));
+}
 
 /** Builds a unary primitive whose rules scale the incoming (co)tangent. */
 function unaryPrim(
   op: UnaryOp,
   /** The local derivative, or null for a piecewise-constant function. */
   deriv: ((x: AnyTensor, out: AnyTensor) => AnyTensor) | null,
-): Primitive<void> {
-  const prim: Primitive<void> = {
+): Primitive<void, One> {
+  const prim: Primitive<void, One> = {
     name: op,
-    impl([x]) {
-      const t = x as AnyTensor;
-      return fromData(
-        t.shape,
-        t.dtype,
-        unaryKernel(op, dataOf(t)) as Float32Array,
-      ) as AnyTensor;
-    },
+    impl: (xs) => unaryImpl(op, xs),
     jvp([x], [t], _p, out) {
       if (deriv === null || t === null) return null;
-      return mul(t as AnyTensor, deriv(x!, out)) as AnyTensor;
+      return lax.mul(t, deriv(x, out));
     },
     vjp(ct, [x], _p, out) {
       if (deriv === null) return [null];
-      return [mul(ct, deriv(x!, out)) as AnyTensor];
+      return [lax.mul(ct, deriv(x, out))];
     },
     batch: (xs, dims, p) => unaryBatch(prim, xs, dims, p),
   };
   return prim;
 }
 
-const negPrim: Primitive<void> = {
+const negPrim: Primitive<void, One> = {
   name: "neg",
-  impl([x]) {
-    const t = x as AnyTensor;
-    return fromData(
-      t.shape,
-      t.dtype,
-      unaryKernel("neg", dataOf(t)) as Float32Array,
-    ) as AnyTensor;
-  },
-  jvp: (_x, [t]) => (t ? neg(t) as AnyTensor : null),
-  vjp: (ct) => [neg(ct) as AnyTensor],
+  impl: (xs) => unaryImpl("neg", xs),
+  jvp: (_x, [t]) => (t ? lax.neg(t) : null),
+  vjp: (ct) => [lax.neg(ct)],
   batch: (xs, dims, p) => unaryBatch(negPrim, xs, dims, p),
 };
 const expPrim = unaryPrim("exp", (_x, out) => out);
-const logPrim = unaryPrim("log", (x) => div(1, x) as AnyTensor);
-const sqrtPrim = unaryPrim("sqrt", (_x, out) => div(0.5, out) as AnyTensor);
-const absPrim = unaryPrim("abs", (x) => sign(x) as AnyTensor);
+const logPrim = unaryPrim("log", (x) => lax.div(1, x));
+const sqrtPrim = unaryPrim("sqrt", (_x, out) => lax.div(0.5, out));
+const absPrim = unaryPrim("abs", (x) => lax.sign(x));
 const signPrim = unaryPrim("sign", null);
 const stepPrim = unaryPrim("step", null);
 /**
  * (g, x) -> g * (x > 0): relu's derivative applied to g in one pass. Linear
  * in g; x only selects, so it gets no derivative.
  */
-const reluMaskPrim: Primitive<void> = {
+const reluMaskPrim: Primitive<void, Pair> = {
   name: "reluMask",
-  impl([g, x]) {
-    const t = g as AnyTensor;
-    return fromData(
-      t.shape,
-      "float32",
-      reluMask(
-        dataOf(t) as Float32Array,
-        dataOf(x as AnyTensor) as Float32Array,
-      ),
-    ) as AnyTensor;
-  },
-  jvp: ([, x], [tg]) => (tg ? bind(reluMaskPrim, [tg, x!], undefined) : null),
-  vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x!], undefined), null],
+  impl: ([g, x]) =>
+    fromData(g.shape, "float32", reluMask(floatsOf(g), floatsOf(x))),
+  jvp: ([, x], [tg]) => (tg ? bind(reluMaskPrim, [tg, x], undefined) : null),
+  vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x], undefined), null],
   batch: (xs, dims, p, n) => sameShapeBatch(reluMaskPrim, xs, dims, p, n),
 };
 
@@ -103,50 +89,22 @@ export function reluMaskOf(g: AnyTensor, x: AnyTensor): AnyTensor {
   return bind(reluMaskPrim, [g, x], undefined);
 }
 
-const reluPrim: Primitive<void> = {
+const reluPrim: Primitive<void, One> = {
   name: "relu",
-  impl([x]) {
-    const t = x as AnyTensor;
-    return fromData(
-      t.shape,
-      t.dtype,
-      unaryKernel("relu", dataOf(t)) as Float32Array,
-    ) as AnyTensor;
-  },
+  impl: (xs) => unaryImpl("relu", xs),
   // Integer tensors carry no derivatives.
-  jvp: (
-    [x],
-    [t],
-  ) => (t && x!.dtype === "float32"
-    ? bind(reluMaskPrim, [t, x!], undefined)
-    : null),
-  vjp: (
-    ct,
-    [x],
-  ) => [
-    x!.dtype === "float32" ? bind(reluMaskPrim, [ct, x!], undefined) : null,
-  ],
+  jvp: ([x], [t]) => (t && x.dtype === "float32" ? reluMaskOf(t, x) : null),
+  vjp: (ct, [x]) => [x.dtype === "float32" ? reluMaskOf(ct, x) : null],
   batch: (xs, dims, p) => unaryBatch(reluPrim, xs, dims, p),
 };
 const sigmoidPrim = unaryPrim(
   "sigmoid",
-  (_x, out) => mul(out, sub(1, out)) as AnyTensor,
+  (_x, out) => lax.mul(out, lax.sub(1, out)),
 );
 const tanhPrim = unaryPrim(
   "tanh",
-  (_x, out) => sub(1, mul(out, out)) as AnyTensor,
+  (_x, out) => lax.sub(1, lax.mul(out, out)),
 );
-
-function run<S extends Shape, D extends DType>(
-  prim: Primitive<void>,
-  x: Tensor<S, D>,
-): Tensor<S, D> {
-  return bind(
-    prim,
-    [x as unknown as AnyTensor],
-    undefined,
-  ) as unknown as Tensor<S, D>;
-}
 
 /**
  * Elementwise negation.
@@ -164,8 +122,14 @@ function run<S extends Shape, D extends DType>(
  */
 export function neg<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return run(negPrim, x);
+): Tensor<S, D>;
+export function neg(x: AnyTensor): AnyTensor {
+  return negAny(x);
+}
+
+/** The untyped form of {@linkcode neg}, for rules, layers and optimizers. @internal */
+export function negAny(x: AnyTensor): AnyTensor {
+  return bind(negPrim, [x], undefined);
 }
 
 /**
@@ -184,8 +148,14 @@ export function neg<S extends Shape, D extends DType>(
  */
 export function exp<S extends Shape>(
   x: Tensor<S, "float32">,
-): Tensor<S, "float32"> {
-  return run(expPrim, x);
+): Tensor<S, "float32">;
+export function exp(x: AnyTensor): AnyTensor {
+  return expAny(x);
+}
+
+/** The untyped form of {@linkcode exp}, for rules, layers and optimizers. @internal */
+export function expAny(x: AnyTensor): AnyTensor {
+  return bind(expPrim, [x], undefined);
 }
 
 /**
@@ -204,8 +174,14 @@ export function exp<S extends Shape>(
  */
 export function log<S extends Shape>(
   x: Tensor<S, "float32">,
-): Tensor<S, "float32"> {
-  return run(logPrim, x);
+): Tensor<S, "float32">;
+export function log(x: AnyTensor): AnyTensor {
+  return logAny(x);
+}
+
+/** The untyped form of {@linkcode log}, for rules, layers and optimizers. @internal */
+export function logAny(x: AnyTensor): AnyTensor {
+  return bind(logPrim, [x], undefined);
 }
 
 /**
@@ -224,8 +200,14 @@ export function log<S extends Shape>(
  */
 export function sqrt<S extends Shape>(
   x: Tensor<S, "float32">,
-): Tensor<S, "float32"> {
-  return run(sqrtPrim, x);
+): Tensor<S, "float32">;
+export function sqrt(x: AnyTensor): AnyTensor {
+  return sqrtAny(x);
+}
+
+/** The untyped form of {@linkcode sqrt}, for rules, layers and optimizers. @internal */
+export function sqrtAny(x: AnyTensor): AnyTensor {
+  return bind(sqrtPrim, [x], undefined);
 }
 
 /**
@@ -244,8 +226,14 @@ export function sqrt<S extends Shape>(
  */
 export function abs<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return run(absPrim, x);
+): Tensor<S, D>;
+export function abs(x: AnyTensor): AnyTensor {
+  return absAny(x);
+}
+
+/** The untyped form of {@linkcode abs}, for rules, layers and optimizers. @internal */
+export function absAny(x: AnyTensor): AnyTensor {
+  return bind(absPrim, [x], undefined);
 }
 
 /**
@@ -264,8 +252,14 @@ export function abs<S extends Shape, D extends DType>(
  */
 export function sign<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return run(signPrim, x);
+): Tensor<S, D>;
+export function sign(x: AnyTensor): AnyTensor {
+  return signAny(x);
+}
+
+/** The untyped form of {@linkcode sign}, for rules, layers and optimizers. @internal */
+export function signAny(x: AnyTensor): AnyTensor {
+  return bind(signPrim, [x], undefined);
 }
 
 /**
@@ -284,8 +278,14 @@ export function sign<S extends Shape, D extends DType>(
  */
 export function step<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return run(stepPrim, x);
+): Tensor<S, D>;
+export function step(x: AnyTensor): AnyTensor {
+  return stepAny(x);
+}
+
+/** The untyped form of {@linkcode step}, for rules, layers and optimizers. @internal */
+export function stepAny(x: AnyTensor): AnyTensor {
+  return bind(stepPrim, [x], undefined);
 }
 
 /**
@@ -304,8 +304,14 @@ export function step<S extends Shape, D extends DType>(
  */
 export function relu<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return run(reluPrim, x);
+): Tensor<S, D>;
+export function relu(x: AnyTensor): AnyTensor {
+  return reluAny(x);
+}
+
+/** The untyped form of {@linkcode relu}, for rules, layers and optimizers. @internal */
+export function reluAny(x: AnyTensor): AnyTensor {
+  return bind(reluPrim, [x], undefined);
 }
 
 /**
@@ -324,8 +330,14 @@ export function relu<S extends Shape, D extends DType>(
  */
 export function sigmoid<S extends Shape>(
   x: Tensor<S, "float32">,
-): Tensor<S, "float32"> {
-  return run(sigmoidPrim, x);
+): Tensor<S, "float32">;
+export function sigmoid(x: AnyTensor): AnyTensor {
+  return sigmoidAny(x);
+}
+
+/** The untyped form of {@linkcode sigmoid}, for rules, layers and optimizers. @internal */
+export function sigmoidAny(x: AnyTensor): AnyTensor {
+  return bind(sigmoidPrim, [x], undefined);
 }
 
 /**
@@ -344,8 +356,14 @@ export function sigmoid<S extends Shape>(
  */
 export function tanh<S extends Shape>(
   x: Tensor<S, "float32">,
-): Tensor<S, "float32"> {
-  return run(tanhPrim, x);
+): Tensor<S, "float32">;
+export function tanh(x: AnyTensor): AnyTensor {
+  return tanhAny(x);
+}
+
+/** The untyped form of {@linkcode tanh}, for rules, layers and optimizers. @internal */
+export function tanhAny(x: AnyTensor): AnyTensor {
+  return bind(tanhPrim, [x], undefined);
 }
 
 /**
@@ -364,11 +382,14 @@ export function tanh<S extends Shape>(
  */
 export function square<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return mul(
-    x as unknown as AnyTensor,
-    x as unknown as AnyTensor,
-  ) as unknown as Tensor<S, D>;
+): Tensor<S, D>;
+export function square(x: AnyTensor): AnyTensor {
+  return squareAny(x);
+}
+
+/** The untyped form of {@linkcode square}, for rules, layers and optimizers. @internal */
+export function squareAny(x: AnyTensor): AnyTensor {
+  return lax.mul(x, x);
 }
 
 /**

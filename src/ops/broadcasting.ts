@@ -1,0 +1,43 @@
+/**
+ * Shared pieces of the differentiation rules of broadcasting ops: summing a
+ * cotangent back over the axes broadcasting added ({@linkcode unbroadcast})
+ * and stretching a tangent to the output's shape ({@linkcode stretch}). They
+ * live apart from the op files so that rules of every file can use them
+ * without importing another op file; they are written with the untyped core
+ * (`lax.ts`), so any outer transformation traces them.
+ *
+ * @internal
+ * @module
+ */
+
+import type { AnyTensor, Shape } from "../tensor.ts";
+import * as lax from "./lax.ts";
+import { sameShape } from "./operand.ts";
+
+/**
+ * Sums `t` over the axes that broadcasting added or stretched, so that the
+ * result has `shape`: the transpose of broadcasting `shape` to `t.shape`.
+ *
+ * @internal
+ */
+export function unbroadcast(t: AnyTensor, shape: Shape): AnyTensor {
+  if (sameShape(t.shape, shape)) return t;
+  const lead = t.shape.length - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < t.shape.length; i++) {
+    if (i < lead || (shape[i - lead] === 1 && t.shape[i] !== 1)) axes.push(i);
+  }
+  const summed = axes.length > 0 ? lax.sum(t, { axis: axes }) : t;
+  return lax.reshape(summed, shape);
+}
+
+/**
+ * A tangent of an input stretched to the output's shape (unchanged when it
+ * has that shape already): the tangent of a broadcasting op whose other
+ * inputs have zero tangents.
+ *
+ * @internal
+ */
+export function stretch(t: AnyTensor, shape: Shape): AnyTensor {
+  return sameShape(t.shape, shape) ? t : lax.broadcastTo(t, shape);
+}
