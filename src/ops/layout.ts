@@ -457,11 +457,22 @@ export function sliceAlong(
 
 // ----------------------------------------------------------------- concat
 
+/** The first of the tensors to concatenate (there must be one). */
+function firstOf(xs: readonly AnyTensor[]): AnyTensor {
+  const [first] = xs;
+  if (first === undefined) {
+    throw new RangeError(
+      "Expected at least one tensor to concatenate but found none",
+    );
+  }
+  return first;
+}
+
 const concatPrim: Primitive<{ axis: number }, Inputs> = linear({
   name: "concat",
   impl(xs, p) {
+    const dtype = firstOf(xs).dtype;
     const shape = concatShape(xs.map((x) => x.shape), p.axis);
-    const dtype = xs[0]?.dtype ?? "float32";
     const [outer, inner] = splitAt(shape, p.axis);
     const dim = dimOf(shape, p.axis);
     const out = allocData(dtype, sizeOf(shape));
@@ -531,12 +542,7 @@ export function concat(xs: readonly AnyTensor[], axis?: number): AnyTensor {
 
 /** The untyped form of {@linkcode concat}, for rules, layers and optimizers. @internal */
 export function concatAny(xs: readonly AnyTensor[], axis = 0): AnyTensor {
-  const [first] = xs;
-  if (first === undefined) {
-    throw new RangeError(
-      "Expected at least one tensor to concatenate but found none",
-    );
-  }
+  const first = firstOf(xs);
   const dtype = first.dtype;
   for (const x of xs) {
     if (x.dtype !== dtype) {
@@ -558,13 +564,13 @@ const gatherPrim: Primitive<void, Two> = linear({
     const rowSize = sizeOf(x.shape.slice(1));
     const rows = dimOf(x.shape, 0);
     const ind = intsOf(idx);
-    for (let k = 0; k < ind.length; k++) {
-      const v = ind[k] ?? 0;
-      if (v < 0 || v >= rows) {
-        throw new RangeError(
-          `Expected gather indices in [0, ${rows}) but found ${v} at position ${k}`,
-        );
-      }
+    const k = ind.findIndex((v) => v < 0 || v >= rows);
+    if (k >= 0) {
+      throw new RangeError(
+        `Expected gather indices in [0, ${rows}) but found ${
+          ind[k]
+        } at position ${k}`,
+      );
     }
     const shape = [...idx.shape, ...x.shape.slice(1)];
     return fromData(shape, x.dtype, gatherRows(dataOf(x), rowSize, ind));
@@ -674,13 +680,11 @@ const oneHotPrim: Primitive<{ depth: number }, One> = {
   impl([l], p) {
     // Checked here, where the labels are known (not at staging time).
     const d = dataOf(l);
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i] ?? 0;
-      if (v < 0 || v >= p.depth) {
-        throw new RangeError(
-          `Expected labels in [0, ${p.depth}) but found ${v} at position ${i}`,
-        );
-      }
+    const i = d.findIndex((v) => v < 0 || v >= p.depth);
+    if (i >= 0) {
+      throw new RangeError(
+        `Expected labels in [0, ${p.depth}) but found ${d[i]} at position ${i}`,
+      );
     }
     return fromData([...l.shape, p.depth], "float32", oneHotKernel(d, p.depth));
   },
