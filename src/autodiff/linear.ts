@@ -9,8 +9,12 @@
  * holds only the forward, the transpose (vjp) and the batching rule, and a
  * linear primitive's jvp cannot be forgotten or get out of step with it.
  *
- * Other linear primitives can adopt it: `neg` (unary.ts) and the transposes
- * of conv2d (conv.ts) are linear in their float inputs too.
+ * Other linear primitives can adopt it: `neg` and `reluMask` (fixed: the
+ * input whose sign masks) in unary.ts, `where` (fixed: the condition) in
+ * compare.ts, `avgPool2d`, `avgPoolBackward`, `maxPoolGather` and
+ * `maxPoolScatter` (fixed: the pooled input) in pool.ts, and `add` and `sub`
+ * (which today stretch a lone tangent rather than add zeros). The conv
+ * primitives are bilinear, not linear: their product rule stays.
  *
  * @module
  * @internal
@@ -87,7 +91,8 @@ export function linearJvp<P, In extends Inputs>(
  *
  * @example
  * ```ts ignore
- * const reshapePrim = linear<{ shape: Shape }, readonly [AnyTensor]>({
+ * // Annotated: its rules refer to the primitive itself.
+ * const reshapePrim: Primitive<{ shape: Shape }, readonly [AnyTensor]> = linear({
  *   name: "reshape",
  *   impl: ([x], p) => ...,
  *   vjp: (ct, [x]) => [bind(reshapePrim, [ct], { shape: x.shape })],
