@@ -1,4 +1,9 @@
-import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import {
+  assertAlmostEquals,
+  assertEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
 import {
   abs,
@@ -48,6 +53,10 @@ import {
   where,
   zeros,
 } from "../mod.ts";
+import { jvp } from "../mod.ts";
+import * as lax from "../src/ops/lax.ts";
+import { linear, linearJvp } from "../src/autodiff/linear.ts";
+import { bind, type Primitive } from "../src/autodiff/core.ts";
 
 function unchanged(t: AnyTensor, before: number[]) {
   assertEquals([...t.toFlat()], before);
@@ -282,4 +291,96 @@ Deno.test("number dims fall back to runtime checks", () => {
     RangeError,
     "Cannot multiply matrices of shapes [3, 4] and [3, 2]: inner dimensions 4 and 3 differ",
   );
+});
+
+Deno.test("int32 reductions follow NumPy: mean is float32, sum, max and min stay int32", () => {
+  const i = tensor(new Int32Array([1, 2, 4, 7]), [2, 2]);
+  const m = mean(i);
+  assertType<IsExact<typeof m, Tensor<[], "float32">>>(true);
+  assertEquals(m.dtype, "float32");
+  assertEquals(m.item(), 3.5); // not 3: no integer division
+  const m1 = mean(i, { axis: 1 });
+  assertType<IsExact<typeof m1, Tensor<[2], "float32">>>(true);
+  assertEquals(m1.dtype, "float32");
+  assertEquals(m1.toArray(), [1.5, 5.5]);
+  const s = sum(i, { axis: 0 });
+  assertType<IsExact<typeof s, Tensor<[2], "int32">>>(true);
+  assertEquals([s.dtype, s.toArray()], ["int32", [5, 9]]);
+  const hi = max(i);
+  assertType<IsExact<typeof hi, Tensor<[], "int32">>>(true);
+  assertEquals([hi.dtype, hi.item()], ["int32", 7]);
+  const lo = min(i, { axis: 0 });
+  assertType<IsExact<typeof lo, Tensor<[2], "int32">>>(true);
+  assertEquals([lo.dtype, lo.toArray()], ["int32", [1, 2]]);
+  // The untyped core agrees.
+  assertEquals(lax.mean(i).dtype, "float32");
+  assertEquals(lax.mean(i).item(), 3.5);
+  // Accuracy, with no cast: 2 of 3 predictions right.
+  const logits = tensor([[0.1, 2, 0.3], [5, 1, 0], [0, 0, 1]]);
+  const labels = tensor(new Int32Array([1, 0, 0]), [3]);
+  const accuracy = mean(equal(argmax(logits, { axis: 1 }), labels));
+  assertType<IsExact<typeof accuracy, Tensor<[], "float32">>>(true);
+  assertAlmostEquals(accuracy.item(), 2 / 3, 1e-6);
+  // Float means are unchanged (the cast is skipped) and still differentiable.
+  const x = tensor([1, 2, 3, 6]);
+  const [y, dy] = jvp((v: typeof x) => mean(v), [x], [tensor([4, 0, 0, 0])]);
+  assertEquals([y.item(), dy.item()], [3, 1]);
+});
+
+Deno.test("linear primitives: the jvp applies the primitive to the tangents, zeros for missing ones", () => {
+  const a = tensor([[1, 2]]), c = tensor([[3, 4], [5, 6]]);
+  const ta = tensor([[10, 20]]);
+  // concat with a constant second input: its tangent is zeros.
+  const [y, dy] = jvp((v: typeof a) => concat([v, c]), [a], [ta]);
+  assertEquals(y.toArray(), [[1, 2], [3, 4], [5, 6]]);
+  assertEquals(dy.toArray(), [[10, 20], [0, 0], [0, 0]]);
+  // gather: linear in the table, the indices are passed as they are.
+  const idx = tensor(new Int32Array([1, 0, 1]), [3]);
+  const [, dg] = jvp((v: typeof c) => gather(v, idx), [c], [
+    tensor([[1, 2], [3, 4]]),
+  ]);
+  assertEquals(dg.toArray(), [[3, 4], [1, 2], [3, 4]]);
+  // The single-input ones: the same op on the tangent.
+  const t = tensor([[1, 2, 3], [4, 5, 6]]);
+  const dt = tensor([[1, 0, 2], [0, 3, 0]]);
+  const ops: ((v: typeof t) => AnyTensor)[] = [
+    (v: typeof t) => sum(v, { axis: 1 }),
+    (v: typeof t) => reshape(v, [3, 2]),
+    (v: typeof t) => transpose(v),
+    (v: typeof t) => broadcastTo(v, [2, 2, 3]),
+    (v: typeof t) => slice(v, 1, 2),
+  ];
+  for (const f of ops) {
+    const [, d] = jvp(f, [t], [dt]);
+    assertEquals(d.toArray(), f(dt).toArray());
+  }
+});
+
+Deno.test("linearJvp: null when every tangent is null, zeros for a null one, fixed inputs as they are", () => {
+  const seen: AnyTensor[][] = [];
+  const pair: Primitive<void, readonly [AnyTensor, AnyTensor]> = linear({
+    name: "pairSum",
+    impl: ([x, y]) => {
+      seen.push([x, y]);
+      return lax.add(x, y);
+    },
+    vjp: (ct) => [ct, ct],
+    batch: ([x, y], [d]) => [bind(pair, [x, y], undefined), d],
+  }, { fixed: [1] });
+  const x = tensor([1, 2]), y = tensor([3, 4]);
+  assertEquals(linearJvp(pair, [x, y], [null, null], undefined), null);
+  // A tangent on a fixed input only does not make the output's tangent nonzero.
+  assertEquals(pair.jvp([x, y], [null, tensor([9, 9])], undefined, x), null);
+  assertEquals(seen.length, 0);
+  const t = pair.jvp([x, y], [tensor([1, 1]), tensor([9, 9])], undefined, x);
+  assertEquals(t?.toArray(), [4, 5]); // the tangent plus the fixed primal y
+  assertStrictEquals(seen[0]?.[1], y);
+  const both = linear<void, readonly [AnyTensor, AnyTensor]>({
+    name: "plain",
+    impl: ([u, v]) => lax.add(u, v),
+    vjp: (ct) => [ct, ct],
+    batch: ([u, v], [d]) => [lax.add(u, v), d],
+  });
+  const z = both.jvp([x, y], [null, tensor([7, 8])], undefined, x);
+  assertEquals(z?.toArray(), [7, 8]); // zeros + the tangent of y
 });

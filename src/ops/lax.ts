@@ -12,23 +12,15 @@
  * @internal
  */
 
-import type { AnyTensor, DType, Shape } from "../tensor.ts";
+import type { AnyTensor } from "../tensor.ts";
 import type { Operand } from "./operand.ts";
 import type { Conv2dOptions, Pool2dOptions } from "../shape/mod.ts";
 import type { Key } from "../random.ts";
 export { addAny as add } from "./binary.ts";
-import * as reduce from "./reduce.ts";
-import * as layout from "./layout.ts";
 import * as mm from "./matmul.ts";
 import * as conv from "./conv.ts";
 import * as pool from "./pool.ts";
 import * as nn from "./nn_ops.ts";
-
-/** Axes of an untyped reduction. */
-export interface AxisOptions {
-  readonly axis?: number | readonly number[] | undefined;
-  readonly keepDims?: boolean | undefined;
-}
 
 // ---- casting helpers of the TEMPORARY sections below (go with the last) ----
 type Bin = (a: Operand, b: Operand) => AnyTensor;
@@ -71,88 +63,33 @@ export {
 } from "./compare.ts";
 export { unbroadcast } from "./broadcasting.ts";
 
-// ---- reduce.ts (TEMPORARY) ----
-type Red = (x: AnyTensor, options?: AxisOptions) => AnyTensor;
-const red = (f: unknown): Red => f as Red;
-/** Untyped `sum`. */
-export const sum: Red = red(reduce.sum);
-/** Untyped `mean`. */
-export const mean: Red = red(reduce.mean);
-/** Untyped `max`. */
-export const max: Red = red(reduce.max);
-/** Untyped `min`. */
-export const min: Red = red(reduce.min);
-/** Untyped `logSumExp`. */
-export const logSumExp: Red = red(reduce.logSumExp);
-/** Untyped `argmax`. */
-export const argmax = reduce.argmax as unknown as (
-  x: AnyTensor,
-  options?: { readonly axis?: number; readonly keepDims?: boolean },
-) => AnyTensor;
+// ---- reduce.ts ----
+export {
+  argmaxAny as argmax,
+  type AxisOptions,
+  logSumExpAny as logSumExp,
+  maxAny as max,
+  meanAny as mean,
+  minAny as min,
+  sumAny as sum,
+} from "./reduce.ts";
 
-// ---- layout.ts (TEMPORARY) ----
-/** Untyped `reshape`. */
-export const reshape = layout.reshape as unknown as (
-  x: AnyTensor,
-  shape: Shape,
-) => AnyTensor;
-/** Untyped `flatten`. */
-export const flatten: Un = un(layout.flatten);
-/** Untyped `squeeze`. */
-export const squeeze = layout.squeeze as unknown as (
-  x: AnyTensor,
-  axis: number,
-) => AnyTensor;
-/** Untyped `expandDims`. */
-export const expandDims = layout.expandDims as unknown as (
-  x: AnyTensor,
-  axis: number,
-) => AnyTensor;
-/** Untyped `transpose`. */
-export const transpose = layout.transpose as unknown as (
-  x: AnyTensor,
-  perm?: readonly number[],
-) => AnyTensor;
-/** Untyped `broadcastTo`. */
-export const broadcastTo = layout.broadcastTo as unknown as (
-  x: AnyTensor,
-  shape: Shape,
-) => AnyTensor;
-/** Untyped `slice`. */
-export const slice = layout.slice as unknown as (
-  x: AnyTensor,
-  start: number,
-  end: number,
-) => AnyTensor;
-/** Untyped `sliceAlong`. */
-export const sliceAlong: (
-  x: AnyTensor,
-  axis: number,
-  start: number,
-  len: number,
-) => AnyTensor = layout.sliceAlong;
-/** Untyped `concat`. */
-export const concat = layout.concat as unknown as (
-  xs: readonly AnyTensor[],
-  axis?: number,
-) => AnyTensor;
-/** Untyped `gather`. */
-export const gather = layout.gather as unknown as (
-  x: AnyTensor,
-  indices: AnyTensor,
-) => AnyTensor;
-/** Untyped `oneHot`. */
-export const oneHot = layout.oneHot as unknown as (
-  labels: AnyTensor,
-  depth: number,
-) => AnyTensor;
-/** Untyped `cast`. */
-export const cast = layout.cast as unknown as (
-  x: AnyTensor,
-  dtype: DType,
-) => AnyTensor;
-/** Untyped `stopGradient`. */
-export const stopGradient: Un = un(layout.stopGradient);
+// ---- layout.ts ----
+export {
+  broadcastToAny as broadcastTo,
+  castAny as cast,
+  concatAny as concat,
+  expandDimsAny as expandDims,
+  flattenAny as flatten,
+  gatherAny as gather,
+  oneHotAny as oneHot,
+  reshapeAny as reshape,
+  sliceAlong,
+  sliceAny as slice,
+  squeezeAny as squeeze,
+  stopGradientAny as stopGradient,
+  transposeAny as transpose,
+} from "./layout.ts";
 
 // ---- matmul.ts, conv.ts, pool.ts, nn_ops.ts (TEMPORARY) ----
 /** Untyped `matmul`. */

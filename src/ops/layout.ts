@@ -7,15 +7,20 @@
  */
 
 import {
+  allocData,
   type AnyTensor,
   dataOf,
+  dimOf,
   type DType,
+  floatsOf,
   fromData,
+  intsOf,
   type Shape,
   sizeOf,
   type Tensor,
 } from "../tensor.ts";
-import { bind, type Primitive } from "../autodiff/core.ts";
+import { bind, type Inputs, type Primitive } from "../autodiff/core.ts";
+import { linear } from "../autodiff/linear.ts";
 import {
   broadcastTo as broadcastKernel,
   cast as castKernel,
@@ -46,9 +51,8 @@ import {
   type TransposeShape,
   transposeShape,
 } from "../shape/mod.ts";
-import { unbroadcast } from "./binary.ts";
 import { sameShape } from "./operand.ts";
-import { add } from "./binary.ts";
+import * as lax from "./lax.ts";
 import {
   mergeFront,
   moveAxis,
@@ -58,6 +62,9 @@ import {
   unaryBatch,
 } from "./batching.ts";
 
+type One = readonly [AnyTensor];
+type Two = readonly [AnyTensor, AnyTensor];
+
 /** An axis of the per-example shape, numbered in the batched value whose batch axis is `d`. */
 function around(axis: number, d: number): number {
   return axis < d ? axis : axis + 1;
@@ -65,18 +72,17 @@ function around(axis: number, d: number): number {
 
 // ---------------------------------------------------------------- reshape
 
-const reshapePrim: Primitive<{ shape: Shape }> = {
+const reshapePrim: Primitive<{ shape: Shape }, One> = linear({
   name: "reshape",
   // Tensors are immutable, so a reshape shares the buffer.
-  impl: ([x], p) =>
-    fromData(p.shape, x!.dtype, dataOf(x!) as Float32Array) as AnyTensor,
-  jvp: (_x, [t], p) => (t ? bind(reshapePrim, [t], p) : null),
-  vjp: (ct, [x]) => [bind(reshapePrim, [ct], { shape: x!.shape })],
-  batch: ([x], [d], p, size) => [
-    bind(reshapePrim, [moveAxis(x!, d!, 0)], { shape: [size, ...p.shape] }),
-    0,
-  ],
-};
+  impl: ([x], p) => fromData(p.shape, x.dtype, dataOf(x)),
+  vjp: (ct, [x]) => [bind(reshapePrim, [ct], { shape: x.shape })],
+  batch([x], [d], p, size) {
+    if (d === null) return [bind(reshapePrim, [x], p), null];
+    const shape = [size, ...p.shape];
+    return [bind(reshapePrim, [moveAxis(x, d, 0)], { shape }), 0];
+  },
+});
 
 /**
  * The same values with a new shape; one dim may be -1 (inferred). Shares the
@@ -102,16 +108,16 @@ export function reshape<
 >(
   x: Tensor<S, D>,
   shape: Arg<ReshapeShape<S, T>, T>,
-): Tensor<Result<ReshapeShape<S, T>>, D> {
-  const t = x as unknown as AnyTensor;
-  const target = reshapeShape(t.shape, shape as Shape);
-  if (sameShape(target, t.shape)) {
-    return x as unknown as Tensor<Result<ReshapeShape<S, T>>, D>;
-  }
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
-    Result<ReshapeShape<S, T>>,
-    D
-  >;
+): Tensor<Result<ReshapeShape<S, T>>, D>;
+export function reshape(x: AnyTensor, shape: Shape): AnyTensor {
+  return reshapeAny(x, shape);
+}
+
+/** The untyped form of {@linkcode reshape}, for rules, layers and optimizers. @internal */
+export function reshapeAny(x: AnyTensor, shape: Shape): AnyTensor {
+  const target = reshapeShape(x.shape, shape);
+  if (sameShape(target, x.shape)) return x;
+  return bind(reshapePrim, [x], { shape: target });
 }
 
 /**
@@ -132,13 +138,14 @@ export function reshape<
  */
 export function flatten<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<Result<FlattenShape<S>>, D> {
-  const t = x as unknown as AnyTensor;
-  const target = flattenShape(t.shape);
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
-    Result<FlattenShape<S>>,
-    D
-  >;
+): Tensor<Result<FlattenShape<S>>, D>;
+export function flatten(x: AnyTensor): AnyTensor {
+  return flattenAny(x);
+}
+
+/** The untyped form of {@linkcode flatten}, for rules, layers and optimizers. @internal */
+export function flattenAny(x: AnyTensor): AnyTensor {
+  return bind(reshapePrim, [x], { shape: flattenShape(x.shape) });
 }
 
 /**
@@ -164,13 +171,14 @@ export function squeeze<
 >(
   x: Tensor<S, D>,
   axis: A,
-): Tensor<Result<SqueezeShape<S, A>>, D> {
-  const t = x as unknown as AnyTensor;
-  const target = squeezeShape(t.shape, axis);
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
-    Result<SqueezeShape<S, A>>,
-    D
-  >;
+): Tensor<Result<SqueezeShape<S, A>>, D>;
+export function squeeze(x: AnyTensor, axis: number): AnyTensor {
+  return squeezeAny(x, axis);
+}
+
+/** The untyped form of {@linkcode squeeze}, for rules, layers and optimizers. @internal */
+export function squeezeAny(x: AnyTensor, axis: number): AnyTensor {
+  return bind(reshapePrim, [x], { shape: squeezeShape(x.shape, axis) });
 }
 
 /**
@@ -196,45 +204,54 @@ export function expandDims<
 >(
   x: Tensor<S, D>,
   axis: A,
-): Tensor<Result<ExpandDimsShape<S, A>>, D> {
-  const t = x as unknown as AnyTensor;
-  const target = expandDimsShape(t.shape, axis);
-  return bind(reshapePrim, [t], { shape: target }) as unknown as Tensor<
-    Result<ExpandDimsShape<S, A>>,
-    D
-  >;
+): Tensor<Result<ExpandDimsShape<S, A>>, D>;
+export function expandDims(x: AnyTensor, axis: number): AnyTensor {
+  return expandDimsAny(x, axis);
+}
+
+/** The untyped form of {@linkcode expandDims}, for rules, layers and optimizers. @internal */
+export function expandDimsAny(x: AnyTensor, axis: number): AnyTensor {
+  return bind(reshapePrim, [x], { shape: expandDimsShape(x.shape, axis) });
 }
 
 // -------------------------------------------------------------- transpose
 
-const transposePrim: Primitive<{ perm: readonly number[] }> = {
+/** Whether the numbers increase strictly. */
+function increasing(xs: readonly number[]): boolean {
+  let prev = -Infinity;
+  for (const a of xs) {
+    if (a <= prev) return false;
+    prev = a;
+  }
+  return true;
+}
+
+const transposePrim: Primitive<{ perm: readonly number[] }, One> = linear({
   name: "transpose",
   impl([x], p) {
-    const t = x!;
-    const shape = p.perm.map((a) => t.shape[a] as number);
+    const shape = p.perm.map((a) => dimOf(x.shape, a));
     return fromData(
       shape,
-      t.dtype,
-      transposeKernel(dataOf(t), t.shape, p.perm) as Float32Array,
-    ) as AnyTensor;
+      x.dtype,
+      transposeKernel(dataOf(x), x.shape, p.perm),
+    );
   },
-  jvp: (_x, [t], p) => (t ? bind(transposePrim, [t], p) : null),
   vjp(ct, _x, p) {
     const inv = new Array<number>(p.perm.length);
     p.perm.forEach((a, i) => (inv[a] = i));
     return [bind(transposePrim, [ct], { perm: inv })];
   },
   batch([x], [d], p) {
-    const perm = [d!, ...p.perm.map((a) => around(a, d!))];
-    const nonUnit = perm.filter((a) => x!.shape[a] !== 1);
-    if (nonUnit.every((a, i) => i === 0 || a > nonUnit[i - 1]!)) {
+    if (d === null) return [bind(transposePrim, [x], p), null];
+    const perm = [d, ...p.perm.map((a) => around(a, d))];
+    if (increasing(perm.filter((a) => x.shape[a] !== 1))) {
       // Only unit axes move: the same buffer under a new shape.
-      const shape = perm.map((a) => x!.shape[a] as number);
-      return [bind(reshapePrim, [x!], { shape }), 0];
+      const shape = perm.map((a) => dimOf(x.shape, a));
+      return [bind(reshapePrim, [x], { shape }), 0];
     }
-    return [bind(transposePrim, [x!], { perm }), 0];
+    return [bind(transposePrim, [x], { perm }), 0];
   },
-};
+});
 
 /**
  * Permutes the axes: `result.shape[i] = x.shape[perm[i]]`. Without `perm`,
@@ -260,39 +277,38 @@ export function transpose<
 >(
   x: Tensor<S, D>,
   perm?: P,
-): Tensor<Result<TransposeShape<S, P>>, D> {
-  const t = x as unknown as AnyTensor;
-  transposeShape(t.shape, perm);
-  const p = perm ?? t.shape.map((_, i) => t.shape.length - 1 - i);
-  return bind(transposePrim, [t], { perm: [...p] }) as unknown as Tensor<
-    Result<TransposeShape<S, P>>,
-    D
-  >;
+): Tensor<Result<TransposeShape<S, P>>, D>;
+export function transpose(x: AnyTensor, perm?: readonly number[]): AnyTensor {
+  return transposeAny(x, perm);
+}
+
+/** The untyped form of {@linkcode transpose}, for rules, layers and optimizers. @internal */
+export function transposeAny(
+  x: AnyTensor,
+  perm?: readonly number[],
+): AnyTensor {
+  transposeShape(x.shape, perm);
+  const p = perm ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+  return bind(transposePrim, [x], { perm: [...p] });
 }
 
 // ------------------------------------------------------------ broadcastTo
 
-const broadcastPrim: Primitive<{ shape: Shape }> = {
+const broadcastPrim: Primitive<{ shape: Shape }, One> = linear({
   name: "broadcastTo",
-  impl([x], p) {
-    const t = x!;
-    return fromData(
-      p.shape,
-      t.dtype,
-      broadcastKernel(dataOf(t), t.shape, p.shape) as Float32Array,
-    ) as AnyTensor;
-  },
-  jvp: (_x, [t], p) => (t ? bind(broadcastPrim, [t], p) : null),
-  vjp: (ct, [x]) => [unbroadcast(ct, x!.shape)],
+  impl: ([x], p) =>
+    fromData(p.shape, x.dtype, broadcastKernel(dataOf(x), x.shape, p.shape)),
+  vjp: (ct, [x]) => [lax.unbroadcast(ct, x.shape)],
   batch([x], [d], p, size) {
-    const f = moveAxis(x!, d!, 0);
+    if (d === null) return [bind(broadcastPrim, [x], p), null];
+    const f = moveAxis(x, d, 0);
     const lead = p.shape.length - (f.shape.length - 1);
     const r = bind(reshapePrim, [f], {
       shape: [size, ...padFront(f.shape.slice(1), lead)],
     });
     return [bind(broadcastPrim, [r], { shape: [size, ...p.shape] }), 0];
   },
-};
+});
 
 /**
  * Repeats `x` along new leading axes and axes of size 1 to reach `shape`
@@ -318,19 +334,23 @@ export function broadcastTo<
 >(
   x: Tensor<S, D>,
   shape: Arg<BroadcastShapes<S, T>, T>,
-): Tensor<T, D> {
-  const t = x as unknown as AnyTensor;
-  const target = shape as Shape;
-  const b = broadcastShapes(t.shape, target);
-  if (!sameShape(b, target)) {
+): Tensor<T, D>;
+export function broadcastTo(x: AnyTensor, shape: Shape): AnyTensor {
+  return broadcastToAny(x, shape);
+}
+
+/** The untyped form of {@linkcode broadcastTo}, for rules, layers and optimizers. @internal */
+export function broadcastToAny(x: AnyTensor, shape: Shape): AnyTensor {
+  const b = broadcastShapes(x.shape, shape);
+  if (!sameShape(b, shape)) {
     throw new RangeError(
-      `Cannot broadcast shape ${showShape(t.shape)} to ${
-        showShape(target)
+      `Cannot broadcast shape ${showShape(x.shape)} to ${
+        showShape(shape)
       }: the result would be ${showShape(b)}`,
     );
   }
-  if (sameShape(t.shape, target)) return x as unknown as Tensor<T, D>;
-  return bind(broadcastPrim, [t], { shape: target }) as unknown as Tensor<T, D>;
+  if (sameShape(x.shape, shape)) return x;
+  return bind(broadcastPrim, [x], { shape });
 }
 
 // ----------------------------------------------------------- slice and pad
@@ -355,30 +375,28 @@ function sliceOrPad(t: AnyTensor, p: SliceParams, pad: boolean): AnyTensor {
     i,
   ) => (i === p.axis ? (pad ? p.dim : p.len) : d));
   const data = sliceAxis(dataOf(t), outer, p.dim, inner, p.start, p.len, pad);
-  return fromData(shape, t.dtype, data as Float32Array) as AnyTensor;
+  return fromData(shape, t.dtype, data);
 }
 
-const slicePrim: Primitive<SliceParams> = {
+const slicePrim: Primitive<SliceParams, One> = linear({
   name: "slice",
-  impl: ([x], p) => sliceOrPad(x!, p, false),
-  jvp: (_x, [t], p) => (t ? bind(slicePrim, [t], p) : null),
+  impl: ([x], p) => sliceOrPad(x, p, false),
   vjp: (ct, _x, p) => [bind(padPrim, [ct], p)],
   batch: ([x], [d], p) => [
-    bind(slicePrim, [x!], { ...p, axis: around(p.axis, d!) }),
-    d!,
+    bind(slicePrim, [x], d === null ? p : { ...p, axis: around(p.axis, d) }),
+    d,
   ],
-};
+});
 
-const padPrim: Primitive<SliceParams> = {
+const padPrim: Primitive<SliceParams, One> = linear({
   name: "pad",
-  impl: ([x], p) => sliceOrPad(x!, p, true),
-  jvp: (_x, [t], p) => (t ? bind(padPrim, [t], p) : null),
+  impl: ([x], p) => sliceOrPad(x, p, true),
   vjp: (ct, _x, p) => [bind(slicePrim, [ct], p)],
   batch: ([x], [d], p) => [
-    bind(padPrim, [x!], { ...p, axis: around(p.axis, d!) }),
-    d!,
+    bind(padPrim, [x], d === null ? p : { ...p, axis: around(p.axis, d) }),
+    d,
   ],
-};
+});
 
 /**
  * Rows `start` (included) to `end` (excluded) of the first axis: a batch.
@@ -407,15 +425,20 @@ export function slice<
   x: Tensor<S, D>,
   start: B,
   end: E,
-): Tensor<Result<SliceShape<S, B, E>>, D> {
-  const t = x as unknown as AnyTensor;
-  sliceShape(t.shape, start, end);
-  return bind(slicePrim, [t], {
+): Tensor<Result<SliceShape<S, B, E>>, D>;
+export function slice(x: AnyTensor, start: number, end: number): AnyTensor {
+  return sliceAny(x, start, end);
+}
+
+/** The untyped form of {@linkcode slice}, for rules, layers and optimizers. @internal */
+export function sliceAny(x: AnyTensor, start: number, end: number): AnyTensor {
+  sliceShape(x.shape, start, end);
+  return bind(slicePrim, [x], {
     axis: 0,
     start,
     len: end - start,
-    dim: t.shape[0] as number,
-  }) as unknown as Tensor<Result<SliceShape<S, B, E>>, D>;
+    dim: dimOf(x.shape, 0),
+  });
 }
 
 /**
@@ -429,30 +452,33 @@ export function sliceAlong(
   start: number,
   len: number,
 ): AnyTensor {
-  return bind(slicePrim, [x], {
-    axis,
-    start,
-    len,
-    dim: x.shape[axis] as number,
-  });
+  return bind(slicePrim, [x], { axis, start, len, dim: dimOf(x.shape, axis) });
 }
 
 // ----------------------------------------------------------------- concat
 
-const concatPrim: Primitive<{ axis: number }> = {
+/** The first of the tensors to concatenate (there must be one). */
+function firstOf(xs: readonly AnyTensor[]): AnyTensor {
+  const [first] = xs;
+  if (first === undefined) {
+    throw new RangeError(
+      "Expected at least one tensor to concatenate but found none",
+    );
+  }
+  return first;
+}
+
+const concatPrim: Primitive<{ axis: number }, Inputs> = linear({
   name: "concat",
   impl(xs, p) {
-    const first = xs[0]!;
-    const shapes = xs.map((x) => x.shape);
-    const shape = concatShape(shapes, p.axis);
+    const dtype = firstOf(xs).dtype;
+    const shape = concatShape(xs.map((x) => x.shape), p.axis);
     const [outer, inner] = splitAt(shape, p.axis);
-    const dim = shape[p.axis] as number;
-    const out = first.dtype === "int32"
-      ? new Int32Array(sizeOf(shape))
-      : new Float32Array(sizeOf(shape));
+    const dim = dimOf(shape, p.axis);
+    const out = allocData(dtype, sizeOf(shape));
     let offset = 0;
     for (const x of xs) {
-      const len = x.shape[p.axis] as number;
+      const len = dimOf(x.shape, p.axis);
       const src = dataOf(x);
       for (let i = 0; i < outer; i++) {
         out.set(
@@ -462,24 +488,12 @@ const concatPrim: Primitive<{ axis: number }> = {
       }
       offset += len;
     }
-    return fromData(shape, first.dtype, out as Float32Array) as AnyTensor;
-  },
-  jvp(xs, ts, p) {
-    if (ts.every((t) => t === null)) return null;
-    const full = ts.map((t, i) =>
-      t ??
-        fromData(
-          xs[i]!.shape,
-          xs[i]!.dtype,
-          new Float32Array(xs[i]!.size),
-        ) as AnyTensor
-    );
-    return bind(concatPrim, full, p);
+    return fromData(shape, dtype, out);
   },
   vjp(ct, xs, p, _o, needs) {
     let offset = 0;
     return xs.map((x, i) => {
-      const len = x.shape[p.axis] as number;
+      const len = dimOf(x.shape, p.axis);
       const start = offset;
       offset += len;
       return needs[i] ? sliceAlong(ct, p.axis, start, len) : null;
@@ -493,7 +507,7 @@ const concatPrim: Primitive<{ axis: number }> = {
     const ins = xs.map((x, i) => toFront(x, dims[i] ?? null, size));
     return [bind(concatPrim, ins, { axis: p.axis + 1 }), 0];
   },
-};
+});
 
 /**
  * Joins tensors along an axis; all other dims must agree.
@@ -521,112 +535,93 @@ export function concat<
 ): Tensor<
   Result<ConcatShape<{ [K in keyof T]: T[K]["shape"] }, A>>,
   T[0]["dtype"]
-> {
-  if (xs.length === 0) {
-    throw new RangeError(
-      "Expected at least one tensor to concatenate but found none",
-    );
-  }
-  const ts = xs as unknown as AnyTensor[];
-  const shapes = ts.map((x) => x.shape);
-  const dtype = ts[0]!.dtype;
-  for (const x of ts) {
+>;
+export function concat(xs: readonly AnyTensor[], axis?: number): AnyTensor {
+  return concatAny(xs, axis);
+}
+
+/** The untyped form of {@linkcode concat}, for rules, layers and optimizers. @internal */
+export function concatAny(xs: readonly AnyTensor[], axis = 0): AnyTensor {
+  const first = firstOf(xs);
+  const dtype = first.dtype;
+  for (const x of xs) {
     if (x.dtype !== dtype) {
       throw new TypeError(
         `Expected tensors of the same dtype to concatenate but found ${dtype} and ${x.dtype}`,
       );
     }
   }
-  concatShape(shapes, axis ?? 0);
-  const r = ts[0]!.shape.length;
-  const a = (axis ?? 0) < 0 ? (axis ?? 0) + r : (axis ?? 0);
-  return bind(concatPrim, ts, { axis: a }) as unknown as Tensor<
-    Result<ConcatShape<{ [K in keyof T]: T[K]["shape"] }, A>>,
-    T[0]["dtype"]
-  >;
+  concatShape(xs.map((x) => x.shape), axis);
+  const r = first.shape.length;
+  return bind(concatPrim, xs, { axis: axis < 0 ? axis + r : axis });
 }
 
 // ------------------------------------------------------- gather / scatter
 
-const gatherPrim: Primitive<void> = {
+const gatherPrim: Primitive<void, Two> = linear({
   name: "gather",
   impl([x, idx]) {
-    const t = x!, i = idx!;
-    const rowSize = sizeOf(t.shape.slice(1));
-    const rows = t.shape[0] as number;
-    const ind = dataOf(i) as Int32Array;
-    for (let k = 0; k < ind.length; k++) {
-      const v = ind[k]!;
-      if (v < 0 || v >= rows) {
-        throw new RangeError(
-          `Expected gather indices in [0, ${rows}) but found ${v} at position ${k}`,
-        );
-      }
+    const rowSize = sizeOf(x.shape.slice(1));
+    const rows = dimOf(x.shape, 0);
+    const ind = intsOf(idx);
+    const k = ind.findIndex((v) => v < 0 || v >= rows);
+    if (k >= 0) {
+      throw new RangeError(
+        `Expected gather indices in [0, ${rows}) but found ${
+          ind[k]
+        } at position ${k}`,
+      );
     }
-    const shape = [...i.shape, ...t.shape.slice(1)];
-    return fromData(
-      shape,
-      t.dtype,
-      gatherRows(dataOf(t), rowSize, ind) as Float32Array,
-    ) as AnyTensor;
+    const shape = [...idx.shape, ...x.shape.slice(1)];
+    return fromData(shape, x.dtype, gatherRows(dataOf(x), rowSize, ind));
   },
-  jvp: ([, idx], [t]) => (t ? bind(gatherPrim, [t, idx!], undefined) : null),
-  vjp: (
-    ct,
-    [x, idx],
-  ) => [
-    bind(scatterAddPrim, [ct, idx!], { rows: x!.shape[0] as number }),
+  vjp: (ct, [x, idx]) => [
+    bind(scatterAddPrim, [ct, idx], { rows: dimOf(x.shape, 0) }),
     null,
   ],
   batch([x, idx], [dx, di], _p, size) {
+    if (dx === null) return [bind(gatherPrim, [x, idx], undefined), di];
     if (di === null) {
       // Rows of x for each example: [N, B, ...R] gives [...I, B, ...R].
-      const t = moveAxis(x!, dx!, 1);
-      return [bind(gatherPrim, [t, idx!], undefined), idx!.shape.length];
+      const t = moveAxis(x, dx, 1);
+      return [bind(gatherPrim, [t, idx], undefined), idx.shape.length];
     }
-    if (dx === null) return [bind(gatherPrim, [x!, idx!], undefined), di!];
     // Both batched: one table of B * N rows, each example's indices offset.
-    const t = moveAxis(x!, dx!, 0);
-    const i = offsetRows(moveAxis(idx!, di!, 0), t.shape[1] as number, size);
+    const t = moveAxis(x, dx, 0);
+    const i = offsetRows(moveAxis(idx, di, 0), dimOf(t.shape, 1), size);
     return [bind(gatherPrim, [mergeFront(t), i], undefined), 0];
   },
-};
+}, { fixed: [1] });
 
 /** Adds `b * rows` to the indices of example `b` (batch on axis 0). */
 function offsetRows(idx: AnyTensor, rows: number, size: number): AnyTensor {
   const off = new Int32Array(size);
   for (let b = 0; b < size; b++) off[b] = b * rows;
   const shape = [size, ...padFront([], idx.shape.length - 1)];
-  return add(idx, fromData(shape, "int32", off) as AnyTensor) as AnyTensor;
+  return lax.add(idx, fromData(shape, "int32", off));
 }
 
-const scatterAddPrim: Primitive<{ rows: number }> = {
+const scatterAddPrim: Primitive<{ rows: number }, Two> = linear({
   name: "scatterAdd",
   impl([y, idx], p) {
-    const t = y!, i = idx!;
-    const rest = t.shape.slice(i.shape.length);
-    const data = scatterAddRows(
-      dataOf(t) as Float32Array,
-      sizeOf(rest),
-      dataOf(i) as Int32Array,
-      p.rows,
-    );
-    return fromData([p.rows, ...rest], t.dtype, data) as AnyTensor;
+    const rest = y.shape.slice(idx.shape.length);
+    const data = scatterAddRows(floatsOf(y), sizeOf(rest), intsOf(idx), p.rows);
+    return fromData([p.rows, ...rest], y.dtype, data);
   },
-  jvp: ([, idx], [t], p) => (t ? bind(scatterAddPrim, [t, idx!], p) : null),
-  vjp: (ct, [, idx]) => [bind(gatherPrim, [ct, idx!], undefined), null],
+  vjp: (ct, [, idx]) => [bind(gatherPrim, [ct, idx], undefined), null],
   batch([y, idx], [dy, di], p, size) {
     if (di === null) {
+      if (dy === null) return [bind(scatterAddPrim, [y, idx], p), null];
       // [...I, B, ...R] scatters to [rows, B, ...R].
-      const t = moveAxis(y!, dy!, idx!.shape.length);
-      return [bind(scatterAddPrim, [t, idx!], p), 1];
+      const t = moveAxis(y, dy, idx.shape.length);
+      return [bind(scatterAddPrim, [t, idx], p), 1];
     }
-    const t = toFront(y!, dy ?? null, size);
-    const i = offsetRows(moveAxis(idx!, di!, 0), p.rows, size);
+    const t = toFront(y, dy, size);
+    const i = offsetRows(moveAxis(idx, di, 0), p.rows, size);
     const out = bind(scatterAddPrim, [t, i], { rows: p.rows * size });
     return [splitFront(out, size), 0];
   },
-};
+}, { fixed: [1] });
 
 /**
  * Rows of `x` picked by int32 `indices`: `result[i] = x[indices[i]]`. The
@@ -658,46 +653,40 @@ export function gather<
 ): Tensor<
   S extends readonly [number, ...infer R extends Shape] ? [...I, ...R] : Shape,
   D
-> {
-  const t = x as unknown as AnyTensor, i = indices as unknown as AnyTensor;
-  if (i.dtype !== "int32") {
+>;
+export function gather(x: AnyTensor, indices: AnyTensor): AnyTensor {
+  return gatherAny(x, indices);
+}
+
+/** The untyped form of {@linkcode gather}, for rules, layers and optimizers. @internal */
+export function gatherAny(x: AnyTensor, indices: AnyTensor): AnyTensor {
+  if (indices.dtype !== "int32") {
     throw new TypeError(
-      `Expected int32 indices in gather but found ${i.dtype}`,
+      `Expected int32 indices in gather but found ${indices.dtype}`,
     );
   }
-  if (t.shape.length === 0) {
+  if (x.shape.length === 0) {
     throw new RangeError(
       "Cannot gather rows of a scalar: gather needs rank 1 or more",
     );
   }
-  return bind(gatherPrim, [t, i], undefined) as unknown as Tensor<
-    S extends readonly [number, ...infer R extends Shape] ? [...I, ...R]
-      : Shape,
-    D
-  >;
+  return bind(gatherPrim, [x, indices], undefined);
 }
 
 // ------------------------------------------------- oneHot, cast, stopGradient
 
-const oneHotPrim: Primitive<{ depth: number }> = {
+const oneHotPrim: Primitive<{ depth: number }, One> = {
   name: "oneHot",
   impl([l], p) {
-    const t = l!;
     // Checked here, where the labels are known (not at staging time).
-    const d = dataOf(t);
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]!;
-      if (v < 0 || v >= p.depth) {
-        throw new RangeError(
-          `Expected labels in [0, ${p.depth}) but found ${v} at position ${i}`,
-        );
-      }
+    const d = dataOf(l);
+    const i = d.findIndex((v) => v < 0 || v >= p.depth);
+    if (i >= 0) {
+      throw new RangeError(
+        `Expected labels in [0, ${p.depth}) but found ${d[i]} at position ${i}`,
+      );
     }
-    return fromData(
-      [...t.shape, p.depth],
-      "float32",
-      oneHotKernel(dataOf(t), p.depth),
-    ) as AnyTensor;
+    return fromData([...l.shape, p.depth], "float32", oneHotKernel(d, p.depth));
   },
   jvp: () => null,
   vjp: () => [null],
@@ -724,32 +713,31 @@ const oneHotPrim: Primitive<{ depth: number }> = {
 export function oneHot<S extends Shape, const N extends number>(
   labels: Tensor<S, "int32">,
   depth: N,
-): Tensor<[...S, N], "float32"> {
-  const t = labels as unknown as AnyTensor;
-  if (t.dtype !== "int32") {
-    throw new TypeError(`Expected int32 labels in oneHot but found ${t.dtype}`);
+): Tensor<[...S, N], "float32">;
+export function oneHot(labels: AnyTensor, depth: number): AnyTensor {
+  return oneHotAny(labels, depth);
+}
+
+/** The untyped form of {@linkcode oneHot}, for rules, layers and optimizers. @internal */
+export function oneHotAny(labels: AnyTensor, depth: number): AnyTensor {
+  if (labels.dtype !== "int32") {
+    throw new TypeError(
+      `Expected int32 labels in oneHot but found ${labels.dtype}`,
+    );
   }
   if (!Number.isInteger(depth) || depth <= 0) {
     throw new RangeError(
       `Expected depth to be a positive integer but found ${depth}`,
     );
   }
-  return bind(oneHotPrim, [t], { depth }) as unknown as Tensor<
-    [...S, N],
-    "float32"
-  >;
+  return bind(oneHotPrim, [labels], { depth });
 }
 
-const castPrim: Primitive<{ dtype: DType }> = {
+const castPrim: Primitive<{ dtype: DType }, One> = {
   name: "cast",
-  impl([x], p) {
-    const t = x!;
-    return fromData(
-      t.shape,
-      p.dtype,
-      castKernel(dataOf(t), p.dtype === "int32") as Float32Array,
-    ) as AnyTensor;
-  },
+  impl: ([x], p) =>
+    fromData(x.shape, p.dtype, castKernel(dataOf(x), p.dtype === "int32")),
+  // Not linear: float to int truncates, and int values carry no tangent.
   jvp: () => null,
   vjp: () => [null],
   batch: (xs, dims, p) => unaryBatch(castPrim, xs, dims, p),
@@ -776,15 +764,20 @@ const castPrim: Primitive<{ dtype: DType }> = {
 export function cast<S extends Shape, D extends DType, T extends DType>(
   x: Tensor<S, D>,
   dtype: T,
-): Tensor<S, T> {
-  const t = x as unknown as AnyTensor;
-  if (t.dtype === dtype) return x as unknown as Tensor<S, T>;
-  return bind(castPrim, [t], { dtype }) as unknown as Tensor<S, T>;
+): Tensor<S, T>;
+export function cast(x: AnyTensor, dtype: DType): AnyTensor {
+  return castAny(x, dtype);
 }
 
-const stopPrim: Primitive<void> = {
+/** The untyped form of {@linkcode cast}, for rules, layers and optimizers. @internal */
+export function castAny(x: AnyTensor, dtype: DType): AnyTensor {
+  if (x.dtype === dtype) return x;
+  return bind(castPrim, [x], { dtype });
+}
+
+const stopPrim: Primitive<void, One> = {
   name: "stopGradient",
-  impl: ([x]) => x!,
+  impl: ([x]) => x,
   jvp: () => null,
   vjp: () => [null],
   batch: (xs, dims, p) => unaryBatch(stopPrim, xs, dims, p),
@@ -809,12 +802,14 @@ const stopPrim: Primitive<void> = {
  */
 export function stopGradient<S extends Shape, D extends DType>(
   x: Tensor<S, D>,
-): Tensor<S, D> {
-  return bind(
-    stopPrim,
-    [x as unknown as AnyTensor],
-    undefined,
-  ) as unknown as Tensor<S, D>;
+): Tensor<S, D>;
+export function stopGradient(x: AnyTensor): AnyTensor {
+  return stopGradientAny(x);
+}
+
+/** The untyped form of {@linkcode stopGradient}, for rules, layers and optimizers. @internal */
+export function stopGradientAny(x: AnyTensor): AnyTensor {
+  return bind(stopPrim, [x], undefined);
 }
 
 /** Every primitive of this module, for the tests that must cover each one. @internal */

@@ -8,6 +8,7 @@
 import {
   type AnyTensor,
   dataOf,
+  dimOf,
   type DType,
   fromData,
   type Shape,
@@ -15,17 +16,16 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
+import { linear } from "../autodiff/linear.ts";
 import {
   argmax as argmaxKernel,
   reduce as reduceKernel,
   transpose as transposeKernel,
 } from "../kernels/elementwise.ts";
 import { type ReduceShape, reduceShape, type Result } from "../shape/mod.ts";
-import { add, div, mul, sub } from "./binary.ts";
-import { equal } from "./compare.ts";
-import { broadcastTo, cast, reshape, stopGradient } from "./layout.ts";
-import { exp, log, neg } from "./unary.ts";
-import type { F32 } from "./operand.ts";
+import * as lax from "./lax.ts";
+
+type One = readonly [AnyTensor];
 
 /** Which axes to reduce: one, several, or (undefined) all. */
 export type Axes = number | readonly number[] | undefined;
@@ -36,6 +36,14 @@ export interface ReduceOptions<A extends Axes, K extends boolean> {
   axis?: A;
   /** Keep reduced axes as dims of size 1 (default false). */
   keepDims?: K;
+}
+
+/** Axes of an untyped reduction (see {@linkcode sumAny}). @internal */
+export interface AxisOptions {
+  /** The axis or axes to reduce (negative counts from the end); all when omitted. */
+  readonly axis?: Axes;
+  /** Keep reduced axes as dims of size 1 (default false). */
+  readonly keepDims?: boolean | undefined;
 }
 
 /** The result type of a reduction of `S` over `A`. */
@@ -60,10 +68,16 @@ function normAxes(shape: Shape, axis: Axes): number[] {
   return list.map((a) => (a < 0 ? a + r : a)).sort((a, b) => a - b);
 }
 
+/** One axis, validated and made non-negative. */
+function normAxis(shape: Shape, axis: number): number {
+  reduceShape(shape, axis, false);
+  return axis < 0 ? axis + shape.length : axis;
+}
+
 /** The parameters of a reduction of `t` with the user's options (validated). */
 function params(
   t: AnyTensor,
-  options: ReduceOptions<Axes, boolean> | undefined,
+  options: AxisOptions | undefined,
 ): ReduceParams {
   return {
     axes: normAxes(t.shape, options?.axis),
@@ -87,11 +101,12 @@ function outShape(shape: Shape, p: ReduceParams): number[] {
  * before it (unless they are kept).
  */
 function reduceBatch(
-  prim: Primitive<ReduceParams>,
+  prim: Primitive<ReduceParams, One>,
   x: AnyTensor,
-  d: number,
+  d: number | null,
   p: ReduceParams,
-): [AnyTensor, number] {
+): [AnyTensor, number | null] {
+  if (d === null) return [bind(prim, [x], p), null];
   const axes = p.axes.map((a) => (a < d ? a : a + 1));
   const before = p.keepDims ? 0 : axes.filter((a) => a < d).length;
   return [bind(prim, [x], { axes, keepDims: p.keepDims }), d - before];
@@ -115,83 +130,69 @@ function runReduce(
   if (axes.length === 0) return kernel(data, sizeOf(shape), 1, 1);
   if (contiguous) {
     const outer = sizeOf(shape.slice(0, first));
-    const mid = sizeOf(axes.map((a) => shape[a] as number));
+    const mid = sizeOf(axes.map((a) => dimOf(shape, a)));
     const inner = sizeOf(shape.slice(first + axes.length));
     return kernel(data, outer, mid, inner);
   }
   const keep = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const perm = [...keep, ...axes];
   data = transposeKernel(data, shape, perm);
-  const outer = sizeOf(keep.map((a) => shape[a] as number));
-  return kernel(data, outer, sizeOf(axes.map((a) => shape[a] as number)), 1);
+  const outer = sizeOf(keep.map((a) => dimOf(shape, a)));
+  return kernel(data, outer, sizeOf(axes.map((a) => dimOf(shape, a))), 1);
 }
 
-const sumPrim: Primitive<ReduceParams> = {
+const sumPrim: Primitive<ReduceParams, One> = linear({
   name: "sum",
   impl([x], p) {
-    const t = x as AnyTensor;
     const data = runReduce(
-      t,
+      x,
       p.axes,
       (d, o, m, i) => reduceKernel("sum", d, o, m, i),
     );
-    return fromData(
-      outShape(t.shape, p),
-      t.dtype,
-      data as Float32Array,
-    ) as AnyTensor;
+    return fromData(outShape(x.shape, p), x.dtype, data);
   },
-  jvp: (_x, [t], p) => (t ? bind(sumPrim, [t], p) : null),
   vjp(ct, [x], p) {
-    const kept = reshape(ct, keptShape(x!.shape, p.axes)) as AnyTensor;
-    return [broadcastTo(kept, x!.shape) as AnyTensor];
+    const kept = lax.reshape(ct, keptShape(x.shape, p.axes));
+    return [lax.broadcastTo(kept, x.shape)];
   },
-  batch: ([x], [d], p) => reduceBatch(sumPrim, x!, d!, p),
-};
+  batch: ([x], [d], p) => reduceBatch(sumPrim, x, d, p),
+});
 
 /** The positions that attain the maximum, as float 0/1 divided by their count. */
 function maxWeights(x: AnyTensor, out: AnyTensor, p: ReduceParams): AnyTensor {
-  const kept = reshape(out, keptShape(x.shape, p.axes)) as AnyTensor;
-  const hit = cast(
-    equal(x, stopGradient(kept)) as AnyTensor,
-    "float32",
-  ) as AnyTensor;
+  const kept = lax.reshape(out, keptShape(x.shape, p.axes));
+  const hit = lax.cast(lax.equal(x, lax.stopGradient(kept)), "float32");
   const count = bind(sumPrim, [hit], { axes: p.axes, keepDims: true });
-  return div(hit, count) as AnyTensor;
+  return lax.div(hit, count);
 }
 
-const maxPrim: Primitive<ReduceParams> = {
+const maxPrim: Primitive<ReduceParams, One> = {
   name: "max",
   impl([x], p) {
-    const t = x as AnyTensor;
-    if (t.size === 0) {
+    if (x.size === 0) {
       throw new RangeError(
         `Cannot take the max of an empty tensor of shape [${
-          t.shape.join(", ")
+          x.shape.join(", ")
         }]`,
       );
     }
     const data = runReduce(
-      t,
+      x,
       p.axes,
       (d, o, m, i) => reduceKernel("max", d, o, m, i),
     );
-    return fromData(
-      outShape(t.shape, p),
-      t.dtype,
-      data as Float32Array,
-    ) as AnyTensor;
+    return fromData(outShape(x.shape, p), x.dtype, data);
   },
   jvp([x], [t], p, out) {
-    if (!t) return null;
+    if (t === null) return null;
     // Ties share the derivative evenly.
-    return bind(sumPrim, [mul(t, maxWeights(x!, out, p)) as AnyTensor], p);
+    return bind(sumPrim, [lax.mul(t, maxWeights(x, out, p))], p);
   },
   vjp(ct, [x], p, out) {
-    const kept = reshape(ct, keptShape(x!.shape, p.axes)) as AnyTensor;
-    return [mul(kept, maxWeights(x!, out, p)) as AnyTensor];
+    const kept = lax.reshape(ct, keptShape(x.shape, p.axes));
+    return [lax.mul(kept, maxWeights(x, out, p))];
   },
-  batch: ([x], [d], p) => reduceBatch(maxPrim, x!, d!, p),
+  batch: ([x], [d], p) => reduceBatch(maxPrim, x, d, p),
 };
 
 interface ArgmaxParams {
@@ -199,13 +200,12 @@ interface ArgmaxParams {
   readonly keepDims: boolean;
 }
 
-const argmaxPrim: Primitive<ArgmaxParams> = {
+const argmaxPrim: Primitive<ArgmaxParams, One> = {
   name: "argmax",
   impl([x], p) {
-    const t = x as AnyTensor;
-    const shape = t.shape;
+    const shape = x.shape;
     const outer = sizeOf(shape.slice(0, p.axis));
-    const mid = shape[p.axis] as number;
+    const mid = dimOf(shape, p.axis);
     const inner = sizeOf(shape.slice(p.axis + 1));
     if (mid === 0) {
       throw new RangeError(
@@ -214,16 +214,17 @@ const argmaxPrim: Primitive<ArgmaxParams> = {
         }]`,
       );
     }
-    const data = argmaxKernel(dataOf(t), outer, mid, inner);
+    const data = argmaxKernel(dataOf(x), outer, mid, inner);
     const o = outShape(shape, { axes: [p.axis], keepDims: p.keepDims });
-    return fromData(o, "int32", data) as AnyTensor;
+    return fromData(o, "int32", data);
   },
   jvp: () => null,
   vjp: () => [null],
   batch([x], [d], p) {
-    const axis = p.axis < d! ? p.axis : p.axis + 1;
-    const out = p.keepDims || axis > d! ? d! : d! - 1;
-    return [bind(argmaxPrim, [x!], { axis, keepDims: p.keepDims }), out];
+    if (d === null) return [bind(argmaxPrim, [x], p), null];
+    const axis = p.axis < d ? p.axis : p.axis + 1;
+    const out = p.keepDims || axis > d ? d : d - 1;
+    return [bind(argmaxPrim, [x], { axis, keepDims: p.keepDims }), out];
   },
 };
 
@@ -251,45 +252,65 @@ export function sum<
   D extends DType,
   const A extends Axes = undefined,
   const K extends boolean = false,
->(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
-  const t = x as unknown as AnyTensor;
-  return bind(sumPrim, [t], params(t, options)) as unknown as Reduced<
-    S,
-    A,
-    K,
-    D
-  >;
+>(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D>;
+export function sum(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return sumAny(x, options);
+}
+
+/** The untyped form of {@linkcode sum}, for rules, layers and optimizers. @internal */
+export function sumAny(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return bind(sumPrim, [x], params(x, options));
 }
 
 /**
- * Mean over the given axes (all by default).
+ * Mean over the given axes (all by default). As in NumPy, the mean of an
+ * int32 tensor is float32: the mean of 0/1 comparisons is a fraction, so
+ * `mean(equal(argmax(logits, { axis: 1 }), labels))` is the accuracy.
  *
- * @param x The input.
+ * @param x The input, float32 or int32.
  * @param options `axis` and `keepDims` as in {@linkcode sum}.
- * @returns The means.
+ * @returns The means, float32.
  * @throws {RangeError} If an axis is out of range or listed twice.
  *
- * @example
+ * @example Means along an axis
  * ```ts
  * import { mean, tensor } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(mean(tensor([[1, 2], [3, 4]]), { axis: 1 }).toArray(), [1.5, 3.5]);
  * ```
+ *
+ * @example Accuracy: the mean of an int32 comparison is float32
+ * ```ts
+ * import { argmax, equal, mean, type Tensor, tensor } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const logits = tensor([[2, 0, 1], [0, 3, 1], [1, 0, 0], [0, 0, 5]]);
+ * const labels = tensor(new Int32Array([0, 1, 2, 2]), [4]);
+ * const accuracy: Tensor<[], "float32"> = mean(equal(argmax(logits, { axis: 1 }), labels));
+ * assertEquals(accuracy.item(), 0.75); // 3 of 4 right
+ * ```
  */
 export function mean<
   S extends Shape,
+  D extends DType,
   const A extends Axes = undefined,
   const K extends boolean = false,
 >(
-  x: Tensor<S, "float32">,
+  x: Tensor<S, D>,
   options?: ReduceOptions<A, K>,
-): Reduced<S, A, K, "float32"> {
-  const t = x as unknown as AnyTensor;
-  const p = params(t, options);
-  const count = sizeOf(p.axes.map((a) => t.shape[a] as number));
-  const s = bind(sumPrim, [t], p);
-  return div(s, count) as unknown as Reduced<S, A, K, "float32">;
+): Reduced<S, A, K, "float32">;
+export function mean(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return meanAny(x, options);
+}
+
+/** The untyped form of {@linkcode mean}, for rules, layers and optimizers. @internal */
+export function meanAny(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  const p = params(x, options);
+  const count = sizeOf(p.axes.map((a) => dimOf(x.shape, a)));
+  // int32 is summed as float32 (NumPy's rule: the mean of integers is a float).
+  const s = bind(sumPrim, [lax.cast(x, "float32")], p);
+  return lax.div(s, count);
 }
 
 /**
@@ -314,14 +335,14 @@ export function max<
   D extends DType,
   const A extends Axes = undefined,
   const K extends boolean = false,
->(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
-  const t = x as unknown as AnyTensor;
-  return bind(maxPrim, [t], params(t, options)) as unknown as Reduced<
-    S,
-    A,
-    K,
-    D
-  >;
+>(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D>;
+export function max(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return maxAny(x, options);
+}
+
+/** The untyped form of {@linkcode max}, for rules, layers and optimizers. @internal */
+export function maxAny(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return bind(maxPrim, [x], params(x, options));
 }
 
 /**
@@ -345,10 +366,15 @@ export function min<
   D extends DType,
   const A extends Axes = undefined,
   const K extends boolean = false,
->(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D> {
-  const t = x as unknown as AnyTensor;
-  const m = bind(maxPrim, [neg(t)], params(t, options));
-  return neg(m) as unknown as Reduced<S, A, K, D>;
+>(x: Tensor<S, D>, options?: ReduceOptions<A, K>): Reduced<S, A, K, D>;
+export function min(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return minAny(x, options);
+}
+
+/** The untyped form of {@linkcode min}, for rules, layers and optimizers. @internal */
+export function minAny(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  const m = bind(maxPrim, [lax.neg(x)], params(x, options));
+  return lax.neg(m);
 }
 
 /** Options of {@linkcode argmax}. */
@@ -382,13 +408,23 @@ export function argmax<
   D extends DType,
   const A extends number = -1,
   const K extends boolean = false,
->(x: Tensor<S, D>, options?: ArgmaxOptions<A, K>): Reduced<S, A, K, "int32"> {
-  const t = x as unknown as AnyTensor;
-  const axis = normAxes(t.shape, options?.axis ?? -1)[0] as number;
-  return bind(argmaxPrim, [t], {
-    axis,
+>(x: Tensor<S, D>, options?: ArgmaxOptions<A, K>): Reduced<S, A, K, "int32">;
+export function argmax(
+  x: AnyTensor,
+  options?: ArgmaxOptions<number, boolean>,
+): AnyTensor {
+  return argmaxAny(x, options);
+}
+
+/** The untyped form of {@linkcode argmax}, for rules, layers and optimizers. @internal */
+export function argmaxAny(
+  x: AnyTensor,
+  options?: ArgmaxOptions<number, boolean>,
+): AnyTensor {
+  return bind(argmaxPrim, [x], {
+    axis: normAxis(x.shape, options?.axis ?? -1),
     keepDims: options?.keepDims ?? false,
-  }) as unknown as Reduced<S, A, K, "int32">;
+  });
 }
 
 /**
@@ -415,22 +451,21 @@ export function logSumExp<
 >(
   x: Tensor<S, "float32">,
   options?: ReduceOptions<A, K>,
-): Reduced<S, A, K, "float32"> {
-  const t = x as unknown as AnyTensor;
-  const axes = normAxes(t.shape, options?.axis);
+): Reduced<S, A, K, "float32">;
+export function logSumExp(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  return logSumExpAny(x, options);
+}
+
+/** The untyped form of {@linkcode logSumExp}, for rules, layers and optimizers. @internal */
+export function logSumExpAny(x: AnyTensor, options?: AxisOptions): AnyTensor {
+  const axes = normAxes(x.shape, options?.axis);
   const keepDims = options?.keepDims ?? false;
-  const m = stopGradient(
-    bind(maxPrim, [t], { axes, keepDims: true }),
-  ) as AnyTensor;
-  const shifted = exp(sub(t, m) as F32) as AnyTensor;
-  const s = log(
-    bind(sumPrim, [shifted], { axes, keepDims: true }) as F32,
-  ) as AnyTensor;
-  const r = add(s, m) as AnyTensor;
-  return (keepDims ? r : reshape(
-    r,
-    outShape(t.shape, { axes, keepDims: false }),
-  )) as unknown as Reduced<S, A, K, "float32">;
+  const m = lax.stopGradient(bind(maxPrim, [x], { axes, keepDims: true }));
+  const shifted = lax.exp(lax.sub(x, m));
+  const s = lax.log(bind(sumPrim, [shifted], { axes, keepDims: true }));
+  const r = lax.add(s, m);
+  if (keepDims) return r;
+  return lax.reshape(r, outShape(x.shape, { axes, keepDims: false }));
 }
 
 /** Every primitive of this module, for the tests that must cover each one. @internal */
