@@ -564,4 +564,15 @@ Deno.test("optim update checks gradients, parameters and schedules", () => {
     RangeError,
     "Expected the optimizer state to hold 2 part states but found 1",
   );
+  assertThrows(
+    () => adam.update(g1, { parts: [null, {}] }, p0),
+    TypeError,
+    "Expected part 0 of the optimizer state to be an object but found null",
+  );
+  const scheduled = optim.sgd({ lr: () => 0.1 });
+  assertThrows(
+    () => scheduled.update(g1, { parts: [{ count: 3 }] }, p0),
+    TypeError,
+    "Expected the optimizer state to hold a count tensor but found number",
+  );
 });
