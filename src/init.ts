@@ -215,5 +215,5 @@ function constant<S extends Shape>(
   shape: S,
   value: number,
 ): Tensor<Mutable<S>, "float32"> {
-  return full([...shape] as unknown as Mutable<S>, value);
+  return full(shape, value);
 }

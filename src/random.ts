@@ -33,7 +33,6 @@
  */
 
 import {
-  type Dim,
   fromData,
   type Mutable,
   type Shape,
@@ -194,8 +193,12 @@ function describe(x: unknown): string {
     case "function":
       return "a function";
     case "object": {
-      const name = (x as { constructor?: { name?: unknown } }).constructor
-        ?.name;
+      // Objects without a prototype have no constructor.
+      const ctor: unknown = x.constructor;
+      const name = (typeof ctor === "function" || typeof ctor === "object") &&
+          ctor !== null && "name" in ctor
+        ? ctor.name
+        : undefined;
       return typeof name === "string" && name !== "Object"
         ? `an instance of ${name}`
         : "an object";
@@ -331,7 +334,8 @@ export function keyData(key: Key): [number, number] {
 export function split<const N extends number = 2>(
   key: Key,
   n?: N,
-): KeyTuple<N> {
+): KeyTuple<N>;
+export function split(key: Key, n?: number): Key[] {
   const words = checkKey(key);
   const count = n ?? 2;
   if (!Number.isInteger(count) || count < 0 || count >= TWO_32) {
@@ -344,7 +348,7 @@ export function split<const N extends number = 2>(
     const [x0, x1] = threefry2x32(words, [SPLIT_DOMAIN, i]);
     out[i] = makeKey(x0, x1);
   }
-  return out as KeyTuple<N>;
+  return out;
 }
 
 /**
@@ -499,7 +503,7 @@ export function uniform<const S extends Shape>(
     const v = Math.fround(min + width * ((bits[i]! >>> 8) * TWO_M24));
     out[i] = v < max ? v : cap;
   }
-  return fromData([...shape] as Dim[] as Mutable<S>, "float32", out);
+  return fromData<Mutable<S>, "float32">([...shape], "float32", out);
 }
 
 /** Options of {@linkcode normal}. */
@@ -561,7 +565,7 @@ export function normal<const S extends Shape>(
     out[i] = mean + r * Math.cos(theta);
     if (i + 1 < n) out[i + 1] = mean + r * Math.sin(theta);
   }
-  return fromData([...shape] as Dim[] as Mutable<S>, "float32", out);
+  return fromData<Mutable<S>, "float32">([...shape], "float32", out);
 }
 
 /**
@@ -603,7 +607,7 @@ export function bernoulli<const S extends Shape>(
   const bits = streamWords(words, n);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = bits[i]! * TWO_M32 < p ? 1 : 0;
-  return fromData([...shape] as Dim[] as Mutable<S>, "float32", out);
+  return fromData<Mutable<S>, "float32">([...shape], "float32", out);
 }
 
 /** Options of {@linkcode randint}: the bounds are required. */
@@ -667,7 +671,7 @@ export function randint<const S extends Shape>(
   const u = fractions53(words, n);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = min + Math.floor(u[i]! * width);
-  return fromData([...shape] as Dim[] as Mutable<S>, "int32", out);
+  return fromData<Mutable<S>, "int32">([...shape], "int32", out);
 }
 
 /**
@@ -712,5 +716,5 @@ export function permutation<const N extends number>(
     out[i] = out[j]!;
     out[j] = t;
   }
-  return fromData([n] as [N], "int32", out);
+  return fromData<[N], "int32">([n], "int32", out);
 }

@@ -15,6 +15,8 @@ import {
   crossEntropy,
   deserialize,
   grad,
+  jit,
+  jvp,
   matmul,
   mul,
   optim,
@@ -27,6 +29,11 @@ import {
   treeMap,
   valueAndGrad,
 } from "../mod.ts";
+import {
+  copyTraffic,
+  kernelMode,
+  setKernels,
+} from "../src/kernels/wasm/runtime.ts";
 
 // ------------------------------------------------------------ problems
 
@@ -259,6 +266,99 @@ Deno.test("optim adamw: p - lr (adam + weightDecay p)", () => {
   );
 });
 
+// Adam with a large eps, computed by hand from the textbook form
+// u = mHat / (sqrt(vHat) + eps) with mHat = m / (1 - beta1^t) and
+// vHat = v / (1 - beta2^t) (beta1 0.9, beta2 0.999, eps 0.5, lr 0.1, p0 = 0):
+//   step 1: mHat = g, sqrt(vHat) = |g|, u = g / (|g| + 0.5):
+//     g1 = [1, -2, 0.5, 4] -> u1 = [2/3, -0.8, 0.5, 8/9];
+//   step 2: m = 0.09 g1 + 0.1 g2, v = 0.000999 g1^2 + 0.001 g2^2 with
+//     g2 = [3, -1, -0.5, 2]; e.g. the first weight: m = 0.39, mHat = 0.39 / 0.19
+//     = 2.0526316, v = 0.009999, vHat = v / 0.001999 = 5.0020010,
+//     u2 = 2.0526316 / (2.2365600 + 0.5) = 0.7500895.
+// The fused kernels fold the corrections into scalars (eps becomes
+// eps * sqrt(1 - beta2^t)); eps left unscaled would give u1 = 0.0595 for g = 1.
+const epsG1 = [1, -2, 0.5, 4], epsG2 = [3, -1, -0.5, 2];
+const epsP1 = [-0.0666667, 0.08, -0.05, -0.0888889];
+const epsP2 = [-0.1416756, 0.1508195, -0.0473684, -0.1693784];
+
+/** `pattern` repeated to length `n`, as a float32 tensor of shape [n]. */
+function tiled(pattern: number[], n: number): Tensor<[number], "float32"> {
+  return tensor(Float32Array.from({ length: n }, (_, i) => pattern[i % 4]!), [
+    n,
+  ]);
+}
+
+/** The first four and last four values of a leaf. */
+function ends(t: AnyTensor): number[] {
+  const f = [...t.toFlat()];
+  return [...f.slice(0, 4), ...f.slice(-4)];
+}
+
+Deno.test("optim adam eps: hand-computed steps with eps 0.5 on typed arrays and WebAssembly", () => {
+  const opt = optim.adam({ lr: 0.1, eps: 0.5 });
+  const before = setKernels(null);
+  try {
+    for (const mode of ["js", "wasm"] as const) {
+      setKernels(mode);
+      // 4 weights always take the typed-array loop; 1024 take the
+      // WebAssembly kernel when it is in use.
+      for (const n of [4, 1024]) {
+        const p = { w: tiled([0, 0, 0, 0], n) };
+        const out0 = copyTraffic().outBytes;
+        const [a, s] = opt.update({ w: tiled(epsG1, n) }, opt.init(p), p);
+        const [b] = opt.update({ w: tiled(epsG2, n) }, s, a);
+        const onWasm = copyTraffic().outBytes > out0;
+        assertEquals(
+          onWasm,
+          n === 1024 && kernelMode() === "wasm",
+          `${mode} ${n}`,
+        );
+        const want = (x: number[]) => n === 4 ? x : [...x, ...x];
+        assertClose(n === 4 ? [...a.w.toFlat()] : ends(a.w), want(epsP1));
+        assertClose(n === 4 ? [...b.w.toFlat()] : ends(b.w), want(epsP2));
+      }
+    }
+  } finally {
+    setKernels(before);
+  }
+});
+
+Deno.test("optim adam eps: the traced and the staged update agree with the hand-computed step", () => {
+  const opt = optim.adam({ lr: 0.1, eps: 0.5 });
+  const p = { w: tiled([0, 0, 0, 0], 4) };
+  const s0 = opt.init(p);
+  const [a, s1] = opt.update({ w: tensor(epsG1) }, s0, p);
+  // Traced (jvp through the gradient), with the step count concrete.
+  const step2 = (g: Tensor<[number], "float32">) =>
+    opt.update({ w: g }, s1, a)[0].w;
+  const [traced] = jvp(step2, [tensor(epsG2)], [tensor([0, 0, 0, 0])]);
+  assertClose([...traced.toFlat()], epsP2);
+  // Staged (jit), with the step count a tracer too; the corrections are then
+  // float32 tensors, hence the looser tolerance.
+  const staged = jit((
+    g: { w: Tensor<[number], "float32"> },
+    s: optim.OptState,
+    q: typeof p,
+  ) => opt.update(g, s, q));
+  const [b1, t1] = staged({ w: tensor(epsG1) }, s0, p);
+  assertClose([...b1.w.toFlat()], epsP1, 1e-5);
+  const [b2] = staged({ w: tensor(epsG2) }, t1, b1);
+  assertClose([...b2.w.toFlat()], epsP2, 1e-5);
+});
+
+Deno.test("optim adamw eps: hand-computed step with eps 0.5", () => {
+  // u1 = g / (|g| + 0.5) as for adam; p1 = p0 - 0.1 (u1 + 0.5 p0).
+  const opt = optim.adamw({ lr: 0.1, eps: 0.5, weightDecay: 0.5 });
+  const p = { w: tensor([1, -1, 2, 0.5]) };
+  const [a] = opt.update({ w: tensor(epsG1) }, opt.init(p), p);
+  assertClose([...a.w.toFlat()], [
+    1 - 0.1 * (2 / 3 + 0.5),
+    -1 - 0.1 * (-0.8 - 0.5),
+    2 - 0.1 * (0.5 + 1),
+    0.5 - 0.1 * (8 / 9 + 0.25),
+  ]);
+});
+
 Deno.test("optim clipByGlobalNorm: scales by maxNorm / norm only above maxNorm", () => {
   // |g1| = sqrt(4.25); clipped g1 = [0.2425356, 0.9701425].
   const opt = optim.chain(optim.clipByGlobalNorm(1), optim.sgd({ lr: 0.1 }));
@@ -463,5 +563,16 @@ Deno.test("optim update checks gradients, parameters and schedules", () => {
     () => adam.update(g1, sgd.init(p0), p0),
     RangeError,
     "Expected the optimizer state to hold 2 part states but found 1",
+  );
+  assertThrows(
+    () => adam.update(g1, { parts: [null, {}] }, p0),
+    TypeError,
+    "Expected part 0 of the optimizer state to be an object but found null",
+  );
+  const scheduled = optim.sgd({ lr: () => 0.1 });
+  assertThrows(
+    () => scheduled.update(g1, { parts: [{ count: 3 }] }, p0),
+    TypeError,
+    "Expected the optimizer state to hold a count tensor but found number",
   );
 });

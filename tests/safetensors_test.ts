@@ -92,6 +92,35 @@ Deno.test("safetensors round trip: nested objects and arrays, float32 and int32,
   ]);
 });
 
+Deno.test("deserialize reads bytes that are a view at an offset of a larger buffer", () => {
+  const bytes = serialize(tree, { metadata: { epoch: "7" } });
+  // The file at byte 13 of a buffer whose other bytes are 0xab (and a second
+  // copy of the file after it): only the view's own bytes may be read.
+  const big = new Uint8Array(13 + 2 * bytes.length + 5).fill(0xab);
+  big.set(bytes, 13);
+  big.set(bytes, 13 + bytes.length);
+  const view = big.subarray(13, 13 + bytes.length);
+  assertEquals(view.byteOffset, 13);
+  const typed = deserialize(view, tree);
+  assertEquals(typed.conv.kernel.toArray(), [[1.5, -2], [3, 4]]);
+  assertEquals(typed.conv.bias.toArray(), [0.25, -0.5]);
+  assertEquals((typed.layers[0] as { w: AnyTensor }).w.toArray(), [
+    7,
+    -8,
+    2147483647,
+  ]);
+  assertEquals(typed.step.item(), 42);
+  const back = deserialize(view) as typeof tree;
+  assertEquals(back.conv.kernel.toArray(), [[1.5, -2], [3, 4]]);
+  assertEquals(deserializeMetadata(view).epoch, "7");
+  // The view's end is the file's end: a view one byte short is truncated.
+  assertThrows(
+    () => deserialize(big.subarray(13, 12 + bytes.length)),
+    TypeError,
+    "is truncated",
+  );
+});
+
 Deno.test("safetensors refuses leaves that are not tensors; keeps empty tensors and a lone tensor", async () => {
   const cases: [unknown, string][] = [
     [{ a: tensor([1]), rate: 0.5 }, "found the number 0.5 at rate"],

@@ -6,8 +6,10 @@
 
 import {
   type AnyTensor,
-  dataOf,
+  dimOf,
+  floatsOf,
   fromData,
+  intsOf,
   type Shape,
   type Tensor,
 } from "../tensor.ts";
@@ -70,12 +72,11 @@ export function batches<S extends Shape>(
   batchSize: number,
   options: BatchOptions = {},
 ): Generator<Batch<S>, void, undefined> {
-  const xs = x as unknown as AnyTensor, ys = y as unknown as AnyTensor;
-  const n = xs.shape[0] as number;
-  if (ys.shape[0] !== n) {
+  const n = dimOf(x.shape, 0);
+  if (y.shape[0] !== n) {
     throw new RangeError(
       `Expected as many labels as inputs but found ${n} inputs and ${
-        ys.shape[0]
+        y.shape[0]
       } labels`,
     );
   }
@@ -91,23 +92,17 @@ export function batches<S extends Shape>(
     );
   }
   let order: Int32Array;
-  if (options.order === undefined) {
+  const given = options.order;
+  if (given === undefined) {
     order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
   } else {
-    if (
-      !(options.order instanceof Int32Array) &&
-      (options.order as AnyTensor).dtype !== "int32"
-    ) {
+    if (!(given instanceof Int32Array) && given.dtype !== "int32") {
       throw new TypeError(
-        `Expected order to have dtype int32 but found ${
-          (options.order as AnyTensor).dtype
-        }`,
+        `Expected order to have dtype int32 but found ${given.dtype}`,
       );
     }
-    order = options.order instanceof Int32Array
-      ? options.order.slice()
-      : dataOf(options.order as unknown as AnyTensor).slice() as Int32Array;
+    order = given instanceof Int32Array ? given.slice() : intsOf(given).slice();
     if (order.length !== n) {
       throw new RangeError(
         `Expected an order of length ${n} but found ${order.length}`,
@@ -126,9 +121,9 @@ export function batches<S extends Shape>(
       seen[v] = 1;
     }
   }
-  return generate<S>(
-    xs,
-    ys,
+  return generate(
+    x,
+    y,
     batchSize,
     order,
     options.dropLast ?? false,
@@ -137,7 +132,7 @@ export function batches<S extends Shape>(
 }
 
 function* generate<S extends Shape>(
-  xs: AnyTensor,
+  xs: Tensor<readonly [number, ...S], "float32">,
   ys: AnyTensor,
   batchSize: number,
   order: Int32Array,
@@ -145,9 +140,9 @@ function* generate<S extends Shape>(
   first: number,
 ): Generator<Batch<S>, void, undefined> {
   const n = order.length;
-  const rowShape = xs.shape.slice(1);
-  const row = rowShape.reduce((a, b) => a * b, 1);
-  const xd = dataOf(xs) as Float32Array, yd = dataOf(ys) as Int32Array;
+  const [, ...rowShape] = xs.shape;
+  const row = rowShape.reduce((a: number, b: number) => a * b, 1);
+  const xd = floatsOf(xs), yd = intsOf(ys);
   let index = first;
   for (let start = first * batchSize; start < n; start += batchSize) {
     const m = Math.min(batchSize, n - start);
@@ -159,8 +154,8 @@ function* generate<S extends Shape>(
       by[i] = yd[r]!;
     }
     yield {
-      x: fromData([m, ...rowShape] as unknown as [number, ...S], "float32", bx),
-      y: fromData([m] as [number], "int32", by),
+      x: fromData([m, ...rowShape], "float32", bx),
+      y: fromData<[number], "int32">([m], "int32", by),
       index: index++,
     };
   }

@@ -52,14 +52,14 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxData {
       }`,
     );
   }
-  const rank = bytes[3] as number;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rank = view.getUint8(3);
   const header = 4 + 4 * rank;
   if (bytes.length < header) {
     throw new RangeError(
       `${name} is truncated: its header needs ${header} bytes but the file has ${bytes.length}`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const size = dims.reduce((a, b) => a * b, 1);
@@ -77,6 +77,11 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxData {
     );
   }
   return { dims, data: bytes.slice(header) };
+}
+
+/** Whether `bytes` views an `ArrayBuffer` (not a `SharedArrayBuffer`). */
+function ownsArrayBuffer(bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer;
 }
 
 /**
@@ -106,7 +111,9 @@ export async function decodeIdx(
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     let raw: Uint8Array;
     try {
-      const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+      // Blob takes no views of shared memory; those are copied first.
+      const part = ownsArrayBuffer(bytes) ? bytes : new Uint8Array(bytes);
+      const stream = new Blob([part]).stream()
         .pipeThrough(
           new DecompressionStream("gzip"),
         );

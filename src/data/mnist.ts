@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fromData, type Tensor } from "../tensor.ts";
+import { dimOf, fromData, type Tensor } from "../tensor.ts";
 import { type IdxData, readIdx } from "./idx.ts";
 
 /** Images scaled to [0, 1] and their int32 labels. */
@@ -62,7 +62,8 @@ async function find(dir: string, names: readonly string[]): Promise<string> {
   );
 }
 
-function checkImageDims(dims: readonly number[], name: string): void {
+/** Checks that `dims` are `[N, 28, 28]` and returns N. */
+function imageCount(dims: readonly number[], name: string): number {
   if (dims.length !== 3 || dims[1] !== 28 || dims[2] !== 28) {
     throw new RangeError(
       `Expected ${name} to hold images of shape [N, 28, 28] but found [${
@@ -70,9 +71,11 @@ function checkImageDims(dims: readonly number[], name: string): void {
       }]`,
     );
   }
+  return dimOf(dims, 0);
 }
 
-function checkLabelDims(dims: readonly number[], name: string): void {
+/** Checks that `dims` are `[N]` and returns N. */
+function labelCount(dims: readonly number[], name: string): number {
   if (dims.length !== 1) {
     throw new RangeError(
       `Expected ${name} to hold labels of shape [N] but found [${
@@ -80,6 +83,7 @@ function checkLabelDims(dims: readonly number[], name: string): void {
       }]`,
     );
   }
+  return dimOf(dims, 0);
 }
 
 function checkLength(idx: IdxData, name: string): void {
@@ -116,13 +120,13 @@ export function toImagesTensor(
   idx: IdxData,
   name: string,
 ): Tensor<[number, 28, 28, 1], "float32"> {
-  checkImageDims(idx.dims, name);
+  const n = imageCount(idx.dims, name);
   checkLength(idx, name);
   const src = idx.data;
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = src[i]! / 255;
-  return fromData(
-    [idx.dims[0] as number, 28, 28, 1] as [number, 28, 28, 1],
+  return fromData<[number, 28, 28, 1], "float32">(
+    [n, 28, 28, 1],
     "float32",
     out,
   );
@@ -148,10 +152,10 @@ export function toLabelsTensor(
   idx: IdxData,
   name: string,
 ): Tensor<[number], "int32"> {
-  checkLabelDims(idx.dims, name);
+  const n = labelCount(idx.dims, name);
   checkLength(idx, name);
-  return fromData(
-    [idx.dims[0] as number] as [number],
+  return fromData<[number], "int32">(
+    [n],
     "int32",
     Int32Array.from(idx.data),
   );
@@ -168,9 +172,7 @@ async function split(
   const lp = await find(dir, labelNames);
   const [ii, li] = await Promise.all([readIdx(ip), readIdx(lp)]);
   // Check the shapes first, then convert only the examples that are kept.
-  checkImageDims(ii.dims, ip);
-  checkLabelDims(li.dims, lp);
-  const n = ii.dims[0] as number, m = li.dims[0] as number;
+  const n = imageCount(ii.dims, ip), m = labelCount(li.dims, lp);
   if (n !== m) {
     throw new RangeError(
       `Expected as many labels as images but found ${n} images in ${ip} and ${m} labels in ${lp}`,

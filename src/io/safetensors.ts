@@ -30,10 +30,15 @@ import {
 const DTYPES: Record<DType, string> = { float32: "F32", int32: "I32" };
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** A checked header entry: a tensor's dtype, shape and byte range in the data. */
 interface Entry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
+  readonly key: string;
+  readonly dtype: "F32" | "I32";
+  readonly shape: readonly number[];
+  /** The first byte of the tensor, counted from the start of the data. */
+  readonly begin: number;
+  /** One past its last byte. */
+  readonly end: number;
 }
 
 function leBytes(t: AnyTensor): Uint8Array {
@@ -156,7 +161,7 @@ export function serialize(
   const bodies: Uint8Array[] = [];
   leaves.forEach((t, i) => {
     const b = leBytes(t);
-    header[names[i] as string] = {
+    header[names[i]!] = {
       dtype: DTYPES[t.dtype],
       shape: [...t.shape],
       data_offsets: [offset, offset + b.length],
@@ -183,28 +188,38 @@ function tensorName(path: string): string {
   return path === "" ? "_" : path;
 }
 
+/** The leaves of `like` by tensor name. */
 function describe(like: unknown): Map<string, AnyTensor> {
   const [leaves] = treeFlatten(like);
   const names = treePaths(like).map(tensorName);
-  return new Map(names.map((n, i) => [n, leaves[i] as AnyTensor]));
+  return new Map(leaves.map((t, i) => [names[i]!, t]));
+}
+
+/** A parsed JSON object (or array), read key by key. */
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null;
 }
 
 function isDef(d: unknown): d is TreeDef {
-  if (typeof d !== "object" || d === null) return false;
-  const o = d as Record<string, unknown>;
-  switch (o.kind) {
+  if (!isRecord(d)) return false;
+  switch (d.kind) {
     case "leaf":
     case "static":
       return true;
     case "array":
-      return Array.isArray(o.children) && o.children.every(isDef);
+      return Array.isArray(d.children) && d.children.every(isDef);
     case "object":
-      return Array.isArray(o.keys) && Array.isArray(o.children) &&
-        o.keys.length === o.children.length &&
-        o.keys.every((k) => typeof k === "string") && o.children.every(isDef);
+      return Array.isArray(d.keys) && Array.isArray(d.children) &&
+        d.keys.length === d.children.length &&
+        d.keys.every((k) => typeof k === "string") && d.children.every(isDef);
     default:
       return false;
   }
+}
+
+/** A shape: an array of non-negative integers. */
+function isDims(x: unknown): x is number[] {
+  return Array.isArray(x) && x.every((d) => Number.isInteger(d) && d >= 0);
 }
 
 function list(names: readonly string[]): string {
@@ -213,6 +228,9 @@ function list(names: readonly string[]): string {
     : `parameters ${names.join(", ")}`;
 }
 
+// deserialize runs four steps: parse (readHeader), validate (readEntries),
+// decode (decodeTensors) and match (matchLike or matchStored).
+
 interface Header {
   header: Record<string, unknown>;
   /** The header's length in bytes. */
@@ -220,7 +238,7 @@ interface Header {
   meta: Record<string, string> | undefined;
 }
 
-/** The checked JSON header of safetensors bytes. */
+/** Parse: the JSON header of safetensors bytes, its length and its metadata. */
 function readHeader(bytes: Uint8Array, name: string): Header {
   if (bytes.length < 8) {
     throw new TypeError(
@@ -234,7 +252,7 @@ function readHeader(bytes: Uint8Array, name: string): Header {
       `Expected ${name} to be a safetensors file but its header length ${n} does not fit in ${bytes.length} bytes`,
     );
   }
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
     header = JSON.parse(
       new TextDecoder("utf-8", { fatal: true }).decode(
@@ -246,31 +264,250 @@ function readHeader(bytes: Uint8Array, name: string): Header {
       `Expected ${name} to be a safetensors file but its header is not JSON`,
     );
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+  if (!isRecord(header) || Array.isArray(header)) {
     throw new TypeError(
       `Expected ${name} to be a safetensors file but its header is not a JSON object`,
     );
   }
-  const meta = header.__metadata__;
-  if (meta !== undefined) {
-    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+  return { header, n, meta: readMeta(header.__metadata__, name) };
+}
+
+/** The header's `__metadata__`, checked to be an object of strings. */
+function readMeta(
+  meta: unknown,
+  name: string,
+): Record<string, string> | undefined {
+  if (meta === undefined) return undefined;
+  if (!isRecord(meta) || Array.isArray(meta)) {
+    throw new TypeError(
+      `Expected __metadata__ in ${name} to be an object of strings but found ${
+        JSON.stringify(meta)
+      }`,
+    );
+  }
+  const entries: [string, string][] = [];
+  for (const [k, v] of Object.entries(meta)) {
+    if (typeof v !== "string") {
       throw new TypeError(
-        `Expected __metadata__ in ${name} to be an object of strings but found ${
-          JSON.stringify(meta)
+        `Expected __metadata__ in ${name} to be an object of strings but found ${k}: ${
+          JSON.stringify(v)
         }`,
       );
     }
-    for (const [k, v] of Object.entries(meta)) {
-      if (typeof v !== "string") {
-        throw new TypeError(
-          `Expected __metadata__ in ${name} to be an object of strings but found ${k}: ${
-            JSON.stringify(v)
-          }`,
-        );
-      }
+    entries.push([k, v]);
+  }
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Validate: the header's tensor entries, each well formed and inside the
+ * `dataLen` bytes of data, and together tiling the data exactly.
+ */
+function readEntries(
+  header: Record<string, unknown>,
+  dataLen: number,
+  name: string,
+): Entry[] {
+  const entries: Entry[] = [];
+  for (const [key, value] of Object.entries(header)) {
+    if (key !== "__metadata__") {
+      entries.push(readEntry(key, value, dataLen, name));
     }
   }
-  return { header, n, meta: meta as Record<string, string> | undefined };
+  checkTiling(entries, dataLen, name);
+  return entries;
+}
+
+/** One entry: dtype F32 or I32, a shape, and offsets spanning its bytes. */
+function readEntry(
+  key: string,
+  value: unknown,
+  dataLen: number,
+  name: string,
+): Entry {
+  if (
+    !isRecord(value) || !isDims(value.shape) ||
+    !Array.isArray(value.data_offsets) || value.data_offsets.length !== 2
+  ) {
+    throw new TypeError(
+      `Expected an entry with dtype, shape and data_offsets for ${key} in ${name} but found ${
+        JSON.stringify(value)?.slice(0, 80)
+      }`,
+    );
+  }
+  const { dtype, shape } = value;
+  if (dtype !== "F32" && dtype !== "I32") {
+    throw new TypeError(
+      `Expected dtype F32 or I32 for ${key} in ${name} but found ${dtype}`,
+    );
+  }
+  const [begin, end]: unknown[] = value.data_offsets;
+  const size = shape.reduce((a, d) => a * d, 1) * 4;
+  if (
+    !(typeof begin === "number" && typeof end === "number" &&
+      Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 &&
+      end - begin === size)
+  ) {
+    throw new TypeError(
+      `Expected the offsets of ${key} in ${name} to span ${size} bytes for shape [${
+        shape.join(", ")
+      }] but found [${begin}, ${end}]`,
+    );
+  }
+  if (end > dataLen) {
+    throw new TypeError(
+      `${name} is truncated: ${key} ends at byte ${end} of the data but the data has ${dataLen} bytes`,
+    );
+  }
+  return { key, dtype, shape, begin, end };
+}
+
+/** Throws unless the entries tile the data exactly, without gaps or overlaps. */
+function checkTiling(
+  entries: readonly Entry[],
+  dataLen: number,
+  name: string,
+): void {
+  const sorted = [...entries].sort((x, y) => x.begin - y.begin);
+  let at = 0, previous = "";
+  for (const { key, begin, end } of sorted) {
+    if (begin !== at) {
+      const why = begin < at
+        ? `, overlapping ${previous}`
+        : `, leaving a gap of ${begin - at} bytes`;
+      throw new TypeError(
+        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${begin}${why}`,
+      );
+    }
+    at = end;
+    previous = key;
+  }
+  if (at !== dataLen) {
+    throw new TypeError(
+      `Expected the tensors of ${name} to cover its ${dataLen} data bytes but they cover ${at}`,
+    );
+  }
+}
+
+/**
+ * Decode: the tensors of checked entries, by name, read little-endian from
+ * `data` (the bytes after the header, possibly a view into a larger buffer).
+ */
+function decodeTensors(
+  data: Uint8Array,
+  entries: readonly Entry[],
+): Map<string, AnyTensor> {
+  return new Map(entries.map((e) => [e.key, decodeTensor(data, e)]));
+}
+
+function decodeTensor(data: Uint8Array, e: Entry): AnyTensor {
+  const dv = new DataView(
+    data.buffer,
+    data.byteOffset + e.begin,
+    e.end - e.begin,
+  );
+  const count = (e.end - e.begin) / 4;
+  if (e.dtype === "F32") {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
+    return fromData(e.shape, "float32", out);
+  }
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, true);
+  return fromData(e.shape, "int32", out);
+}
+
+/** Match: the tensors arranged as `like`, every name, shape and dtype checked. */
+function matchLike(
+  tensors: ReadonlyMap<string, AnyTensor>,
+  like: unknown,
+  name: string,
+): unknown {
+  const want = describe(like);
+  const missing: string[] = [], pairs: [string, AnyTensor, AnyTensor][] = [];
+  for (const [key, w] of want) {
+    const t = tensors.get(key);
+    if (t === undefined) missing.push(key);
+    else pairs.push([key, w, t]);
+  }
+  if (missing.length > 0) {
+    throw new RangeError(
+      `Expected ${list(missing)} in ${name} but found none`,
+    );
+  }
+  const extra = [...tensors.keys()].filter((k) => !want.has(k));
+  if (extra.length > 0) {
+    throw new RangeError(
+      `Found ${list(extra)} in ${name} that the model does not have`,
+    );
+  }
+  for (const [key, w, t] of pairs) {
+    if (
+      t.shape.length !== w.shape.length ||
+      t.shape.some((d, i) => d !== w.shape[i])
+    ) {
+      throw new RangeError(
+        `Expected ${key} to have shape [${w.shape.join(", ")}] but found [${
+          t.shape.join(", ")
+        }] in ${name}`,
+      );
+    }
+    if (t.dtype !== w.dtype) {
+      throw new TypeError(
+        `Expected ${key} to have dtype ${w.dtype} but found ${t.dtype} in ${name}`,
+      );
+    }
+  }
+  const [, def] = treeFlatten(like);
+  return treeUnflatten(
+    def,
+    treePaths(like).map((p) => tensors.get(tensorName(p))),
+  );
+}
+
+/**
+ * Match without `like`: the tree structure stored in the metadata, checked
+ * against the tensors' names, or else a flat object of the tensors.
+ */
+function matchStored(
+  tensors: ReadonlyMap<string, AnyTensor>,
+  meta: Record<string, string> | undefined,
+  name: string,
+): unknown {
+  const stored = meta?.["tensa.treedef"];
+  if (typeof stored !== "string") return Object.fromEntries(tensors);
+  let def: unknown;
+  try {
+    def = JSON.parse(stored);
+  } catch {
+    throw new TypeError(
+      `Expected the tree structure in the metadata of ${name} to be JSON`,
+    );
+  }
+  if (!isDef(def)) {
+    throw new TypeError(
+      `Expected the tree structure in the metadata of ${name} to describe a tree but found ${
+        stored.slice(0, 80)
+      }`,
+    );
+  }
+  const names: string[] = [];
+  const walk = (d: TreeDef, path: string[]): void => {
+    if (d.kind === "leaf") names.push(path.join("."));
+    else if (d.kind === "array") {
+      d.children.forEach((c, i) => walk(c, [...path, `${i}`]));
+    } else if (d.kind === "object") {
+      d.children.forEach((c, i) => walk(c, [...path, `${d.keys[i]}`]));
+    }
+  };
+  walk(def, []);
+  const keys = names.map(tensorName);
+  if (keys.length !== tensors.size || keys.some((k) => !tensors.has(k))) {
+    throw new TypeError(
+      `Expected the tensors of ${name} to match the tree structure in its metadata but found ${tensors.size} tensors for ${keys.length} leaves`,
+    );
+  }
+  return treeUnflatten(def, keys.map((k) => tensors.get(k)));
 }
 
 /**
@@ -356,169 +593,11 @@ export function deserialize(
   name = "the data",
 ): unknown {
   const { header, n, meta } = readHeader(bytes, name);
-  const dataLen = bytes.length - 8 - n;
-  const entries: [string, Entry][] = [];
-  for (const [key, value] of Object.entries(header)) {
-    if (key === "__metadata__") continue;
-    const e = value as Entry;
-    if (
-      typeof e !== "object" || e === null || !Array.isArray(e.shape) ||
-      !Array.isArray(e.data_offsets) ||
-      e.data_offsets.length !== 2 || !e.shape.every((d) =>
-        Number.isInteger(d) && d >= 0
-      )
-    ) {
-      throw new TypeError(
-        `Expected an entry with dtype, shape and data_offsets for ${key} in ${name} but found ${
-          JSON.stringify(value)?.slice(0, 80)
-        }`,
-      );
-    }
-    if (e.dtype !== "F32" && e.dtype !== "I32") {
-      throw new TypeError(
-        `Expected dtype F32 or I32 for ${key} in ${name} but found ${e.dtype}`,
-      );
-    }
-    const [b, end] = e.data_offsets;
-    const size = e.shape.reduce((a, d) => a * d, 1) * 4;
-    if (
-      !(Number.isInteger(b) && Number.isInteger(end) && b >= 0 &&
-        end - b === size)
-    ) {
-      throw new TypeError(
-        `Expected the offsets of ${key} in ${name} to span ${size} bytes for shape [${
-          e.shape.join(", ")
-        }] but found [${b}, ${end}]`,
-      );
-    }
-    if (end > dataLen) {
-      throw new TypeError(
-        `${name} is truncated: ${key} ends at byte ${end} of the data but the data has ${dataLen} bytes`,
-      );
-    }
-    entries.push([key, e]);
-  }
-  // The tensors must tile the data exactly, without gaps or overlaps.
-  const sorted = [...entries].sort((x, y) =>
-    x[1].data_offsets[0] - y[1].data_offsets[0]
-  );
-  let at = 0, previous = "";
-  for (const [key, e] of sorted) {
-    const begin = e.data_offsets[0];
-    if (begin !== at) {
-      const why = begin < at
-        ? `, overlapping ${previous}`
-        : `, leaving a gap of ${begin - at} bytes`;
-      throw new TypeError(
-        `Expected ${key} in ${name} to start at byte ${at} of the data but its offsets say ${begin}${why}`,
-      );
-    }
-    at = e.data_offsets[1];
-    previous = key;
-  }
-  if (at !== dataLen) {
-    throw new TypeError(
-      `Expected the tensors of ${name} to cover its ${dataLen} data bytes but they cover ${at}`,
-    );
-  }
-  const base = bytes.byteOffset + 8 + n;
-  const tensors = new Map<string, AnyTensor>();
-  for (const [key, e] of entries) {
-    const [b, end] = e.data_offsets;
-    const raw = bytes.buffer.slice(base + b, base + end) as ArrayBuffer;
-    const dv = new DataView(raw);
-    const count = (end - b) / 4;
-    const data = e.dtype === "F32"
-      ? new Float32Array(count)
-      : new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      data[i] = e.dtype === "F32"
-        ? dv.getFloat32(4 * i, true)
-        : dv.getInt32(4 * i, true);
-    }
-    tensors.set(
-      key,
-      fromData(
-        e.shape,
-        e.dtype === "F32" ? "float32" : "int32",
-        data as Float32Array,
-      ) as AnyTensor,
-    );
-  }
-  if (like !== undefined) {
-    const want = describe(like);
-    const missing = [...want.keys()].filter((k) => !tensors.has(k));
-    if (missing.length > 0) {
-      throw new RangeError(
-        `Expected ${list(missing)} in ${name} but found none`,
-      );
-    }
-    const extra = [...tensors.keys()].filter((k) => !want.has(k));
-    if (extra.length > 0) {
-      throw new RangeError(
-        `Found ${list(extra)} in ${name} that the model does not have`,
-      );
-    }
-    for (const [key, w] of want) {
-      const t = tensors.get(key) as AnyTensor;
-      if (
-        t.shape.length !== w.shape.length ||
-        t.shape.some((d, i) => d !== w.shape[i])
-      ) {
-        throw new RangeError(
-          `Expected ${key} to have shape [${w.shape.join(", ")}] but found [${
-            t.shape.join(", ")
-          }] in ${name}`,
-        );
-      }
-      if (t.dtype !== w.dtype) {
-        throw new TypeError(
-          `Expected ${key} to have dtype ${w.dtype} but found ${t.dtype} in ${name}`,
-        );
-      }
-    }
-    const [, def] = treeFlatten(like);
-    return treeUnflatten(
-      def,
-      treePaths(like).map((p) => tensors.get(tensorName(p))),
-    );
-  }
-  const stored = meta?.["tensa.treedef"];
-  if (typeof stored === "string") {
-    let def: unknown;
-    try {
-      def = JSON.parse(stored);
-    } catch {
-      throw new TypeError(
-        `Expected the tree structure in the metadata of ${name} to be JSON`,
-      );
-    }
-    if (!isDef(def)) {
-      throw new TypeError(
-        `Expected the tree structure in the metadata of ${name} to describe a tree but found ${
-          stored.slice(0, 80)
-        }`,
-      );
-    }
-    const names: string[] = [];
-    const walk = (d: TreeDef, path: string[]): void => {
-      if (d.kind === "leaf") names.push(path.join("."));
-      else if (d.kind === "array") {
-        d.children.forEach((c, i) => walk(c, [...path, `${i}`]));
-      } else if (d.kind === "object") {
-        d.children.forEach((c, i) => walk(c, [...path, d.keys[i] as string]));
-      }
-    };
-    walk(def, []);
-    const keys = names.map(tensorName);
-    if (keys.length !== tensors.size || keys.some((k) => !tensors.has(k))) {
-      throw new TypeError(
-        `Expected the tensors of ${name} to match the tree structure in its metadata but found ${tensors.size} tensors for ${keys.length} leaves`,
-      );
-    }
-    return treeUnflatten(def, keys.map((k) => tensors.get(k)));
-  }
-  return Object.fromEntries(tensors);
+  const entries = readEntries(header, bytes.length - 8 - n, name);
+  const tensors = decodeTensors(bytes.subarray(8 + n), entries);
+  return like === undefined
+    ? matchStored(tensors, meta, name)
+    : matchLike(tensors, like, name);
 }
 
 /**
@@ -581,13 +660,36 @@ export async function save(
 }
 
 /**
- * Loads a safetensors file. With `like`, the result has `like`'s type and
- * structure and every parameter is checked; without it, the structure stored
- * by {@linkcode save} is rebuilt.
+ * Loads a safetensors file without a tree to match: the structure stored by
+ * {@linkcode save} is rebuilt (or, for files written by other tools, a flat
+ * object of the tensors by name). The result is `unknown`; pass `like` to
+ * get a typed, checked tree.
+ *
+ * @param path The file to read.
+ * @param like Omitted.
+ * @returns The parameters.
+ * @throws {TypeError} If the file is not a valid safetensors file (the message names the file).
+ *
+ * @example
+ * ```ts
+ * import { load, save, tensor } from "@tensa/tensa";
+ * import { assert } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await save(`${dir}/p.safetensors`, { w: tensor([1, 2]) });
+ * const back = await load(`${dir}/p.safetensors`); // unknown
+ * assert(typeof back === "object" && back !== null && "w" in back);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function load(path: string, like?: undefined): Promise<unknown>;
+/**
+ * Loads a safetensors file into a tree of `like`'s type and structure,
+ * checking every parameter's name, shape and dtype.
  *
  * @param path The file to read.
  * @param like A tree of the expected structure, shapes and dtypes.
- * @returns The parameters.
+ * @returns The parameters, typed like `like`.
  * @throws {TypeError} If the file is not a valid safetensors file, or a dtype differs from `like`'s (the message names the file).
  * @throws {RangeError} If a parameter is missing, extra or of another shape.
  *
@@ -602,6 +704,7 @@ export async function save(
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function load<T = unknown>(path: string, like?: T): Promise<T> {
-  return deserialize(await Deno.readFile(path), like, path) as T;
+export function load<T>(path: string, like: T): Promise<T>;
+export async function load(path: string, like?: unknown): Promise<unknown> {
+  return deserialize(await Deno.readFile(path), like, path);
 }

@@ -47,6 +47,16 @@ export type UnaryOp =
 
 type Arr = Float32Array | Int32Array;
 
+/**
+ * A fresh zero-filled array of `n` elements of the same kind as `x`. The
+ * signature says what the `instanceof` test guarantees, which TypeScript
+ * cannot narrow a type parameter by.
+ */
+function allocLike<A extends Arr>(x: A, n: number): A;
+function allocLike(x: Arr, n: number): Arr {
+  return x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
+}
+
 function same(op: BinaryOp, a: Arr, b: Arr, o: Arr, n: number): void {
   switch (op) {
     case "add":
@@ -196,8 +206,7 @@ export function broadcastTo<A extends Arr>(
   to: readonly number[],
 ): A {
   const n = sizeOf(to);
-  const out =
-    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out = allocLike(x, n);
   const rank = to.length;
   const lead = rank - from.length;
   // Strides of x in the output's index space (0 on broadcast axes).
@@ -441,8 +450,7 @@ export function unary(op: UnaryOp, x: Arr): Arr {
  */
 export function select<A extends Arr>(cond: Arr, a: A, b: A): A {
   const n = cond.length;
-  const o =
-    (a instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const o = allocLike(a, n);
   for (let i = 0; i < n; i++) o[i] = cond[i] !== 0 ? a[i]! : b[i]!;
   return o;
 }
@@ -561,8 +569,7 @@ export function transpose<A extends Arr>(
 ): A {
   const rank = shape.length;
   const n = x.length;
-  const out =
-    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out = allocLike(x, n);
   if (rank === 0) {
     out[0] = x[0]!;
     return out;
@@ -611,8 +618,7 @@ export function gatherRows<A extends Arr>(
   indices: Int32Array,
 ): A {
   const n = indices.length * rowSize;
-  const out =
-    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out = allocLike(x, n);
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i]!;
     out.set(x.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
@@ -657,8 +663,7 @@ export function sliceAxis<A extends Arr>(
   pad: boolean,
 ): A {
   const n = outer * (pad ? dim : len) * inner;
-  const out =
-    (x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)) as A;
+  const out = allocLike(x, n);
   for (let i = 0; i < outer; i++) {
     const big = (i * dim + start) * inner;
     const small = i * len * inner;

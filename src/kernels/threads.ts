@@ -127,6 +127,24 @@ const MAX_BYTES = 2 ** 30;
 /** How long worker start-up may take before the pool is given up. */
 const STARTUP_MS = 10000;
 
+/**
+ * What the pool posts to each worker (`worker.ts` checks it on arrival).
+ *
+ * @internal
+ */
+export interface WorkerInit {
+  /** The control block. */
+  ctl: SharedArrayBuffer;
+  /** The growable data buffer of the typed-array kernels, or null with WebAssembly. */
+  data: SharedArrayBuffer | null;
+  /** The WebAssembly memory, or null with typed arrays. */
+  memory: WebAssembly.Memory | null;
+  /** The compiled kernel module, or null with typed arrays. */
+  module: WebAssembly.Module | null;
+  /** The worker's thread index, from 1. */
+  index: number;
+}
+
 interface Pool {
   readonly workers: Worker[];
   readonly ctl: Int32Array;
@@ -142,7 +160,7 @@ let unavailable = false;
 
 function envThreads(): number | null {
   try {
-    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    const deno = "Deno" in globalThis ? globalThis.Deno : undefined;
     if (deno === undefined) return null;
     const state = deno.permissions.querySync({
       name: "env",
@@ -165,9 +183,10 @@ function defaultThreads(): number {
     const env = envThreads();
     if (env !== null) n = env;
     else {
-      const hc =
-        (globalThis as { navigator?: { hardwareConcurrency?: number } })
-          .navigator?.hardwareConcurrency;
+      // Node before 21 has no navigator.
+      const hc: unknown = "navigator" in globalThis
+        ? globalThis.navigator?.hardwareConcurrency
+        : undefined;
       n = typeof hc === "number" && hc >= 1 ? Math.min(hc, MAX_THREADS) : 1;
     }
   }
@@ -229,7 +248,7 @@ function shutdown(): void {
 
 /** Whether the worker file may be read, asked without prompting. */
 function canRead(url: URL): boolean {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  const deno = "Deno" in globalThis ? globalThis.Deno : undefined;
   if (deno === undefined) return true;
   try {
     return deno.permissions.querySync({ name: "read", path: url }).state ===
@@ -271,7 +290,7 @@ function startPool(size: number, mode: KernelMode): Pool | null {
           memory: shared?.memory ?? null,
           module: shared?.module ?? null,
           index: i + 1,
-        },
+        } satisfies WorkerInit,
         // An explicit (empty) environment: by default the worker copies
         // process.env, which asks for env permission on a terminal.
         env: {},
@@ -426,8 +445,8 @@ export function parallelRun(
       in1,
       in2 instanceof Float32Array ? in2 : in2.length,
     ]);
-    [off1, off2] = place.offs as [number, number];
-    [copy1, copy2] = place.copy as [boolean, boolean];
+    [off1, off2] = place.offs;
+    [copy1, copy2] = place.copy;
     offOut = place.end;
   }
   const scratchLen = mode === "wasm" ? align(scratch) : 0;

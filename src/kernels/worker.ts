@@ -38,15 +38,32 @@ import {
   JOB_GEMM_WASM,
   MAX_INTS,
   takeChunks,
+  type WorkerInit,
 } from "./threads.ts";
 
-const init = workerData as {
-  ctl: SharedArrayBuffer;
-  data: SharedArrayBuffer | null;
-  memory: WebAssembly.Memory | null;
-  module: WebAssembly.Module | null;
-  index: number;
-};
+/** The pool's {@linkcode WorkerInit}, checked. */
+function checkInit(x: unknown): WorkerInit {
+  if (
+    typeof x === "object" && x !== null && "ctl" in x && "data" in x &&
+    "memory" in x && "module" in x && "index" in x
+  ) {
+    const { ctl, data, memory, module, index } = x;
+    if (
+      ctl instanceof SharedArrayBuffer &&
+      (data === null || data instanceof SharedArrayBuffer) &&
+      (memory === null || memory instanceof WebAssembly.Memory) &&
+      (module === null || module instanceof WebAssembly.Module) &&
+      typeof index === "number"
+    ) {
+      return { ctl, data, memory, module, index };
+    }
+  }
+  throw new TypeError(
+    "Expected the worker data to be the thread pool's WorkerInit",
+  );
+}
+
+const init = checkInit(workerData);
 const ctl = new Int32Array(init.ctl);
 if (init.memory !== null && init.module !== null) {
   attach(init.memory, init.module);

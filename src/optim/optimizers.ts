@@ -24,11 +24,10 @@
 
 import {
   type AnyTensor,
-  dataOf,
+  floatsOf,
   fromData,
   full,
-  type Shape,
-  type Tensor,
+  Tensor,
   zeros,
 } from "../tensor.ts";
 import {
@@ -38,10 +37,7 @@ import {
   treeSameStructure,
   treeUnflatten,
 } from "../pytree.ts";
-import { add, div, mul, pow, sub } from "../ops/binary.ts";
-import { cast } from "../ops/layout.ts";
-import { sqrt, square } from "../ops/unary.ts";
-import { sum } from "../ops/reduce.ts";
+import * as lax from "../ops/lax.ts";
 import { Tracer } from "../autodiff/core.ts";
 import { adamKernel } from "./_adam_kernel.ts";
 import { checkNonNegative, checkPositive, checkUnit } from "./_check.ts";
@@ -146,8 +142,8 @@ function count(n: number): Tensor<[], "int32"> {
 }
 
 function countOf(state: OptState): number {
-  const c = state.count as AnyTensor | undefined;
-  if (c === undefined || typeof c !== "object" || !("item" in c)) {
+  const c = state.count;
+  if (!(c instanceof Tensor)) {
     throw new TypeError(
       `Expected the optimizer state to hold a count tensor but found ${typeof c}`,
     );
@@ -172,13 +168,24 @@ function isConcrete(t: AnyTensor): boolean {
 }
 
 function zerosLike<P>(params: P): P {
-  return treeMap((t) => zeros(t.shape) as AnyTensor, params);
+  return treeMap((t) => zeros(t.shape), params);
 }
 
-/** Runs `f` on the leaves of `updates` and rebuilds the tree. */
-function onLeaves<U>(updates: U, f: (us: AnyTensor[]) => AnyTensor[]): U {
-  const [us, def] = treeFlatten(updates);
-  return treeUnflatten(def, f(us)) as U;
+/**
+ * Maps each leaf of `tree` with its index in flatten order (the index into
+ * the tree's flattened state leaves) and rebuilds a tree of the same type.
+ */
+function mapLeaves<U>(
+  tree: U,
+  f: (leaf: AnyTensor, i: number) => AnyTensor,
+): U {
+  let i = 0;
+  return treeMap((leaf) => f(leaf, i++), tree);
+}
+
+/** A part's state inside the state of {@linkcode chain}: a non-null object. */
+function isOptState(s: unknown): s is OptState {
+  return typeof s === "object" && s !== null;
 }
 
 function checkFloatParams(params: unknown): void {
@@ -214,7 +221,7 @@ function checkFloatParams(params: unknown): void {
  * ```
  */
 export function applyUpdates<P>(params: P, updates: P): P {
-  return treeMap((p, u) => add(p, u) as AnyTensor, params, updates);
+  return treeMap((p, u) => lax.add(p, u), params, updates);
 }
 
 /**
@@ -241,7 +248,7 @@ export function scaleByLearningRate(lr: LearningRate): GradientTransformation {
     return {
       init: () => ({}),
       update: (updates, state) => [
-        onLeaves(updates, (us) => us.map((u) => mul(u, -lr) as AnyTensor)),
+        mapLeaves(updates, (u) => lax.mul(u, -lr)),
         state,
       ],
     };
@@ -252,7 +259,7 @@ export function scaleByLearningRate(lr: LearningRate): GradientTransformation {
       const k = countOf(state);
       const r = rateAt(lr, k);
       return [
-        onLeaves(updates, (us) => us.map((u) => mul(u, -r) as AnyTensor)),
+        mapLeaves(updates, (u) => lax.mul(u, -r)),
         { count: count(k + 1) },
       ];
     },
@@ -305,21 +312,21 @@ export function scaleByAdam(
       return { count: count(0), m, v: m };
     },
     update(updates, state) {
-      const [us, def] = treeFlatten(updates);
-      const m0 = stateLeaves(state.m, us.length, "first moments");
-      const v0 = stateLeaves(state.v, us.length, "second moments");
+      const n = treeFlatten(updates)[0].length;
+      const m0 = stateLeaves(state.m, n, "first moments");
+      const v0 = stateLeaves(state.v, n, "second moments");
       // mHat / (sqrt(vHat) + eps) == m * (sqrt(c2) / c1) / (sqrt(v) + eps * sqrt(c2)),
       // which folds both corrections into scalars: numbers, or scalar
       // tensors when the count itself is staged (inside jit).
       let scale: number | AnyTensor, epsHat: number | AnyTensor;
       let next: AnyTensor;
       if (state.count instanceof Tracer) {
-        next = add(state.count as AnyTensor, 1) as AnyTensor;
-        const t = cast(next, "float32");
-        const c1 = sub(1, pow(beta1, t)) as AnyTensor;
-        const rc2 = sqrt(sub(1, pow(beta2, t)) as Tensor<Shape, "float32">);
-        scale = div(rc2, c1) as AnyTensor;
-        epsHat = mul(rc2, eps) as AnyTensor;
+        next = lax.add(state.count, 1);
+        const t = lax.cast(next, "float32");
+        const c1 = lax.sub(1, lax.pow(beta1, t));
+        const rc2 = lax.sqrt(lax.sub(1, lax.pow(beta2, t)));
+        scale = lax.div(rc2, c1);
+        epsHat = lax.mul(rc2, eps);
       } else {
         const t = countOf(state) + 1;
         const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
@@ -327,16 +334,17 @@ export function scaleByAdam(
         epsHat = eps * rc2;
         next = count(t);
       }
-      const m: AnyTensor[] = [], v: AnyTensor[] = [], out: AnyTensor[] = [];
-      us.forEach((g, i) => {
+      const m: AnyTensor[] = [], v: AnyTensor[] = [];
+      const out = mapLeaves(updates, (g, i) => {
+        const mPrev = m0[i]!, vPrev = v0[i]!;
         if (
           typeof scale === "number" && typeof epsHat === "number" &&
-          isConcrete(g) && isConcrete(m0[i]!) && isConcrete(v0[i]!)
+          isConcrete(g) && isConcrete(mPrev) && isConcrete(vPrev)
         ) {
           const [mk, vk, uk] = adamKernel(
-            dataOf(g) as Float32Array,
-            dataOf(m0[i]!) as Float32Array,
-            dataOf(v0[i]!) as Float32Array,
+            floatsOf(g),
+            floatsOf(mPrev),
+            floatsOf(vPrev),
             beta1,
             beta2,
             scale,
@@ -344,24 +352,23 @@ export function scaleByAdam(
           );
           m.push(fromData(g.shape, "float32", mk));
           v.push(fromData(g.shape, "float32", vk));
-          out.push(fromData(g.shape, "float32", uk));
-          return;
+          return fromData(g.shape, "float32", uk);
         }
         // Inside a transformation (e.g. differentiating through the update):
-        // the same formula with public ops, which can be traced.
-        const mi = add(mul(m0[i]!, beta1), mul(g, 1 - beta1)) as AnyTensor;
-        const vi = add(
-          mul(v0[i]!, beta2),
-          mul(square(g), 1 - beta2),
-        ) as AnyTensor;
-        const denom = add(sqrt(vi as Tensor<Shape, "float32">), epsHat);
-        out.push(mul(div(mi, denom), scale) as AnyTensor);
+        // the same formula with the core ops, which can be traced.
+        const mi = lax.add(lax.mul(mPrev, beta1), lax.mul(g, 1 - beta1));
+        const vi = lax.add(
+          lax.mul(vPrev, beta2),
+          lax.mul(lax.square(g), 1 - beta2),
+        );
+        const denom = lax.add(lax.sqrt(vi), epsHat);
         m.push(mi);
         v.push(vi);
+        return lax.mul(lax.div(mi, denom), scale);
       });
       const [, mdef] = treeFlatten(state.m), [, vdef] = treeFlatten(state.v);
       return [
-        treeUnflatten(def, out) as typeof updates,
+        out,
         {
           count: next,
           m: treeUnflatten(mdef, m),
@@ -409,15 +416,20 @@ export function traceMomentum(
   return {
     init: (params) => ({ trace: zerosLike(params) }),
     update(updates, state) {
-      const [us, def] = treeFlatten(updates);
       const [t0, tdef] = treeFlatten(state.trace);
-      stateLeaves(state.trace, us.length, "momentum traces");
-      const trace = us.map((g, i) => add(mul(t0[i]!, beta), g) as AnyTensor);
-      const out = nesterov
-        ? us.map((g, i) => add(g, mul(trace[i]!, beta)) as AnyTensor)
-        : trace;
+      stateLeaves(
+        state.trace,
+        treeFlatten(updates)[0].length,
+        "momentum traces",
+      );
+      const trace: AnyTensor[] = [];
+      const out = mapLeaves(updates, (g, i) => {
+        const ti = lax.add(lax.mul(t0[i]!, beta), g);
+        trace.push(ti);
+        return nesterov ? lax.add(g, lax.mul(ti, beta)) : ti;
+      });
       return [
-        treeUnflatten(def, out) as typeof updates,
+        out,
         { trace: treeUnflatten(tdef, trace) },
       ];
     },
@@ -451,11 +463,7 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation {
       if (weightDecay === 0) return [updates, state];
       const [ps] = treeFlatten(params);
       return [
-        onLeaves(
-          updates,
-          (us) =>
-            us.map((u, i) => add(u, mul(ps[i]!, weightDecay)) as AnyTensor),
-        ),
+        mapLeaves(updates, (u, i) => lax.add(u, lax.mul(ps[i]!, weightDecay))),
         state,
       ];
     },
@@ -489,12 +497,12 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
     update(updates, state) {
       const [us] = treeFlatten(updates);
       let sq = 0;
-      for (const u of us) sq += (sum(square(u)) as AnyTensor).item();
+      for (const u of us) sq += lax.sum(lax.square(u)).item();
       const norm = Math.sqrt(sq);
       if (!(norm > maxNorm)) return [updates, state];
       const s = maxNorm / norm;
       return [
-        onLeaves(updates, (ls) => ls.map((u) => mul(u, s) as AnyTensor)),
+        mapLeaves(updates, (u) => lax.mul(u, s)),
         state,
       ];
     },
@@ -531,7 +539,7 @@ export function chain(
   const transformation: GradientTransformation = {
     init: (params) => ({ parts: ts.map((t) => t.init(params)) }),
     update(updates, state, params) {
-      const states = state.parts as readonly OptState[] | undefined;
+      const states: unknown = state.parts;
       if (!Array.isArray(states) || states.length !== ts.length) {
         throw new RangeError(
           `Expected the optimizer state to hold ${ts.length} part states but found ${
@@ -542,7 +550,13 @@ export function chain(
       let u = updates;
       const next: OptState[] = [];
       ts.forEach((t, i) => {
-        const [v, s] = t.update(u, states[i]!, params);
+        const part: unknown = states[i];
+        if (!isOptState(part)) {
+          throw new TypeError(
+            `Expected part ${i} of the optimizer state to be an object but found ${part}`,
+          );
+        }
+        const [v, s] = t.update(u, part, params);
         u = v;
         next.push(s);
       });
@@ -557,7 +571,7 @@ export function chain(
     },
     update(grads, state, params) {
       // Work on flat leaf lists: every transformation then flattens only an array.
-      const [ps, def] = treeFlatten(params);
+      const [ps] = treeFlatten(params);
       const [gs] = treeFlatten(grads);
       if (!treeSameStructure(params, grads)) {
         throw new TypeError(
@@ -580,8 +594,7 @@ export function chain(
         }
       });
       const [us, next] = transformation.update(gs, state, ps);
-      const out = ps.map((p, i) => add(p, us[i]!) as AnyTensor);
-      return [treeUnflatten(def, out) as typeof params, next];
+      return [mapLeaves(params, (p, i) => lax.add(p, us[i]!)), next];
     },
   };
 }

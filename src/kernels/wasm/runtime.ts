@@ -126,6 +126,38 @@ export interface WasmExports {
 /** Which kernels run: `"wasm"` (WebAssembly SIMD) or `"js"` (typed arrays). @internal */
 export type KernelMode = "wasm" | "js";
 
+/** The parameter count of each kernel; the type keeps it in step with {@linkcode WasmExports}. */
+const ARITY: {
+  readonly [K in keyof WasmExports]: Parameters<WasmExports[K]>["length"];
+} = {
+  packB: 6,
+  gemm: 11,
+  im2col: 7,
+  col2im: 5,
+  biasRelu: 5,
+  reluMask: 4,
+  convForward: 7,
+  convFilter: 7,
+  sumMid: 5,
+  adam: 9,
+  maxPool: 6,
+  scatterAdd: 5,
+  threefry: 5,
+};
+
+/**
+ * Whether the module's exports hold every kernel as a function of its
+ * parameter count (a WebAssembly function's parameters are all numbers, so
+ * name and count are its whole signature as JavaScript sees it).
+ */
+function isKernelExports(e: unknown): e is WasmExports {
+  return isRecord(e) &&
+    Object.entries(ARITY).every(([name, n]) => {
+      const f = e[name];
+      return typeof f === "function" && f.length === n;
+    });
+}
+
 /** What the WebAssembly side is: a compiled module and its features. @internal */
 export interface WasmSetup {
   /** The compiled module (posted to the workers). */
@@ -145,13 +177,18 @@ let exports: WasmExports | null = null;
 let view: Float32Array = new Float32Array(0);
 const buffers = new WeakSet<ArrayBufferLike>();
 
+/** A non-null object, read key by key. */
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null;
+}
+
 function envMode(): KernelMode | null {
   try {
-    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    const deno = "Deno" in globalThis ? globalThis.Deno : undefined;
     if (deno === undefined) {
-      const env = (globalThis as {
-        process?: { env?: Record<string, string | undefined> };
-      }).process?.env;
+      // Node: process.env, read without importing node:process.
+      const proc = "process" in globalThis ? globalThis.process : undefined;
+      const env = isRecord(proc) && isRecord(proc.env) ? proc.env : undefined;
       const v = env?.["TENSA_KERNELS"];
       return v === "js" || v === "wasm" ? v : null;
     }
@@ -254,7 +291,12 @@ function ensureMemory(): WebAssembly.Memory | null {
 export function attach(mem: WebAssembly.Memory, module: WebAssembly.Module) {
   const inst = new WebAssembly.Instance(module, { tensa: { memory: mem } });
   memory = mem;
-  exports = inst.exports as unknown as WasmExports;
+  if (!isKernelExports(inst.exports)) {
+    throw new TypeError(
+      "Expected the kernel module to export every kernel of WasmExports with its parameter count",
+    );
+  }
+  exports = inst.exports;
   refresh();
 }
 
@@ -484,6 +526,15 @@ let resident: {
  * @returns Each input's float offset, whether it must be copied in, and the
  * first free float after them.
  */
+export function placeInputs<
+  const T extends readonly (Float32Array | number)[],
+>(
+  inputs: T,
+): {
+  offs: { -readonly [K in keyof T]: number };
+  copy: { -readonly [K in keyof T]: boolean };
+  end: number;
+};
 export function placeInputs(
   inputs: readonly (Float32Array | number)[],
 ): { offs: number[]; copy: boolean[]; end: number } {
