@@ -14,18 +14,12 @@
 
 import type { AnyTensor, DType, Shape } from "../tensor.ts";
 import type { Operand } from "./operand.ts";
-import type { Conv2dOptions, Pool2dOptions } from "../shape/mod.ts";
-import type { Key } from "../random.ts";
 import * as binary from "./binary.ts";
 export { addAny as add } from "./binary.ts";
 import * as unary from "./unary.ts";
 import * as compare from "./compare.ts";
 import * as reduce from "./reduce.ts";
 import * as layout from "./layout.ts";
-import * as mm from "./matmul.ts";
-import * as conv from "./conv.ts";
-import * as pool from "./pool.ts";
-import * as nn from "./nn_ops.ts";
 
 /** Axes of an untyped reduction. */
 export interface AxisOptions {
@@ -190,46 +184,18 @@ export const cast = layout.cast as unknown as (
 /** Untyped `stopGradient`. */
 export const stopGradient: Un = un(layout.stopGradient);
 
-// ---- matmul.ts, conv.ts, pool.ts, nn_ops.ts (TEMPORARY) ----
-/** Untyped `matmul`. */
-export const matmul: (a: AnyTensor, b: AnyTensor) => AnyTensor = bin(
-  mm.matmul,
-);
-/** Untyped `conv2d`. */
-export const conv2d = conv.conv2d as unknown as (
-  x: AnyTensor,
-  w: AnyTensor,
-  options?: Conv2dOptions,
-) => AnyTensor;
-/** Untyped `maxPool2d`. */
-export const maxPool2d = pool.maxPool2d as unknown as (
-  x: AnyTensor,
-  options: Pool2dOptions,
-) => AnyTensor;
-/** Untyped `avgPool2d`. */
-export const avgPool2d = pool.avgPool2d as unknown as (
-  x: AnyTensor,
-  options: Pool2dOptions,
-) => AnyTensor;
-/** Untyped `globalAvgPool2d`. */
-export const globalAvgPool2d: Un = un(pool.globalAvgPool2d);
-/** Untyped `logSoftmax`. */
-export const logSoftmax = nn.logSoftmax as unknown as (
-  x: AnyTensor,
-  options?: { readonly axis?: number },
-) => AnyTensor;
-/** Untyped `softmax`. */
-export const softmax = nn.softmax as unknown as (
-  x: AnyTensor,
-  options?: { readonly axis?: number },
-) => AnyTensor;
-/** Untyped `crossEntropy`. */
-export const crossEntropy = nn.crossEntropy as unknown as (
-  logits: AnyTensor,
-  labels: AnyTensor,
-) => AnyTensor;
-/** Untyped `dropout`. */
-export const dropout = nn.dropout as unknown as (
-  x: AnyTensor,
-  options: { readonly rate: number; readonly key: Key },
-) => AnyTensor;
+// ---- matmul.ts, conv.ts, pool.ts, fused.ts, nn_ops.ts ----
+export { matmulAny as matmul } from "./matmul.ts";
+export { conv2dAny as conv2d } from "./conv.ts";
+export {
+  avgPool2dAny as avgPool2d,
+  globalAvgPool2dAny as globalAvgPool2d,
+  maxPool2dAny as maxPool2d,
+} from "./pool.ts";
+export { biasRelu } from "./fused.ts";
+export {
+  crossEntropyAny as crossEntropy,
+  dropoutAny as dropout,
+  logSoftmaxAny as logSoftmax,
+  softmaxAny as softmax,
+} from "./nn_ops.ts";
