@@ -96,6 +96,11 @@ export function softmaxAny(x: AnyTensor, options?: SoftmaxOptions): AnyTensor {
  * for any logits; its gradient with respect to the logits is
  * `(softmax(logits) - onehot) / B`.
  *
+ * For literal shapes the compiler checks the labels against the logits
+ * (41 logits with 43 labels do not compile); shapes known only at run time
+ * (`Tensor<number[]>`, `[number, 10]`) are checked when called, with the
+ * same sentence.
+ *
  * @param logits Unnormalized scores `[B, C]`.
  * @param labels int32 classes `[B]` in `[0, C)`, or float32 targets `[B, C]`.
  * @returns The mean loss, a scalar.
@@ -103,12 +108,21 @@ export function softmaxAny(x: AnyTensor, options?: SoftmaxOptions): AnyTensor {
  *
  * @example
  * ```ts
- * import { crossEntropy, tensor } from "@tensa/tensa";
- * import { assertAlmostEquals } from "@std/assert";
+ * import { crossEntropy, tensor, type Tensor } from "@tensa/tensa";
+ * import { assertAlmostEquals, assertThrows } from "@std/assert";
  *
  * const logits = tensor([[0, 0], [0, 0]]);
  * const labels = tensor(new Int32Array([0, 1]), [2]);
  * assertAlmostEquals(crossEntropy(logits, labels).item(), Math.LN2, 1e-6);
+ *
+ * // A shape known only at run time is checked when called.
+ * const dynamic: Tensor<number[]> = logits;
+ * const three = tensor(new Int32Array([0, 1, 1]), [3]);
+ * assertThrows(
+ *   () => crossEntropy(dynamic, three),
+ *   RangeError,
+ *   "Expected labels of shape [2] for logits [2, 2] but found [3]",
+ * );
  * ```
  */
 export function crossEntropy<

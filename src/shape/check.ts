@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type DType, dimOf, type Shape } from "../tensor.ts";
+import { dimOf, type DType, type Shape } from "../tensor.ts";
 import { showShape } from "./errors.ts";
 import type {
   Conv2dOptions,

@@ -903,22 +903,25 @@ export type LabelsError<
  * @typeParam Y The labels' shape.
  * @typeParam D The labels' dtype.
  */
-export type CrossEntropyShape<Z extends Shape, Y extends Shape, D extends DType> =
-  IsTuple<Z> extends false ? []
-    : Z extends readonly [infer B extends number, infer C extends number]
-      ? IsTuple<Y> extends false ? []
-      : [D] extends ["int32"]
-        ? Y extends readonly [infer B2 extends number]
-          ? SameDim<B, B2> extends true ? [] : LabelsError<"labels", [B], Z, Y>
-        : LabelsError<"labels", [B], Z, Y>
-      : [D] extends ["float32"]
-        ? Y extends readonly [infer B2 extends number, infer C2 extends number]
-          ? [SameDim<B, B2>, SameDim<C, C2>] extends [true, true] ? []
-          : LabelsError<"targets", [B, C], Z, Y>
+export type CrossEntropyShape<
+  Z extends Shape,
+  Y extends Shape,
+  D extends DType,
+> = IsTuple<Z> extends false ? []
+  : Z extends readonly [infer B extends number, infer C extends number]
+    ? IsTuple<Y> extends false ? []
+    : [D] extends ["int32"]
+      ? Y extends readonly [infer B2 extends number]
+        ? SameDim<B, B2> extends true ? [] : LabelsError<"labels", [B], Z, Y>
+      : LabelsError<"labels", [B], Z, Y>
+    : [D] extends ["float32"]
+      ? Y extends readonly [infer B2 extends number, infer C2 extends number]
+        ? [SameDim<B, B2>, SameDim<C, C2>] extends [true, true] ? []
         : LabelsError<"targets", [B, C], Z, Y>
-      : []
-    : ShapeError<
-      `Expected logits of rank 2 [batch, classes] but found shape ${ShowShape<
-        Z
-      >}`
-    >;
+      : LabelsError<"targets", [B, C], Z, Y>
+    : []
+  : ShapeError<
+    `Expected logits of rank 2 [batch, classes] but found shape ${ShowShape<
+      Z
+    >}`
+  >;
