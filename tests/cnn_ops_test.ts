@@ -18,6 +18,7 @@ import {
   conv2d,
   crossEntropy,
   dropout,
+  globalAvgPool2d,
   grad,
   key,
   logSoftmax,
@@ -298,11 +299,51 @@ Deno.test("softmax and logSoftmax are stable; crossEntropy's gradient is exact",
   );
   const soft = crossEntropy(z, tensor([[0, 1, 0], [0, 0, 1]]));
   assertAlmostEquals(soft.item(), loss.item(), 1e-3);
+});
+
+Deno.test("crossEntropy and globalAvgPool2d: the compiler's sentence for literal shapes, the same at run time for dynamic ones", () => {
+  const labels43 = tensor(new Int32Array(43), [43]);
+  const labelsMsg =
+    "Expected labels of shape [41] for logits [41, 10] but found [43]";
+  const literal = zeros([41, 10]);
   assertThrows(
-    () => crossEntropy(z, tensor(new Int32Array([1, 2, 0]), [3]) as never),
+    // @ts-expect-error: Expected labels of shape [41] for logits [41, 10] but found [43]
+    () => crossEntropy(literal, labels43),
     RangeError,
-    "Expected labels of shape [2] for logits [2, 3] but found [3]",
+    labelsMsg,
   );
+  // Logits whose shape is known only at run time are accepted and checked.
+  const rows = 41 as number;
+  const dynamic: Tensor<number[]> = zeros([rows, 10]);
+  assertThrows(() => crossEntropy(dynamic, labels43), RangeError, labelsMsg);
+  const partly = zeros([rows, 10]); // Tensor<[number, 10]>
+  assertThrows(() => crossEntropy(partly, labels43), RangeError, labelsMsg);
+  const fine = crossEntropy(dynamic, tensor(new Int32Array(41), [41]));
+  assertType<IsExact<typeof fine, Tensor<[], "float32">>>(true);
+  assertAlmostEquals(fine.item(), Math.log(10), 1e-6);
+  assertThrows(
+    () => crossEntropy(dynamic, zeros([41, 9])),
+    RangeError,
+    "Expected targets of shape [41, 10] for logits [41, 10] but found [41, 9]",
+  );
+  const vector: Tensor<number[]> = zeros([rows]);
+  assertThrows(
+    () => crossEntropy(vector, labels43),
+    RangeError,
+    "Expected logits of rank 2 [batch, classes] but found shape [41]",
+  );
+
+  const poolMsg = "Cannot pool input [2, 3]: input must have rank 4 (NHWC)";
+  // @ts-expect-error: Cannot pool input [2, 3]: input must have rank 4 (NHWC)
+  assertThrows(() => globalAvgPool2d(zeros([2, 3])), RangeError, poolMsg);
+  const flat: Tensor<number[]> = zeros([2, 3]);
+  assertThrows(() => globalAvgPool2d(flat), RangeError, poolMsg);
+  const images: Tensor<number[]> = tensor([1, 10, 3, 30], [1, 2, 1, 2]);
+  const pooled = globalAvgPool2d(images);
+  assertType<IsExact<typeof pooled, Tensor<[number, number], "float32">>>(
+    true,
+  );
+  assertEquals(pooled.toArray(), [[2, 20]]);
 });
 
 Deno.test("dropout drops at the stated rate and scales the rest", () => {

@@ -5,12 +5,16 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import type { Shape } from "../src/tensor.ts";
 import {
+  biasAddShape,
   broadcastShapes,
   concatShape,
   conv2dGeometry,
   conv2dShape,
+  crossEntropyShape,
+  denseShape,
   expandDimsShape,
   flattenShape,
+  globalPool2dShape,
   matmulShape,
   normalizeAxis,
   pool2dGeometry,
@@ -24,11 +28,15 @@ import {
   transposeShape,
 } from "../src/shape/mod.ts";
 import type {
+  BiasAddShape,
   BroadcastShapes,
   ConcatShape,
   Conv2dShape,
+  CrossEntropyShape,
+  DenseShape,
   ExpandDimsShape,
   FlattenShape,
+  GlobalPool2dShape,
   MatMulShape,
   Pool2dShape,
   ReduceShape,
@@ -219,6 +227,32 @@ const successes = {
     [2, 3, 4, 3],
     () => pool2dShape([2, 9, 8, 3], { size: [3, 2] }),
   ),
+  "global pool": ok<GlobalPool2dShape<[8, 7, 7, 64]>>(
+    [8, 64],
+    () => globalPool2dShape([8, 7, 7, 64]),
+  ),
+  "bias add": ok<BiasAddShape<[8, 6, 6, 4], [4]>>(
+    [8, 6, 6, 4],
+    () => biasAddShape([8, 6, 6, 4], [4]),
+  ),
+  "dense": ok<DenseShape<[32, 784], 10>>(
+    [32, 10],
+    () => denseShape([32, 784], 10),
+  ),
+  "dense declared inputs": ok<DenseShape<[32, 784], 10, 784>>(
+    [32, 10],
+    () => denseShape([32, 784], 10, 784),
+  ),
+  "cross-entropy labels": ok<CrossEntropyShape<[41, 10], [41], "int32">>(
+    [],
+    () => crossEntropyShape([41, 10], [41], "int32"),
+  ),
+  "cross-entropy targets": ok<
+    CrossEntropyShape<[41, 10], [41, 10], "float32">
+  >(
+    [],
+    () => crossEntropyShape([41, 10], [41, 10], "float32"),
+  ),
 };
 
 const failures = {
@@ -401,6 +435,52 @@ const failures = {
   "pool stride": fails<Pool2dShape<[1, 9, 9, 1], { size: 2; stride: 0 }>>(
     "Expected stride to be a positive integer but found 0",
     () => pool2dShape([1, 9, 9, 1], { size: 2, stride: 0 }),
+  ),
+  "global pool rank": fails<GlobalPool2dShape<[7, 7, 64]>>(
+    "Cannot pool input [7, 7, 64]: input must have rank 4 (NHWC)",
+    () => globalPool2dShape([7, 7, 64]),
+  ),
+  "bias channels": fails<BiasAddShape<[8, 10], [12]>>(
+    "Cannot add a bias of shape [12] to channels of [8, 10]: expected [10]",
+    () => biasAddShape([8, 10], [12]),
+  ),
+  "bias rank": fails<BiasAddShape<[8, 10], [1, 10]>>(
+    "Cannot add a bias of shape [1, 10] to channels of [8, 10]: expected [10]",
+    () => biasAddShape([8, 10], [1, 10]),
+  ),
+  "bias on a scalar": fails<BiasAddShape<[], [3]>>(
+    "Cannot add a bias of shape [3] to channels of []: expected [C]",
+    () => biasAddShape([], [3]),
+  ),
+  "dense features": fails<DenseShape<[32, 4608], 10, 784>>(
+    "dense expects 784 input features but found 4608",
+    () => denseShape([32, 4608], 10, 784),
+  ),
+  "dense rank": fails<DenseShape<[1, 6, 6, 4], 10>>(
+    "dense needs a rank-2 input [batch, features] but found [1, 6, 6, 4]: add flatten() before it",
+    () => denseShape([1, 6, 6, 4], 10),
+  ),
+  "cross-entropy label count": fails<
+    CrossEntropyShape<[41, 10], [43], "int32">
+  >(
+    "Expected labels of shape [41] for logits [41, 10] but found [43]",
+    () => crossEntropyShape([41, 10], [43], "int32"),
+  ),
+  "cross-entropy label rank": fails<
+    CrossEntropyShape<[41, 10], [41, 10], "int32">
+  >(
+    "Expected labels of shape [41] for logits [41, 10] but found [41, 10]",
+    () => crossEntropyShape([41, 10], [41, 10], "int32"),
+  ),
+  "cross-entropy targets": fails<
+    CrossEntropyShape<[41, 10], [41, 9], "float32">
+  >(
+    "Expected targets of shape [41, 10] for logits [41, 10] but found [41, 9]",
+    () => crossEntropyShape([41, 10], [41, 9], "float32"),
+  ),
+  "cross-entropy logits rank": fails<CrossEntropyShape<[41], [41], "int32">>(
+    "Expected logits of rank 2 [batch, classes] but found shape [41]",
+    () => crossEntropyShape([41], [41], "int32"),
   ),
 };
 

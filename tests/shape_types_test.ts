@@ -4,18 +4,31 @@
 
 import { assertType, type IsExact } from "@std/testing/types";
 import type { Shape, Tensor } from "../src/tensor.ts";
+import {
+  conv2d as conv2dOp,
+  crossEntropy,
+  globalAvgPool2d,
+  matmul as matmulOp,
+  maxPool2d as maxPool2dOp,
+  softmax,
+  tensor,
+} from "../mod.ts";
 import type {
   Add,
   Arg,
+  BiasAddShape,
   BroadcastShapes,
   CeilDiv,
   Compare,
   ConcatShape,
   Conv2dOptions,
   Conv2dShape,
+  CrossEntropyShape,
+  DenseShape,
   ExpandDimsShape,
   FlattenShape,
   FloorDiv,
+  GlobalPool2dShape,
   MatMulShape,
   Max,
   Min,
@@ -459,6 +472,150 @@ Deno.test("conv2d and pool2d shapes", () => {
       ShapeError<"Expected size to be a positive integer but found -2">
     >
   >(true);
+});
+
+Deno.test("global pooling, bias, dense and cross-entropy shapes", () => {
+  assertType<IsExact<GlobalPool2dShape<[8, 7, 7, 64]>, [8, 64]>>(true);
+  assertType<IsExact<GlobalPool2dShape<number[]>, [number, number]>>(true);
+  assertType<
+    IsExact<
+      GlobalPool2dShape<[7, 7, 64]>,
+      ShapeError<"Cannot pool input [7, 7, 64]: input must have rank 4 (NHWC)">
+    >
+  >(true);
+
+  assertType<IsExact<BiasAddShape<[8, 10], [10]>, [8, 10]>>(true);
+  assertType<IsExact<BiasAddShape<[8, number], [10]>, [8, number]>>(true);
+  assertType<IsExact<BiasAddShape<number[], [10]>, number[]>>(true);
+  assertType<
+    IsExact<
+      BiasAddShape<[8, 10], [12]>,
+      ShapeError<
+        "Cannot add a bias of shape [12] to channels of [8, 10]: expected [10]"
+      >
+    >
+  >(true);
+  assertType<
+    IsExact<
+      BiasAddShape<[8, 10], [1, 10]>,
+      ShapeError<
+        "Cannot add a bias of shape [1, 10] to channels of [8, 10]: expected [10]"
+      >
+    >
+  >(true);
+  assertType<
+    IsExact<
+      BiasAddShape<[], [3]>,
+      ShapeError<
+        "Cannot add a bias of shape [3] to channels of []: expected [C]"
+      >
+    >
+  >(true);
+
+  assertType<IsExact<DenseShape<[32, 784], 10>, [32, 10]>>(true);
+  assertType<IsExact<DenseShape<[32, 784], 10, 784>, [32, 10]>>(true);
+  assertType<IsExact<DenseShape<[32, number], 10, 784>, [32, 10]>>(true);
+  assertType<IsExact<DenseShape<number[], 10>, [number, 10]>>(true);
+  assertType<
+    IsExact<
+      DenseShape<[32, 4608], 10, 784>,
+      ShapeError<"dense expects 784 input features but found 4608">
+    >
+  >(true);
+  assertType<
+    IsExact<
+      DenseShape<[1, 6, 6, 4], 10>,
+      ShapeError<
+        "dense needs a rank-2 input [batch, features] but found [1, 6, 6, 4]: add flatten() before it"
+      >
+    >
+  >(true);
+
+  assertType<IsExact<CrossEntropyShape<[41, 10], [41], "int32">, []>>(true);
+  assertType<IsExact<CrossEntropyShape<[41, 10], [41, 10], "float32">, []>>(
+    true,
+  );
+  assertType<IsExact<CrossEntropyShape<number[], [43], "int32">, []>>(true);
+  assertType<IsExact<CrossEntropyShape<[number, 10], [43], "int32">, []>>(
+    true,
+  );
+  assertType<IsExact<CrossEntropyShape<[41, 10], number[], "int32">, []>>(
+    true,
+  );
+  assertType<
+    IsExact<
+      CrossEntropyShape<[41, 10], [43], "int32">,
+      ShapeError<
+        "Expected labels of shape [41] for logits [41, 10] but found [43]"
+      >
+    >
+  >(true);
+  assertType<
+    IsExact<
+      CrossEntropyShape<[41, 10], [41, 10], "int32">,
+      ShapeError<
+        "Expected labels of shape [41] for logits [41, 10] but found [41, 10]"
+      >
+    >
+  >(true);
+  assertType<
+    IsExact<
+      CrossEntropyShape<[41, 10], [41, 9], "float32">,
+      ShapeError<
+        "Expected targets of shape [41, 10] for logits [41, 10] but found [41, 9]"
+      >
+    >
+  >(true);
+  assertType<
+    IsExact<
+      CrossEntropyShape<[41], [41], "int32">,
+      ShapeError<
+        "Expected logits of rank 2 [batch, classes] but found shape [41]"
+      >
+    >
+  >(true);
+});
+
+declare const logits41: Tensor<[41, 10]>;
+declare const logitsDyn: Tensor<number[]>;
+declare const logitsRows: Tensor<[number, 10]>;
+declare const imagesDyn: Tensor<number[]>;
+declare const kernelDyn: Tensor<[number, 3, 1, 8]>;
+
+Deno.test("the nn ops accept shapes known only at run time and check label counts", () => {
+  // Type-check only: the real ops on declared values.
+  const _compileOnly = () => {
+    const l0 = crossEntropy(logitsDyn, tensor(new Int32Array(43), [43]));
+    assertType<IsExact<typeof l0, Tensor<[], "float32">>>(true);
+    const l1 = crossEntropy(logitsRows, tensor(new Int32Array(43), [43]));
+    assertType<IsExact<typeof l1, Tensor<[], "float32">>>(true);
+    const l2 = crossEntropy(logits41, tensor(new Int32Array(41), [41]));
+    assertType<IsExact<typeof l2, Tensor<[], "float32">>>(true);
+    const l3 = crossEntropy(logits41, softmax(logits41));
+    assertType<IsExact<typeof l3, Tensor<[], "float32">>>(true);
+    // @ts-expect-error: Expected labels of shape [41] for logits [41, 10] but found [43]
+    crossEntropy(logits41, tensor(new Int32Array(43), [43]));
+    // @ts-expect-error: Expected targets of shape [41, 10] for logits [41, 10] but found [41, 9]
+    crossEntropy(logits41, tensor(new Float32Array(369), [41, 9]));
+    // @ts-expect-error: Expected logits of rank 2 [batch, classes] but found shape [41]
+    crossEntropy(tensor(new Float32Array(41), [41]), logits41);
+
+    const g0 = globalAvgPool2d(img);
+    assertType<IsExact<typeof g0, Tensor<[64, 1]>>>(true);
+    const g1 = globalAvgPool2d(imagesDyn);
+    assertType<IsExact<typeof g1, Tensor<[number, number]>>>(true);
+    // @ts-expect-error: Cannot pool input [2, 3]: input must have rank 4 (NHWC)
+    globalAvgPool2d(m23);
+
+    const c0 = conv2dOp(imagesDyn, kernelDyn);
+    assertType<IsExact<typeof c0, Tensor<[number, number, number, 8]>>>(true);
+    const p0 = maxPool2dOp(imagesDyn, { size: 2 });
+    assertType<IsExact<typeof p0, Tensor<[number, number, number, number]>>>(
+      true,
+    );
+    const mm = matmulOp(logitsDyn, m34);
+    assertType<IsExact<typeof mm, Tensor<number[]>>>(true);
+  };
 });
 
 // The Arg pattern: a failing rule turns the checked parameter into its message.

@@ -20,6 +20,8 @@ import {
   type Conv2dOptions,
   type Conv2dShape,
   conv2dShape,
+  type DenseShape,
+  denseShape,
   type FlattenShape,
   flattenShape,
   type Pool2dOptions,
@@ -77,18 +79,11 @@ export interface DenseOptions {
 }
 
 /** The output shape of {@linkcode dense} with `U` units for input shape `S` (or the error). */
-export type DenseOutput<S extends Shape, U extends number, In> = number extends
-  S["length"] ? [number, U]
-  : S extends readonly [infer B extends number, infer F extends number]
-    ? In extends number ? number extends In | F ? [B, U]
-      : F extends In ? [B, U]
-      : ShapeError<`dense expects ${In} input features but found ${F}`>
-    : [B, U]
-  : ShapeError<
-    `dense needs a rank-2 input [batch, features] but found ${ShowShape<
-      S
-    >}: add flatten() before it`
-  >;
+export type DenseOutput<S extends Shape, U extends number, In> = DenseShape<
+  S,
+  U,
+  In
+>;
 
 /** The parameters of {@linkcode dense}: a kernel `[features, U]` and, unless `Bias` is false, a bias `[U]`. */
 export type DenseParams<S extends Shape, U extends number, Bias> = Bias extends
@@ -112,19 +107,7 @@ export interface DenseRule<O extends DenseOptions> extends LayerRule {
 }
 
 function denseOutput(s: Shape, o: DenseOptions): Shape {
-  if (s.length !== 2) {
-    throw new RangeError(
-      `dense needs a rank-2 input [batch, features] but found ${
-        showShape(s)
-      }: add flatten() before it`,
-    );
-  }
-  if (o.inputs !== undefined && o.inputs !== s[1]) {
-    throw new RangeError(
-      `dense expects ${o.inputs} input features but found ${s[1]}`,
-    );
-  }
-  return [s[0] as number, o.units];
+  return denseShape(s, o.units, o.inputs);
 }
 
 /** The bias add and relu of a layer followed by relu, fused in one pass. */

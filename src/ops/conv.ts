@@ -10,8 +10,14 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type Shape, type Tensor } from "../tensor.ts";
-import { fromData } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dimOf,
+  floatsOf,
+  fromData,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import {
   conv2dBackpropFilter as bpfKernel,
@@ -26,10 +32,12 @@ import {
   type Conv2dShape,
   type Result,
 } from "../shape/mod.ts";
-import { add } from "./binary.ts";
-import { reshape } from "./layout.ts";
+import * as lax from "./lax.ts";
 import { mergeFront, moveAxis, splitFront } from "./batching.ts";
 import { batchedConvPrims } from "./conv_batched.ts";
+
+type Pair = readonly [AnyTensor, AnyTensor];
+type Prim = Primitive<Conv2dGeometry, Pair>;
 
 /**
  * Folds the batch of `t` (on axis `d`) into its axis `axis`: the batch goes
@@ -37,38 +45,36 @@ import { batchedConvPrims } from "./conv_batched.ts";
  */
 function foldInto(t: AnyTensor, d: number, axis: number): AnyTensor {
   const m = moveAxis(t, d, axis);
-  const s = m.shape as number[];
-  return reshape(m, [
+  const s = m.shape;
+  return lax.reshape(m, [
     ...s.slice(0, axis),
-    (s[axis] as number) * (s[axis + 1] as number),
+    dimOf(s, axis) * dimOf(s, axis + 1),
     ...s.slice(axis + 2),
-  ]) as AnyTensor;
+  ]);
 }
 
 /** Splits axis `axis` of `t` into `[size, rest]`: the batch comes back out. */
 function unfold(t: AnyTensor, axis: number, size: number): AnyTensor {
-  const s = t.shape as number[];
-  return reshape(t, [
+  const s = t.shape;
+  return lax.reshape(t, [
     ...s.slice(0, axis),
     size,
-    (s[axis] as number) / size,
+    dimOf(s, axis) / size,
     ...s.slice(axis + 1),
-  ]) as AnyTensor;
+  ]);
 }
 
 /** Batch on the images only: the examples become more images. */
 function moreImages(
-  p: Primitive<Conv2dGeometry>,
+  p: Prim,
   x: AnyTensor,
   d: number,
   other: AnyTensor,
   g: Conv2dGeometry,
   size: number,
-  first: boolean,
 ): [AnyTensor, number] {
   const f = mergeFront(moveAxis(x, d, 0));
-  const ins = first ? [f, other] : [other, f];
-  return [splitFront(bind(p, ins, { ...g, n: g.n * size }), size), 0];
+  return [splitFront(bind(p, [f, other], { ...g, n: g.n * size }), size), 0];
 }
 
 /**
@@ -76,14 +82,14 @@ function moreImages(
  * `p(ta, b) + p(a, tb)`, dropping a term whose tangent is zero.
  */
 function productRule(
-  p: Primitive<Conv2dGeometry>,
-  [a, b]: readonly AnyTensor[],
-  [ta, tb]: readonly (AnyTensor | null)[],
+  p: Prim,
+  [a, b]: Pair,
+  [ta, tb]: readonly [AnyTensor | null, AnyTensor | null],
   g: Conv2dGeometry,
 ): AnyTensor | null {
-  const da = ta ? bind(p, [ta, b!], g) : null;
-  const db = tb ? bind(p, [a!, tb], g) : null;
-  if (da && db) return add(da, db) as AnyTensor;
+  const da = ta ? bind(p, [ta, b], g) : null;
+  const db = tb ? bind(p, [a, tb], g) : null;
+  if (da && db) return lax.add(da, db);
   return da ?? db;
 }
 
@@ -97,104 +103,101 @@ function float32(name: string, ...ts: AnyTensor[]): void {
   }
 }
 
-const convPrim: Primitive<Conv2dGeometry> = {
+const convPrim: Prim = {
   name: "conv2d",
   impl([x, w], g) {
-    float32("conv2d", x!, w!);
-    const out = conv2dForward(
-      dataOf(x!) as Float32Array,
-      dataOf(w!) as Float32Array,
-      g,
-    );
-    return fromData([g.n, g.outH, g.outW, g.o], "float32", out) as AnyTensor;
+    float32("conv2d", x, w);
+    const out = conv2dForward(floatsOf(x), floatsOf(w), g);
+    return fromData([g.n, g.outH, g.outW, g.o], "float32", out);
   },
   jvp: (primals, tangents, g) => productRule(convPrim, primals, tangents, g),
   vjp(ct, [x, w], g, _o, needs) {
     return [
-      needs[0] ? bind(bpiPrim, [ct, w!], g) : null,
-      needs[1] ? bind(bpfPrim, [x!, ct], g) : null,
+      needs[0] ? bind(bpiPrim, [ct, w], g) : null,
+      needs[1] ? bind(bpfPrim, [x, ct], g) : null,
     ];
   },
   batch([x, w], [dx, dw], g, size) {
-    if (dw === null) return moreImages(convPrim, x!, dx!, w!, g, size, true);
-    if (dx === null) {
+    if (dx !== null && dw !== null) {
+      const ins: Pair = [moveAxis(x, dx, 0), moveAxis(w, dw, 0)];
+      return [bind(batchedConvPrims.convB, ins, { g, groups: size }), 0];
+    }
+    if (dx !== null) return moreImages(convPrim, x, dx, w, g, size);
+    if (dw !== null) {
       // Per-example filters on shared images: more output channels.
-      const f = foldInto(w!, dw!, 3);
-      const y = bind(convPrim, [x!, f], { ...g, o: g.o * size });
+      const f = foldInto(w, dw, 3);
+      const y = bind(convPrim, [x, f], { ...g, o: g.o * size });
       return [unfold(y, 3, size), 3];
     }
-    const ins = [moveAxis(x!, dx!, 0), moveAxis(w!, dw!, 0)];
-    return [bind(batchedConvPrims.convB, ins, { g, groups: size }), 0];
+    return [bind(convPrim, [x, w], g), null];
   },
 };
 
 /** dy [n, outH, outW, o], w [kh, kw, c, o] -> dx [n, h, w, c] */
-const bpiPrim: Primitive<Conv2dGeometry> = {
+const bpiPrim: Prim = {
   name: "conv2dBackpropInput",
   impl([dy, w], g) {
-    const out = bpiKernel(
-      dataOf(dy!) as Float32Array,
-      dataOf(w!) as Float32Array,
-      g,
-    );
-    return fromData([g.n, g.h, g.w, g.c], "float32", out) as AnyTensor;
+    const out = bpiKernel(floatsOf(dy), floatsOf(w), g);
+    return fromData([g.n, g.h, g.w, g.c], "float32", out);
   },
   jvp: (primals, tangents, g) => productRule(bpiPrim, primals, tangents, g),
   vjp(ct, [dy, w], g, _o, needs) {
     // <x', bpi(dy, w)> = <conv(x', w), dy> = <w, bpf(x', dy)>
     return [
-      needs[0] ? bind(convPrim, [ct, w!], g) : null,
-      needs[1] ? bind(bpfPrim, [ct, dy!], g) : null,
+      needs[0] ? bind(convPrim, [ct, w], g) : null,
+      needs[1] ? bind(bpfPrim, [ct, dy], g) : null,
     ];
   },
   batch([dy, w], [ddy, dw], g, size) {
-    if (dw === null) return moreImages(bpiPrim, dy!, ddy!, w!, g, size, true);
-    if (ddy === null) {
+    if (ddy !== null && dw !== null) {
+      const ins: Pair = [moveAxis(dy, ddy, 0), moveAxis(w, dw, 0)];
+      return [bind(batchedConvPrims.bpiB, ins, { g, groups: size }), 0];
+    }
+    if (ddy !== null) return moreImages(bpiPrim, dy, ddy, w, g, size);
+    if (dw !== null) {
       // Per-example filters: more input channels.
-      const f = foldInto(w!, dw!, 2);
-      const dx = bind(bpiPrim, [dy!, f], { ...g, c: g.c * size });
+      const f = foldInto(w, dw, 2);
+      const dx = bind(bpiPrim, [dy, f], { ...g, c: g.c * size });
       return [unfold(dx, 3, size), 3];
     }
-    const ins = [moveAxis(dy!, ddy!, 0), moveAxis(w!, dw!, 0)];
-    return [bind(batchedConvPrims.bpiB, ins, { g, groups: size }), 0];
+    return [bind(bpiPrim, [dy, w], g), null];
   },
 };
 
 /** x [n, h, w, c], dy [n, outH, outW, o] -> dw [kh, kw, c, o] */
-const bpfPrim: Primitive<Conv2dGeometry> = {
+const bpfPrim: Prim = {
   name: "conv2dBackpropFilter",
   impl([x, dy], g) {
-    const out = bpfKernel(
-      dataOf(x!) as Float32Array,
-      dataOf(dy!) as Float32Array,
-      g,
-    );
-    return fromData([g.kh, g.kw, g.c, g.o], "float32", out) as AnyTensor;
+    const out = bpfKernel(floatsOf(x), floatsOf(dy), g);
+    return fromData([g.kh, g.kw, g.c, g.o], "float32", out);
   },
   jvp: (primals, tangents, g) => productRule(bpfPrim, primals, tangents, g),
   vjp(ct, [x, dy], g, _o, needs) {
     // <w', bpf(x, dy)> = <conv(x, w'), dy> = <x, bpi(dy, w')>
     return [
-      needs[0] ? bind(bpiPrim, [dy!, ct], g) : null,
-      needs[1] ? bind(convPrim, [x!, ct], g) : null,
+      needs[0] ? bind(bpiPrim, [dy, ct], g) : null,
+      needs[1] ? bind(convPrim, [x, ct], g) : null,
     ];
   },
   batch([x, dy], [dx, ddy], g, size) {
-    if (ddy === null) {
+    if (dx !== null && ddy !== null) {
+      // Per-example filter gradients: one batched kernel call.
+      const ins: Pair = [moveAxis(x, dx, 0), moveAxis(dy, ddy, 0)];
+      return [bind(batchedConvPrims.bpfB, ins, { g, groups: size }), 0];
+    }
+    if (dx !== null) {
       // Per-example images, shared output gradient: more input channels.
-      const f = foldInto(x!, dx!, 3);
-      const dw = bind(bpfPrim, [f, dy!], { ...g, c: g.c * size });
+      const f = foldInto(x, dx, 3);
+      const dw = bind(bpfPrim, [f, dy], { ...g, c: g.c * size });
       return [unfold(dw, 2, size), 2];
     }
-    if (dx === null) {
+    if (ddy !== null) {
       // Shared images, per-example output gradient: more output channels.
-      const f = foldInto(dy!, ddy!, 3);
-      const dw = bind(bpfPrim, [x!, f], { ...g, o: g.o * size });
+      const f = foldInto(dy, ddy, 3);
+      const dw = bind(bpfPrim, [x, f], { ...g, o: g.o * size });
       return [unfold(dw, 3, size), 3];
     }
-    // Per-example filter gradients: one batched kernel call.
-    const ins = [moveAxis(x!, dx!, 0), moveAxis(dy!, ddy!, 0)];
-    return [bind(batchedConvPrims.bpfB, ins, { g, groups: size }), 0];
+    return [bind(bpfPrim, [x, dy], g), null];
   },
 };
 
@@ -240,10 +243,23 @@ export function conv2d<
   x: Tensor<X, "float32">,
   w: Arg<Conv2dShape<X, W, O>, Tensor<W, "float32">>,
   options?: O,
-): Conv2d<X, W, O> {
-  const xs = x as unknown as AnyTensor, ws = w as unknown as AnyTensor;
-  const g = conv2dGeometry(xs.shape, ws.shape, options ?? {});
-  return bind(convPrim, [xs, ws], g) as unknown as Conv2d<X, W, O>;
+): Conv2d<X, W, O>;
+export function conv2d(
+  x: AnyTensor,
+  w: AnyTensor,
+  options?: Conv2dOptions,
+): AnyTensor {
+  return conv2dAny(x, w, options);
+}
+
+/** The untyped form of {@linkcode conv2d}, for rules, layers and optimizers. @internal */
+export function conv2dAny(
+  x: AnyTensor,
+  w: AnyTensor,
+  options?: Conv2dOptions,
+): AnyTensor {
+  const g = conv2dGeometry(x.shape, w.shape, options ?? {});
+  return bind(convPrim, [x, w], g);
 }
 
 /** Every primitive of this module, for the tests that must cover each one. @internal */

@@ -13,15 +13,15 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, fromData } from "../tensor.ts";
-import { bind, type Primitive } from "../autodiff/core.ts";
+import { type AnyTensor, floatsOf, fromData } from "../tensor.ts";
+import { bind, type Each, type Primitive } from "../autodiff/core.ts";
 import type { Conv2dGeometry } from "../kernels/conv2d.ts";
 import {
   batchedConv2dBackpropFilter,
   batchedConv2dBackpropInput,
   batchedConv2dForward,
 } from "../kernels/conv2d_batched.ts";
-import { add } from "./binary.ts";
+import * as lax from "./lax.ts";
 import { mergeFront, splitFront, toFront } from "./batching.ts";
 
 /** The geometry of one group and the number of groups. @internal */
@@ -30,17 +30,18 @@ export interface BatchedConv {
   readonly groups: number;
 }
 
-type Prim = Primitive<BatchedConv>;
+type Pair = readonly [AnyTensor, AnyTensor];
+type Prim = Primitive<BatchedConv, Pair>;
 
 function productRule(
   p: Prim,
-  [a, b]: readonly AnyTensor[],
-  [ta, tb]: readonly (AnyTensor | null)[],
+  [a, b]: Pair,
+  [ta, tb]: Each<Pair, AnyTensor | null>,
   q: BatchedConv,
 ): AnyTensor | null {
-  const da = ta ? bind(p, [ta, b!], q) : null;
-  const db = tb ? bind(p, [a!, tb], q) : null;
-  if (da && db) return add(da, db) as AnyTensor;
+  const da = ta ? bind(p, [ta, b], q) : null;
+  const db = tb ? bind(p, [a, tb], q) : null;
+  if (da && db) return lax.add(da, db);
   return da ?? db;
 }
 
@@ -50,12 +51,15 @@ function productRule(
  */
 function moreGroups(
   p: Prim,
-  xs: readonly AnyTensor[],
-  dims: readonly (number | null)[],
+  [a, b]: Pair,
+  [da, db]: Each<Pair, number | null>,
   q: BatchedConv,
   size: number,
 ): [AnyTensor, number] {
-  const ins = xs.map((x, i) => mergeFront(toFront(x, dims[i] ?? null, size)));
+  const ins: Pair = [
+    mergeFront(toFront(a, da, size)),
+    mergeFront(toFront(b, db, size)),
+  ];
   const out = bind(p, ins, { g: q.g, groups: q.groups * size });
   return [splitFront(out, size), 0];
 }
@@ -67,17 +71,12 @@ function run(
     g: Conv2dGeometry,
     groups: number,
   ) => Float32Array,
-  [a, b]: readonly AnyTensor[],
+  [a, b]: Pair,
   q: BatchedConv,
   shape: number[],
 ): AnyTensor {
-  const out = kernel(
-    dataOf(a!) as Float32Array,
-    dataOf(b!) as Float32Array,
-    q.g,
-    q.groups,
-  );
-  return fromData([q.groups, ...shape], "float32", out) as AnyTensor;
+  const out = kernel(floatsOf(a), floatsOf(b), q.g, q.groups);
+  return fromData([q.groups, ...shape], "float32", out);
 }
 
 /** x `[G, n, h, w, c]`, w `[G, kh, kw, c, o]` -> y `[G, n, outH, outW, o]` */
@@ -87,8 +86,8 @@ const convB: Prim = {
     run(batchedConv2dForward, xs, q, [q.g.n, q.g.outH, q.g.outW, q.g.o]),
   jvp: (xs, ts, q) => productRule(convB, xs, ts, q),
   vjp: (ct, [x, w], q, _o, needs) => [
-    needs[0] ? bind(bpiB, [ct, w!], q) : null,
-    needs[1] ? bind(bpfB, [x!, ct], q) : null,
+    needs[0] ? bind(bpiB, [ct, w], q) : null,
+    needs[1] ? bind(bpfB, [x, ct], q) : null,
   ],
   batch: (xs, dims, q, size) => moreGroups(convB, xs, dims, q, size),
 };
@@ -100,8 +99,8 @@ const bpiB: Prim = {
     run(batchedConv2dBackpropInput, xs, q, [q.g.n, q.g.h, q.g.w, q.g.c]),
   jvp: (xs, ts, q) => productRule(bpiB, xs, ts, q),
   vjp: (ct, [dy, w], q, _o, needs) => [
-    needs[0] ? bind(convB, [ct, w!], q) : null,
-    needs[1] ? bind(bpfB, [ct, dy!], q) : null,
+    needs[0] ? bind(convB, [ct, w], q) : null,
+    needs[1] ? bind(bpfB, [ct, dy], q) : null,
   ],
   batch: (xs, dims, q, size) => moreGroups(bpiB, xs, dims, q, size),
 };
@@ -113,8 +112,8 @@ const bpfB: Prim = {
     run(batchedConv2dBackpropFilter, xs, q, [q.g.kh, q.g.kw, q.g.c, q.g.o]),
   jvp: (xs, ts, q) => productRule(bpfB, xs, ts, q),
   vjp: (ct, [x, dy], q, _o, needs) => [
-    needs[0] ? bind(bpiB, [dy!, ct], q) : null,
-    needs[1] ? bind(convB, [x!, ct], q) : null,
+    needs[0] ? bind(bpiB, [dy, ct], q) : null,
+    needs[1] ? bind(convB, [x, ct], q) : null,
   ],
   batch: (xs, dims, q, size) => moreGroups(bpfB, xs, dims, q, size),
 };

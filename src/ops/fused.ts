@@ -8,65 +8,62 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, fromData } from "../tensor.ts";
+import { type AnyTensor, dimOf, floatsOf, fromData } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { biasRelu as biasReluKernel } from "../kernels/elementwise.ts";
-import { add, unbroadcast } from "./binary.ts";
-import { broadcastTo } from "./layout.ts";
-import { relu, reluMaskOf } from "./unary.ts";
+import * as lax from "./lax.ts";
 import { moveAxis, padFront, toFront } from "./batching.ts";
-import { reshape } from "./layout.ts";
-import { showShape } from "../shape/errors.ts";
+import { biasAddShape } from "../shape/mod.ts";
 
 /**
  * `(x, bias) -> relu(x + bias)`. Relu's derivative is read off the output
  * (`y > 0` exactly where `x + bias > 0`), so the sum is never kept.
  */
-const biasReluPrim: Primitive<void> = {
+const biasReluPrim: Primitive<void, readonly [AnyTensor, AnyTensor]> = {
   name: "biasRelu",
   impl([x, b]) {
-    const t = x as AnyTensor;
     return fromData(
-      t.shape,
+      x.shape,
       "float32",
-      biasReluKernel(
-        dataOf(t) as Float32Array,
-        dataOf(b as AnyTensor) as Float32Array,
-      ),
-    ) as AnyTensor;
+      biasReluKernel(floatsOf(x), floatsOf(b)),
+    );
   },
-  jvp(_primals, tangents, _p, out) {
-    const tx = tangents[0] ?? null, tb = tangents[1] ?? null;
-    if (tx === null && tb === null) return null;
-    const t = tx !== null && tb !== null
-      ? add(tx, tb) as AnyTensor
-      : tx ?? broadcastTo(tb!, out.shape) as AnyTensor;
-    return reluMaskOf(t, out);
+  jvp(_primals, [tx, tb], _p, out) {
+    if (tx === null) {
+      return tb === null
+        ? null
+        : lax.reluMaskOf(lax.broadcastTo(tb, out.shape), out);
+    }
+    return lax.reluMaskOf(tb === null ? tx : lax.add(tx, tb), out);
   },
   vjp(ct, [, b], _p, out, needs) {
-    const g = reluMaskOf(ct, out);
-    return [needs[0] ? g : null, needs[1] ? unbroadcast(g, b!.shape) : null];
+    const g = lax.reluMaskOf(ct, out);
+    return [
+      needs[0] ? g : null,
+      needs[1] ? lax.unbroadcast(g, b.shape) : null,
+    ];
   },
   batch([x, b], [dx, db], _p, size) {
     if (db === null) {
       // A shared bias runs along the last axis; so must x's channels.
-      if (dx !== x!.shape.length - 1) {
-        return [bind(biasReluPrim, [x!, b!], undefined), dx ?? null];
+      if (dx === null || dx !== x.shape.length - 1) {
+        return [bind(biasReluPrim, [x, b], undefined), dx];
       }
-      return [bind(biasReluPrim, [moveAxis(x!, dx, 0), b!], undefined), 0];
+      return [bind(biasReluPrim, [moveAxis(x, dx, 0), b], undefined), 0];
     }
     // One bias per example: relu(x + b) with both batches in front.
-    const xf = toFront(x!, dx ?? null, size);
-    const bf = moveAxis(b!, db!, 0);
-    const c = bf.shape[1] as number;
-    const bb = reshape(bf, [size, ...padFront([c], xf.shape.length - 2)]);
-    return [relu(add(xf, bb as AnyTensor) as AnyTensor) as AnyTensor, 0];
+    const xf = toFront(x, dx, size);
+    const bf = moveAxis(b, db, 0);
+    const c = dimOf(bf.shape, 1);
+    const bb = lax.reshape(bf, [size, ...padFront([c], xf.shape.length - 2)]);
+    return [lax.relu(lax.add(xf, bb)), 0];
   },
 };
 
 /**
  * `relu(x + bias)` in one pass, for a float32 `x` `[..., C]` and `bias`
- * `[C]`.
+ * `[C]`. Untyped: its shape rule is `BiasAddShape` (run time:
+ * `biasAddShape`).
  *
  * @internal
  * @param x The pre-activation without its bias.
@@ -81,14 +78,7 @@ export function biasRelu(x: AnyTensor, bias: AnyTensor): AnyTensor {
       `Expected float32 tensors for biasRelu but found ${x.dtype} and ${bias.dtype}`,
     );
   }
-  const c = x.shape[x.shape.length - 1];
-  if (bias.shape.length !== 1 || bias.shape[0] !== c) {
-    throw new RangeError(
-      `Cannot add a bias of shape ${showShape(bias.shape)} to channels of ${
-        showShape(x.shape)
-      }: expected [${c ?? "C"}]`,
-    );
-  }
+  biasAddShape(x.shape, bias.shape);
   return bind(biasReluPrim, [x, bias], undefined);
 }
 

@@ -5,31 +5,13 @@
  * these (`import * as lax from "../ops/lax.ts"`), the way `jax.lax` sits
  * under `jax.numpy`; the typed signatures of `mod.ts` sit on top of them.
  *
- * TRANSITION: sections marked `TEMPORARY` still wrap the typed op with a
- * cast; each is replaced by a re-export of the ops file's untyped form.
- *
  * @module
  * @internal
  */
 
-import type { AnyTensor } from "../tensor.ts";
-import type { Operand } from "./operand.ts";
-import type { Conv2dOptions, Pool2dOptions } from "../shape/mod.ts";
-import type { Key } from "../random.ts";
-export { addAny as add } from "./binary.ts";
-import * as mm from "./matmul.ts";
-import * as conv from "./conv.ts";
-import * as pool from "./pool.ts";
-import * as nn from "./nn_ops.ts";
-
-// ---- casting helpers of the TEMPORARY sections below (go with the last) ----
-type Bin = (a: Operand, b: Operand) => AnyTensor;
-const bin = (f: unknown): Bin => f as Bin;
-type Un = (x: AnyTensor) => AnyTensor;
-const un = (f: unknown): Un => f as Un;
-
 // ---- binary.ts, unary.ts, compare.ts, broadcasting.ts ----
 export {
+  addAny as add,
   divAny as div,
   maximumAny as maximum,
   minimumAny as minimum,
@@ -91,46 +73,18 @@ export {
   transposeAny as transpose,
 } from "./layout.ts";
 
-// ---- matmul.ts, conv.ts, pool.ts, nn_ops.ts (TEMPORARY) ----
-/** Untyped `matmul`. */
-export const matmul: (a: AnyTensor, b: AnyTensor) => AnyTensor = bin(
-  mm.matmul,
-);
-/** Untyped `conv2d`. */
-export const conv2d = conv.conv2d as unknown as (
-  x: AnyTensor,
-  w: AnyTensor,
-  options?: Conv2dOptions,
-) => AnyTensor;
-/** Untyped `maxPool2d`. */
-export const maxPool2d = pool.maxPool2d as unknown as (
-  x: AnyTensor,
-  options: Pool2dOptions,
-) => AnyTensor;
-/** Untyped `avgPool2d`. */
-export const avgPool2d = pool.avgPool2d as unknown as (
-  x: AnyTensor,
-  options: Pool2dOptions,
-) => AnyTensor;
-/** Untyped `globalAvgPool2d`. */
-export const globalAvgPool2d: Un = un(pool.globalAvgPool2d);
-/** Untyped `logSoftmax`. */
-export const logSoftmax = nn.logSoftmax as unknown as (
-  x: AnyTensor,
-  options?: { readonly axis?: number },
-) => AnyTensor;
-/** Untyped `softmax`. */
-export const softmax = nn.softmax as unknown as (
-  x: AnyTensor,
-  options?: { readonly axis?: number },
-) => AnyTensor;
-/** Untyped `crossEntropy`. */
-export const crossEntropy = nn.crossEntropy as unknown as (
-  logits: AnyTensor,
-  labels: AnyTensor,
-) => AnyTensor;
-/** Untyped `dropout`. */
-export const dropout = nn.dropout as unknown as (
-  x: AnyTensor,
-  options: { readonly rate: number; readonly key: Key },
-) => AnyTensor;
+// ---- matmul.ts, conv.ts, pool.ts, fused.ts, nn_ops.ts ----
+export { matmulAny as matmul } from "./matmul.ts";
+export { conv2dAny as conv2d } from "./conv.ts";
+export {
+  avgPool2dAny as avgPool2d,
+  globalAvgPool2dAny as globalAvgPool2d,
+  maxPool2dAny as maxPool2d,
+} from "./pool.ts";
+export { biasRelu } from "./fused.ts";
+export {
+  crossEntropyAny as crossEntropy,
+  dropoutAny as dropout,
+  logSoftmaxAny as logSoftmax,
+  softmaxAny as softmax,
+} from "./nn_ops.ts";

@@ -6,8 +6,9 @@
 
 import {
   type AnyTensor,
-  dataOf,
+  dimOf,
   type DType,
+  floatsOf,
   fromData,
   type Shape,
   sizeOf,
@@ -22,8 +23,7 @@ import {
   matmulShape,
   type Result,
 } from "../shape/mod.ts";
-import { add, unbroadcast } from "./binary.ts";
-import { reshape, transpose } from "./layout.ts";
+import * as lax from "./lax.ts";
 import { moveAxis, padFront } from "./batching.ts";
 import { sameShape } from "./operand.ts";
 
@@ -32,31 +32,25 @@ function swapLast(t: AnyTensor): AnyTensor {
   const perm = t.shape.map((_, i) => i);
   perm[r - 1] = r - 2;
   perm[r - 2] = r - 1;
-  return transpose(t, perm) as AnyTensor;
+  return lax.transpose(t, perm);
 }
 
-const matmulPrim: Primitive<void> = {
+const matmulPrim: Primitive<void, readonly [AnyTensor, AnyTensor]> = {
   name: "matmul",
-  impl([a, b]) {
-    const x = a!, y = b!;
+  impl([x, y]) {
     if (x.dtype !== "float32" || y.dtype !== "float32") {
       throw new TypeError(
         `Expected float32 matrices in matmul but found ${x.dtype} and ${y.dtype}`,
       );
     }
     const out = matmulShape(x.shape, y.shape);
-    const r = out.length;
-    const m = out[r - 2] as number, n = out[r - 1] as number;
-    const k = x.shape[x.shape.length - 1] as number;
-    const batchShape = out.slice(0, r - 2);
+    const m = dimOf(out, -2), n = dimOf(out, -1);
+    const k = dimOf(x.shape, -1);
+    const batchShape = out.slice(0, -2);
     const batch = sizeOf(batchShape);
-    let xa = dataOf(x) as Float32Array, ya = dataOf(y) as Float32Array;
+    let xa = floatsOf(x), ya = floatsOf(y);
     if (batch === 1) {
-      return fromData(
-        out,
-        "float32",
-        gemm(xa, ya, m, k, n, false, false),
-      ) as AnyTensor;
+      return fromData(out, "float32", gemm(xa, ya, m, k, n, false, false));
     }
     // Materialize broadcast batch dims, then one GEMM per batch straight
     // into the result.
@@ -80,43 +74,52 @@ const matmulPrim: Primitive<void> = {
         true,
       );
     }
-    return fromData(out, "float32", res) as AnyTensor;
+    return fromData(out, "float32", res);
   },
   jvp([a, b], [ta, tb]) {
-    const l = ta ? bind(matmulPrim, [ta, b!], undefined) : null;
-    const r = tb ? bind(matmulPrim, [a!, tb], undefined) : null;
-    if (l && r) return add(l, r) as AnyTensor;
+    const l = ta ? bind(matmulPrim, [ta, b], undefined) : null;
+    const r = tb ? bind(matmulPrim, [a, tb], undefined) : null;
+    if (l && r) return lax.add(l, r);
     return l ?? r;
   },
   vjp(ct, [a, b], _p, _o, needs) {
     return [
       needs[0]
-        ? unbroadcast(bind(matmulPrim, [ct, swapLast(b!)], undefined), a!.shape)
+        ? lax.unbroadcast(
+          bind(matmulPrim, [ct, swapLast(b)], undefined),
+          a.shape,
+        )
         : null,
       needs[1]
-        ? unbroadcast(bind(matmulPrim, [swapLast(a!), ct], undefined), b!.shape)
+        ? lax.unbroadcast(
+          bind(matmulPrim, [swapLast(a), ct], undefined),
+          b.shape,
+        )
         : null,
     ];
   },
-  batch([a, b], [da, db], _p, size) {
-    const x = a!, y = b!;
-    if (db === null && y.shape.length === 2) {
+  batch([x, y], [da, db], _p, size) {
+    if (da !== null && db === null && y.shape.length === 2) {
       // A shared matrix on the right: one GEMM over all rows of all examples.
-      const f = moveAxis(x, da!, 0);
-      const k = f.shape[f.shape.length - 1] as number;
-      const rows = reshape(f, [-1, k]) as AnyTensor;
+      const f = moveAxis(x, da, 0);
+      const rows = lax.reshape(f, [-1, dimOf(f.shape, -1)]);
       const out = bind(matmulPrim, [rows, y], undefined);
-      const n = y.shape[1] as number;
-      return [reshape(out, [...f.shape.slice(0, -1), n]) as AnyTensor, 0];
+      return [
+        lax.reshape(out, [...f.shape.slice(0, -1), dimOf(y.shape, 1)]),
+        0,
+      ];
     }
-    if (da === null && x.shape.length === 2 && y.shape.length === 3) {
+    if (
+      da === null && db !== null && x.shape.length === 2 && y.shape.length === 3
+    ) {
       // A shared matrix on the left: [K, B, N] as one [K, B * N] matrix.
-      const f = moveAxis(y, db!, 1);
-      const [k, , n] = f.shape as number[];
-      const flat = reshape(f, [k as number, -1]) as AnyTensor;
+      const f = moveAxis(y, db, 1);
+      const flat = lax.reshape(f, [dimOf(f.shape, 0), -1]);
       const out = bind(matmulPrim, [x, flat], undefined);
-      const m = x.shape[0] as number;
-      return [reshape(out, [m, size, n as number]) as AnyTensor, 1];
+      return [
+        lax.reshape(out, [dimOf(x.shape, 0), size, dimOf(f.shape, 2)]),
+        1,
+      ];
     }
     const ra = x.shape.length - (da === null ? 0 : 1);
     const rb = y.shape.length - (db === null ? 0 : 1);
@@ -125,14 +128,14 @@ const matmulPrim: Primitive<void> = {
     const front = (t: AnyTensor, d: number | null, r: number): AnyTensor => {
       const f = d === null ? t : moveAxis(t, d, 0);
       const per = d === null ? f.shape : f.shape.slice(1);
-      return reshape(f, [
+      return lax.reshape(f, [
         d === null ? 1 : size,
         ...padFront(per, rank - r),
-      ]) as AnyTensor;
+      ]);
     };
     const out = bind(
       matmulPrim,
-      [front(x, da!, ra), front(y, db!, rb)],
+      [front(x, da, ra), front(y, db, rb)],
       undefined,
     );
     return [out, 0];
@@ -165,13 +168,15 @@ export function matmul<
 >(
   a: Tensor<A, D>,
   b: Arg<MatMulShape<A, B>, Tensor<B, D>>,
-): Tensor<Result<MatMulShape<A, B>>, D> {
-  const x = a as unknown as AnyTensor, y = b as unknown as AnyTensor;
-  matmulShape(x.shape, y.shape);
-  return bind(matmulPrim, [x, y], undefined) as unknown as Tensor<
-    Result<MatMulShape<A, B>>,
-    D
-  >;
+): Tensor<Result<MatMulShape<A, B>>, D>;
+export function matmul(a: AnyTensor, b: AnyTensor): AnyTensor {
+  return matmulAny(a, b);
+}
+
+/** The untyped form of {@linkcode matmul}, for rules, layers and optimizers. @internal */
+export function matmulAny(a: AnyTensor, b: AnyTensor): AnyTensor {
+  matmulShape(a.shape, b.shape);
+  return bind(matmulPrim, [a, b], undefined);
 }
 
 /** Every primitive of this module, for the tests that must cover each one. @internal */

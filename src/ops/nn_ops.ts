@@ -6,13 +6,21 @@
  * @module
  */
 
-import type { AnyTensor, Shape, Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dimOf,
+  type DType,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 import { bernoulli, type Key } from "../random.ts";
-import { div, mul, sub } from "./binary.ts";
-import { logSumExp, sum } from "./reduce.ts";
-import { oneHot } from "./layout.ts";
-import { exp, neg } from "./unary.ts";
-import { normalizeAxis } from "../shape/mod.ts";
+import * as lax from "./lax.ts";
+import {
+  type Arg,
+  type CrossEntropyShape,
+  crossEntropyShape,
+  normalizeAxis,
+} from "../shape/mod.ts";
 
 /** Options of {@linkcode softmax} and {@linkcode logSoftmax}. */
 export interface SoftmaxOptions {
@@ -39,14 +47,18 @@ export interface SoftmaxOptions {
 export function logSoftmax<S extends Shape>(
   x: Tensor<S, "float32">,
   options?: SoftmaxOptions,
-): Tensor<S, "float32"> {
-  const t = x as unknown as AnyTensor;
-  const axis = normalizeAxis(t.shape, options?.axis ?? -1);
-  const lse = logSumExp(t as Tensor<Shape, "float32">, {
-    axis,
-    keepDims: true,
-  }) as AnyTensor;
-  return sub(t, lse) as unknown as Tensor<S, "float32">;
+): Tensor<S, "float32">;
+export function logSoftmax(x: AnyTensor, options?: SoftmaxOptions): AnyTensor {
+  return logSoftmaxAny(x, options);
+}
+
+/** The untyped form of {@linkcode logSoftmax}, for rules, layers and optimizers. @internal */
+export function logSoftmaxAny(
+  x: AnyTensor,
+  options?: SoftmaxOptions,
+): AnyTensor {
+  const axis = normalizeAxis(x.shape, options?.axis ?? -1);
+  return lax.sub(x, lax.logSumExp(x, { axis, keepDims: true }));
 }
 
 /**
@@ -68,8 +80,14 @@ export function logSoftmax<S extends Shape>(
 export function softmax<S extends Shape>(
   x: Tensor<S, "float32">,
   options?: SoftmaxOptions,
-): Tensor<S, "float32"> {
-  return exp(logSoftmax(x, options));
+): Tensor<S, "float32">;
+export function softmax(x: AnyTensor, options?: SoftmaxOptions): AnyTensor {
+  return softmaxAny(x, options);
+}
+
+/** The untyped form of {@linkcode softmax}, for rules, layers and optimizers. @internal */
+export function softmaxAny(x: AnyTensor, options?: SoftmaxOptions): AnyTensor {
+  return lax.exp(logSoftmaxAny(x, options));
 }
 
 /**
@@ -78,6 +96,11 @@ export function softmax<S extends Shape>(
  * for any logits; its gradient with respect to the logits is
  * `(softmax(logits) - onehot) / B`.
  *
+ * For literal shapes the compiler checks the labels against the logits
+ * (41 logits with 43 labels do not compile); shapes known only at run time
+ * (`Tensor<number[]>`, `[number, 10]`) are checked when called, with the
+ * same sentence.
+ *
  * @param logits Unnormalized scores `[B, C]`.
  * @param labels int32 classes `[B]` in `[0, C)`, or float32 targets `[B, C]`.
  * @returns The mean loss, a scalar.
@@ -85,53 +108,47 @@ export function softmax<S extends Shape>(
  *
  * @example
  * ```ts
- * import { crossEntropy, tensor } from "@tensa/tensa";
- * import { assertAlmostEquals } from "@std/assert";
+ * import { crossEntropy, tensor, type Tensor } from "@tensa/tensa";
+ * import { assertAlmostEquals, assertThrows } from "@std/assert";
  *
  * const logits = tensor([[0, 0], [0, 0]]);
  * const labels = tensor(new Int32Array([0, 1]), [2]);
  * assertAlmostEquals(crossEntropy(logits, labels).item(), Math.LN2, 1e-6);
+ *
+ * // A shape known only at run time is checked when called.
+ * const dynamic: Tensor<number[]> = logits;
+ * const three = tensor(new Int32Array([0, 1, 1]), [3]);
+ * assertThrows(
+ *   () => crossEntropy(dynamic, three),
+ *   RangeError,
+ *   "Expected labels of shape [2] for logits [2, 2] but found [3]",
+ * );
  * ```
  */
-export function crossEntropy<B extends number, C extends number>(
-  logits: Tensor<readonly [B, C], "float32">,
-  labels: Tensor<readonly [B], "int32"> | Tensor<readonly [B, C], "float32">,
-): Tensor<[], "float32"> {
-  const z = logits as unknown as AnyTensor;
-  const y = labels as unknown as AnyTensor;
-  if (z.shape.length !== 2) {
-    throw new RangeError(
-      `Expected logits of rank 2 [batch, classes] but found shape [${
-        z.shape.join(", ")
-      }]`,
-    );
-  }
-  const [b, c] = z.shape as [number, number];
-  const lp = logSoftmax(z as Tensor<Shape, "float32">) as AnyTensor;
-  if (y.dtype === "int32") {
-    if (y.shape.length !== 1 || y.shape[0] !== b) {
-      throw new RangeError(
-        `Expected labels of shape [${b}] for logits [${b}, ${c}] but found [${
-          y.shape.join(", ")
-        }]`,
-      );
-    }
-    const picked = mul(lp, oneHot(y as Tensor<Shape, "int32">, c)) as AnyTensor;
-    return neg(div(sum(picked), b) as AnyTensor) as unknown as Tensor<
-      [],
-      "float32"
-    >;
-  }
-  if (y.shape.length !== 2 || y.shape[0] !== b || y.shape[1] !== c) {
-    throw new RangeError(
-      `Expected targets of shape [${b}, ${c}] for logits [${b}, ${c}] but found [${
-        y.shape.join(", ")
-      }]`,
-    );
-  }
-  return neg(
-    div(sum(mul(lp, y) as AnyTensor), b) as AnyTensor,
-  ) as unknown as Tensor<[], "float32">;
+export function crossEntropy<
+  Z extends Shape,
+  Y extends Shape,
+  D extends DType,
+>(
+  logits: Tensor<Z, "float32">,
+  labels: Arg<CrossEntropyShape<Z, Y, D>, Tensor<Y, D>>,
+): Tensor<[], "float32">;
+export function crossEntropy(logits: AnyTensor, labels: AnyTensor): AnyTensor {
+  return crossEntropyAny(logits, labels);
+}
+
+/** The untyped form of {@linkcode crossEntropy}, for rules, layers and optimizers. @internal */
+export function crossEntropyAny(
+  logits: AnyTensor,
+  labels: AnyTensor,
+): AnyTensor {
+  crossEntropyShape(logits.shape, labels.shape, labels.dtype);
+  const b = dimOf(logits.shape, 0);
+  const lp = logSoftmaxAny(logits);
+  const targets = labels.dtype === "int32"
+    ? lax.oneHot(labels, dimOf(logits.shape, 1))
+    : labels;
+  return lax.neg(lax.div(lax.sum(lax.mul(lp, targets)), b));
 }
 
 /** Options of {@linkcode dropout}. */
@@ -165,16 +182,18 @@ export interface DropoutOptions {
 export function dropout<S extends Shape>(
   x: Tensor<S, "float32">,
   options: DropoutOptions,
-): Tensor<S, "float32"> {
+): Tensor<S, "float32">;
+export function dropout(x: AnyTensor, options: DropoutOptions): AnyTensor {
+  return dropoutAny(x, options);
+}
+
+/** The untyped form of {@linkcode dropout}, for rules, layers and optimizers. @internal */
+export function dropoutAny(x: AnyTensor, options: DropoutOptions): AnyTensor {
   const { rate } = options;
   if (!(rate >= 0 && rate < 1)) {
     throw new RangeError(`Expected rate to be in [0, 1) but found ${rate}`);
   }
   if (rate === 0) return x;
-  const t = x as unknown as AnyTensor;
-  const keep = bernoulli(options.key, 1 - rate, t.shape) as AnyTensor;
-  return mul(t, div(keep, 1 - rate) as AnyTensor) as unknown as Tensor<
-    S,
-    "float32"
-  >;
+  const keep = bernoulli(options.key, 1 - rate, x.shape);
+  return lax.mul(x, lax.div(keep, 1 - rate));
 }

@@ -14,12 +14,12 @@
 
 import {
   type AnyTensor,
-  dataOf,
+  floatsOf,
   fromData,
   type Shape,
   type Tensor,
 } from "../tensor.ts";
-import { bind, type Primitive } from "../autodiff/core.ts";
+import { bind, type Each, type Primitive } from "../autodiff/core.ts";
 import {
   avgPoolBackward,
   avgPoolForward,
@@ -30,37 +30,68 @@ import {
 } from "../kernels/pool.ts";
 import {
   type Arg,
+  type GlobalPool2dShape,
+  globalPool2dShape,
   pool2dGeometry,
   type Pool2dOptions,
   type Pool2dShape,
   type Result,
 } from "../shape/mod.ts";
-import { mean } from "./reduce.ts";
+import * as lax from "./lax.ts";
 import { mergeFront, splitFront, toFront } from "./batching.ts";
+
+type One = readonly [AnyTensor];
+type Pair = readonly [AnyTensor, AnyTensor];
 
 const mergedCache = new WeakMap<AnyTensor, AnyTensor>();
 
 /**
- * The batching rule of every pooling primitive: the examples become more
- * images (`[B, n, ...]` is `B * n` images); a shared input is repeated.
+ * The images of a batched pooling input: the examples become more images
+ * (`[B, n, ...]` is `B * n` images); a shared input is repeated.
  */
+function images(x: AnyTensor, d: number | null, size: number): AnyTensor {
+  return mergeFront(toFront(x, d, size));
+}
+
+/**
+ * The images of a pooled input `x` batched along axis 0. The same batch
+ * gives the same images, so that the argmax positions cached by the forward
+ * max pool serve its gather and scatter.
+ */
+function pooledImages(x: AnyTensor, d: number | null, size: number): AnyTensor {
+  if (d !== 0) return images(x, d, size);
+  let m = mergedCache.get(x);
+  if (m === undefined) mergedCache.set(x, m = mergeFront(x));
+  return m;
+}
+
+const moreImages = (g: Pool2dGeometry, size: number): Pool2dGeometry => ({
+  ...g,
+  n: g.n * size,
+});
+
+/** The batching rule of the one-input pooling primitives. */
 function poolBatch(
-  prim: Primitive<Pool2dGeometry>,
-  xs: readonly AnyTensor[],
-  dims: readonly (number | null)[],
+  prim: Primitive<Pool2dGeometry, One>,
+  [x]: One,
+  [d]: Each<One, number | null>,
   g: Pool2dGeometry,
   size: number,
 ): [AnyTensor, number] {
-  const ins = xs.map((x, i) => {
-    const d = dims[i] ?? null;
-    if (i > 0 || d !== 0) return mergeFront(toFront(x, d, size));
-    // The same batch gives the same images, so that the argmax positions
-    // cached by the forward max pool serve its gather and scatter.
-    let m = mergedCache.get(x);
-    if (m === undefined) mergedCache.set(x, m = mergeFront(x));
-    return m;
-  });
-  return [splitFront(bind(prim, ins, { ...g, n: g.n * size }), size), 0];
+  const ins: One = [pooledImages(x, d, size)];
+  return [splitFront(bind(prim, ins, moreImages(g, size)), size), 0];
+}
+
+/** The batching rule of the two-input (gather and scatter) primitives. */
+function poolBatch2(
+  prim: Primitive<Pool2dGeometry, Pair>,
+  [x, t]: Pair,
+  [dx, dt]: Each<Pair, number | null>,
+  g: Pool2dGeometry,
+  size: number,
+): [AnyTensor, number] {
+  const ins: Pair = [pooledImages(x, dx, size), images(t, dt, size)];
+  return [splitFront(bind(prim, ins, moreImages(g, size)), size), 0];
 }
 
 /** The argmax positions of a max pool, cached per input tensor and geometry. */
@@ -74,7 +105,7 @@ function runMaxPool(
   x: AnyTensor,
   g: Pool2dGeometry,
 ): { out: Float32Array; argmax: Int32Array } {
-  const r = maxPoolForward(dataOf(x) as Float32Array, g);
+  const r = maxPoolForward(floatsOf(x), g);
   let m = argmaxCache.get(x);
   if (m === undefined) argmaxCache.set(x, m = new Map());
   m.set(geomKey(g), r.argmax);
@@ -88,79 +119,66 @@ function argmaxOf(x: AnyTensor, g: Pool2dGeometry): Int32Array {
 const outShape = (g: Pool2dGeometry): number[] => [g.n, g.outH, g.outW, g.c];
 const inShape = (g: Pool2dGeometry): number[] => [g.n, g.h, g.w, g.c];
 
-const maxPoolPrim: Primitive<Pool2dGeometry> = {
+const maxPoolPrim: Primitive<Pool2dGeometry, One> = {
   name: "maxPool2d",
   impl([x], g) {
-    return fromData(outShape(g), "float32", runMaxPool(x!, g).out) as AnyTensor;
+    return fromData(outShape(g), "float32", runMaxPool(x, g).out);
   },
-  jvp: ([x], [t], g) => (t ? bind(gatherPrim, [x!, t], g) : null),
-  vjp: (ct, [x], g) => [bind(scatterPrim, [x!, ct], g)],
+  jvp: ([x], [t], g) => (t ? bind(gatherPrim, [x, t], g) : null),
+  vjp: (ct, [x], g) => [bind(scatterPrim, [x, ct], g)],
   batch: (xs, dims, g, n) => poolBatch(maxPoolPrim, xs, dims, g, n),
 };
 
 /** (x, t) -> t at the argmax positions of x's windows; linear in t. */
-const gatherPrim: Primitive<Pool2dGeometry> = {
+const gatherPrim: Primitive<Pool2dGeometry, Pair> = {
   name: "maxPoolGather",
   impl([x, t], g) {
-    const out = gatherByIndex(dataOf(t!) as Float32Array, argmaxOf(x!, g));
-    return fromData(outShape(g), "float32", out) as AnyTensor;
+    const out = gatherByIndex(floatsOf(t), argmaxOf(x, g));
+    return fromData(outShape(g), "float32", out);
   },
-  jvp: ([x], [, t], g) => (t ? bind(gatherPrim, [x!, t], g) : null),
+  jvp: ([x], [, t], g) => (t ? bind(gatherPrim, [x, t], g) : null),
   vjp: (
     ct,
     [x],
     g,
     _o,
     needs,
-  ) => [null, needs[1] ? bind(scatterPrim, [x!, ct], g) : null],
-  batch: (xs, dims, g, n) => poolBatch(gatherPrim, xs, dims, g, n),
+  ) => [null, needs[1] ? bind(scatterPrim, [x, ct], g) : null],
+  batch: (xs, dims, g, n) => poolBatch2(gatherPrim, xs, dims, g, n),
 };
 
 /** (x, dy) -> dy added at the argmax positions of x's windows; linear in dy. */
-const scatterPrim: Primitive<Pool2dGeometry> = {
+const scatterPrim: Primitive<Pool2dGeometry, Pair> = {
   name: "maxPoolScatter",
   impl([x, dy], g) {
-    const out = scatterAddByIndex(
-      dataOf(dy!) as Float32Array,
-      argmaxOf(x!, g),
-      x!.size,
-      g.n,
-    );
-    return fromData(inShape(g), "float32", out) as AnyTensor;
+    const out = scatterAddByIndex(floatsOf(dy), argmaxOf(x, g), x.size, g.n);
+    return fromData(inShape(g), "float32", out);
   },
-  jvp: ([x], [, t], g) => (t ? bind(scatterPrim, [x!, t], g) : null),
+  jvp: ([x], [, t], g) => (t ? bind(scatterPrim, [x, t], g) : null),
   vjp: (
     ct,
     [x],
     g,
     _o,
     needs,
-  ) => [null, needs[1] ? bind(gatherPrim, [x!, ct], g) : null],
-  batch: (xs, dims, g, n) => poolBatch(scatterPrim, xs, dims, g, n),
+  ) => [null, needs[1] ? bind(gatherPrim, [x, ct], g) : null],
+  batch: (xs, dims, g, n) => poolBatch2(scatterPrim, xs, dims, g, n),
 };
 
-const avgPoolPrim: Primitive<Pool2dGeometry> = {
+const avgPoolPrim: Primitive<Pool2dGeometry, One> = {
   name: "avgPool2d",
   impl([x], g) {
-    return fromData(
-      outShape(g),
-      "float32",
-      avgPoolForward(dataOf(x!) as Float32Array, g),
-    ) as AnyTensor;
+    return fromData(outShape(g), "float32", avgPoolForward(floatsOf(x), g));
   },
   jvp: (_x, [t], g) => (t ? bind(avgPoolPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolBackPrim, [ct], g)],
   batch: (xs, dims, g, n) => poolBatch(avgPoolPrim, xs, dims, g, n),
 };
 
-const avgPoolBackPrim: Primitive<Pool2dGeometry> = {
+const avgPoolBackPrim: Primitive<Pool2dGeometry, One> = {
   name: "avgPoolBackward",
   impl([dy], g) {
-    return fromData(
-      inShape(g),
-      "float32",
-      avgPoolBackward(dataOf(dy!) as Float32Array, g),
-    ) as AnyTensor;
+    return fromData(inShape(g), "float32", avgPoolBackward(floatsOf(dy), g));
   },
   jvp: (_x, [t], g) => (t ? bind(avgPoolBackPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolPrim, [ct], g)],
@@ -204,11 +222,15 @@ function checkFloat(x: AnyTensor, name: string): void {
 export function maxPool2d<X extends Shape, const O extends Pool2dOptions>(
   x: Arg<Pool2dShape<X, O>, Tensor<X, "float32">>,
   options: O,
-): Pool2d<X, O> {
-  const xs = x as unknown as AnyTensor;
-  checkFloat(xs, "maxPool2d");
-  const g = pool2dGeometry(xs.shape, options);
-  return bind(maxPoolPrim, [xs], g) as unknown as Pool2d<X, O>;
+): Pool2d<X, O>;
+export function maxPool2d(x: AnyTensor, options: Pool2dOptions): AnyTensor {
+  return maxPool2dAny(x, options);
+}
+
+/** The untyped form of {@linkcode maxPool2d}, for rules, layers and optimizers. @internal */
+export function maxPool2dAny(x: AnyTensor, options: Pool2dOptions): AnyTensor {
+  checkFloat(x, "maxPool2d");
+  return bind(maxPoolPrim, [x], pool2dGeometry(x.shape, options));
 }
 
 /**
@@ -232,25 +254,29 @@ export function maxPool2d<X extends Shape, const O extends Pool2dOptions>(
 export function avgPool2d<X extends Shape, const O extends Pool2dOptions>(
   x: Arg<Pool2dShape<X, O>, Tensor<X, "float32">>,
   options: O,
-): Pool2d<X, O> {
-  const xs = x as unknown as AnyTensor;
-  checkFloat(xs, "avgPool2d");
-  const g = pool2dGeometry(xs.shape, options);
-  return bind(avgPoolPrim, [xs], g) as unknown as Pool2d<X, O>;
+): Pool2d<X, O>;
+export function avgPool2d(x: AnyTensor, options: Pool2dOptions): AnyTensor {
+  return avgPool2dAny(x, options);
+}
+
+/** The untyped form of {@linkcode avgPool2d}, for rules, layers and optimizers. @internal */
+export function avgPool2dAny(x: AnyTensor, options: Pool2dOptions): AnyTensor {
+  checkFloat(x, "avgPool2d");
+  return bind(avgPoolPrim, [x], pool2dGeometry(x.shape, options));
 }
 
 /** The output type of {@linkcode globalAvgPool2d}: `[N, C]`. */
-export type GlobalPool<X extends Shape> = X extends
-  readonly [infer N extends number, number, number, infer C extends number]
-  ? Tensor<[N, C], "float32">
-  : Tensor<[number, number], "float32">;
+export type GlobalPool<X extends Shape> = Tensor<
+  Result<GlobalPool2dShape<X>>,
+  "float32"
+>;
 
 /**
  * The mean of each feature map over its height and width: `[N, H, W, C]` to `[N, C]`.
  *
  * @param x Images `[N, H, W, C]`.
  * @returns The per-channel means.
- * @throws {RangeError} If `x` is not of rank 4.
+ * @throws {RangeError} If `x` is not of rank 4 (the compiler reports this for a known rank).
  *
  * @example
  * ```ts
@@ -262,19 +288,16 @@ export type GlobalPool<X extends Shape> = X extends
  * ```
  */
 export function globalAvgPool2d<X extends Shape>(
-  x: Tensor<X, "float32">,
-): GlobalPool<X> {
-  const xs = x as unknown as AnyTensor;
-  if (xs.shape.length !== 4) {
-    throw new RangeError(
-      `Cannot pool input [${
-        xs.shape.join(", ")
-      }]: input must have rank 4 (NHWC)`,
-    );
-  }
-  return mean(xs as Tensor<Shape, "float32">, {
-    axis: [1, 2],
-  }) as unknown as GlobalPool<X>;
+  x: Arg<GlobalPool2dShape<X>, Tensor<X, "float32">>,
+): GlobalPool<X>;
+export function globalAvgPool2d(x: AnyTensor): AnyTensor {
+  return globalAvgPool2dAny(x);
+}
+
+/** The untyped form of {@linkcode globalAvgPool2d}, for rules, layers and optimizers. @internal */
+export function globalAvgPool2dAny(x: AnyTensor): AnyTensor {
+  globalPool2dShape(x.shape);
+  return lax.mean(x, { axis: [1, 2] });
 }
 
 /** Every primitive of this module, for the tests that must cover each one. @internal */

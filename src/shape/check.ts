@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Shape } from "../tensor.ts";
+import { dimOf, type DType, type Shape } from "../tensor.ts";
 import { showShape } from "./errors.ts";
 import type {
   Conv2dOptions,
@@ -55,10 +55,10 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
   const r = Math.max(a.length, b.length);
   const out = new Array<number>(r);
   for (let i = 1; i <= r; i++) {
-    const x = a[a.length - i];
-    const y = b[b.length - i];
-    if (x === undefined) out[r - i] = y as number;
-    else if (y === undefined || x === y || y === 1) out[r - i] = x;
+    // A missing leading dim broadcasts like a 1.
+    const x = a[a.length - i] ?? 1;
+    const y = b[b.length - i] ?? 1;
+    if (x === y || y === 1) out[r - i] = x;
     else if (x === 1) out[r - i] = y;
     else {
       throw new RangeError(
@@ -87,13 +87,13 @@ export function matmulShape(a: Shape, b: Shape): number[] {
   if (a.length < 2 || b.length < 2) {
     throw new RangeError(`${head}: both need rank 2 or more`);
   }
-  const k1 = a[a.length - 1] as number;
-  const k2 = b[b.length - 2] as number;
+  const k1 = dimOf(a, -1);
+  const k2 = dimOf(b, -2);
   if (k1 !== k2) {
     throw new RangeError(`${head}: inner dimensions ${k1} and ${k2} differ`);
   }
   const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
-  return [...batch, a[a.length - 2] as number, b[b.length - 1] as number];
+  return [...batch, dimOf(a, -2), dimOf(b, -1)];
 }
 
 /**
@@ -117,7 +117,7 @@ export function transposeShape(s: Shape, perm?: Shape): number[] {
     if (!Number.isInteger(p) || i < 0 || i >= r || seen[i]) ok = false;
     else {
       seen[i] = true;
-      out.push(s[i] as number);
+      out.push(dimOf(s, i));
     }
   }
   if (!ok) {
@@ -265,7 +265,7 @@ export function concatShape(shapes: readonly Shape[], axis: number): number[] {
         );
       }
     }
-    out[i] = (out[i] as number) + (b[i] as number);
+    out[i] = dimOf(out, i) + dimOf(b, i);
   }
   return out;
 }
@@ -313,17 +313,15 @@ export function reduceShape(
   axis?: number | Shape,
   keepDims = false,
 ): number[] {
-  const axes = axis === undefined
-    ? s.map((_, i) => i)
-    : typeof axis === "number"
-    ? [normalizeAxis(s, axis)]
-    : axis.map((a) => normalizeAxis(s, a));
+  const given: Shape = typeof axis === "number"
+    ? [axis]
+    : axis ?? s.map((_, i) => i);
   const listed = new Set<number>();
-  for (const a of axes) {
+  for (const a of given.map((g) => normalizeAxis(s, g))) {
     if (listed.has(a)) {
       throw new RangeError(
         `Cannot reduce shape ${showShape(s)} over axes ${
-          showShape(axis as Shape)
+          showShape(given)
         }: axis ${a} is listed twice`,
       );
     }
@@ -400,7 +398,8 @@ export interface Conv2dGeometry {
 }
 
 function pairOption(name: string, v: Size2d): [number, number] {
-  const pair = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  const pair: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  // Untyped callers may pass anything: every element is checked.
   for (const x of pair) {
     if (typeof x !== "number" || !Number.isInteger(x) || x <= 0) {
       throw new RangeError(
@@ -408,20 +407,28 @@ function pairOption(name: string, v: Size2d): [number, number] {
       );
     }
   }
-  return [pair[0] as number, pair[1] as number];
+  return pair;
+}
+
+type Pads = [number, number, number, number];
+
+/** Whether `p` is `[[top, bottom], [left, right]]` (untyped callers may pass anything). */
+function isPadPairs(
+  p: unknown,
+): p is readonly [readonly [number, number], readonly [number, number]] {
+  return Array.isArray(p) && p.length === 2 &&
+    p.every((q) => Array.isArray(q) && q.length === 2);
 }
 
 /** `[top, bottom, left, right]`, or `"same"`. */
-function padsOption(p: Padding2d): [number, number, number, number] | "same" {
+function padsOption(p: Padding2d): Pads | "same" {
   if (p === "same") return "same";
   if (p === "valid") return [0, 0, 0, 0];
-  let pads: number[];
+  let pads: Pads;
   if (typeof p === "number") pads = [p, p, p, p];
-  else if (
-    Array.isArray(p) && p.length === 2 && Array.isArray(p[0]) &&
-    Array.isArray(p[1]) && p[0].length === 2 && p[1].length === 2
-  ) {
-    pads = [...p[0], ...p[1]];
+  else if (isPadPairs(p)) {
+    const [[top, bottom], [left, right]] = p;
+    pads = [top, bottom, left, right];
   } else {
     throw new TypeError(
       `Expected padding to be "valid", "same", a number or [[top, bottom], [left, right]] but found ${
@@ -436,7 +443,7 @@ function padsOption(p: Padding2d): [number, number, number, number] | "same" {
       );
     }
   }
-  return pads as [number, number, number, number];
+  return pads;
 }
 
 /** Output size and padding of one spatial axis, or the padded size when the window does not fit. */
@@ -467,7 +474,7 @@ function spatialGeometry(
   kw: number,
   stride: [number, number],
   dil: [number, number],
-  pads: [number, number, number, number] | "same",
+  pads: Pads | "same",
   tooLarge: (axis: string, ek: number, padded: number) => never,
 ): Pick<
   Conv2dGeometry,
@@ -499,6 +506,27 @@ function spatialGeometry(
   };
 }
 
+/** The dims of a shape of rank 4, or `undefined` for another rank (the twin of `AsRank4`). */
+function rank4(s: Shape): Pads | undefined {
+  const [a, b, c, d, ...rest] = s;
+  if (
+    a === undefined || b === undefined || c === undefined || d === undefined ||
+    rest.length > 0
+  ) return undefined;
+  return [a, b, c, d];
+}
+
+/** The dims of a pooling input, which must have rank 4. */
+function poolInput(s: Shape): Pads {
+  const x4 = rank4(s);
+  if (x4 === undefined) {
+    throw new RangeError(
+      `Cannot pool input ${showShape(s)}: input must have rank 4 (NHWC)`,
+    );
+  }
+  return x4;
+}
+
 /**
  * The geometry of a 2-D convolution of an NHWC input `[N, H, W, C]` with a
  * kernel `[kH, kW, C, O]`: sizes, strides, dilations, paddings and output size.
@@ -517,13 +545,14 @@ export function conv2dGeometry(
   const head = `Cannot convolve input ${showShape(xShape)} with kernel ${
     showShape(wShape)
   }`;
-  if (xShape.length !== 4 || wShape.length !== 4) {
+  const x4 = rank4(xShape), w4 = rank4(wShape);
+  if (x4 === undefined || w4 === undefined) {
     throw new RangeError(
       `${head}: input must have rank 4 (NHWC) and kernel rank 4 (kH, kW, in, out)`,
     );
   }
-  const [n, h, w, c] = xShape as readonly [number, number, number, number];
-  const [kh, kw, c2, o] = wShape as readonly [number, number, number, number];
+  const [n, h, w, c] = x4;
+  const [kh, kw, c2, o] = w4;
   const stride = pairOption("stride", opts.stride ?? 1);
   const dil = pairOption("dilation", opts.dilation ?? 1);
   const pads = padsOption(opts.padding ?? "valid");
@@ -594,12 +623,7 @@ export function pool2dGeometry(
   xShape: Shape,
   opts: Pool2dOptions,
 ): Conv2dGeometry {
-  if (xShape.length !== 4) {
-    throw new RangeError(
-      `Cannot pool input ${showShape(xShape)}: input must have rank 4 (NHWC)`,
-    );
-  }
-  const [n, h, w, c] = xShape as readonly [number, number, number, number];
+  const [n, h, w, c] = poolInput(xShape);
   const [kh, kw] = pairOption("size", opts.size);
   const stride = pairOption("stride", opts.stride ?? [kh, kw]);
   const pads = padsOption(opts.padding ?? "valid");
@@ -646,4 +670,100 @@ export function pool2dGeometry(
 export function pool2dShape(x: Shape, opts: Pool2dOptions): number[] {
   const g = pool2dGeometry(x, opts);
   return [g.n, g.outH, g.outW, g.c];
+}
+
+/**
+ * The output shape `[N, C]` of a global average pooling of an NHWC input
+ * (the mean over height and width).
+ *
+ * @param x The input shape `[N, H, W, C]`.
+ * @returns The output shape.
+ * @throws {RangeError} If the rank is not 4.
+ */
+export function globalPool2dShape(x: Shape): number[] {
+  const [n, , , c] = poolInput(x);
+  return [n, c];
+}
+
+/**
+ * The shape of `x + bias` for a bias with one value per channel (the last
+ * axis of `x`): the shape of `x`.
+ *
+ * @param x The input shape `[..., C]`.
+ * @param bias The bias shape, which must be `[C]`.
+ * @returns The shape of `x`.
+ * @throws {RangeError} If `bias` is not `[C]` for the last dim `C` of `x`.
+ */
+export function biasAddShape(x: Shape, bias: Shape): number[] {
+  const c = x[x.length - 1];
+  if (bias.length !== 1 || c === undefined || bias[0] !== c) {
+    throw new RangeError(
+      `Cannot add a bias of shape ${showShape(bias)} to channels of ${
+        showShape(x)
+      }: expected [${c ?? "C"}]`,
+    );
+  }
+  return [...x];
+}
+
+/**
+ * The output shape `[B, units]` of a dense layer on an input `[B, features]`.
+ *
+ * @param s The input shape `[batch, features]`.
+ * @param units The number of units.
+ * @param inputs The feature count the layer was declared for, if any.
+ * @returns The output shape.
+ * @throws {RangeError} If `s` is not of rank 2 or its features differ from `inputs`.
+ */
+export function denseShape(s: Shape, units: number, inputs?: number): number[] {
+  const [b, f, ...rest] = s;
+  if (b === undefined || f === undefined || rest.length > 0) {
+    throw new RangeError(
+      `dense needs a rank-2 input [batch, features] but found ${
+        showShape(s)
+      }: add flatten() before it`,
+    );
+  }
+  if (inputs !== undefined && inputs !== f) {
+    throw new RangeError(
+      `dense expects ${inputs} input features but found ${f}`,
+    );
+  }
+  return [b, units];
+}
+
+/**
+ * The shape of the cross-entropy between logits `[B, C]` and labels: int32
+ * class indices `[B]` or float32 targets `[B, C]`. The loss is a scalar.
+ *
+ * @param logits The logits' shape `[batch, classes]`.
+ * @param labels The labels' shape.
+ * @param dtype The labels' dtype.
+ * @returns The scalar shape `[]`.
+ * @throws {RangeError} If the logits are not of rank 2 or the labels do not fit them.
+ */
+export function crossEntropyShape(
+  logits: Shape,
+  labels: Shape,
+  dtype: DType,
+): number[] {
+  const [b, c, ...rest] = logits;
+  if (b === undefined || c === undefined || rest.length > 0) {
+    throw new RangeError(
+      `Expected logits of rank 2 [batch, classes] but found shape ${
+        showShape(logits)
+      }`,
+    );
+  }
+  const want = dtype === "int32" ? [b] : [b, c];
+  if (
+    labels.length !== want.length || labels.some((d, i) => d !== want[i])
+  ) {
+    throw new RangeError(
+      `Expected ${dtype === "int32" ? "labels" : "targets"} of shape ${
+        showShape(want)
+      } for logits ${showShape(logits)} but found ${showShape(labels)}`,
+    );
+  }
+  return [];
 }

@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { Shape } from "../tensor.ts";
+import type { DType, Shape } from "../tensor.ts";
 import type {
   Add,
   CeilDiv,
@@ -28,7 +28,7 @@ import type {
   Product,
   Sub,
 } from "./arith.ts";
-import type { ShapeError, ShowShape } from "./errors.ts";
+import type { ShapeError, ShowDim, ShowShape } from "./errors.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -820,3 +820,108 @@ export type Pool2dShape<X extends Shape, O extends Pool2dOptions> =
     : ShapeError<
       `Cannot pool input ${ShowShape<X>}: input must have rank 4 (NHWC)`
     >;
+
+// ---------------------------------------------------------------------------
+// 13. Layer epilogues and the loss: global pooling, bias, dense, cross-entropy
+
+/**
+ * The output shape `[N, C]` of a global average pooling of an NHWC input `X`
+ * (the mean over height and width).
+ *
+ * @typeParam X The input shape `[N, H, W, C]`.
+ */
+export type GlobalPool2dShape<X extends Shape> = AsRank4<X> extends
+  infer XD extends [number, number, number, number] ? [XD[0], XD[3]]
+  : ShapeError<
+    `Cannot pool input ${ShowShape<X>}: input must have rank 4 (NHWC)`
+  >;
+
+/** The error of {@linkcode BiasAddShape}. */
+export type BiasAddError<X extends Shape, B extends Shape, C extends string> =
+  ShapeError<
+    `Cannot add a bias of shape ${ShowShape<B>} to channels of ${ShowShape<
+      X
+    >}: expected [${C}]`
+  >;
+
+/**
+ * The shape of `x + bias` for a bias with one value per channel (the last
+ * axis of `X`): `X` itself, when `B` is `[C]` for the last dim `C` of `X`.
+ *
+ * @typeParam X The input shape `[..., C]`.
+ * @typeParam B The bias shape `[C]`.
+ */
+export type BiasAddShape<X extends Shape, B extends Shape> = IsTuple<X> extends
+  false ? X
+  : IsTuple<B> extends false ? X
+  : X extends readonly [...Shape, infer C extends number]
+    ? B extends readonly [infer C2 extends number]
+      ? SameDim<C, C2> extends true ? X : BiasAddError<X, B, ShowDim<C>>
+    : BiasAddError<X, B, ShowDim<C>>
+  : BiasAddError<X, B, "C">;
+
+/**
+ * The output shape `[B, U]` of a dense layer with `U` units on an input of
+ * shape `S` (`[B, features]`); `In`, when a number, is the feature count the
+ * layer was declared for.
+ *
+ * @typeParam S The input shape `[batch, features]`.
+ * @typeParam U The number of units.
+ * @typeParam In The declared number of input features, or `undefined`.
+ */
+export type DenseShape<S extends Shape, U extends number, In = undefined> =
+  IsTuple<S> extends false ? [number, U]
+    : S extends readonly [infer B extends number, infer F extends number]
+      ? In extends number ? SameDim<F, In> extends true ? [B, U]
+        : ShapeError<`dense expects ${In} input features but found ${F}`>
+      : [B, U]
+    : ShapeError<
+      `dense needs a rank-2 input [batch, features] but found ${ShowShape<
+        S
+      >}: add flatten() before it`
+    >;
+
+/** The error of {@linkcode CrossEntropyShape} for labels of the wrong shape. */
+export type LabelsError<
+  Kind extends string,
+  Want extends Shape,
+  Z extends Shape,
+  Y extends Shape,
+> = ShapeError<
+  `Expected ${Kind} of shape ${ShowShape<Want>} for logits ${ShowShape<
+    Z
+  >} but found ${ShowShape<Y>}`
+>;
+
+/**
+ * The shape of the cross-entropy between logits `Z` (`[B, C]`) and labels
+ * `Y` of dtype `D`: int32 class indices `[B]`, or float32 targets `[B, C]`.
+ * The loss is a scalar, `[]`. A label dtype that is not a literal leaves the
+ * labels' shape to the run-time check.
+ *
+ * @typeParam Z The logits' shape `[batch, classes]`.
+ * @typeParam Y The labels' shape.
+ * @typeParam D The labels' dtype.
+ */
+export type CrossEntropyShape<
+  Z extends Shape,
+  Y extends Shape,
+  D extends DType,
+> = IsTuple<Z> extends false ? []
+  : Z extends readonly [infer B extends number, infer C extends number]
+    ? IsTuple<Y> extends false ? []
+    : [D] extends ["int32"]
+      ? Y extends readonly [infer B2 extends number]
+        ? SameDim<B, B2> extends true ? [] : LabelsError<"labels", [B], Z, Y>
+      : LabelsError<"labels", [B], Z, Y>
+    : [D] extends ["float32"]
+      ? Y extends readonly [infer B2 extends number, infer C2 extends number]
+        ? [SameDim<B, B2>, SameDim<C, C2>] extends [true, true] ? []
+        : LabelsError<"targets", [B, C], Z, Y>
+      : LabelsError<"targets", [B, C], Z, Y>
+    : []
+  : ShapeError<
+    `Expected logits of rank 2 [batch, classes] but found shape ${ShowShape<
+      Z
+    >}`
+  >;
