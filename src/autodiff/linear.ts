@@ -9,12 +9,14 @@
  * holds only the forward, the transpose (vjp) and the batching rule, and a
  * linear primitive's jvp cannot be forgotten or get out of step with it.
  *
- * Other linear primitives can adopt it: `neg` and `reluMask` (fixed: the
- * input whose sign masks) in unary.ts, `where` (fixed: the condition) in
- * compare.ts, `avgPool2d`, `avgPoolBackward`, `maxPoolGather` and
- * `maxPoolScatter` (fixed: the pooled input) in pool.ts, and `add` and `sub`
- * (which today stretch a lone tangent rather than add zeros). The conv
- * primitives are bilinear, not linear: their product rule stays.
+ * Declared with it: reshape, transpose, broadcastTo, slice, pad, concat,
+ * sum, gather and scatter-add (layout.ts, reduce.ts); `neg` and `reluMask`
+ * (fixed: the input whose sign masks; unary.ts); `where` (fixed: the
+ * condition; compare.ts); `avgPool2d`, `avgPoolBackward`, `maxPoolGather`
+ * and `maxPoolScatter` (fixed: the pooled input; pool.ts). `add` and `sub`
+ * keep their own jvp, which stretches a lone tangent to the output's shape
+ * instead of adding zeros. The conv primitives are bilinear, not linear:
+ * their product rule stays.
  *
  * @module
  * @internal

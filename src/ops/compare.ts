@@ -14,9 +14,9 @@ import {
   fromData,
   type Shape,
   type Tensor,
-  zeros,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
+import { linear } from "../autodiff/linear.ts";
 import {
   binary as binaryKernel,
   type BinaryOp,
@@ -269,7 +269,7 @@ export function lessEqualAny(a: Operand, b: Operand): AnyTensor {
 
 type Triple = readonly [AnyTensor, AnyTensor, AnyTensor];
 
-const wherePrim: Primitive<void, Triple> = {
+const wherePrim: Primitive<void, Triple> = linear({
   name: "where",
   impl([cond, x, y]) {
     const shape = broadcastShapes(
@@ -282,10 +282,6 @@ const wherePrim: Primitive<void, Triple> = {
     const data = select(full(cond), full(x), full(y));
     return fromData(shape, x.dtype, data);
   },
-  jvp([c, a, b], [, ta, tb]) {
-    if (!ta && !tb) return null;
-    return lax.where(c, ta ?? zerosLike(a), tb ?? zerosLike(b));
-  },
   vjp(ct, [c, a, b], _p, _o, needs) {
     return [
       null,
@@ -294,11 +290,7 @@ const wherePrim: Primitive<void, Triple> = {
     ];
   },
   batch: (xs, dims, p, n) => broadcastBatch(wherePrim, xs, dims, p, n),
-};
-
-function zerosLike(t: AnyTensor): AnyTensor {
-  return zeros(t.shape, { dtype: t.dtype });
-}
+}, { fixed: [0] });
 
 /** The result type of {@linkcode where}. */
 export type Where<C, X, Y> = Tensor<

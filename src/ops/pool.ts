@@ -20,6 +20,7 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Each, type Primitive } from "../autodiff/core.ts";
+import { linear } from "../autodiff/linear.ts";
 import {
   avgPoolBackward,
   avgPoolForward,
@@ -130,13 +131,12 @@ const maxPoolPrim: Primitive<Pool2dGeometry, One> = {
 };
 
 /** (x, t) -> t at the argmax positions of x's windows; linear in t. */
-const gatherPrim: Primitive<Pool2dGeometry, Pair> = {
+const gatherPrim: Primitive<Pool2dGeometry, Pair> = linear({
   name: "maxPoolGather",
   impl([x, t], g) {
     const out = gatherByIndex(floatsOf(t), argmaxOf(x, g));
     return fromData(outShape(g), "float32", out);
   },
-  jvp: ([x], [, t], g) => (t ? bind(gatherPrim, [x, t], g) : null),
   vjp: (
     ct,
     [x],
@@ -145,16 +145,15 @@ const gatherPrim: Primitive<Pool2dGeometry, Pair> = {
     needs,
   ) => [null, needs[1] ? bind(scatterPrim, [x, ct], g) : null],
   batch: (xs, dims, g, n) => poolBatch2(gatherPrim, xs, dims, g, n),
-};
+}, { fixed: [0] });
 
 /** (x, dy) -> dy added at the argmax positions of x's windows; linear in dy. */
-const scatterPrim: Primitive<Pool2dGeometry, Pair> = {
+const scatterPrim: Primitive<Pool2dGeometry, Pair> = linear({
   name: "maxPoolScatter",
   impl([x, dy], g) {
     const out = scatterAddByIndex(floatsOf(dy), argmaxOf(x, g), x.size, g.n);
     return fromData(inShape(g), "float32", out);
   },
-  jvp: ([x], [, t], g) => (t ? bind(scatterPrim, [x, t], g) : null),
   vjp: (
     ct,
     [x],
@@ -163,27 +162,25 @@ const scatterPrim: Primitive<Pool2dGeometry, Pair> = {
     needs,
   ) => [null, needs[1] ? bind(gatherPrim, [x, ct], g) : null],
   batch: (xs, dims, g, n) => poolBatch2(scatterPrim, xs, dims, g, n),
-};
+}, { fixed: [0] });
 
-const avgPoolPrim: Primitive<Pool2dGeometry, One> = {
+const avgPoolPrim: Primitive<Pool2dGeometry, One> = linear({
   name: "avgPool2d",
   impl([x], g) {
     return fromData(outShape(g), "float32", avgPoolForward(floatsOf(x), g));
   },
-  jvp: (_x, [t], g) => (t ? bind(avgPoolPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolBackPrim, [ct], g)],
   batch: (xs, dims, g, n) => poolBatch(avgPoolPrim, xs, dims, g, n),
-};
+});
 
-const avgPoolBackPrim: Primitive<Pool2dGeometry, One> = {
+const avgPoolBackPrim: Primitive<Pool2dGeometry, One> = linear({
   name: "avgPoolBackward",
   impl([dy], g) {
     return fromData(inShape(g), "float32", avgPoolBackward(floatsOf(dy), g));
   },
-  jvp: (_x, [t], g) => (t ? bind(avgPoolBackPrim, [t], g) : null),
   vjp: (ct, _x, g) => [bind(avgPoolPrim, [ct], g)],
   batch: (xs, dims, g, n) => poolBatch(avgPoolBackPrim, xs, dims, g, n),
-};
+});
 
 /** The output type of the pooling ops. */
 export type Pool2d<X extends Shape, O extends Pool2dOptions> = Tensor<

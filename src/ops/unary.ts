@@ -15,6 +15,7 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
+import { linear } from "../autodiff/linear.ts";
 import {
   reluMask,
   unary as unaryKernel,
@@ -53,13 +54,12 @@ function unaryPrim(
   return prim;
 }
 
-const negPrim: Primitive<void, One> = {
+const negPrim: Primitive<void, One> = linear({
   name: "neg",
   impl: (xs) => unaryImpl("neg", xs),
-  jvp: (_x, [t]) => (t ? lax.neg(t) : null),
   vjp: (ct) => [lax.neg(ct)],
   batch: (xs, dims, p) => unaryBatch(negPrim, xs, dims, p),
-};
+});
 const expPrim = unaryPrim("exp", (_x, out) => out);
 const logPrim = unaryPrim("log", (x) => lax.div(1, x));
 const sqrtPrim = unaryPrim("sqrt", (_x, out) => lax.div(0.5, out));
@@ -70,14 +70,13 @@ const stepPrim = unaryPrim("step", null);
  * (g, x) -> g * (x > 0): relu's derivative applied to g in one pass. Linear
  * in g; x only selects, so it gets no derivative.
  */
-const reluMaskPrim: Primitive<void, Pair> = {
+const reluMaskPrim: Primitive<void, Pair> = linear({
   name: "reluMask",
   impl: ([g, x]) =>
     fromData(g.shape, "float32", reluMask(floatsOf(g), floatsOf(x))),
-  jvp: ([, x], [tg]) => (tg ? bind(reluMaskPrim, [tg, x], undefined) : null),
   vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x], undefined), null],
   batch: (xs, dims, p, n) => sameShapeBatch(reluMaskPrim, xs, dims, p, n),
-};
+}, { fixed: [1] });
 
 /**
  * `g * (x > 0)`: relu's derivative at `x` applied to `g`, as a primitive
