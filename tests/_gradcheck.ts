@@ -32,7 +32,7 @@ export function rand(
   const n = shape.reduce((a, b) => a * b, 1);
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = lo + (hi - lo) * rnd();
-  return tensor(d, shape) as AnyTensor;
+  return tensor(d, shape);
 }
 
 /** Throws unless `got` has the shape and dtype of `want` (a rule's output). */
@@ -59,7 +59,7 @@ function axpy(x: AnyTensor, t: AnyTensor, h: number): AnyTensor {
   const a = x.toFlat(), b = t.toFlat();
   const o = new Float32Array(a.length);
   for (let i = 0; i < a.length; i++) o[i] = a[i]! + h * b[i]!;
-  return tensor(o, x.shape) as AnyTensor;
+  return tensor(o, x.shape);
 }
 
 export type Fn = (...xs: AnyTensor[]) => AnyTensor;
@@ -180,7 +180,7 @@ export function checkRule(
     recording(g, seenWith(vjpRan, (x) => x instanceof VjpTracer)),
     ...xs,
   );
-  const cts = pullback(c) as AnyTensor[];
+  const cts = pullback(c);
   cts.forEach((ct, i) =>
     sameLayout(`cotangent of input ${vary[i]}`, ct, xs[i]!)
   );
@@ -195,7 +195,7 @@ export function checkRule(
   if (options.second !== false) {
     const rest = xs.slice(1);
     const gr = (x: AnyTensor): AnyTensor =>
-      grad((z: AnyTensor) => sum(mul(g(z, ...rest), c)) as AnyTensor)(x);
+      grad((z: AnyTensor): AnyTensor => sum(mul(g(z, ...rest), c)))(x);
     const [, hv] = jvp(gr, [xs[0]!], [ts[0]!]);
     sameLayout("Hessian-vector product", hv, xs[0]!);
     const gp = gr(axpy(xs[0]!, ts[0]!, eps)).toFlat();

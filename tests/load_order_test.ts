@@ -32,8 +32,9 @@ const modules = modulesIn(src).filter((m) => !(m in skipped));
 /** Loads `url` as the first module of a fresh Worker: null if it loads, else the error. */
 function loadFirst(url: URL): Promise<string | null> {
   // A computed specifier: loaded at run time, not type-checked again (the
-  // modules are checked by `deno task check`).
-  const code = `const url = ${
+  // modules are checked by `deno task check`). The message handler keeps the
+  // worker alive until it is terminated, so its answer is not lost.
+  const code = `self.onmessage = () => {}; const url = ${
     JSON.stringify(url.href)
   }; await import(url); postMessage(null);`;
   const worker = new Worker(
@@ -42,7 +43,7 @@ function loadFirst(url: URL): Promise<string | null> {
   );
   return new Promise<string | null>((resolve) => {
     const timer = setTimeout(
-      () => resolve(`no answer in 60 s`),
+      () => resolve("no answer in 60 s"),
       60_000,
     );
     worker.onmessage = () => {

@@ -56,6 +56,7 @@ import {
 } from "../mod.ts";
 import { bind, type Primitive } from "../src/autodiff/core.ts";
 import { BatchTracer } from "../src/autodiff/vmap.ts";
+import { dimOf } from "../src/tensor.ts";
 import { biasRelu } from "../src/ops/fused.ts";
 import { reluMaskOf } from "../src/ops/unary.ts";
 import { lcg, rand, recording } from "./_gradcheck.ts";
@@ -87,6 +88,8 @@ interface Row {
   args: Arg[];
 }
 
+// The typed ops want a float32 tensor of known rank; the rows' inputs are
+// built at run time, so they are handed over as such (the only cast here).
 const T = (x: AnyTensor) => x as never;
 const F = (a: number[], shape: number[]) => tensor(new Float32Array(a), shape);
 const a = (
@@ -96,8 +99,10 @@ const a = (
 ) => ({ shape, axis, ...more });
 
 /** The cotangent of `f` at `x` along `ct`, as a function of both (for the transposes). */
-const pullback = (f: Fn) => (x: AnyTensor, ct: AnyTensor) =>
-  vjp(f, x)[1](ct)[0] as AnyTensor;
+const pullback = (f: Fn) => (x: AnyTensor, ct: AnyTensor): AnyTensor => {
+  const [g] = vjp((u: AnyTensor) => f(u), x)[1](ct);
+  return g;
+};
 const X4 = F([0.3, -0.2, 0.9, 0.1, -0.5, 0.7, 0.2, -0.8, 0.4], [1, 3, 3, 1]);
 const W4 = F([0.5, -1, 0.25, 2], [2, 2, 1, 1]);
 
@@ -468,8 +473,8 @@ const rows: Row[] = [
           v,
         );
         const [gx, gw] = back(T(c));
-        return add(sum(gx as AnyTensor), sum(gw as AnyTensor)) as AnyTensor;
-      })(x, w, ct) as unknown as AnyTensor,
+        return add(sum(gx), sum(gw));
+      })(x, w, ct),
     args: [
       a([2, 1, 3, 3, 1], 0),
       a([2, 2, 2, 1, 2], null),
@@ -484,8 +489,8 @@ const rows: Row[] = [
     name: "customVjp",
     f: (x) =>
       customVjp(
-        (u: AnyTensor) => mul(u, u) as AnyTensor,
-        (ct, [u]) => [mul(ct, u) as AnyTensor],
+        (u: AnyTensor): AnyTensor => mul(u, u),
+        (ct, [u]) => [mul(ct, u)],
       )(x),
     args: [a([3], 1)],
   },
@@ -495,7 +500,7 @@ const rows: Row[] = [
       add(
         dropout(T(x), { rate: 0.5, key: key(3) }),
         normal(key(4), [2, 3]),
-      ) as AnyTensor,
+      ),
     args: [a([2, 3], 1)],
   },
 ];
@@ -511,7 +516,7 @@ function makeArg(arg: Arg, size: number, rnd: () => number): AnyTensor {
     const n = shape.reduce((p, d) => p * d, 1);
     const d = new Int32Array(n);
     for (let i = 0; i < n; i++) d[i] = Math.floor(rnd() * arg.int);
-    return tensor(d, shape) as AnyTensor;
+    return tensor(d, shape);
   }
   return rand(shape, rnd, arg.lo ?? -1, arg.hi ?? 1);
 }
@@ -520,21 +525,21 @@ function makeArg(arg: Arg, size: number, rnd: () => number): AnyTensor {
 function example(t: AnyTensor, axis: number, b: number): AnyTensor {
   const s = t.shape;
   const outer = s.slice(0, axis).reduce((p, d) => p * d, 1);
-  const n = s[axis] as number;
+  const n = dimOf(s, axis);
   const inner = s.slice(axis + 1).reduce((p, d) => p * d, 1);
   const src = t.toFlat();
-  const out = t.dtype === "int32"
-    ? new Int32Array(outer * inner)
-    : new Float32Array(outer * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      out[o * inner + i] = src[(o * n + b) * inner + i]!;
+  const pick = (out: Float32Array | Int32Array) => {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        out[o * inner + i] = src[(o * n + b) * inner + i]!;
+      }
     }
-  }
-  return tensor(
-    out as Float32Array,
-    s.filter((_, k) => k !== axis),
-  ) as AnyTensor;
+    return out;
+  };
+  const shape = s.filter((_, k) => k !== axis);
+  return t.dtype === "int32"
+    ? tensor(pick(new Int32Array(outer * inner)), shape)
+    : tensor(pick(new Float32Array(outer * inner)), shape);
 }
 
 /**
@@ -570,7 +575,7 @@ function check(row: Row, size = 3): number {
   const f = recording(row.f, (prim, xs) => {
     if (xs.some((x) => x instanceof BatchTracer)) seen.add(prim);
   });
-  const got = vmap(f, { inAxes })(...(ins as never[])) as AnyTensor;
+  const got: AnyTensor = vmap(f, { inAxes })(...ins);
   const want: AnyTensor[] = [];
   for (let b = 0; b < size; b++) {
     const xs = ins.map((x, i) => {
