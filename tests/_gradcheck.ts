@@ -211,3 +211,40 @@ export function checkRule(
   }
   return { fdError, dotError, secondError, jvpRan, vjpRan };
 }
+
+function isPrimitive(x: unknown): x is Primitive<never> {
+  return typeof x === "object" && x !== null && "name" in x &&
+    typeof x.name === "string" && "impl" in x &&
+    typeof x.impl === "function" && "jvp" in x &&
+    typeof x.jvp === "function" && "vjp" in x &&
+    typeof x.vjp === "function" && "batch" in x &&
+    typeof x.batch === "function";
+}
+
+/**
+ * The `primitives` list of every module of src/ops that has one, by file
+ * name: found by listing the directory, so a new ops file is covered by the
+ * tables without being named in them.
+ */
+export async function opsPrimitives(): Promise<
+  Map<string, readonly Primitive<never>[]>
+> {
+  const dir = new URL("../src/ops/", import.meta.url);
+  const files = [...Deno.readDirSync(dir)]
+    .filter((e) => e.isFile && e.name.endsWith(".ts"))
+    .map((e) => e.name)
+    .sort();
+  const out = new Map<string, readonly Primitive<never>[]>();
+  for (const file of files) {
+    const m: Record<string, unknown> = await import(new URL(file, dir).href);
+    const list = m["primitives"];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || !list.every(isPrimitive)) {
+      throw new TypeError(
+        `Expected src/ops/${file} to export a list of primitives`,
+      );
+    }
+    out.set(file, list);
+  }
+  return out;
+}

@@ -59,17 +59,8 @@ import { BatchTracer } from "../src/autodiff/vmap.ts";
 import { dimOf } from "../src/tensor.ts";
 import { biasRelu } from "../src/ops/fused.ts";
 import { reluMaskOf } from "../src/ops/unary.ts";
-import { lcg, rand, recording } from "./_gradcheck.ts";
-import * as unaryOps from "../src/ops/unary.ts";
-import * as binaryOps from "../src/ops/binary.ts";
-import * as compareOps from "../src/ops/compare.ts";
-import * as fusedOps from "../src/ops/fused.ts";
-import * as reduceOps from "../src/ops/reduce.ts";
-import * as poolOps from "../src/ops/pool.ts";
+import { lcg, opsPrimitives, rand, recording } from "./_gradcheck.ts";
 import * as layoutOps from "../src/ops/layout.ts";
-import * as matmulOps from "../src/ops/matmul.ts";
-import * as convOps from "../src/ops/conv.ts";
-import * as convBatchedOps from "../src/ops/conv_batched.ts";
 
 type Fn = (...xs: AnyTensor[]) => AnyTensor;
 
@@ -587,19 +578,8 @@ function check(row: Row, size = 3): number {
   return compare(got, want, size);
 }
 
-const modules = [
-  unaryOps,
-  binaryOps,
-  compareOps,
-  fusedOps,
-  reduceOps,
-  poolOps,
-  layoutOps,
-  matmulOps,
-  convOps,
-  convBatchedOps,
-];
-const all: Primitive<never>[] = modules.flatMap((m) => [...m.primitives]);
+/** Every primitive of every ops module. */
+const all: Primitive<never>[] = [...(await opsPrimitives()).values()].flat();
 
 for (const row of rows) {
   Deno.test(`vmap table: ${row.name}`, () => {
