@@ -391,14 +391,6 @@ export function squareAny(x: AnyTensor): AnyTensor {
   return lax.mul(x, x);
 }
 
-/**
- * Internal: the exp primitive, so a test can break its rules on purpose and
- * check that the gradient table notices. Not exported from mod.ts.
- *
- * @internal
- */
-export const expPrimForTests: Primitive<void> = expPrim;
-
 /** Every primitive of this module, for the tests that must cover each one. @internal */
 export const primitives: readonly Primitive<never>[] = [
   negPrim,
