@@ -246,6 +246,14 @@ export function intsOf(t: AnyTensor): Int32Array {
 }
 
 /**
+ * Internal: whether a tensor holds float32 values (a type guard for untyped
+ * code that must hand a float32 tensor on).
+ */
+export function isFloat32(t: AnyTensor): t is Tensor<Shape, "float32"> {
+  return t.dtype === "float32";
+}
+
+/**
  * Internal: dim `i` of a shape (negative counts from the end), with a clear
  * error instead of `undefined` when the shape has no such axis.
  */
