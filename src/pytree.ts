@@ -116,9 +116,9 @@ export function treeFlatten<T>(tree: T): [AnyTensor[], TreeDef<T>] {
  * import { ones, tensor, treeFlatten, treeUnflatten } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
- * const [, def] = treeFlatten([tensor([1]), { a: tensor([2]) }]);
- * const [x, { a }] = treeUnflatten(def, [ones([1]), ones([1])]);
- * assertEquals([x.item(), a.item()], [1, 1]);
+ * const [, def] = treeFlatten({ x: tensor([1]), y: { a: tensor([2]) } });
+ * const { x, y } = treeUnflatten(def, [ones([1]), ones([1])]);
+ * assertEquals([x.item(), y.a.item()], [1, 1]);
  * ```
  */
 export function treeUnflatten<T>(

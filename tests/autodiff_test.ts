@@ -6,6 +6,7 @@ import {
   cast,
   customVjp,
   exp,
+  eye,
   grad,
   greater,
   hessian,
@@ -146,6 +147,37 @@ Deno.test("valueAndGrad with aux", () => {
   assertEquals(loss.item(), 5);
   assertEquals(aux, "aux");
   assertEquals(g.toArray(), [2, 4]);
+});
+
+Deno.test("valueAndGrad with aux: the returned pair needs no as const, and aux is not differentiated", () => {
+  const x = tensor([[1, 2], [3, 4]]);
+  const step = valueAndGrad(
+    (p: { w: Tensor<[2, 2]> }, s: number) => {
+      const y = matmul(x, p.w);
+      return [mul(sum(mul(y, y)), s), { y, scale: s }];
+    },
+    { hasAux: true },
+  );
+  const [[loss, aux], g] = step({ w: eye(2) }, 0.5);
+  assertType<IsExact<typeof loss, Tensor<[], "float32">>>(true);
+  assertType<
+    IsExact<typeof aux, { y: Tensor<[2, 2], "float32">; scale: number }>
+  >(true);
+  assertType<IsExact<typeof g, { w: Tensor<[2, 2]> }>>(true);
+  assertEquals(loss.item(), 15); // (1 + 4 + 9 + 16) / 2
+  assertEquals(aux.y.toArray(), [[1, 2], [3, 4]]);
+  assertEquals(aux.scale, 0.5);
+  // d/dW of sum((x W)^2) / 2 is x^T x W.
+  assertEquals(g.w.toArray(), [[10, 14], [14, 20]]);
+  assertThrows(
+    () =>
+      // @ts-expect-error: with hasAux, f must return a [loss, aux] pair
+      valueAndGrad((w: Tensor<[2]>) => sum(w), { hasAux: true })(
+        tensor([1, 2]),
+      ),
+    TypeError,
+    "Expected f to return [loss, aux] because hasAux is true",
+  );
 });
 
 Deno.test("non-differentiable ops and integer tensors give zero gradients, never NaN", () => {

@@ -239,8 +239,10 @@ export type LossResult<H extends boolean> = H extends true
  *
  * With `hasAux: true`, `f` returns a pair `[loss, aux]`: only `loss` is
  * differentiated, and `aux` (any pytree, such as the logits or an accuracy)
- * comes back beside it, so the value is `[loss, aux]`. Write the pair as
- * the function's result; it is typed as a pair without `as const`.
+ * comes back beside it, so the value is `[loss, aux]`. A function written
+ * in the call returns a pair without `as const`; one declared apart needs a
+ * pair return type (or `as const`), since TypeScript types an array literal
+ * there as an array.
  *
  * @param f The function of `(params, ...rest)`.
  * @param options `hasAux`.
@@ -264,17 +266,17 @@ export type LossResult<H extends boolean> = H extends true
  * import { mean, mul, sub, tensor, type Tensor, valueAndGrad } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
+ * const x = tensor([1, 2]), y = tensor([2, 2]);
  * // The loss is differentiated; the predictions come back beside it.
- * const lossAndPredictions = (w: Tensor<[2]>, x: Tensor<[2]>, y: Tensor<[2]>) => {
+ * const step = valueAndGrad((w: Tensor<[2]>) => {
  *   const predictions = mul(w, x);
  *   const err = sub(predictions, y);
  *   return [mean(mul(err, err)), { predictions }];
- * };
- * const w = tensor([1, 1]), x = tensor([1, 2]), y = tensor([2, 2]);
- * const [[loss, aux], g] = valueAndGrad(lossAndPredictions, { hasAux: true })(w, x, y);
+ * }, { hasAux: true });
+ * const [[loss, aux], g] = step(tensor([1, 1]));
  * assertEquals(loss.item(), 0.5); // ((1 - 2)^2 + (2 - 2)^2) / 2
  * assertEquals(aux.predictions.toArray(), [1, 2]);
- * assertEquals(g.toArray(), [-1, 0]); // (p - y) * x
+ * assertEquals(g.toArray(), [-1, 0]); // (w x - y) x
  * ```
  */
 export function valueAndGrad<
