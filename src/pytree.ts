@@ -21,23 +21,27 @@ export type PyTree =
   | null
   | undefined;
 
-/** One node of a {@linkcode TreeDef}: a leaf, a static value, an array or an object. */
-export type TreeNode =
-  | { readonly kind: "leaf" }
-  | { readonly kind: "static"; readonly value: unknown }
-  | { readonly kind: "array"; readonly children: readonly TreeNode[] }
-  | {
-    readonly kind: "object";
-    readonly keys: readonly string[];
-    readonly children: readonly TreeNode[];
-  };
-
 /**
- * The structure of a pytree with its leaves taken out. `T` records the type
- * of the tree it was taken from (a type only, never set at run time), so
- * that {@linkcode treeUnflatten} gives the tree back with that type.
+ * The structure of a pytree with its leaves taken out: a leaf, a static
+ * value, an array or an object. `T` records the type of the tree it was
+ * taken from (a type only, never set at run time), so that
+ * {@linkcode treeUnflatten} gives the tree back with that type.
  */
-export type TreeDef<T = unknown> = TreeNode & { readonly tree?: T };
+export type TreeDef<T = unknown> =
+  & (
+    | { readonly kind: "leaf" }
+    | { readonly kind: "static"; readonly value: unknown }
+    | { readonly kind: "array"; readonly children: readonly TreeDef[] }
+    | {
+      readonly kind: "object";
+      readonly keys: readonly string[];
+      readonly children: readonly TreeDef[];
+    }
+  )
+  & { readonly tree?: T };
+
+/** A node of a structure, whatever tree it came from. */
+type TreeNode = TreeDef;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== "object" || v === null) return false;
@@ -66,7 +70,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export function treeFlatten<T>(tree: T): [AnyTensor[], TreeDef<T>] {
   const leaves: AnyTensor[] = [];
-  const go = (node: unknown, path: string): TreeNode => {
+  // Built as `TreeDef<never>`, which is the structure of any tree: here, `T`'s.
+  const go = (node: unknown, path: string): TreeDef<never> => {
     if (node instanceof Tensor) {
       leaves.push(node);
       return { kind: "leaf" };

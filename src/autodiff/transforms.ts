@@ -249,18 +249,6 @@ export type LossResult<H extends boolean> = H extends true
  * @returns A function returning `[value, gradient]`, the gradient of the same type as `params`.
  * @throws {RangeError} If `f` does not return a scalar.
  *
- * @example
- * ```ts
- * import { sum, tensor, valueAndGrad, mul } from "@tensa/tensa";
- * import { assertEquals } from "@std/assert";
- *
- * const f = (p: { w: typeof w }) => sum(mul(p.w, p.w));
- * const w = tensor([1, 2]);
- * const [loss, g] = valueAndGrad(f)({ w });
- * assertEquals(loss.item(), 5);
- * assertEquals(g.w.toArray(), [2, 4]);
- * ```
- *
  * @example With an auxiliary output
  * ```ts
  * import { mean, mul, sub, tensor, type Tensor, valueAndGrad } from "@tensa/tensa";
@@ -288,6 +276,27 @@ export function valueAndGrad<
   f: (params: P, ...rest: A) => readonly [L, X],
   options: ValueAndGradOptions<true> & { readonly hasAux: true },
 ): (params: P, ...rest: A) => [[L, X], P];
+/**
+ * Differentiates a scalar-valued `f` with respect to its first argument and
+ * also returns the value: without `hasAux`, `f` returns the scalar loss.
+ *
+ * @param f The function of `(params, ...rest)`.
+ * @param options `hasAux: false` (the default).
+ * @returns A function returning `[value, gradient]`, the gradient of the same type as `params`.
+ * @throws {RangeError} If `f` does not return a scalar.
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor, valueAndGrad, mul } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const f = (p: { w: typeof w }) => sum(mul(p.w, p.w));
+ * const w = tensor([1, 2]);
+ * const [loss, g] = valueAndGrad(f)({ w });
+ * assertEquals(loss.item(), 5);
+ * assertEquals(g.w.toArray(), [2, 4]);
+ * ```
+ */
 export function valueAndGrad<
   P,
   A extends readonly unknown[],
