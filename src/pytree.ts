@@ -21,16 +21,27 @@ export type PyTree =
   | null
   | undefined;
 
-/** The structure of a pytree with its leaves taken out. */
-export type TreeDef =
-  | { readonly kind: "leaf" }
-  | { readonly kind: "static"; readonly value: unknown }
-  | { readonly kind: "array"; readonly children: readonly TreeDef[] }
-  | {
-    readonly kind: "object";
-    readonly keys: readonly string[];
-    readonly children: readonly TreeDef[];
-  };
+/**
+ * The structure of a pytree with its leaves taken out: a leaf, a static
+ * value, an array or an object. `T` records the type of the tree it was
+ * taken from (a type only, never set at run time), so that
+ * {@linkcode treeUnflatten} gives the tree back with that type.
+ */
+export type TreeDef<T = unknown> =
+  & (
+    | { readonly kind: "leaf" }
+    | { readonly kind: "static"; readonly value: unknown }
+    | { readonly kind: "array"; readonly children: readonly TreeDef[] }
+    | {
+      readonly kind: "object";
+      readonly keys: readonly string[];
+      readonly children: readonly TreeDef[];
+    }
+  )
+  & { readonly tree?: T };
+
+/** A node of a structure, whatever tree it came from. */
+type TreeNode = TreeDef;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== "object" || v === null) return false;
@@ -53,13 +64,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *
  * const [leaves, def] = treeFlatten({ w: tensor([1, 2]), b: [tensor([3])] });
  * assertEquals(leaves.length, 2);
- * const back = treeUnflatten(def, leaves) as { w: unknown };
+ * const back = treeUnflatten(def, leaves);
  * assertEquals(back.w, leaves[0]);
  * ```
  */
-export function treeFlatten(tree: unknown): [AnyTensor[], TreeDef] {
+export function treeFlatten<T>(tree: T): [AnyTensor[], TreeDef<T>] {
   const leaves: AnyTensor[] = [];
-  const go = (node: unknown, path: string): TreeDef => {
+  // Built as `TreeDef<never>`, which is the structure of any tree: here, `T`'s.
+  const go = (node: unknown, path: string): TreeDef<never> => {
     if (node instanceof Tensor) {
       leaves.push(node);
       return { kind: "leaf" };
@@ -95,7 +107,9 @@ export function treeFlatten(tree: unknown): [AnyTensor[], TreeDef] {
 }
 
 /**
- * Rebuilds a pytree from its structure and a list of leaves.
+ * Rebuilds a pytree from its structure and a list of leaves. The result has
+ * the type of the tree the structure was taken from: the leaves stand for
+ * its leaves (of the same shapes, for the transformations that use it).
  *
  * @param def The structure from {@linkcode treeFlatten}.
  * @param leaves The leaves, as many as the structure has.
@@ -107,17 +121,21 @@ export function treeFlatten(tree: unknown): [AnyTensor[], TreeDef] {
  * import { ones, tensor, treeFlatten, treeUnflatten } from "@tensa/tensa";
  * import { assertEquals } from "@std/assert";
  *
- * const [, def] = treeFlatten([tensor([1]), { a: tensor([2]) }]);
- * const tree = treeUnflatten(def, [ones([1]), ones([1])]) as unknown[];
- * assertEquals(tree.length, 2);
+ * const [, def] = treeFlatten({ x: tensor([1]), y: { a: tensor([2]) } });
+ * const { x, y } = treeUnflatten(def, [ones([1]), ones([1])]);
+ * assertEquals([x.item(), y.a.item()], [1, 1]);
  * ```
  */
+export function treeUnflatten<T>(
+  def: TreeDef<T>,
+  leaves: readonly unknown[],
+): T;
 export function treeUnflatten(
-  def: TreeDef,
+  def: TreeNode,
   leaves: readonly unknown[],
 ): unknown {
   let i = 0;
-  const go = (d: TreeDef): unknown => {
+  const go = (d: TreeNode): unknown => {
     switch (d.kind) {
       case "leaf":
         if (i >= leaves.length) {
@@ -133,7 +151,8 @@ export function treeUnflatten(
       case "object": {
         const out: Record<string, unknown> = {};
         d.keys.forEach((k, j) => {
-          out[k] = go(d.children[j] as TreeDef);
+          const c = d.children[j];
+          if (c !== undefined) out[k] = go(c);
         });
         return out;
       }
@@ -176,22 +195,41 @@ export function treePaths(tree: unknown): string[] {
   return paths;
 }
 
-function sameDef(a: TreeDef, b: TreeDef): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === "leaf") return true;
+/** Leaf `i` of a list of leaves, checked (trees of one structure have as many). */
+function leafAt(leaves: readonly AnyTensor[], i: number): AnyTensor {
+  const l = leaves[i];
+  if (l === undefined) {
+    throw new RangeError(
+      `Expected a leaf at index ${i} but found ${leaves.length} leaves`,
+    );
+  }
+  return l;
+}
+
+function sameChildren(
+  a: readonly TreeNode[],
+  b: readonly TreeNode[],
+): boolean {
+  return a.length === b.length && a.every((c, i) => {
+    const d = b[i];
+    return d !== undefined && sameDef(c, d);
+  });
+}
+
+function sameDef(a: TreeNode, b: TreeNode): boolean {
+  if (a.kind === "leaf") return b.kind === "leaf";
   if (a.kind === "static") {
     return b.kind === "static" && Object.is(a.value, b.value);
   }
   if (a.kind === "array") {
-    return b.kind === "array" && a.children.length === b.children.length &&
-      a.children.every((c, i) => sameDef(c, b.children[i] as TreeDef));
+    return b.kind === "array" && sameChildren(a.children, b.children);
   }
   return b.kind === "object" && a.keys.length === b.keys.length &&
     a.keys.every((k, i) => b.keys[i] === k) &&
-    a.children.every((c, i) => sameDef(c, b.children[i] as TreeDef));
+    sameChildren(a.children, b.children);
 }
 
-function describe(def: TreeDef): string {
+function describe(def: TreeNode): string {
   switch (def.kind) {
     case "leaf":
       return "tensor";
@@ -201,7 +239,7 @@ function describe(def: TreeDef): string {
       return `[${def.children.map(describe).join(", ")}]`;
     case "object":
       return `{${
-        def.keys.map((k, i) => `${k}: ${describe(def.children[i] as TreeDef)}`)
+        def.children.map((c, i) => `${def.keys[i]}: ${describe(c)}`)
           .join(", ")
       }}`;
   }
@@ -246,9 +284,9 @@ export function treeMap<T>(
     return l;
   });
   const mapped = leaves.map((leaf, i) =>
-    f(leaf, ...others.map((o) => o[i] as AnyTensor))
+    f(leaf, ...others.map((o) => leafAt(o, i)))
   );
-  return treeUnflatten(def, mapped) as T;
+  return treeUnflatten(def, mapped);
 }
 
 /**
@@ -278,7 +316,7 @@ export function treeZip(a: unknown, b: unknown): [AnyTensor, AnyTensor][] {
       }`,
     );
   }
-  return la.map((x, i) => [x, lb[i] as AnyTensor]);
+  return la.map((x, i) => [x, leafAt(lb, i)]);
 }
 
 /**

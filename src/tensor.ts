@@ -49,7 +49,7 @@ let makeTensor: <S extends Shape, D extends DType>(
   dtype: D,
   data: DataOf<D>,
 ) => Tensor<S, D>;
-let readData: (t: AnyTensor) => Float32Array | Int32Array;
+let readData: <D extends DType>(t: Tensor<Shape, D>) => DataOf<D>;
 
 /**
  * An immutable n-dimensional array with a statically typed shape `S` and dtype `D`.
@@ -108,6 +108,8 @@ export class Tensor<
    * @param dtype The element type.
    */
   protected constructor(shape: S, dtype: D) {
+    // A frozen copy of the tuple: TypeScript types the copy of a generic
+    // tuple as `readonly [...S]`, which it does not relate back to `S`.
     this.shape = Object.freeze([...shape]) as unknown as S;
     this.dtype = dtype;
   }
@@ -137,8 +139,9 @@ export class Tensor<
    *
    * @returns A new Float32Array or Int32Array; changing it does not change the tensor.
    */
-  toFlat(): DataOf<D> {
-    return readData(this as unknown as AnyTensor).slice() as DataOf<D>;
+  toFlat(): DataOf<D>;
+  toFlat(): Float32Array | Int32Array {
+    return readData(this).slice();
   }
 
   /**
@@ -146,19 +149,28 @@ export class Tensor<
    *
    * @returns Nested arrays with the tensor's shape; a number for a scalar.
    */
-  toArray<T extends Shape>(this: Tensor<T, DType>): NestedArray<T> {
-    const data = readData(this as unknown as AnyTensor);
+  toArray<T extends Shape>(this: Tensor<T, DType>): NestedArray<T>;
+  toArray(this: AnyTensor): unknown {
+    const data = readData(this);
     const shape = this.shape;
     type Nested = number | Nested[];
     const build = (axis: number, offset: number): Nested => {
-      if (axis === shape.length) return data[offset] as number;
-      const n = shape[axis] as number;
+      const n = shape[axis];
+      if (n === undefined) {
+        const v = data[offset];
+        if (v === undefined) {
+          throw new RangeError(
+            `Expected a value at offset ${offset} but found ${data.length} values`,
+          );
+        }
+        return v;
+      }
       const stride = sizeOf(shape.slice(axis + 1));
       const out: Nested[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = build(axis + 1, offset + i * stride);
       return out;
     };
-    return build(0, 0) as unknown as NestedArray<T>;
+    return build(0, 0);
   }
 
   /**
@@ -168,14 +180,15 @@ export class Tensor<
    * @throws {RangeError} If the tensor has more or fewer than one element.
    */
   item(): number {
-    if (this.size !== 1) {
+    const v = this.size === 1 ? readData(this)[0] : undefined;
+    if (v === undefined) {
       throw new RangeError(
         `Expected a tensor with one element but found shape [${
           this.shape.join(", ")
         }]`,
       );
     }
-    return readData(this as unknown as AnyTensor)[0] as number;
+    return v;
   }
 
   /**
@@ -217,7 +230,7 @@ export function fromData<S extends Shape, D extends DType>(
 
 /** Internal: the values of a tensor (or of the value a tracer stands for). Never mutate. */
 export function dataOf<D extends DType>(t: Tensor<Shape, D>): DataOf<D> {
-  return readData(t) as DataOf<D>;
+  return readData(t);
 }
 
 /**
@@ -243,6 +256,14 @@ export function intsOf(t: AnyTensor): Int32Array {
     );
   }
   return d;
+}
+
+/**
+ * Internal: whether a tensor holds float32 values (a type guard for untyped
+ * code that must hand a float32 tensor on).
+ */
+export function isFloat32(t: AnyTensor): t is Tensor<Shape, "float32"> {
+  return t.dtype === "float32";
 }
 
 /**
@@ -303,20 +324,14 @@ function checkInt32(v: number, where: string): void {
   }
 }
 
-function dtypeOfInput(
-  data: ArrayLike<number>,
-  dtype: unknown,
-): DType {
+function dtypeOfInput(data: unknown, dtype: unknown): DType {
   if (dtype !== undefined) return checkDType(dtype);
   return data instanceof Int32Array ? "int32" : "float32";
 }
 
-function allocate<D extends DType>(dtype: D, n: number): DataOf<D> {
-  return (dtype === "int32"
-    ? new Int32Array(n)
-    : new Float32Array(n)) as DataOf<
-      D
-    >;
+function allocate<D extends DType>(dtype: D, n: number): DataOf<D>;
+function allocate(dtype: DType, n: number): Float32Array | Int32Array {
+  return dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
 }
 
 /** Options of the tensor constructors. */
@@ -396,36 +411,38 @@ export function tensor(
 ): AnyTensor {
   if (shape !== undefined) {
     checkShape(shape, "shape");
-    const flat = values as ArrayLike<number>;
     const n = sizeOf(shape);
-    if (typeof flat !== "object" || flat === null || flat.length !== n) {
-      const len = typeof flat === "object" && flat !== null
-        ? flat.length
+    if (
+      typeof values !== "object" || values === null || values.length !== n
+    ) {
+      const len = typeof values === "object" && values !== null
+        ? values.length
         : "a number";
       throw new RangeError(
         `Expected ${n} values for shape [${shape.join(", ")}] but found ${len}`,
       );
     }
-    const dtype = dtypeOfInput(flat, options?.dtype);
+    const dtype = dtypeOfInput(values, options?.dtype);
     const data = allocate(dtype, n);
-    if (dtype === "int32" && !(flat instanceof Int32Array)) {
+    // Number(v) is the conversion a typed array applies when it stores v.
+    if (dtype === "int32" && !(values instanceof Int32Array)) {
       for (let i = 0; i < n; i++) {
-        checkInt32(flat[i] as number, ` at index ${i}`);
+        checkInt32(Number(values[i]), ` at index ${i}`);
       }
     }
-    for (let i = 0; i < n; i++) data[i] = flat[i] as number;
+    for (let i = 0; i < n; i++) data[i] = Number(values[i]);
     return fromData(shape, dtype, data);
   }
   const dims: number[] = [];
-  let probe: NestedInput = values as NestedInput;
+  let probe: unknown = values;
   while (Array.isArray(probe)) {
     dims.push(probe.length);
     if (probe.length === 0) break;
-    probe = probe[0] as NestedInput;
+    probe = probe[0];
   }
   const data = new Float32Array(sizeOf(dims));
   let k = 0;
-  const walk = (v: NestedInput, axis: number, path: string): void => {
+  const walk = (v: unknown, axis: number, path: string): void => {
     if (axis === dims.length) {
       if (typeof v !== "number") {
         throw new RangeError(
@@ -443,11 +460,9 @@ export function tensor(
         } but found ${found}: nested arrays must not be ragged`,
       );
     }
-    for (let i = 0; i < v.length; i++) {
-      walk(v[i] as NestedInput, axis + 1, `${path}[${i}]`);
-    }
+    v.forEach((c: unknown, i) => walk(c, axis + 1, `${path}[${i}]`));
   };
-  walk(values as NestedInput, 0, "");
+  walk(values, 0, "");
   return fromData(dims, "float32", data);
 }
 
@@ -473,13 +488,18 @@ export function full<const S extends Shape, D extends DType = "float32">(
   shape: S,
   value: number,
   options?: DTypeOptions<D>,
-): Tensor<Mutable<S>, D> {
+): Tensor<Mutable<S>, D>;
+export function full(
+  shape: Shape,
+  value: number,
+  options?: DTypeOptions<DType>,
+): AnyTensor {
   checkShape(shape, "shape");
-  const dtype = checkDType(options?.dtype ?? "float32") as D;
+  const dtype = checkDType(options?.dtype ?? "float32");
   if (dtype === "int32") checkInt32(value, "");
   const data = allocate(dtype, sizeOf(shape));
   if (value !== 0) data.fill(value);
-  return fromData(shape as Mutable<S>, dtype, data);
+  return fromData(shape, dtype, data);
 }
 
 /**
@@ -559,7 +579,8 @@ export function arange(
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return fromData([n] as [number], "float32", data);
+  const dims: [number] = [n];
+  return fromData(dims, "float32", data);
 }
 
 /**
@@ -581,7 +602,8 @@ export function eye<const N extends number>(n: N): Tensor<[N, N], "float32"> {
   checkShape([n], "eye");
   const data = new Float32Array(n * n);
   for (let i = 0; i < n; i++) data[i * n + i] = 1;
-  return fromData([n, n] as [N, N], "float32", data);
+  const dims: [N, N] = [n, n];
+  return fromData(dims, "float32", data);
 }
 
 /** Internal: a fresh zero-filled typed array of the dtype. */

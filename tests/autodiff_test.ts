@@ -6,6 +6,7 @@ import {
   cast,
   customVjp,
   exp,
+  eye,
   grad,
   greater,
   hessian,
@@ -24,7 +25,11 @@ import {
   tensor,
   valueAndGrad,
   vjp,
+  zeros,
 } from "../mod.ts";
+import type { AnyTensor } from "../src/tensor.ts";
+import { bind, type Primitive } from "../src/autodiff/core.ts";
+import * as lax from "../src/ops/lax.ts";
 
 function close(a: number[] | number[][], b: number[] | number[][], tol = 1e-4) {
   const x = a.flat(), y = b.flat();
@@ -144,6 +149,37 @@ Deno.test("valueAndGrad with aux", () => {
   assertEquals(g.toArray(), [2, 4]);
 });
 
+Deno.test("valueAndGrad with aux: the returned pair needs no as const, and aux is not differentiated", () => {
+  const x = tensor([[1, 2], [3, 4]]);
+  const step = valueAndGrad(
+    (p: { w: Tensor<[2, 2]> }, s: number) => {
+      const y = matmul(x, p.w);
+      return [mul(sum(mul(y, y)), s), { y, scale: s }];
+    },
+    { hasAux: true },
+  );
+  const [[loss, aux], g] = step({ w: eye(2) }, 0.5);
+  assertType<IsExact<typeof loss, Tensor<[], "float32">>>(true);
+  assertType<
+    IsExact<typeof aux, { y: Tensor<[2, 2], "float32">; scale: number }>
+  >(true);
+  assertType<IsExact<typeof g, { w: Tensor<[2, 2]> }>>(true);
+  assertEquals(loss.item(), 15); // (1 + 4 + 9 + 16) / 2
+  assertEquals(aux.y.toArray(), [[1, 2], [3, 4]]);
+  assertEquals(aux.scale, 0.5);
+  // d/dW of sum((x W)^2) / 2 is x^T x W.
+  assertEquals(g.w.toArray(), [[10, 14], [14, 20]]);
+  assertThrows(
+    () =>
+      // @ts-expect-error: with hasAux, f must return a [loss, aux] pair
+      valueAndGrad((w: Tensor<[2]>) => sum(w), { hasAux: true })(
+        tensor([1, 2]),
+      ),
+    TypeError,
+    "Expected f to return [loss, aux] because hasAux is true",
+  );
+});
+
 Deno.test("non-differentiable ops and integer tensors give zero gradients, never NaN", () => {
   const f = (p: { x: Tensor<[3]>; i: Tensor<[3], "int32"> }) => {
     const am = cast(argmax(p.x, { axis: 0 }), "float32");
@@ -193,4 +229,117 @@ Deno.test("jacrev and jacfwd agree and have the composed shape", () => {
   assertType<IsExact<typeof a, Tensor<[2, 3], "float32">>>(true);
   assertEquals(a.shape, [2, 3]);
   close(a.toArray() as number[][], b.toArray() as number[][]);
+});
+
+// A primitive built here (a fresh object, nothing shared is changed) whose
+// rules can be broken on purpose, to check that the core checks every rule.
+function divPrim(
+  vjpRule: Primitive<void, readonly [AnyTensor, AnyTensor]>["vjp"],
+  jvpRule: Primitive<void, readonly [AnyTensor, AnyTensor]>["jvp"],
+): Primitive<void, readonly [AnyTensor, AnyTensor]> {
+  return {
+    name: "div",
+    impl: ([a, b]) => lax.div(a, b),
+    jvp: jvpRule,
+    vjp: vjpRule,
+    batch: () => {
+      throw new Error("not batched in this test");
+    },
+  };
+}
+
+const goodDivVjp: Primitive<void, readonly [AnyTensor, AnyTensor]>["vjp"] = (
+  ct,
+  [a, b],
+) => [
+  lax.div(ct, b),
+  lax.unbroadcast(lax.neg(lax.div(lax.mul(ct, a), lax.mul(b, b))), b.shape),
+];
+const goodDivJvp: Primitive<void, readonly [AnyTensor, AnyTensor]>["jvp"] = (
+  [a, b],
+  [ta, tb],
+) => {
+  const da = ta === null ? null : lax.div(ta, b);
+  const db = tb === null
+    ? null
+    : lax.neg(lax.div(lax.mul(tb, a), lax.mul(b, b)));
+  return da === null ? db : db === null ? da : lax.add(da, db);
+};
+
+Deno.test("the core checks the shape of every cotangent a vjp rule returns", () => {
+  const a = tensor([[1, 2, 3], [4, 5, 6]]), b = tensor([1, 2, 4]);
+  const lossOf =
+    (p: Primitive<void, readonly [AnyTensor, AnyTensor]>) =>
+    (x: AnyTensor, y: AnyTensor) => lax.sum(bind(p, [x, y], undefined));
+  // The right rule passes: the divisor's gradient is summed back to [3].
+  const [, pull] = vjp(lossOf(divPrim(goodDivVjp, goodDivJvp)), a, b);
+  assertEquals(pull(tensor(1))[1].shape, [3]);
+  // The divisor's cotangent without its unbroadcast has the numerator's shape.
+  const noUnbroadcast = divPrim(
+    (ct, [a, b]) => [
+      lax.div(ct, b),
+      lax.neg(lax.div(lax.mul(ct, a), lax.mul(b, b))),
+    ],
+    goodDivJvp,
+  );
+  const [, pullBad] = vjp(lossOf(noUnbroadcast), a, b);
+  assertThrows(
+    () => pullBad(tensor(1)),
+    RangeError,
+    "Internal error: the vjp of div returned a cotangent of shape [2, 3] for input 1 of shape [3]",
+  );
+  // A cotangent of the wrong dtype is caught too.
+  const intCt = divPrim(
+    (ct, [, b]) => [lax.cast(ct, "int32"), zeros(b.shape)],
+    goodDivJvp,
+  );
+  const [, pullInt] = vjp(lossOf(intCt), a, b);
+  assertThrows(
+    () => pullInt(tensor(1)),
+    TypeError,
+    "Internal error: the vjp of div returned a cotangent of dtype int32 for input 0 of dtype float32 (shape [2, 3])",
+  );
+});
+
+Deno.test("the core checks the shape and dtype of every tangent a jvp rule returns", () => {
+  const a = tensor([[1, 2, 3], [4, 5, 6]]), b = tensor([1, 2, 4]);
+  const apply =
+    (p: Primitive<void, readonly [AnyTensor, AnyTensor]>) =>
+    (x: AnyTensor, y: AnyTensor) => bind(p, [x, y], undefined);
+  const [, t] = jvp(apply(divPrim(goodDivVjp, goodDivJvp)), [a, b], [
+    zeros(a.shape),
+    tensor([1, 1, 1]),
+  ]);
+  assertEquals(t.shape, [2, 3]);
+  // Only the divisor has a tangent: a rule returning its [3] shape is wrong.
+  const oneSided = divPrim(goodDivVjp, (_p, [, tb]) => tb);
+  assertThrows(
+    () => jvp(apply(oneSided), [a, b], [a, b]),
+    RangeError,
+    "Internal error: the jvp of div returned a tangent of shape [3] for its output of shape [2, 3]",
+  );
+  const intTangent = divPrim(
+    goodDivVjp,
+    (p, ts) => lax.cast(goodDivJvp(p, ts, undefined, a) ?? a, "int32"),
+  );
+  assertThrows(
+    () => jvp(apply(intTangent), [a, b], [a, b]),
+    TypeError,
+    "Internal error: the jvp of div returned a tangent of dtype int32 for its output of dtype float32",
+  );
+});
+
+Deno.test("a customVjp rule returning a cotangent of the wrong shape names the function", () => {
+  const scale = customVjp(
+    function scale(x: Tensor<[2]>) {
+      return mul(x, 2);
+    },
+    // Wrong on purpose: a [1] cotangent for a [2] input.
+    () => [tensor([1]) as unknown as Tensor<[2]>],
+  );
+  assertThrows(
+    () => grad((x: Tensor<[2]>) => sum(scale(x)))(tensor([1, 2])),
+    RangeError,
+    "Expected the vjp rule of customVjp(scale) to return a cotangent of shape [2] for input 0 but found [1]",
+  );
 });

@@ -143,3 +143,44 @@ Deno.test("toString shows shape, dtype and small values", () => {
   assertEquals(String(tensor([[1, 2]])), "Tensor<[1, 2], float32> [[1,2]]");
   assertEquals(String(zeros([100])), "Tensor<[100], float32>");
 });
+
+Deno.test("tensor(flat, shape) keeps the literal shape for every kind of flat input", () => {
+  const i32 = tensor(new Int32Array(43), [43]);
+  assertType<IsExact<typeof i32, Tensor<[43], "int32">>>(true);
+  assertEquals([i32.shape, i32.dtype], [[43], "int32"]);
+  const f32 = tensor(new Float32Array(6), [2, 3]);
+  assertType<IsExact<typeof f32, Tensor<[2, 3], "float32">>>(true);
+  assertEquals([f32.shape, f32.dtype], [[2, 3], "float32"]);
+  const f64 = tensor(new Float64Array([1, 2]), [2, 1]);
+  assertType<IsExact<typeof f64, Tensor<[2, 1], "float32">>>(true);
+  assertEquals([f64.shape, f64.dtype], [[2, 1], "float32"]);
+  const u8 = tensor(new Uint8Array([1, 2, 3]), [1, 3]);
+  assertType<IsExact<typeof u8, Tensor<[1, 3], "float32">>>(true);
+  assertEquals(u8.toArray(), [[1, 2, 3]]);
+  const nums: number[] = [1, 2, 3, 4];
+  const arr = tensor(nums, [2, 2]);
+  assertType<IsExact<typeof arr, Tensor<[2, 2], "float32">>>(true);
+  const ro: readonly number[] = [1, 2];
+  const fromRo = tensor(ro, [2]);
+  assertType<IsExact<typeof fromRo, Tensor<[2], "float32">>>(true);
+  const scalar = tensor(new Float32Array([7]), []);
+  assertType<IsExact<typeof scalar, Tensor<[], "float32">>>(true);
+  assertEquals(scalar.item(), 7);
+  // An explicit dtype wins over the kind of the input.
+  const asInt = tensor([1, 2], [2], { dtype: "int32" });
+  assertType<IsExact<typeof asInt, Tensor<[2], "int32">>>(true);
+  assertEquals(asInt.dtype, "int32");
+  const asFloat = tensor(new Int32Array([1, 2]), [2], { dtype: "float32" });
+  assertType<IsExact<typeof asFloat, Tensor<[2], "float32">>>(true);
+  assertEquals(asFloat.dtype, "float32");
+  // A shape known only at run time stays dynamic.
+  const dims: number[] = [43];
+  const dyn = tensor(new Int32Array(43), dims);
+  assertType<IsExact<typeof dyn, Tensor<number[], "int32">>>(true);
+  assertEquals(dyn.shape, [43]);
+  // The literal dims make a wrong label count a compile error.
+  const labels = tensor(new Int32Array(43), [43]);
+  // @ts-expect-error: 43 labels are not 41
+  const wrong: Tensor<[41], "int32"> = labels;
+  assertEquals(wrong.shape, [43]);
+});

@@ -8,8 +8,12 @@
  * Each tracer carries the level of its trace; `bind` hands the primitive to
  * the trace of the highest level among its inputs, which unwraps its own
  * tracers and binds again one level down. Because the rules are written with
- * the public ops, they are traced by any outer transformation: that is all
- * higher-order differentiation needs.
+ * the untyped core ops (which bind primitives too), they are traced by any
+ * outer transformation: that is all higher-order differentiation needs.
+ *
+ * Every rule is checked where it is applied: a tangent must have its
+ * output's shape and dtype, a cotangent its input's, or the trace throws an
+ * internal error naming the primitive and both shapes.
  *
  * @module
  */
@@ -34,6 +38,11 @@ export type Each<In extends Inputs, T> = { readonly [K in keyof In]: T };
 export interface Primitive<P, In extends Inputs = Inputs> {
   /** The name used in error messages. */
   readonly name: string;
+  /**
+   * Whose rules these are: the library's (the default; a wrong shape is an
+   * internal error) or the user's (`customVjp`; a wrong shape is theirs).
+   */
+  readonly rules?: "library" | "user";
   /** The forward on concrete tensors (calls a kernel). */
   impl(inputs: In, params: P): AnyTensor;
   /**
@@ -111,7 +120,45 @@ export abstract class Tracer<S extends Shape = Shape, D extends DType = DType>
   }
   protected override concrete(): Tensor<S, D> {
     const p = this.primal;
-    return p instanceof Tracer ? (p as Tracer<S, D>).concrete() : p;
+    return p instanceof Tracer ? p.concrete() : p;
+  }
+}
+
+function show(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/**
+ * Checks that a value a rule returned (a tangent or cotangent) has the shape
+ * and dtype of the value it belongs to; only shapes and dtypes are compared.
+ */
+function checkRuleOutput(
+  prim: { readonly name: string; readonly rules?: "library" | "user" },
+  rule: "jvp" | "vjp",
+  got: AnyTensor,
+  want: AnyTensor,
+  what: string,
+): void {
+  const kind = rule === "jvp" ? "tangent" : "cotangent";
+  const user = prim.rules === "user";
+  const same = got.shape.length === want.shape.length &&
+    got.shape.every((d, i) => d === want.shape[i]);
+  if (!same) {
+    const [w, g] = [show(want.shape), show(got.shape)];
+    throw new RangeError(
+      user
+        ? `Expected the ${rule} rule of ${prim.name} to return a ${kind} of shape ${w} for ${what} but found ${g}`
+        : `Internal error: the ${rule} of ${prim.name} returned a ${kind} of shape ${g} for ${what} of shape ${w}`,
+    );
+  }
+  if (got.dtype !== want.dtype) {
+    throw new TypeError(
+      user
+        ? `Expected the ${rule} rule of ${prim.name} to return a ${kind} of dtype ${want.dtype} for ${what} but found ${got.dtype}`
+        : `Internal error: the ${rule} of ${prim.name} returned a ${kind} of dtype ${got.dtype} for ${what} of dtype ${want.dtype} (shape ${
+          show(want.shape)
+        })`,
+    );
   }
 }
 
@@ -222,7 +269,9 @@ export class JvpTrace extends Trace {
     const out = bind(prim, primals, params);
     if (!any) return out;
     const t = prim.jvp(primals, tangents, params, out);
-    return t === null ? out : new JvpTracer(this, out, t);
+    if (t === null) return out;
+    checkRuleOutput(prim, "jvp", t, out, "its output");
+    return new JvpTracer(this, out, t);
   }
 }
 
@@ -257,7 +306,7 @@ export class VjpTrace extends Trace {
       params: undefined,
       primals: [],
       parents: [],
-      out: x as unknown as AnyTensor,
+      out: x,
     });
     return new VjpTracer(this, x, this.tape.length - 1);
   }
@@ -283,7 +332,7 @@ export class VjpTrace extends Trace {
     const out = bind(prim, primals, params);
     if (!any) return out;
     this.tape.push({
-      prim: prim as Primitive<unknown>,
+      prim,
       params,
       primals,
       parents,
@@ -314,14 +363,17 @@ export class VjpTrace extends Trace {
     for (let i = from; i >= 0; i--) {
       const ct = cts.get(i);
       if (ct === undefined) continue;
-      const node = this.tape[i] as TapeNode;
-      if (node.prim === null) continue;
+      const node = this.tape[i];
+      if (node === undefined || node.prim === null) continue;
       const needs = node.parents.map((p) => p >= 0);
       const ins = node.prim.vjp(ct, node.primals, node.params, node.out, needs);
-      for (let j = 0; j < node.parents.length; j++) {
-        const p = node.parents[j] as number;
+      for (const [j, p] of node.parents.entries()) {
         const c = ins[j];
         if (p < 0 || c === null || c === undefined) continue;
+        const x = node.primals[j];
+        if (x !== undefined) {
+          checkRuleOutput(node.prim, "vjp", c, x, `input ${j}`);
+        }
         const prev = cts.get(p);
         cts.set(p, prev === undefined ? c : add(prev, c));
       }

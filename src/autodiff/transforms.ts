@@ -10,6 +10,7 @@ import {
   type AnyTensor,
   eye,
   fromData,
+  isFloat32,
   type Shape,
   sizeOf,
   Tensor,
@@ -25,18 +26,13 @@ import {
   withTrace,
 } from "./core.ts";
 import { treeFlatten, treeUnflatten } from "../pytree.ts";
-import { add } from "../ops/binary.ts";
-import { reshape } from "../ops/layout.ts";
+import * as lax from "../ops/lax.ts";
 import { sameShape } from "../ops/operand.ts";
 import { toFront } from "../ops/batching.ts";
 import { vmapU } from "./vmap.ts";
 
 function zerosLike(t: AnyTensor): AnyTensor {
-  return zeros(t.shape, { dtype: t.dtype }) as AnyTensor;
-}
-
-function addAny(a: AnyTensor, b: AnyTensor): AnyTensor {
-  return add(a, b) as AnyTensor;
+  return zeros(t.shape, { dtype: t.dtype });
 }
 
 function checkSameLeaf(p: AnyTensor, t: AnyTensor, where: string): void {
@@ -47,6 +43,28 @@ function checkSameLeaf(p: AnyTensor, t: AnyTensor, where: string): void {
       }] but found [${t.shape.join(", ")}]`,
     );
   }
+}
+
+/** Checks that a value computed by the library's own machinery is a tensor. */
+function expectTensor(x: unknown, what: string): AnyTensor {
+  if (!(x instanceof Tensor)) {
+    throw new TypeError(
+      `Expected ${what} to be a tensor but found ${typeof x}`,
+    );
+  }
+  return x;
+}
+
+/** A float32 tensor of any shape. */
+type F32 = Tensor<Shape, "float32">;
+
+/** Checks that a value is a float32 tensor. */
+function expectFloat32(x: unknown, what: string): F32 {
+  const t = expectTensor(x, what);
+  if (!isFloat32(t)) {
+    throw new TypeError(`Expected ${what} to be float32 but found ${t.dtype}`);
+  }
+  return t;
 }
 
 /**
@@ -83,25 +101,24 @@ export function jvp<const A extends readonly unknown[], R>(
         `Expected as many tangents as primals but found ${tl.length} and ${pl.length}`,
       );
     }
-    const ins = pl.map((p, i) => {
-      const t = tl[i] as AnyTensor;
+    const ins = pl.map((p, i): AnyTensor => {
+      const t = expectTensor(tl[i], `tangent leaf ${i}`);
       checkSameLeaf(p, t, `leaf ${i}`);
-      return new JvpTracer(trace, p, t) as AnyTensor;
+      return new JvpTracer(trace, p, t);
     });
-    const args = treeUnflatten(def, ins) as A;
-    const out = f(...args);
+    const out = f(...treeUnflatten(def, ins));
     const [ol, odef] = treeFlatten(out);
     const prim: AnyTensor[] = [], tan: AnyTensor[] = [];
     for (const o of ol) {
       if (o instanceof JvpTracer && o.trace === trace) {
-        prim.push(o.primal as AnyTensor);
-        tan.push(o.tangent as AnyTensor);
+        prim.push(o.primal);
+        tan.push(o.tangent);
       } else {
         prim.push(o);
         tan.push(zerosLike(o));
       }
     }
-    return [treeUnflatten(odef, prim) as R, treeUnflatten(odef, tan) as R];
+    return [treeUnflatten(odef, prim), treeUnflatten(odef, tan)];
   });
 }
 
@@ -109,50 +126,49 @@ export function jvp<const A extends readonly unknown[], R>(
 function trace<A extends readonly unknown[], R>(
   f: (...args: A) => R,
   primals: A,
-): { out: R; pullback: (ct: R) => A; lower: (tree: unknown) => unknown } {
+): { out: R; pullback: (ct: R) => A; lower: <T>(tree: T) => T } {
   return withTrace((l) => new VjpTrace(l), (trace) => {
     const [pl, def] = treeFlatten(primals);
-    const ins = pl.map((p) => trace.input(p) as VjpTracer);
+    const ins = pl.map((p) => trace.input(p));
     const nodes = ins.map((t) => t.node);
-    const out = f(...(treeUnflatten(def, ins) as A));
+    const out = f(...treeUnflatten(def, ins));
     const [ol, odef] = treeFlatten(out);
-    const outNodes: number[] = [];
-    const prims = ol.map((o) => {
-      if (o instanceof VjpTracer && o.trace === trace) {
-        outNodes.push(o.node);
-        return o.primal as AnyTensor;
-      }
-      outNodes.push(-1);
-      return o;
-    });
+    // Each output's primal and its tape node (-1: it does not depend on the inputs).
+    const outs = ol.map((o): [AnyTensor, number] =>
+      o instanceof VjpTracer && o.trace === trace ? [o.primal, o.node] : [o, -1]
+    );
     const pullback = (ct: R): A => {
       const [cl] = treeFlatten(ct);
-      if (cl.length !== ol.length) {
+      if (cl.length !== outs.length) {
         throw new RangeError(
-          `Expected a cotangent for each of the ${ol.length} outputs but found ${cl.length}`,
+          `Expected a cotangent for each of the ${outs.length} outputs but found ${cl.length}`,
         );
       }
       const seeds: [number, AnyTensor][] = [];
-      cl.forEach((c, i) => {
-        checkSameLeaf(prims[i] as AnyTensor, c, `output ${i}`);
-        const n = outNodes[i] as number;
+      outs.forEach(([p, n], i) => {
+        const c = expectTensor(cl[i], `cotangent ${i}`);
+        checkSameLeaf(p, c, `output ${i}`);
         if (n >= 0) seeds.push([n, c]);
       });
-      const got = trace.backward(seeds, nodes, addAny);
-      const res = got.map((g, i) => g ?? zerosLike(pl[i] as AnyTensor));
-      return treeUnflatten(def, res) as A;
+      const got = trace.backward(seeds, nodes, lax.add);
+      const res = pl.map((p, i) => got[i] ?? zerosLike(p));
+      return treeUnflatten(def, res);
     };
     // Values computed inside (such as aux outputs) stand for their primals outside.
-    const lower = (tree: unknown): unknown => {
+    const lower = <T>(tree: T): T => {
       const [ls, d] = treeFlatten(tree);
       return treeUnflatten(
         d,
-        ls.map((
-          l,
-        ) => (l instanceof VjpTracer && l.trace === trace ? l.primal : l)),
+        ls.map((l) =>
+          l instanceof VjpTracer && l.trace === trace ? l.primal : l
+        ),
       );
     };
-    return { out: treeUnflatten(odef, prims) as R, pullback, lower };
+    return {
+      out: treeUnflatten(odef, outs.map(([p]) => p)),
+      pullback,
+      lower,
+    };
   });
 }
 
@@ -190,7 +206,7 @@ function checkScalar(out: unknown, what: string): AnyTensor {
       `Expected ${what} to return a tensor but found ${typeof out}`,
     );
   }
-  const t = out as AnyTensor;
+  const t: AnyTensor = out;
   if (t.size !== 1) {
     throw new RangeError(
       `Expected ${what} to return a scalar (one element) but found shape [${
@@ -206,17 +222,10 @@ function checkScalar(out: unknown, what: string): AnyTensor {
   return t;
 }
 
-function liftNumber(p: unknown): [unknown, boolean] {
-  if (typeof p === "number") {
-    return [fromData([], "float32", new Float32Array([p])), true];
-  }
-  return [p, false];
-}
-
 /** Options of {@linkcode valueAndGrad}. */
-export interface ValueAndGradOptions<H extends boolean> {
+export interface ValueAndGradOptions<H extends boolean = boolean> {
   /** `f` returns `[loss, aux]`; aux is passed through undifferentiated. */
-  hasAux?: H;
+  readonly hasAux?: H;
 }
 
 /** What `f` returns for {@linkcode valueAndGrad}: a scalar, or `[scalar, aux]` with `hasAux`. */
@@ -226,11 +235,53 @@ export type LossResult<H extends boolean> = H extends true
 
 /**
  * Differentiates a scalar-valued `f` with respect to its first argument and
- * also returns the value. With `hasAux`, `f` returns `[loss, aux]` and the
- * value is `[loss, aux]`.
+ * also returns the value.
+ *
+ * With `hasAux: true`, `f` returns a pair `[loss, aux]`: only `loss` is
+ * differentiated, and `aux` (any pytree, such as the logits or an accuracy)
+ * comes back beside it, so the value is `[loss, aux]`. A function written
+ * in the call returns a pair without `as const`; one declared apart needs a
+ * pair return type (or `as const`), since TypeScript types an array literal
+ * there as an array.
  *
  * @param f The function of `(params, ...rest)`.
  * @param options `hasAux`.
+ * @returns A function returning `[value, gradient]`, the gradient of the same type as `params`.
+ * @throws {RangeError} If `f` does not return a scalar.
+ *
+ * @example With an auxiliary output
+ * ```ts
+ * import { mean, mul, sub, tensor, type Tensor, valueAndGrad } from "@tensa/tensa";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const x = tensor([1, 2]), y = tensor([2, 2]);
+ * // The loss is differentiated; the predictions come back beside it.
+ * const step = valueAndGrad((w: Tensor<[2]>) => {
+ *   const predictions = mul(w, x);
+ *   const err = sub(predictions, y);
+ *   return [mean(mul(err, err)), { predictions }];
+ * }, { hasAux: true });
+ * const [[loss, aux], g] = step(tensor([1, 1]));
+ * assertEquals(loss.item(), 0.5); // ((1 - 2)^2 + (2 - 2)^2) / 2
+ * assertEquals(aux.predictions.toArray(), [1, 2]);
+ * assertEquals(g.toArray(), [-1, 0]); // (w x - y) x
+ * ```
+ */
+export function valueAndGrad<
+  P,
+  A extends readonly unknown[],
+  L extends AnyTensor,
+  X,
+>(
+  f: (params: P, ...rest: A) => readonly [L, X],
+  options: ValueAndGradOptions<true> & { readonly hasAux: true },
+): (params: P, ...rest: A) => [[L, X], P];
+/**
+ * Differentiates a scalar-valued `f` with respect to its first argument and
+ * also returns the value: without `hasAux`, `f` returns the scalar loss.
+ *
+ * @param f The function of `(params, ...rest)`.
+ * @param options `hasAux: false` (the default).
  * @returns A function returning `[value, gradient]`, the gradient of the same type as `params`.
  * @throws {RangeError} If `f` does not return a scalar.
  *
@@ -249,44 +300,44 @@ export type LossResult<H extends boolean> = H extends true
 export function valueAndGrad<
   P,
   A extends readonly unknown[],
-  R extends LossResult<H>,
-  H extends boolean = false,
+  R extends AnyTensor,
 >(
   f: (params: P, ...rest: A) => R,
-  options?: ValueAndGradOptions<H>,
-): (params: P, ...rest: A) => [R, P] {
+  options?: ValueAndGradOptions<false>,
+): (params: P, ...rest: A) => [R, P];
+export function valueAndGrad(
+  f: (params: unknown, ...rest: unknown[]) => unknown,
+  options?: ValueAndGradOptions,
+): (params: unknown, ...rest: unknown[]) => [unknown, unknown] {
   const hasAux = options?.hasAux ?? false;
-  return (params: P, ...rest: A): [R, P] => {
-    const [p, wasNumber] = liftNumber(params);
+  return (params: unknown, ...rest: unknown[]): [unknown, unknown] => {
+    // A number is differentiated as a float32 scalar; its gradient is a number.
+    const wasNumber = typeof params === "number";
+    const p = typeof params === "number"
+      ? fromData([], "float32", new Float32Array([params]))
+      : params;
     let aux: unknown;
-    const { out, pullback, lower } = trace(
-      (q: unknown) => {
-        const r = f(
-          (wasNumber ? (q as AnyTensor) : q) as P,
-          ...rest,
-        ) as unknown;
-        if (hasAux) {
-          if (!Array.isArray(r) || r.length !== 2) {
-            throw new TypeError(
-              "Expected f to return [loss, aux] because hasAux is true",
-            );
-          }
-          aux = r[1];
-          return checkScalar(r[0], "f");
+    const { out, pullback, lower } = trace((q: unknown) => {
+      const r = f(q, ...rest);
+      if (hasAux) {
+        if (!Array.isArray(r) || r.length !== 2) {
+          throw new TypeError(
+            "Expected f to return [loss, aux] because hasAux is true",
+          );
         }
-        return checkScalar(r, "f");
-      },
-      [p] as const,
-    );
+        aux = r[1];
+        return checkScalar(r[0], "f");
+      }
+      return checkScalar(r, "f");
+    }, [p]);
     const ones = fromData(
       out.shape,
       "float32",
       new Float32Array(out.size).fill(1),
-    ) as AnyTensor;
+    );
     const [g] = pullback(ones);
-    const grad = wasNumber ? (g as AnyTensor).item() : g;
-    const value = hasAux ? [out, lower(aux)] : out;
-    return [value as R, grad as P];
+    const grad = wasNumber && g instanceof Tensor ? g.item() : g;
+    return [hasAux ? [out, lower(aux)] : out, grad];
   };
 }
 
@@ -329,7 +380,7 @@ export type Jacobian<O extends Shape, I extends Shape> = Tensor<
 /** The `n` unit vectors of a space of shape `shape`, stacked: `[n, ...shape]`. */
 function unitBasis(shape: Shape): AnyTensor {
   const n = sizeOf(shape);
-  return reshape(eye(n) as AnyTensor, [n, ...shape]) as AnyTensor;
+  return lax.reshape(eye(n), [n, ...shape]);
 }
 
 /**
@@ -352,19 +403,22 @@ function unitBasis(shape: Shape): AnyTensor {
  */
 export function jacfwd<I extends Shape, O extends Shape>(
   f: (x: Tensor<I, "float32">) => Tensor<O, "float32">,
-): (x: Tensor<I, "float32">) => Jacobian<O, I> {
+): (x: Tensor<I, "float32">) => Jacobian<O, I>;
+export function jacfwd(f: (x: F32) => AnyTensor): (x: F32) => AnyTensor {
+  return jacfwdAny(f);
+}
+
+function jacfwdAny(f: (x: F32) => AnyTensor): (x: F32) => AnyTensor {
   return (x) => {
-    const xs = x as unknown as AnyTensor;
-    const g = f as unknown as (x: AnyTensor) => AnyTensor;
-    if (xs.size === 0) {
-      const y = g(xs);
-      return zeros([...y.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
-    }
-    const push = (t: unknown) => jvp(g, [xs], [t as AnyTensor])[1];
+    if (x.size === 0) return zeros([...f(x).shape, ...x.shape]);
+    const push = (t: unknown) =>
+      jvp(f, [x], [expectFloat32(t, "a unit tangent")])[1];
     // [...out, n]: the tangent of every unit direction, batch last.
-    const c = vmapU(push, 0, -1)(unitBasis(xs.shape)) as AnyTensor;
-    const outShape = c.shape.slice(0, -1);
-    return reshape(c, [...outShape, ...xs.shape]) as unknown as Jacobian<O, I>;
+    const c = expectTensor(
+      vmapU(push, 0, -1)(unitBasis(x.shape)),
+      "the batch of tangents",
+    );
+    return lax.reshape(c, [...c.shape.slice(0, -1), ...x.shape]);
   };
 }
 
@@ -388,22 +442,24 @@ export function jacfwd<I extends Shape, O extends Shape>(
  */
 export function jacrev<I extends Shape, O extends Shape>(
   f: (x: Tensor<I, "float32">) => Tensor<O, "float32">,
-): (x: Tensor<I, "float32">) => Jacobian<O, I> {
+): (x: Tensor<I, "float32">) => Jacobian<O, I>;
+export function jacrev(f: (x: F32) => AnyTensor): (x: F32) => AnyTensor {
+  return jacrevAny(f);
+}
+
+function jacrevAny(f: (x: F32) => AnyTensor): (x: F32) => AnyTensor {
   return (x) => {
-    const xs = x as unknown as AnyTensor;
-    const { out, pullback } = trace(
-      f as unknown as (x: AnyTensor) => AnyTensor,
-      [xs] as const,
-    );
-    if (out.size === 0 || xs.size === 0) {
-      return zeros([...out.shape, ...xs.shape]) as unknown as Jacobian<O, I>;
+    const { out, pullback } = trace(f, [x]);
+    if (out.size === 0 || x.size === 0) {
+      return zeros([...out.shape, ...x.shape]);
     }
-    const pull = (ct: unknown) => pullback(ct as AnyTensor)[0];
-    const rows = vmapU(pull, 0, 0)(unitBasis(out.shape)) as AnyTensor;
-    return reshape(rows, [
-      ...out.shape,
-      ...xs.shape,
-    ]) as unknown as Jacobian<O, I>;
+    const pull = (ct: unknown) =>
+      pullback(expectTensor(ct, "a unit cotangent"))[0];
+    const rows = expectTensor(
+      vmapU(pull, 0, 0)(unitBasis(out.shape)),
+      "the batch of cotangents",
+    );
+    return lax.reshape(rows, [...out.shape, ...x.shape]);
   };
 }
 
@@ -426,14 +482,10 @@ export function jacrev<I extends Shape, O extends Shape>(
  */
 export function hessian<I extends Shape>(
   f: (x: Tensor<I, "float32">) => Tensor<Shape, "float32">,
-): (x: Tensor<I, "float32">) => Tensor<[...I, ...I], "float32"> {
-  const g = (x: Tensor<I, "float32">): Tensor<I, "float32"> => {
-    const j = jacrev(f)(x) as unknown as AnyTensor;
-    return reshape(j, x.shape as Shape) as unknown as Tensor<I, "float32">;
-  };
-  return jacfwd(g) as unknown as (
-    x: Tensor<I, "float32">,
-  ) => Tensor<[...I, ...I], "float32">;
+): (x: Tensor<I, "float32">) => Tensor<[...I, ...I], "float32">;
+export function hessian(f: (x: F32) => AnyTensor): (x: F32) => AnyTensor {
+  // The gradient as a function of x (shaped like x), then its Jacobian.
+  return jacfwdAny((x) => lax.reshape(jacrevAny(f)(x), x.shape));
 }
 
 /** The cotangents a custom rule returns: one per argument, or null for none. */
@@ -469,31 +521,62 @@ export function customVjp<
 >(
   f: (...args: A) => R,
   rule: (cotangent: R, args: A, out: R) => Cotangents<A>,
-): (...args: A) => R {
+): (...args: A) => R;
+export function customVjp(
+  f: (...args: AnyTensor[]) => AnyTensor,
+  rule: (
+    cotangent: AnyTensor,
+    args: AnyTensor[],
+    out: AnyTensor,
+  ) => readonly (AnyTensor | null)[],
+): (...args: AnyTensor[]) => AnyTensor {
   const prim: Primitive<void> = {
     name: `customVjp(${f.name || "anonymous"})`,
-    impl: (inputs) => f(...(inputs as unknown as A)),
+    rules: "user",
+    impl: (inputs) => f(...inputs),
     jvp(primals, tangents) {
       const ts = primals.map((p, i) => tangents[i] ?? zerosLike(p));
-      const [, t] = jvp((...xs: AnyTensor[]) => f(...(xs as unknown as A)), [
-        ...primals,
-      ], ts);
-      return t;
+      return jvp(f, [...primals], ts)[1];
     },
-    vjp: (ct, primals, _p, out) =>
-      rule(ct as R, primals as unknown as A, out as R),
+    vjp: (ct, primals, _p, out) => rule(ct, [...primals], out),
     // The batch of examples is again a custom-rule function: f and the rule,
     // both vmapped, with every input batched on axis 0.
     batch(xs, dims, _p, size) {
       const ins = xs.map((x, i) => toFront(x, dims[i] ?? null, size));
-      const fb = vmapU((...a) => f(...(a as unknown as A)), 0, 0);
-      const rb = vmapU((c, a, o) => rule(c as R, a as A, o as R), 0, 0);
+      const fb = vmapU((...a) => f(...a.map(asTensor)), 0, 0);
+      const rb = vmapU(
+        (c, a, o) =>
+          rule(
+            asTensor(c),
+            Array.isArray(a) ? a.map(asTensor) : [],
+            asTensor(o),
+          ),
+        0,
+        0,
+      );
       const g = customVjp(
-        (...a: AnyTensor[]) => fb(...a) as AnyTensor,
-        (c, a, o) => rb(c, a, o) as Cotangents<AnyTensor[]>,
+        (...a: AnyTensor[]) => expectTensor(fb(...a), "the batched result"),
+        (c, a, o) => expectCotangents(rb(c, a, o), a.length),
       );
       return [g(...ins), 0];
     },
   };
-  return (...args: A): R => bind(prim, args, undefined) as R;
+  return (...args: AnyTensor[]): AnyTensor => bind(prim, args, undefined);
+}
+
+/** A batched argument of a custom-rule function: a tensor. */
+function asTensor(x: unknown): AnyTensor {
+  return expectTensor(x, "an argument of a custom-rule function");
+}
+
+/** Checks what a batched custom rule returned: one tensor or null per argument. */
+function expectCotangents(x: unknown, n: number): (AnyTensor | null)[] {
+  if (!Array.isArray(x) || x.length !== n) {
+    throw new TypeError(
+      `Expected the custom rule to return ${n} cotangents but found ${
+        Array.isArray(x) ? x.length : typeof x
+      }`,
+    );
+  }
+  return x.map((c: unknown) => c === null ? null : asTensor(c));
 }

@@ -25,25 +25,29 @@
  * @module
  */
 
-import type { AnyTensor, DType, Shape, Tensor } from "../tensor.ts";
+import {
+  type AnyTensor,
+  dimOf,
+  type DType,
+  type Shape,
+  type Tensor,
+} from "../tensor.ts";
 import { type Primitive, Trace, Tracer, withTrace } from "./core.ts";
 import { treeFlatten, treePaths, treeUnflatten } from "../pytree.ts";
 import { moveAxis, toFront } from "../ops/batching.ts";
 
 /** A value inside `vmap`: a batch of examples, batched along `dim`. @internal */
-export class BatchTracer<S extends Shape = Shape, D extends DType = DType>
-  extends Tracer<S, D> {
+export class BatchTracer extends Tracer<Shape, DType> {
   /** The axis of `primal` that runs over the examples. */
   readonly dim: number;
+  /** The number of examples. */
+  readonly examples: number;
   constructor(trace: BatchTrace, value: AnyTensor, dim: number) {
-    super(
-      trace,
-      value as unknown as Tensor<S, D>,
-      value.shape.filter((_, i) => i !== dim) as unknown as S,
-    );
+    super(trace, value, value.shape.filter((_, i) => i !== dim));
     this.dim = dim;
+    this.examples = trace.size;
   }
-  protected override concrete(): Tensor<S, D> {
+  protected override concrete(): AnyTensor {
     if (!this.trace.active) {
       throw new TypeError(
         `Cannot read a tensor of shape [${
@@ -54,9 +58,7 @@ export class BatchTracer<S extends Shape = Shape, D extends DType = DType>
     throw new TypeError(
       `Cannot read the values of a batched tensor of shape [${
         this.shape.join(", ")
-      }] inside vmap: it stands for ${
-        (this.trace as BatchTrace).size
-      } examples; return it from the function and read it outside`,
+      }] inside vmap: it stands for ${this.examples} examples; return it from the function and read it outside`,
     );
   }
 }
@@ -78,7 +80,7 @@ export class BatchTrace extends Trace {
     const dims: (number | null)[] = [];
     for (const x of inputs) {
       if (x instanceof BatchTracer && x.trace === this) {
-        vals.push(x.primal as AnyTensor);
+        vals.push(x.primal);
         dims.push(x.dim);
       } else {
         vals.push(x);
@@ -208,16 +210,14 @@ export function vmap<
 >(
   f: (...args: A) => R,
   options?: VmapOptions<I, O>,
-): <B extends number>(...args: BatchedArgs<A, I, B>) => Batched<R, O, B> {
-  const inAxes: InAxes = options?.inAxes === undefined ? 0 : options.inAxes;
-  const batched = vmapU(
-    f as unknown as (...xs: unknown[]) => unknown,
-    inAxes,
-    options?.outAxes ?? 0,
-  );
-  return batched as unknown as <B extends number>(
-    ...args: BatchedArgs<A, I, B>
-  ) => Batched<R, O, B>;
+): <B extends number>(...args: BatchedArgs<A, I, B>) => Batched<R, O, B>;
+export function vmap(
+  f: (...args: unknown[]) => unknown,
+  options?: VmapOptions,
+): (...args: unknown[]) => unknown {
+  // `inAxes: null` (every argument shared) is kept, not defaulted.
+  const inAxes = options?.inAxes === undefined ? 0 : options.inAxes;
+  return vmapU(f, inAxes, options?.outAxes ?? 0);
 }
 
 /**
@@ -233,26 +233,31 @@ export function vmapU(
 ): (...args: unknown[]) => unknown {
   return (...args: unknown[]): unknown => {
     const n = args.length;
-    if (Array.isArray(inAxes) && inAxes.length !== n) {
+    // One axis per argument, or one for all.
+    const perArg = typeof inAxes === "object" && inAxes !== null
+      ? inAxes
+      : undefined;
+    if (perArg !== undefined && perArg.length !== n) {
       throw new RangeError(
-        `Expected inAxes to have one entry per argument (${n}) but found ${inAxes.length}`,
+        `Expected inAxes to have one entry per argument (${n}) but found ${perArg.length}`,
       );
     }
     const axisOf = (i: number): number | null =>
-      Array.isArray(inAxes)
-        ? (inAxes[i] as number | null)
-        : (inAxes as number | null);
+      perArg === undefined
+        ? (typeof inAxes === "number" ? inAxes : null)
+        : (perArg[i] ?? null);
     // Every leaf's batch axis, checked, and the one batch size.
     let size: number | undefined, first = "";
-    const leafAxes = args.map((a, i) => {
+    // For each batched argument, its structure and every leaf with its axis.
+    const batchedArgs = args.map((a, i) => {
       const ax = axisOf(i);
       // A shared argument passes through untouched (it may be a Key).
-      if (ax === null) return [];
-      const [leaves] = treeFlatten(a);
+      if (ax === null) return null;
+      const [leaves, def] = treeFlatten(a);
       const paths = treePaths(a);
-      return leaves.map((l, j) => {
+      const pairs = leaves.map((l, j): [AnyTensor, number] => {
         const where = `argument ${i}${paths[j] ? ` (leaf ${paths[j]})` : ""}`;
-        const label = Array.isArray(inAxes) ? `inAxes[${i}]` : "inAxes";
+        const label = perArg === undefined ? "inAxes" : `inAxes[${i}]`;
         const d = normalize(ax, l.shape.length);
         if (d === null) {
           throw new RangeError(
@@ -265,7 +270,7 @@ export function vmapU(
               }), but found ${ax}`,
           );
         }
-        const s = l.shape[d] as number;
+        const s = dimOf(l.shape, d);
         const here = `${s} for ${where} (axis ${d})`;
         if (size === undefined) {
           size = s;
@@ -275,8 +280,9 @@ export function vmapU(
             `Expected every batched argument to have the same batch size but found ${first} and ${here}`,
           );
         }
-        return d;
+        return [l, d];
       });
+      return { def, pairs };
     });
     if (size === undefined) {
       throw new RangeError(
@@ -286,12 +292,12 @@ export function vmapU(
     const b = size;
     return withTrace((l) => new BatchTrace(l, b), (trace) => {
       const ins = args.map((a, i) => {
-        const axes = leafAxes[i] as (number | null)[];
-        if (axes.every((d) => d === null)) return a;
-        const [leaves, def] = treeFlatten(a);
+        const batched = batchedArgs[i];
+        if (batched === undefined || batched === null) return a;
+        const { def, pairs } = batched;
         return treeUnflatten(
           def,
-          leaves.map((l, j) => new BatchTracer(trace, l, axes[j] as number)),
+          pairs.map(([l, d]) => new BatchTracer(trace, l, d)),
         );
       });
       const out = f(...ins);
@@ -299,7 +305,7 @@ export function vmapU(
       const res = ol.map((o, j) => {
         let full: AnyTensor, d: number;
         if (o instanceof BatchTracer && o.trace === trace) {
-          full = o.primal as AnyTensor;
+          full = o.primal;
           d = o.dim;
         } else {
           if (o instanceof Tracer && !o.trace.active) {

@@ -8,10 +8,23 @@
  * @module
  */
 
-import { type AnyTensor, dataOf, type DType, type Shape } from "../tensor.ts";
-import { transpose } from "../ops/layout.ts";
-import type { Conv2dGeometry } from "../kernels/conv2d.ts";
+import {
+  type AnyTensor,
+  dataOf,
+  dimOf,
+  type DType,
+  type Shape,
+} from "../tensor.ts";
+import * as lax from "../ops/lax.ts";
 import type { Pool2dGeometry } from "../kernels/pool.ts";
+import {
+  booleanParam,
+  convParams,
+  numberParam,
+  numbersParam,
+  poolParams,
+  reduceParams,
+} from "../staging/params.ts";
 import { signatureOf, stage } from "../staging/trace.ts";
 import type { Equation, Program, Var } from "../staging/ir.ts";
 import { ProtoWriter } from "./protobuf.ts";
@@ -62,8 +75,7 @@ function rawOf(type: number, values: ArrayLike<number>): Uint8Array {
   const size = type === INT64 ? 8 : 4;
   const buf = new Uint8Array(n * size);
   const dv = new DataView(buf.buffer);
-  for (let i = 0; i < n; i++) {
-    const v = values[i] as number;
+  for (const [i, v] of Array.from(values).entries()) {
     if (type === INT64) dv.setBigInt64(i * 8, BigInt(v), true);
     else if (type === FLOAT) dv.setFloat32(i * 4, v, true);
     else dv.setInt32(i * 4, v, true);
@@ -188,10 +200,6 @@ class Ctx {
 
 type Emitter = (ctx: Ctx, e: Equation, ins: string[], out: string) => void;
 
-function attrsOf(e: Equation): Record<string, unknown> {
-  return (e.params ?? {}) as Record<string, unknown>;
-}
-
 const simple = (op: string): Emitter => (ctx, _e, ins, out) => {
   ctx.g.node(op, ins, [], out);
 };
@@ -208,16 +216,17 @@ const compare = (op: string): Emitter => (ctx, _e, ins, out) => {
   ctx.g.node("Cast", [b], [{ name: "to", i: INT32 }], out);
 };
 
-function convAttrs(g: Conv2dGeometry | Pool2dGeometry, conv: boolean): Attr[] {
+/** The window attributes of a Conv (with its dilations) or a pool (without). */
+function convAttrs(
+  g: Pool2dGeometry,
+  dilations?: readonly [number, number],
+): Attr[] {
   const a: Attr[] = [
     { name: "kernel_shape", ints: [g.kh, g.kw] },
     { name: "strides", ints: [g.strideH, g.strideW] },
     { name: "pads", ints: [g.padTop, g.padLeft, g.padBottom, g.padRight] },
   ];
-  if (conv) {
-    const c = g as Conv2dGeometry;
-    a.push({ name: "dilations", ints: [c.dilH, c.dilW] });
-  }
+  if (dilations !== undefined) a.push({ name: "dilations", ints: dilations });
   return a;
 }
 
@@ -242,8 +251,8 @@ function matchLogSoftmax(
   if (!add || !s || !d || !stop || !m || m.inputs.length !== 1) return null;
   if (add.inputs[1] !== stop.outputs[0]) return null;
   if (d.inputs[0] !== x || m.inputs[0] !== x) return null;
-  const sp = s.params as { axes: readonly number[]; keepDims: boolean };
-  const mp = m.params as { axes: readonly number[]; keepDims: boolean };
+  const sp = reduceParams(s.params, s.primitive);
+  const mp = reduceParams(m.params, m.primitive);
   if (
     sp.axes.length !== 1 || mp.axes.length !== 1 || sp.axes[0] !== mp.axes[0]
   ) return null;
@@ -336,14 +345,14 @@ const EMITTERS: Record<string, Emitter> = {
     const s = ctx.producer.get(e.inputs[0]!);
     const c = ctx.constOf.get(e.inputs[1]!);
     const x = s?.inputs[0];
-    const sp = s?.params as
-      | { axes?: readonly number[]; keepDims?: boolean }
-      | undefined;
+    const sp = s?.primitive === "sum"
+      ? reduceParams(s.params, s.primitive)
+      : undefined;
     if (
-      s?.primitive === "sum" && x !== undefined && x.shape.length === 4 &&
-      sp?.axes?.join() === "1,2" && sp.keepDims === false && c !== undefined &&
+      sp !== undefined && x !== undefined && x.shape.length === 4 &&
+      sp.axes.join() === "1,2" && !sp.keepDims && c !== undefined &&
       c.size === 1 &&
-      dataOf(c)[0] === (x.shape[1] as number) * (x.shape[2] as number)
+      dataOf(c)[0] === dimOf(x.shape, 1) * dimOf(x.shape, 2)
     ) {
       const pooled = ctx.g.node("GlobalAveragePool", [ctx.toNCHW(ctx.name(x))]);
       ctx.g.node("Flatten", [pooled], [{ name: "axis", i: 1 }], out);
@@ -358,14 +367,14 @@ const EMITTERS: Record<string, Emitter> = {
       ctx.g.node("Max", ins, [], out);
       return;
     }
-    const p = e.params as { axes: readonly number[]; keepDims: boolean };
+    const p = reduceParams(e.params, e.primitive);
     ctx.g.node("ReduceMax", ins, [
       { name: "axes", ints: p.axes },
       { name: "keepdims", i: p.keepDims ? 1 : 0 },
     ], out);
   },
   sum: (ctx, e, ins, out) => {
-    const p = e.params as { axes: readonly number[]; keepDims: boolean };
+    const p = reduceParams(e.params, e.primitive);
     if (p.axes.length === 0) {
       ctx.g.node("Identity", ins, [], out);
       return;
@@ -375,10 +384,12 @@ const EMITTERS: Record<string, Emitter> = {
     ], out);
   },
   argmax: (ctx, e, ins, out) => {
-    const p = e.params as { axis: number; keepDims: boolean };
     const a = ctx.g.node("ArgMax", ins, [
-      { name: "axis", i: p.axis },
-      { name: "keepdims", i: p.keepDims ? 1 : 0 },
+      { name: "axis", i: numberParam(e.params, "axis", e.primitive) },
+      {
+        name: "keepdims",
+        i: booleanParam(e.params, "keepDims", e.primitive) ? 1 : 0,
+      },
     ]);
     ctx.g.node("Cast", [a], [{ name: "to", i: INT32 }], out);
   },
@@ -438,39 +449,43 @@ const EMITTERS: Record<string, Emitter> = {
     ctx.g.node("Relu", [ctx.g.node("Add", [x!, b!])], [], out);
     const t = ctx.nchw.get(x!);
     if (t !== undefined && e.inputs[0]!.shape.length === 4) {
-      const c = e.inputs[1]!.shape[0] as number;
+      const c = dimOf(e.inputs[1]!.shape, 0);
       const bc = ctx.g.node("Reshape", [b!, ctx.g.ints([c, 1, 1])]);
       ctx.nchw.set(out, ctx.g.node("Relu", [ctx.g.node("Add", [t, bc])]));
     }
   },
   matmul: simple("MatMul"),
   conv2d: (ctx, e, [x, w], out) => {
-    const g = e.params as Conv2dGeometry;
+    const g = convParams(e.params, e.primitive);
     const wv = e.inputs[1]!;
     const c = ctx.constOf.get(wv);
     const perm = [3, 2, 0, 1];
     const wt = c !== undefined
       ? ctx.g.init(
         ctx.g.fresh("w"),
-        perm.map((a) => c.shape[a] as number),
+        perm.map((a) => dimOf(c.shape, a)),
         FLOAT,
-        dataOf(transpose(c, perm) as AnyTensor),
+        dataOf(lax.transpose(c, perm)),
       )
       : ctx.g.node("Transpose", [w!], [{ name: "perm", ints: perm }]);
-    const y = ctx.g.node("Conv", [ctx.toNCHW(x!), wt], convAttrs(g, true));
+    const y = ctx.g.node(
+      "Conv",
+      [ctx.toNCHW(x!), wt],
+      convAttrs(g, [g.dilH, g.dilW]),
+    );
     ctx.fromNCHW(y, out);
   },
   maxPool2d: (ctx, e, [x], out) => {
     const y = ctx.g.node(
       "MaxPool",
       [ctx.toNCHW(x!)],
-      convAttrs(e.params as Pool2dGeometry, false),
+      convAttrs(poolParams(e.params, e.primitive)),
     );
     ctx.fromNCHW(y, out);
   },
   avgPool2d: (ctx, e, [x], out) => {
     const y = ctx.g.node("AveragePool", [ctx.toNCHW(x!)], [
-      ...convAttrs(e.params as Pool2dGeometry, false),
+      ...convAttrs(poolParams(e.params, e.primitive)),
       { name: "count_include_pad", i: 0 },
     ]);
     ctx.fromNCHW(y, out);
@@ -499,11 +514,12 @@ const EMITTERS: Record<string, Emitter> = {
   transpose: (ctx, e, [x], out) => {
     ctx.g.node("Transpose", [x!], [{
       name: "perm",
-      ints: attrsOf(e).perm as number[],
+      ints: numbersParam(e.params, "perm", e.primitive),
     }], out);
   },
   slice: (ctx, e, [x], out) => {
-    const p = e.params as { axis: number; start: number; len: number };
+    const num = (k: string) => numberParam(e.params, k, e.primitive);
+    const p = { axis: num("axis"), start: num("start"), len: num("len") };
     batchAxisCheck(ctx, e, p.axis);
     ctx.g.node(
       "Slice",
@@ -518,11 +534,12 @@ const EMITTERS: Record<string, Emitter> = {
     );
   },
   pad: (ctx, e, [x], out) => {
-    const p = e.params as {
-      axis: number;
-      start: number;
-      len: number;
-      dim: number;
+    const num = (k: string) => numberParam(e.params, k, e.primitive);
+    const p = {
+      axis: num("axis"),
+      start: num("start"),
+      len: num("len"),
+      dim: num("dim"),
     };
     batchAxisCheck(ctx, e, p.axis);
     const r = e.inputs[0]!.shape.length;
@@ -532,7 +549,7 @@ const EMITTERS: Record<string, Emitter> = {
     ctx.g.node("Pad", [x!, ctx.g.ints(pads)], [], out);
   },
   concat: (ctx, e, ins, out) => {
-    const axis = (e.params as { axis: number }).axis;
+    const axis = numberParam(e.params, "axis", e.primitive);
     batchAxisCheck(ctx, e, axis);
     ctx.g.node("Concat", ins, [{ name: "axis", i: axis }], out);
   },
@@ -540,7 +557,7 @@ const EMITTERS: Record<string, Emitter> = {
     ctx.g.node("Gather", ins, [{ name: "axis", i: 0 }], out);
   },
   oneHot: (ctx, e, [l], out) => {
-    const depth = (e.params as { depth: number }).depth;
+    const depth = numberParam(e.params, "depth", e.primitive);
     ctx.g.node("OneHot", [
       l!,
       ctx.g.const(FLOAT, [depth], []),
@@ -580,7 +597,7 @@ function emitProgram(ctx: Ctx, program: Program): void {
   for (const e of program.equations) {
     const out = e.outputs[0]!;
     const reducesBatch = e.primitive === "sum" &&
-      (e.params as { axes: readonly number[] }).axes.includes(0);
+      numbersParam(e.params, "axes", e.primitive).includes(0);
     if (
       batch !== undefined && out.shape[0] === batch && !reducesBatch &&
       e.inputs.some((v) => ctx.batched.has(v))
@@ -708,10 +725,7 @@ export function exportOnnx<A extends readonly unknown[]>(
   exampleArgs: A,
   options: ExportOnnxOptions = {},
 ): Uint8Array {
-  const program = stage(
-    f as unknown as (...args: never[]) => unknown,
-    signatureOf(exampleArgs),
-  );
+  const program = stage(f, signatureOf(exampleArgs));
   return programToOnnx(program, options);
 }
 

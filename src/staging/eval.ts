@@ -8,7 +8,7 @@
 
 import type { AnyTensor } from "../tensor.ts";
 import { bind } from "../autodiff/core.ts";
-import type { Program, Var } from "./ir.ts";
+import { type Program, type Var, varName } from "./ir.ts";
 
 /**
  * Runs `program` on the leaves of its arguments with `bind`, returning the
@@ -27,13 +27,24 @@ export function evalProgram(
   }
   const env = new Map<Var, AnyTensor>();
   for (const c of program.constants) env.set(c.v, c.value);
-  program.inputs.forEach((v, i) => env.set(v, inputs[i] as AnyTensor));
-  const read = (v: Var): AnyTensor => env.get(v) as AnyTensor;
+  inputs.forEach((x, i) => {
+    const v = program.inputs[i];
+    if (v !== undefined) env.set(v, x);
+  });
+  const read = (v: Var): AnyTensor => {
+    const x = env.get(v);
+    if (x === undefined) {
+      throw new Error(
+        `Internal error: variable ${
+          varName(v.id)
+        } is read before it is computed`,
+      );
+    }
+    return x;
+  };
   for (const e of program.equations) {
-    env.set(
-      e.outputs[0] as Var,
-      bind(e.prim, e.inputs.map(read), e.params),
-    );
+    const out = bind(e.prim, e.inputs.map(read), e.params);
+    for (const v of e.outputs) env.set(v, out);
   }
   return program.outputs.map(read);
 }

@@ -370,6 +370,7 @@ export function compileFused(spec: FusedSpec): FusedKernel {
       ? "for (let k = 0; k < A.length; k++) r[k] = A[k];"
       : "",
   ].join("\n");
+  // Code generated at run time has no static type: its signature is asserted.
   const make = new Function(
     "sigmoid",
     "relu32",

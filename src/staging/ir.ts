@@ -46,9 +46,13 @@ export interface Constant {
 /**
  * A staged program: what `trace(f)(...args)` returns. Its inputs are the
  * leaves of `f`'s arguments in flatten order, its outputs the leaves of
- * `f`'s result; `toString()` prints it like a jaxpr.
+ * `f`'s result; `toString()` prints it like a jaxpr. `A` and `R` are the
+ * types of `f`'s arguments and result, kept by the tree structures.
  */
-export interface Program {
+export interface Program<
+  A extends readonly unknown[] = readonly unknown[],
+  R = unknown,
+> {
   /** One variable per tensor leaf of the arguments. */
   readonly inputs: readonly Var[];
   /** Tensors captured from outside (weights, literals). */
@@ -58,9 +62,9 @@ export interface Program {
   /** One variable per tensor leaf of the result (may be an input or a constant). */
   readonly outputs: readonly Var[];
   /** The structure of the arguments. */
-  readonly inTree: TreeDef;
+  readonly inTree: TreeDef<A>;
   /** The structure of the result. */
-  readonly outTree: TreeDef;
+  readonly outTree: TreeDef<R>;
   /** The program as text, one equation a line. */
   toString(): string;
 }

@@ -16,9 +16,10 @@ import {
   sizeOf,
 } from "../tensor.ts";
 import { currentDepth, type Primitive, Tracer } from "../autodiff/core.ts";
-import { treeFlatten, treeUnflatten } from "../pytree.ts";
+import { type TreeDef, treeFlatten, treeUnflatten } from "../pytree.ts";
 import type { Equation, Program, Var } from "./ir.ts";
 import { stage } from "./trace.ts";
+import { numbersParam } from "./params.ts";
 import { evalProgram } from "./eval.ts";
 import {
   compileFused,
@@ -126,7 +127,7 @@ function isReduction(e: Equation): boolean {
   ) {
     return false;
   }
-  const axes = (e.params as { axes: readonly number[] }).axes;
+  const axes = numbersParam(e.params, "axes", e.primitive);
   // The max of nothing is an error of its own kernel.
   if (sizeOf(e.inputs[0]!.shape) === 0) return false;
   return axes.length > 0 && axes.every((a, i) => a === axes[0]! + i);
@@ -327,9 +328,9 @@ function fusedStep(
     writes: writes.map((v) => v.id),
     ...(red === undefined ? {} : {
       reduce: {
-        op: red.primitive as "sum" | "max",
+        op: reduceOp(red),
         temp: operandTemp(red.inputs[0]!, produced),
-        axes: (red.params as { axes: readonly number[] }).axes,
+        axes: numbersParam(red.params, "axes", red.primitive),
       },
     }),
   };
@@ -366,6 +367,15 @@ function fusedStep(
   };
 }
 
+/** The reduction a fused chain ends with (checked: `isReduction` chose it). */
+function reduceOp(e: Equation): "sum" | "max" {
+  const op = e.primitive;
+  if (op !== "sum" && op !== "max") {
+    throw new Error(`Internal error: ${op} is not a fusible reduction`);
+  }
+  return op;
+}
+
 function operandTemp(v: Var, produced: ReadonlySet<Var>): number {
   if (!produced.has(v)) {
     throw new Error(
@@ -399,42 +409,46 @@ function execute(
   const env = new Array<AnyTensor | undefined>(p.slots);
   for (const [s, t] of p.consts) env[s] = t;
   p.inputs.forEach((s, i) => (env[s] = leaves[i]));
-  const get = (s: number) => env[s] as AnyTensor;
+  const get = (s: number): AnyTensor => {
+    const t = env[s];
+    if (t === undefined) {
+      throw new Error(`Internal error: jit slot ${s} is read while empty`);
+    }
+    return t;
+  };
   for (const st of p.steps) {
     if (st.kind === "prim") {
       env[st.out] = st.prim.impl(st.ins.map(get), st.params);
     } else {
-      const exts = st.exts.map((s) => dataOf(get(s)) as Arr);
+      const exts = st.exts.map((s) => dataOf(get(s)));
       const writes = st.writes.map((w) => pool.take(w.dtype, w.size));
       const r = st.reduce;
       const red = r === undefined ? null : pool.take(r.dtype, r.size);
       st.kernel(exts, writes, red);
-      st.writes.forEach((w, i) =>
-        env[w.slot] = fromData(
-          w.shape,
-          w.dtype,
-          writes[i] as Float32Array,
-        ) as AnyTensor
-      );
-      if (r !== undefined) {
-        env[r.slot] = fromData(
-          r.shape,
-          r.dtype,
-          red as Float32Array,
-        ) as AnyTensor;
+      writes.forEach((buf, i) => {
+        const w = st.writes[i];
+        if (w !== undefined) env[w.slot] = fromData(w.shape, w.dtype, buf);
+      });
+      if (r !== undefined && red !== null) {
+        env[r.slot] = fromData(r.shape, r.dtype, red);
       }
     }
     for (const s of st.drop) env[s] = undefined;
     for (const s of st.release) {
-      pool.give(dataOf(get(s)) as Arr);
+      pool.give(dataOf(get(s)));
       env[s] = undefined;
     }
   }
   return p.outputs.map(get);
 }
 
+interface Entry {
+  readonly plan: Plan;
+  readonly pool: Pool;
+}
+
 interface Jitted {
-  readonly cache: Map<string, { plan: Plan; pool: Pool }>;
+  readonly cache: Map<string, Entry>;
   traces: number;
 }
 
@@ -505,19 +519,24 @@ export function jit<A extends readonly unknown[], R>(
 ): (...args: A) => R {
   const fusion = options.fusion ?? "auto";
   const state: Jitted = { cache: new Map(), traces: 0 };
-  const entryFor = (
-    leaves: AnyTensor[],
-    tree: ReturnType<typeof treeFlatten>[1],
-  ) => {
+  // The cache entries with the structure of the result, typed (the same
+  // objects as in `state.cache`, which jitInfo reads untyped).
+  const entries = new Map<string, Entry & { readonly outTree: TreeDef<R> }>();
+  const entryFor = (leaves: AnyTensor[], tree: TreeDef<A>) => {
     const key = keyOf(leaves, tree);
-    let entry = state.cache.get(key);
+    let entry = entries.get(key);
     if (entry === undefined) {
       state.traces++;
-      const program = stage(f as unknown as (...args: never[]) => unknown, {
+      const program = stage(f, {
         leaves: leaves.map((l) => ({ shape: l.shape, dtype: l.dtype })),
         tree,
       });
-      entry = { plan: plan(program, fusion), pool: new Pool() };
+      entry = {
+        plan: plan(program, fusion),
+        pool: new Pool(),
+        outTree: program.outTree,
+      };
+      entries.set(key, entry);
       state.cache.set(key, entry);
     }
     return entry;
@@ -531,7 +550,7 @@ export function jit<A extends readonly unknown[], R>(
     const outs = nested
       ? evalProgram(program, leaves)
       : execute(entry.plan, entry.pool, leaves);
-    return treeUnflatten(program.outTree, outs) as R;
+    return treeUnflatten(entry.outTree, outs);
   };
   registry.set(jitted, state);
   return jitted;

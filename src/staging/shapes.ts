@@ -8,10 +8,20 @@
  * @module
  */
 
-import type { DType, Shape } from "../tensor.ts";
-import type { Conv2dGeometry } from "../kernels/conv2d.ts";
+import { dimOf, type DType, type Shape } from "../tensor.ts";
 import type { Pool2dGeometry } from "../kernels/pool.ts";
 import { broadcastShapes, concatShape, matmulShape } from "../shape/check.ts";
+import {
+  booleanParam,
+  convParams,
+  dtypeParam,
+  numberParam,
+  numbersParam,
+  poolParams,
+  type ReduceParams,
+  reduceParams,
+  shapeParam,
+} from "./params.ts";
 
 /** A shape and dtype: what staging knows of a value. @internal */
 export interface Aval {
@@ -19,10 +29,16 @@ export interface Aval {
   readonly dtype: DType;
 }
 
-type Rule = (ins: readonly Aval[], params: unknown) => Aval;
+type Rule = (ins: readonly Aval[], params: unknown, prim: string) => Aval;
 
 function at(ins: readonly Aval[], i: number): Aval {
-  return ins[i] as Aval;
+  const a = ins[i];
+  if (a === undefined) {
+    throw new RangeError(
+      `Internal error: expected an input ${i} but found ${ins.length} inputs`,
+    );
+  }
+  return a;
 }
 
 const same: Rule = (ins) => at(ins, 0);
@@ -36,21 +52,10 @@ const compare: Rule = (ins) => ({
   dtype: "int32",
 });
 
-interface ReduceParams {
-  readonly axes: readonly number[];
-  readonly keepDims: boolean;
-}
-
 function reduced(shape: Shape, p: ReduceParams): number[] {
   return p.keepDims
     ? shape.map((d, i) => (p.axes.includes(i) ? 1 : d))
     : shape.filter((_, i) => !p.axes.includes(i));
-}
-
-interface SliceParams {
-  readonly axis: number;
-  readonly len: number;
-  readonly dim: number;
 }
 
 const poolOut = (g: Pool2dGeometry): Shape => [g.n, g.outH, g.outW, g.c];
@@ -83,25 +88,22 @@ const rules: Record<string, Rule> = {
   lt: compare,
   le: compare,
   // "max" is both the binary maximum and the reduction.
-  max: (ins, p) =>
-    ins.length === 2 ? broadcast(ins, p) : {
-      shape: reduced(at(ins, 0).shape, p as ReduceParams),
+  max: (ins, p, name) =>
+    ins.length === 2 ? broadcast(ins, p, name) : {
+      shape: reduced(at(ins, 0).shape, reduceParams(p, name)),
       dtype: at(ins, 0).dtype,
     },
-  sum: (ins, p) => ({
-    shape: reduced(at(ins, 0).shape, p as ReduceParams),
+  sum: (ins, p, name) => ({
+    shape: reduced(at(ins, 0).shape, reduceParams(p, name)),
     dtype: at(ins, 0).dtype,
   }),
-  argmax: (ins, p) => {
-    const q = p as { axis: number; keepDims: boolean };
-    return {
-      shape: reduced(at(ins, 0).shape, {
-        axes: [q.axis],
-        keepDims: q.keepDims,
-      }),
-      dtype: "int32",
-    };
-  },
+  argmax: (ins, p, name) => ({
+    shape: reduced(at(ins, 0).shape, {
+      axes: [numberParam(p, "axis", name)],
+      keepDims: booleanParam(p, "keepDims", name),
+    }),
+    dtype: "int32",
+  }),
   where: (ins) => ({
     shape: broadcastShapes(
       broadcastShapes(at(ins, 0).shape, at(ins, 1).shape),
@@ -113,87 +115,89 @@ const rules: Record<string, Rule> = {
     shape: matmulShape(at(ins, 0).shape, at(ins, 1).shape),
     dtype: "float32",
   }),
-  conv2d: (_ins, p) => {
-    const g = p as Conv2dGeometry;
+  conv2d: (_ins, p, name) => {
+    const g = convParams(p, name);
     return { shape: [g.n, g.outH, g.outW, g.o], dtype: "float32" };
   },
-  conv2dBackpropInput: (_ins, p) => {
-    const g = p as Conv2dGeometry;
+  conv2dBackpropInput: (_ins, p, name) => {
+    const g = convParams(p, name);
     return { shape: [g.n, g.h, g.w, g.c], dtype: "float32" };
   },
-  conv2dBackpropFilter: (_ins, p) => {
-    const g = p as Conv2dGeometry;
+  conv2dBackpropFilter: (_ins, p, name) => {
+    const g = convParams(p, name);
     return { shape: [g.kh, g.kw, g.c, g.o], dtype: "float32" };
   },
-  maxPool2d: (_i, p) => ({
-    shape: poolOut(p as Pool2dGeometry),
+  maxPool2d: (_i, p, name) => ({
+    shape: poolOut(poolParams(p, name)),
     dtype: "float32",
   }),
-  maxPoolGather: (_i, p) => ({
-    shape: poolOut(p as Pool2dGeometry),
+  maxPoolGather: (_i, p, name) => ({
+    shape: poolOut(poolParams(p, name)),
     dtype: "float32",
   }),
-  avgPool2d: (_i, p) => ({
-    shape: poolOut(p as Pool2dGeometry),
+  avgPool2d: (_i, p, name) => ({
+    shape: poolOut(poolParams(p, name)),
     dtype: "float32",
   }),
-  maxPoolScatter: (_i, p) => ({
-    shape: poolIn(p as Pool2dGeometry),
+  maxPoolScatter: (_i, p, name) => ({
+    shape: poolIn(poolParams(p, name)),
     dtype: "float32",
   }),
-  avgPoolBackward: (_i, p) => ({
-    shape: poolIn(p as Pool2dGeometry),
+  avgPoolBackward: (_i, p, name) => ({
+    shape: poolIn(poolParams(p, name)),
     dtype: "float32",
   }),
-  reshape: (ins, p) => ({
-    shape: (p as { shape: Shape }).shape,
+  reshape: (ins, p, name) => ({
+    shape: shapeParam(p, "shape", name),
     dtype: at(ins, 0).dtype,
   }),
-  broadcastTo: (ins, p) => ({
-    shape: (p as { shape: Shape }).shape,
+  broadcastTo: (ins, p, name) => ({
+    shape: shapeParam(p, "shape", name),
     dtype: at(ins, 0).dtype,
   }),
-  transpose: (ins, p) => {
+  transpose: (ins, p, name) => {
     const x = at(ins, 0);
-    const perm = (p as { perm: readonly number[] }).perm;
-    return { shape: perm.map((a) => x.shape[a] as number), dtype: x.dtype };
+    const perm = numbersParam(p, "perm", name);
+    return { shape: perm.map((a) => dimOf(x.shape, a)), dtype: x.dtype };
   },
-  slice: (ins, p) => {
-    const q = p as SliceParams, x = at(ins, 0);
+  slice: (ins, p, name) => {
+    const axis = numberParam(p, "axis", name), x = at(ins, 0);
+    const len = numberParam(p, "len", name);
     return {
-      shape: x.shape.map((d, i) => (i === q.axis ? q.len : d)),
+      shape: x.shape.map((d, i) => (i === axis ? len : d)),
       dtype: x.dtype,
     };
   },
-  pad: (ins, p) => {
-    const q = p as SliceParams, x = at(ins, 0);
+  pad: (ins, p, name) => {
+    const axis = numberParam(p, "axis", name), x = at(ins, 0);
+    const dim = numberParam(p, "dim", name);
     return {
-      shape: x.shape.map((d, i) => (i === q.axis ? q.dim : d)),
+      shape: x.shape.map((d, i) => (i === axis ? dim : d)),
       dtype: x.dtype,
     };
   },
-  concat: (ins, p) => ({
-    shape: concatShape(ins.map((x) => x.shape), (p as { axis: number }).axis),
+  concat: (ins, p, name) => ({
+    shape: concatShape(ins.map((x) => x.shape), numberParam(p, "axis", name)),
     dtype: at(ins, 0).dtype,
   }),
   gather: (ins) => ({
     shape: [...at(ins, 1).shape, ...at(ins, 0).shape.slice(1)],
     dtype: at(ins, 0).dtype,
   }),
-  scatterAdd: (ins, p) => ({
+  scatterAdd: (ins, p, name) => ({
     shape: [
-      (p as { rows: number }).rows,
+      numberParam(p, "rows", name),
       ...at(ins, 0).shape.slice(at(ins, 1).shape.length),
     ],
     dtype: at(ins, 0).dtype,
   }),
-  oneHot: (ins, p) => ({
-    shape: [...at(ins, 0).shape, (p as { depth: number }).depth],
+  oneHot: (ins, p, name) => ({
+    shape: [...at(ins, 0).shape, numberParam(p, "depth", name)],
     dtype: "float32",
   }),
-  cast: (ins, p) => ({
+  cast: (ins, p, name) => ({
     shape: at(ins, 0).shape,
-    dtype: (p as { dtype: DType }).dtype,
+    dtype: dtypeParam(p, "dtype", name),
   }),
 };
 
@@ -209,5 +213,5 @@ export function abstractEval(
   params: unknown,
 ): Aval | undefined {
   const rule = Object.hasOwn(rules, name) ? rules[name] : undefined;
-  return rule === undefined ? undefined : rule(ins, params);
+  return rule === undefined ? undefined : rule(ins, params, name);
 }

@@ -24,22 +24,21 @@ import {
 } from "./ir.ts";
 
 /** A shape and dtype with no values: what a staged tensor stands for. */
-class AbstractValue<S extends Shape, D extends DType> extends Tensor<S, D> {
-  constructor(shape: S, dtype: D) {
+class AbstractValue extends Tensor<Shape, DType> {
+  constructor(shape: Shape, dtype: DType) {
     super(shape, dtype);
   }
 }
 
 /** A value inside staging: a variable of the program being built. @internal */
-export class StagingTracer<S extends Shape = Shape, D extends DType = DType>
-  extends Tracer<S, D> {
+export class StagingTracer extends Tracer<Shape, DType> {
   /** The variable it stands for. */
   readonly v: Var;
   constructor(trace: StagingTrace, v: Var) {
-    super(trace, new AbstractValue(v.shape as S, v.dtype as D));
+    super(trace, new AbstractValue(v.shape, v.dtype));
     this.v = v;
   }
-  protected override concrete(): Tensor<S, D> {
+  protected override concrete(): AnyTensor {
     throw new TypeError(
       `Cannot read the values of a staged tensor of shape [${
         this.shape.join(", ")
@@ -88,9 +87,13 @@ export class StagingTrace extends Trace {
       // A customVjp's forward is written with public ops: its body is staged
       // for its shape (and for exporters), and the equation keeps the
       // primitive so that replaying it keeps the custom rule.
-      body = stage((...xs: never[]) => prim.impl(xs, params), {
+      const tree: TreeDef<AnyTensor[]> = {
+        kind: "array",
+        children: ins.map(() => ({ kind: "leaf" })),
+      };
+      body = stage((...xs: AnyTensor[]) => prim.impl(xs, params), {
         leaves: ins,
-        tree: { kind: "array", children: ins.map(() => ({ kind: "leaf" })) },
+        tree,
       });
       aval = body.outputs[0];
     }
@@ -105,17 +108,17 @@ export class StagingTrace extends Trace {
       params,
       inputs: ins,
       outputs: [out],
-      prim: prim as Primitive<unknown>,
+      prim,
       ...(body === undefined ? {} : { body }),
     });
-    return new StagingTracer(this, out) as unknown as AnyTensor;
+    return new StagingTracer(this, out);
   }
 }
 
-/** The shape and dtype of each leaf of an argument list, and its structure. */
-export interface Signature {
+/** The shape and dtype of each leaf of an argument list `A`, and its structure. */
+export interface Signature<A extends readonly unknown[] = readonly unknown[]> {
   readonly leaves: readonly { shape: Shape; dtype: DType }[];
-  readonly tree: TreeDef;
+  readonly tree: TreeDef<A>;
 }
 
 /**
@@ -123,18 +126,17 @@ export interface Signature {
  *
  * @internal
  */
-export function stage(
-  f: (...args: never[]) => unknown,
-  sig: Signature,
-): Program {
+export function stage<A extends readonly unknown[], R>(
+  f: (...args: A) => R,
+  sig: Signature<A>,
+): Program<A, R> {
   return withTrace(
     (l) => new StagingTrace(l),
     (trace) =>
       withDynamicTrace(trace, () => {
         const inputs = sig.leaves.map((a) => trace.newVar(a.shape, a.dtype));
         const tracers = inputs.map((v) => new StagingTracer(trace, v));
-        const args = treeUnflatten(sig.tree, tracers) as never[];
-        const out = f(...args);
+        const out = f(...treeUnflatten(sig.tree, tracers));
         const [leaves, outTree] = treeFlatten(out);
         const outputs = leaves.map((o, i) => trace.varOf(o, `output ${i}`));
         // Number the variables in print order: constants, inputs, equations.
@@ -157,7 +159,7 @@ export function stage(
           inputs: e.inputs.map(rename),
           outputs: e.outputs.map(rename),
         }));
-        const program: Program = {
+        const program: Program<A, R> = {
           inputs: ins,
           constants,
           equations,
@@ -172,7 +174,9 @@ export function stage(
 }
 
 /** The signature of concrete arguments (their leaves' shapes and dtypes). @internal */
-export function signatureOf(args: readonly unknown[]): Signature {
+export function signatureOf<A extends readonly unknown[]>(
+  args: A,
+): Signature<A> {
   const [leaves, tree] = treeFlatten(args);
   return {
     leaves: leaves.map((l) => ({ shape: l.shape, dtype: l.dtype })),
@@ -215,6 +219,5 @@ export function signatureOf(args: readonly unknown[]): Signature {
 export function trace<A extends readonly unknown[], R>(
   f: (...args: A) => R,
 ): (...args: A) => Program {
-  return (...args: A) =>
-    stage(f as unknown as (...args: never[]) => unknown, signatureOf(args));
+  return (...args: A) => stage(f, signatureOf(args));
 }
