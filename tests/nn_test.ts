@@ -6,12 +6,12 @@ import {
   assertThrows,
 } from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
+import { signatureOf, stage } from "../src/staging/trace.ts";
 import {
   add,
   argmax,
   conv2d as conv2dOp,
   crossEntropy,
-  flatten as flattenOp,
   grad,
   jvp,
   key,
@@ -273,8 +273,22 @@ Deno.test("a tiny CNN learns vertical versus horizontal bars to 100%", () => {
   assertEquals(acc, 1);
 });
 
-Deno.test("sequential fuses dense/conv2d + relu into one epilogue with the same values and gradients", () => {
-  const model = nn.sequential(
+/** The primitives `f` runs on `args`, by name, in order. */
+function primitivesOf(
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+): string[] {
+  return stage(f, signatureOf(args)).equations.map((e) => e.primitive);
+}
+
+Deno.test('activation: "relu" fuses the bias add and the relu; relu() layers give the same values unfused', () => {
+  const fused = nn.sequential(
+    nn.conv2d({ filters: 3, kernel: 3, activation: "relu" }),
+    nn.flatten(),
+    nn.dense({ units: 4, activation: "relu" }),
+    nn.dense({ units: 2 }),
+  );
+  const plain = nn.sequential(
     nn.conv2d({ filters: 3, kernel: 3 }),
     nn.relu(),
     nn.flatten(),
@@ -282,44 +296,48 @@ Deno.test("sequential fuses dense/conv2d + relu into one epilogue with the same 
     nn.relu(),
     nn.dense({ units: 2 }),
   );
-  // Count the fused calls through the layers' runtime halves.
-  let fusedCalls = 0;
-  for (const l of [model.layers[0], model.layers[3]]) {
-    const impl = (l as unknown as { impl: nn.LayerImpl }).impl;
-    const runRelu = impl.runRelu!.bind(impl);
-    Object.assign(impl, {
-      runRelu: (...a: Parameters<typeof runRelu>) => {
-        fusedCalls++;
-        return runRelu(...a);
-      },
-    });
-  }
-  const p0 = model.init(key(0), [6, 6, 2]);
+  const p0 = fused.init(key(0), [6, 6, 2]);
   // Biases of both signs, so that the relu cuts somewhere.
-  const params = [
+  const pf: typeof p0 = [
     { ...p0[0], bias: uniform(key(2), [3], { min: -0.5, max: 0.5 }) },
     p0[1],
-    p0[2],
-    { ...p0[3], bias: uniform(key(3), [4], { min: -0.5, max: 0.5 }) },
-    p0[4],
-    p0[5],
-  ] as typeof p0;
+    { ...p0[2], bias: uniform(key(3), [4], { min: -0.5, max: 0.5 }) },
+    p0[3],
+  ];
+  const pp: ReturnType<typeof plain.init<[6, 6, 2]>> = [
+    pf[0],
+    {},
+    pf[1],
+    pf[2],
+    {},
+    pf[3],
+  ];
   const x = uniform(key(1), [2, 6, 6, 2], { min: -1, max: 1 });
-  const unfused = (p: typeof params, xx = x) => {
-    const h = reluOp(add(conv2dOp(xx, p[0].kernel), p[0].bias));
-    const f = reluOp(add(matmul(flattenOp(h), p[3].kernel), p[3].bias));
-    return add(matmul(f, p[5].kernel), p[5].bias);
-  };
-  assertEquals(model.apply(params, x).toFlat(), unfused(params).toFlat());
-  assertEquals(fusedCalls, 2);
-  const loss =
-    (f: (p: typeof params) => Tensor<[2, 2]>) => (p: typeof params) =>
-      sum(square(f(p)));
-  const g1 = grad(loss((p) => model.apply(p, x)))(params);
-  const g2 = grad(loss(unfused))(params);
-  for (const i of [0, 3, 5] as const) {
-    assertEquals(g1[i].kernel.toFlat(), g2[i].kernel.toFlat(), `kernel ${i}`);
-    assertEquals(g1[i].bias.toFlat(), g2[i].bias.toFlat(), `bias ${i}`);
+  assertEquals(fused.apply(pf, x).toFlat(), plain.apply(pp, x).toFlat());
+  // Asked for: the fused primitive, no separate add or relu. A plain fold:
+  // relu() after dense or conv2d stays a layer of its own.
+  const ran = primitivesOf((p: typeof pf, xx: typeof x) => fused.apply(p, xx), [
+    pf,
+    x,
+  ]);
+  assertEquals(ran, [
+    ...["conv2d", "biasRelu", "reshape"],
+    ...["matmul", "biasRelu", "matmul", "add"],
+  ]);
+  const ranPlain = primitivesOf(
+    (p: typeof pp, xx: typeof x) => plain.apply(p, xx),
+    [pp, x],
+  );
+  assertEquals(ranPlain, [
+    ...["conv2d", "add", "relu", "reshape"],
+    ...["matmul", "add", "relu", "matmul", "add"],
+  ]);
+  // The same gradients.
+  const g1 = grad((p: typeof pf) => sum(square(fused.apply(p, x))))(pf);
+  const g2 = grad((p: typeof pp) => sum(square(plain.apply(p, x))))(pp);
+  for (const [a, b] of [[g1[0], g2[0]], [g1[2], g2[3]], [g1[3], g2[5]]]) {
+    assertEquals(a!.kernel.toFlat(), b!.kernel.toFlat());
+    assertEquals(a!.bias.toFlat(), b!.bias.toFlat());
   }
   assert(
     g1[0].bias.toFlat().some((v) => v !== 0),
@@ -327,7 +345,145 @@ Deno.test("sequential fuses dense/conv2d + relu into one epilogue with the same 
   );
   // Forward mode through the fused epilogue agrees too.
   const dir = uniform(key(4), [2, 6, 6, 2], { min: -1, max: 1 });
-  const [, t1] = jvp((xx: typeof x) => model.apply(params, xx), [x], [dir]);
-  const [, t2] = jvp((xx: typeof x) => unfused(params, xx), [x], [dir]);
+  const [, t1] = jvp((xx: typeof x) => fused.apply(pf, xx), [x], [dir]);
+  const [, t2] = jvp((xx: typeof x) => plain.apply(pp, xx), [x], [dir]);
   assertEquals(t1.toFlat(), t2.toFlat());
+  // Without a bias, relu alone.
+  const nb = nn.dense({ units: 3, useBias: false, activation: "relu" });
+  const pn = nb.init(key(5), [2]);
+  const xn = tensor([[1, -2], [-3, 4]]);
+  assertEquals(
+    nb.apply(pn, xn).toArray(),
+    reluOp(matmul(xn, pn.kernel)).toArray(),
+  );
+  assertStringIncludes(nn.summary(fused, [6, 6, 2]), "conv2d 3x3x3 relu");
+  assertThrows(
+    // @ts-expect-error: "gelu" is not an activation
+    () => nn.dense({ units: 2, activation: "gelu" }),
+    RangeError,
+    'Expected activation to be "linear" or "relu" but found gelu',
+  );
+});
+
+Deno.test("apply with parameters made for inputs of another size: one sentence at compile time and at run time", () => {
+  const model = nn.sequential(
+    nn.conv2d({ filters: 6, kernel: 3, activation: "relu" }),
+    nn.maxPool2d({ size: 2 }),
+    nn.flatten(),
+    nn.dense({ units: 10 }),
+  );
+  const params = model.init(key(0), [30, 30, 1]);
+  const x = zeros([8, 36, 36, 1]);
+  const sentence =
+    "Layer 4 (dense) was initialized for inputs [B, 1176] but found [8, 1734]";
+  // What the compiler says: the input's parameter type is the sentence.
+  type Expected = Parameters<
+    typeof model.apply<[8, 36, 36, 1], typeof params>
+  >[1];
+  assertType<IsExact<Expected, typeof sentence>>(true);
+  const _compileOnly = () =>
+    // @ts-expect-error: Layer 4 (dense) was initialized for inputs [B, 1176] but found [8, 1734]
+    model.apply(params, x);
+  // At run time, for a shape known only then: the same sentence.
+  const dynamic: number[] = [8, 36, 36, 1];
+  const e = assertThrows(() => model.apply(params, zeros(dynamic)), RangeError);
+  assertEquals(e.message, sentence);
+  // The right size still works.
+  assertEquals(model.apply(params, zeros([8, 30, 30, 1])).shape, [8, 10]);
+
+  // Channels: the first layer's parameters.
+  const rgb = zeros([2, 30, 30, 3]);
+  type ForRgb = Parameters<
+    typeof model.apply<[2, 30, 30, 3], typeof params>
+  >[1];
+  assertType<
+    IsExact<
+      ForRgb,
+      "Layer 1 (conv2d) was initialized for inputs [B, H, W, 1] but found [2, 30, 30, 3]"
+    >
+  >(true);
+  const _rgb = () =>
+    // @ts-expect-error: Layer 1 (conv2d) was initialized for inputs [B, H, W, 1]
+    model.apply(params, rgb);
+  const rgbShape: number[] = [2, 30, 30, 3];
+  assertEquals(
+    assertThrows(() => model.apply(params, zeros(rgbShape)), RangeError)
+      .message,
+    "Layer 1 (conv2d) was initialized for inputs [B, H, W, 1] but found [2, 30, 30, 3]",
+  );
+});
+
+Deno.test("a misfit of a single layer or a nested model names it the same way at compile time and at run time", () => {
+  const d = nn.dense({ units: 3 });
+  const pd = d.init(key(0), [4]);
+  type Dense = Parameters<typeof d.apply<[2, 5], typeof pd>>[1];
+  assertType<
+    IsExact<Dense, "dense was initialized for inputs [B, 4] but found [2, 5]">
+  >(true);
+  const five: number[] = [2, 5];
+  assertEquals(
+    assertThrows(() => d.apply(pd, zeros(five)), RangeError).message,
+    "dense was initialized for inputs [B, 4] but found [2, 5]",
+  );
+
+  const model = nn.sequential(
+    nn.sequential(nn.dense({ units: 3 }), nn.relu()),
+    nn.dense({ units: 2 }),
+  );
+  const pm = model.init(key(1), [4]);
+  type Nested = Parameters<typeof model.apply<[2, 5], typeof pm>>[1];
+  const nested =
+    "Layer 1 (sequential): Layer 1 (dense) was initialized for inputs [B, 4] but found [2, 5]";
+  assertType<IsExact<Nested, typeof nested>>(true);
+  assertEquals(
+    assertThrows(() => model.apply(pm, zeros(five)), RangeError).message,
+    nested,
+  );
+
+  const bn = nn.batchNorm();
+  const pb = bn.init(key(2), [2]);
+  const sb = bn.initState([2]);
+  type Norm = Parameters<typeof bn.apply<[2, 3], typeof pb>>[1];
+  const norm =
+    "batchNorm was initialized for inputs [B, ..., 2] but found [2, 3]";
+  assertType<IsExact<Norm, typeof norm>>(true);
+  assertEquals(
+    assertThrows(
+      () => bn.apply(pb, zeros([2, 3] as number[]), { state: sb }),
+      RangeError,
+    )
+      .message,
+    norm,
+  );
+
+  // Parameters of another layer: a sentence too.
+  const pool = nn.maxPool2d({ size: 2 });
+  type Pool = Parameters<typeof pool.apply<[1, 4, 4, 1], typeof pd>>[1];
+  assertType<IsExact<Pool, "maxPool2d takes no parameters: pass {}">>(true);
+  // The wrong number of parameters for a model.
+  const _short = () =>
+    // @ts-expect-error: sequential expects parameters for 2 layers but found 1
+    model.apply([pm[0]], zeros([2, 4]));
+  assertThrows(
+    // @ts-expect-error: sequential expects a tuple of parameters for 2 layers
+    () => model.apply(pm.slice(0, 1), zeros(five)),
+    TypeError,
+    "Expected parameters for 2 layers but found 1",
+  );
+});
+
+Deno.test("layers without parameters or state get the defaults: {} and null", () => {
+  const r = nn.relu();
+  const p = r.init(key(0), [3]);
+  assertType<IsExact<typeof p, nn.NoParams>>(true);
+  assertEquals(p, {});
+  assertEquals(r.initState([3]), null);
+  const [y, s] = r.applyWithState(p, null, tensor([[-1, 0, 2]]));
+  assertEquals(y.toArray(), [[0, 0, 2]]);
+  assertEquals(s, null);
+  const d = nn.dense({ units: 2 });
+  assertEquals(d.initState([3]), null);
+  const model = nn.sequential(nn.flatten(), d, nn.relu());
+  assertEquals(model.initState([1, 3]), [null, null, null]);
+  assertStringIncludes(nn.summary(model, [1, 3]), "Total params: 8");
 });

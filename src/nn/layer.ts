@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { AnyTensor, Shape, Tensor } from "../tensor.ts";
+import { type AnyTensor, type Shape, Tensor } from "../tensor.ts";
 import type { Key } from "../random.ts";
 import { foldIn } from "../random.ts";
 import type { Arg, Result, ShapeError } from "../shape/mod.ts";
@@ -29,6 +29,35 @@ export interface LayerRule {
   readonly params: unknown;
   /** The state tree for that input (running statistics); `null` if none. */
   readonly state: unknown;
+  /** The parameters given to `apply`; fixed by {@linkcode MisfitOf}. */
+  readonly given: unknown;
+  /**
+   * Why the `given` parameters do not fit the input: the end of a sentence
+   * whose subject is the layer (`"was initialized for inputs [B, 1176] but
+   * found [8, 1734]"`), or a {@linkcode ShapeError} with a whole sentence
+   * (from a layer inside a sequential model). Read only when they do not fit.
+   */
+  readonly misfit: unknown;
+}
+
+/** The default rule members of a layer without state: `state` is `null`. */
+export interface StatelessRule extends LayerRule {
+  /** The state for the input shape: none. */
+  readonly state: null;
+}
+
+/** The parameters of a layer without any: `{}`. */
+export type NoParams = Record<string, never>;
+
+/**
+ * The default rule members of a layer without parameters or state (pooling,
+ * flatten, activations, dropout): parameters `{}`, state `null`.
+ */
+export interface PlainRule extends StatelessRule {
+  /** The parameters for the input shape: none. */
+  readonly params: NoParams;
+  /** What is wrong with parameters other than `{}`. */
+  readonly misfit: "takes no parameters: pass {}";
 }
 
 /** A rule's input as a shape. */
@@ -43,6 +72,31 @@ export type ParamsOf<R extends LayerRule, S extends Shape> =
 /** The state of rule `R` for input shape `S`. */
 export type StateOf<R extends LayerRule, S extends Shape> =
   (R & { readonly input: S })["state"];
+/** Why parameters `P` do not fit rule `R` for input shape `S` (see {@linkcode LayerRule.misfit}). */
+export type MisfitOf<R extends LayerRule, S extends Shape, P> =
+  (R & { readonly input: S; readonly given: P })["misfit"];
+
+/**
+ * The sentence of a misfit `M` of a layer called `Subject`: a whole sentence
+ * as it is, a sentence end after the subject.
+ */
+export type MisfitSentence<Subject extends string, M> = M extends
+  ShapeError<infer T> ? T
+  : M extends string ? `${Subject} ${M}`
+  : `${Subject} was given parameters that do not fit it`;
+
+/**
+ * What applying a layer of rule `R` and kind `K` with parameters `P` to an
+ * input of shape `S` gives: the output shape, or a {@linkcode ShapeError}
+ * when the input does not fit the rule or the parameters were made for other
+ * inputs (`"Layer 5 (dense) was initialized for inputs [B, 1176] but found
+ * [8, 1734]"`). `apply` checks its input through it.
+ */
+export type Applied<R extends LayerRule, K extends string, S extends Shape, P> =
+  OutputOf<R, S> extends infer O ? O extends ShapeError<string> ? O
+    : [P] extends [ParamsOf<R, S>] ? O
+    : ShapeError<MisfitSentence<K, MisfitOf<R, S, P>>>
+    : never;
 
 /** Options of a layer's `apply`. */
 export interface ApplyOptions {
@@ -54,7 +108,7 @@ export interface ApplyOptions {
   state?: unknown;
 }
 
-/** The untyped runtime half of a layer, shared by every layer kind. */
+/** The untyped runtime half of a layer, shared by every layer kind; built by {@linkcode makeLayer}. */
 export interface LayerImpl {
   /** A short description for summaries, such as `"conv2d 5x5x8"`. */
   readonly description: string;
@@ -64,19 +118,11 @@ export interface LayerImpl {
   initParams(key: Key, input: Shape): unknown;
   /** Fresh state for an input shape (batch first); `null` for stateless layers. */
   initState(input: Shape): unknown;
-  /** The forward pass; returns the output and the new state. */
-  run(
-    params: unknown,
-    x: AnyTensor,
-    options: ApplyOptions,
-    state: unknown,
-  ): [AnyTensor, unknown];
   /**
-   * The forward pass followed by relu, fused (same values and derivatives as
-   * `run` then relu); `sequential` calls it for this layer and a `relu()`
-   * layer right after it. Optional.
+   * The forward pass; returns the output and the new state. Throws
+   * {@linkcode ParamsMisfit} when the parameters were made for other inputs.
    */
-  runRelu?(
+  run(
     params: unknown,
     x: AnyTensor,
     options: ApplyOptions,
@@ -85,7 +131,7 @@ export interface LayerImpl {
   /** The number of parameters for an input shape. */
   countParams(input: Shape): number;
   /** Inner layers, for summaries of nested models. */
-  readonly children?: readonly AnyLayer[];
+  readonly children?: readonly AnyLayer[] | undefined;
   /**
    * How output positions see input positions, for the receptive field in
    * summaries: a sliding window (conv and pooling); `"global"` when every
@@ -93,7 +139,7 @@ export interface LayerImpl {
    * positions become features. Omitted for layers that keep each position
    * to itself (activations, dropout, normalization).
    */
-  readonly field?: LayerField;
+  readonly field?: LayerField | undefined;
 }
 
 /** The sliding window of a conv or pooling layer, per spatial axis `[h, w]`. */
@@ -141,16 +187,19 @@ export interface Layer<R extends LayerRule, K extends string> {
     inputShape: Arg<OutputOf<R, [number, ...S]>, S>,
   ): StateOf<R, [number, ...S]>;
   /**
-   * Applies the layer to a batch.
+   * Applies the layer to a batch. An input the layer does not fit, or
+   * parameters made for inputs of another shape, are a compile error whose
+   * text is one sentence (see {@linkcode Applied}), and a `RangeError` with
+   * the same sentence at run time.
    *
    * @param params The parameters from `init`.
    * @param x The input batch.
    * @param options Training mode, random key, state.
    * @returns The output batch.
    */
-  apply<S extends Shape>(
-    params: NoInfer<ParamsOf<R, S>>,
-    x: Arg<OutputOf<R, S>, Tensor<S, "float32">>,
+  apply<S extends Shape, P extends object | []>(
+    params: P,
+    x: Arg<Applied<R, K, S, P>, Tensor<S, "float32">>,
     options?: ApplyOptions,
   ): Tensor<Result<OutputOf<R, S>>, "float32">;
   /**
@@ -163,10 +212,10 @@ export interface Layer<R extends LayerRule, K extends string> {
    * @param options Training mode and random key.
    * @returns `[output, newState]`.
    */
-  applyWithState<S extends Shape>(
-    params: NoInfer<ParamsOf<R, S>>,
+  applyWithState<S extends Shape, P extends object | []>(
+    params: P,
     state: NoInfer<StateOf<R, S>>,
-    x: Arg<OutputOf<R, S>, Tensor<S, "float32">>,
+    x: Arg<Applied<R, K, S, P>, Tensor<S, "float32">>,
     options?: ApplyOptions,
   ): [Tensor<Result<OutputOf<R, S>>, "float32">, StateOf<R, S>];
   /** The runtime implementation. @internal */
@@ -177,39 +226,239 @@ export interface Layer<R extends LayerRule, K extends string> {
 // deno-lint-ignore no-explicit-any
 export type AnyLayer = Layer<any, string>;
 
-/** Builds a layer from its runtime implementation. @internal */
-export function makeLayer<R extends LayerRule, K extends string>(
+/**
+ * What a layer throws when its parameters were made for inputs of another
+ * shape. The message is a sentence without its subject (`"was initialized
+ * for inputs [B, 1176] but found [8, 1734]"`); `apply` and `sequential` put
+ * the layer's kind or position in front.
+ *
+ * @internal
+ */
+export class ParamsMisfit extends RangeError {
+  /** @param message The sentence without its subject. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RangeError";
+  }
+}
+
+/** How a layer kind makes, checks and counts its parameters. @internal */
+export interface ParamsDef<P> {
+  /** Fresh parameters for an input shape (batch first). */
+  init(key: Key, input: Shape): P;
+  /**
+   * The parameters given to `apply`, checked against the input shape;
+   * throws {@linkcode ParamsMisfit} when they were made for other inputs.
+   */
+  read(params: unknown, input: Shape): P;
+  /** The number of parameters for an input shape. */
+  count(input: Shape): number;
+}
+
+/** How a layer kind makes and checks its state (running statistics). @internal */
+export interface StateDef<St> {
+  /** Fresh state for an input shape (batch first). */
+  init(input: Shape): St;
+  /** The state given to `apply`, checked. */
+  read(state: unknown): St;
+}
+
+/** What every layer kind defines. @internal */
+export interface LayerBasics {
+  /** A short description for summaries. */
+  readonly description: string;
+  /** See {@linkcode LayerImpl.field}. */
+  readonly field?: LayerField | undefined;
+  /** The output shape for an input shape (batch first); throws RangeError with the rule's message. */
+  outputShape(input: Shape): Shape;
+}
+
+/** A layer kind's runtime definition, for {@linkcode makeLayer}. @internal */
+export interface LayerDef<P, St> extends LayerBasics {
+  /** The parameters. */
+  readonly params: ParamsDef<P>;
+  /** The state. */
+  readonly state: StateDef<St>;
+  /** Inner layers, for summaries. */
+  readonly children?: readonly AnyLayer[] | undefined;
+  /** The forward pass; returns the output and the new state. */
+  run(
+    params: P,
+    x: AnyTensor,
+    options: ApplyOptions,
+    state: St,
+  ): [AnyTensor, St];
+}
+
+/** The definition of a layer without state, for {@linkcode statelessLayer}. @internal */
+export interface StatelessDef<P> extends LayerBasics {
+  /** The parameters. */
+  readonly params: ParamsDef<P>;
+  /** The forward pass. */
+  forward(params: P, x: AnyTensor, options: ApplyOptions): AnyTensor;
+}
+
+/** The definition of a layer without parameters or state, for {@linkcode plainLayer}. @internal */
+export interface PlainDef extends LayerBasics {
+  /** The forward pass. */
+  forward(x: AnyTensor, options: ApplyOptions): AnyTensor;
+}
+
+/**
+ * The default parameters, of layers without any: `{}` made, whatever is
+ * given ignored, 0 counted.
+ *
+ * @internal
+ */
+export const noParams: ParamsDef<NoParams> = {
+  init: () => ({}),
+  read: () => ({}),
+  count: () => 0,
+};
+
+/** The default state, of layers without any: `null` made and returned. @internal */
+export const noState: StateDef<null> = {
+  init: () => null,
+  read: () => null,
+};
+
+/** Runs `f`, turning a {@linkcode ParamsMisfit} into a sentence about `subject`. */
+function about<T>(subject: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ParamsMisfit) {
+      throw new RangeError(`${subject} ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Builds a layer from its definition. Layers without state use
+ * {@linkcode statelessLayer}, layers without parameters or state
+ * {@linkcode plainLayer}: the defaults are {@linkcode noParams} and
+ * {@linkcode noState}, nothing else.
+ *
+ * @internal
+ */
+export function makeLayer<R extends LayerRule, K extends string, P, St>(
   kind: K,
-  impl: LayerImpl,
+  def: LayerDef<P, St>,
 ): Layer<R, K> {
-  const layer = {
-    kind,
-    impl,
-    init(key: Key, inputShape: Shape) {
-      const full = [1, ...inputShape];
-      impl.outputShape(full);
-      return impl.initParams(key, full);
-    },
-    initState(inputShape: Shape) {
-      const full = [1, ...inputShape];
-      impl.outputShape(full);
-      return impl.initState(full);
-    },
-    apply(params: unknown, x: AnyTensor, options: ApplyOptions = {}) {
-      impl.outputShape(x.shape);
-      return impl.run(params, x, options, options.state ?? null)[0];
-    },
-    applyWithState(
-      params: unknown,
-      state: unknown,
-      x: AnyTensor,
-      options: ApplyOptions = {},
-    ) {
-      impl.outputShape(x.shape);
-      return impl.run(params, x, options, state);
-    },
+  const { params, state, run } = def;
+  const impl: LayerImpl = {
+    description: def.description,
+    field: def.field,
+    children: def.children,
+    outputShape: (s) => def.outputShape(s),
+    initParams: (key, s) => params.init(key, s),
+    initState: (s) => state.init(s),
+    run: (p, x, options, st) =>
+      run(params.read(p, x.shape), x, options, state.read(st)),
+    countParams: (s) => params.count(s),
   };
-  return layer as unknown as Layer<R, K>;
+  /** The input of `apply`, checked: a tensor the layer's rule accepts. */
+  const inputOf = (x: unknown): AnyTensor => {
+    if (!(x instanceof Tensor)) {
+      throw new TypeError(
+        `Expected the input of ${kind} to be a tensor but found ${typeof x}`,
+      );
+    }
+    impl.outputShape(x.shape);
+    return x;
+  };
+  // The overload signatures carry the type rule `R`, a phantom the runtime
+  // half follows; the implementation signatures are the untyped ones.
+  function init<const S extends Shape>(
+    key: Key,
+    inputShape: Arg<OutputOf<R, [number, ...S]>, S>,
+  ): ParamsOf<R, [number, ...S]>;
+  function init(key: Key, inputShape: Shape): unknown {
+    const full = [1, ...inputShape];
+    impl.outputShape(full);
+    return impl.initParams(key, full);
+  }
+  function initState<const S extends Shape>(
+    inputShape: Arg<OutputOf<R, [number, ...S]>, S>,
+  ): StateOf<R, [number, ...S]>;
+  function initState(inputShape: Shape): unknown {
+    const full = [1, ...inputShape];
+    impl.outputShape(full);
+    return impl.initState(full);
+  }
+  function apply<S extends Shape, P extends object | []>(
+    params: P,
+    x: Arg<Applied<R, K, S, P>, Tensor<S, "float32">>,
+    options?: ApplyOptions,
+  ): Tensor<Result<OutputOf<R, S>>, "float32">;
+  function apply(
+    params: unknown,
+    x: unknown,
+    options: ApplyOptions = {},
+  ): AnyTensor {
+    const t = inputOf(x);
+    return about(
+      kind,
+      () => impl.run(params, t, options, options.state ?? null),
+    )[0];
+  }
+  function applyWithState<S extends Shape, P extends object | []>(
+    params: P,
+    state: NoInfer<StateOf<R, S>>,
+    x: Arg<Applied<R, K, S, P>, Tensor<S, "float32">>,
+    options?: ApplyOptions,
+  ): [Tensor<Result<OutputOf<R, S>>, "float32">, StateOf<R, S>];
+  function applyWithState(
+    params: unknown,
+    state: unknown,
+    x: unknown,
+    options: ApplyOptions = {},
+  ): [AnyTensor, unknown] {
+    const t = inputOf(x);
+    return about(kind, () => impl.run(params, t, options, state));
+  }
+  return { kind, impl, init, initState, apply, applyWithState };
+}
+
+/**
+ * Builds a layer without state (its state is `null`, see {@linkcode noState}).
+ *
+ * @internal
+ */
+export function statelessLayer<R extends LayerRule, K extends string, P>(
+  kind: K,
+  def: StatelessDef<P>,
+): Layer<R, K> {
+  const { forward } = def;
+  return makeLayer(kind, {
+    description: def.description,
+    field: def.field,
+    outputShape: (s) => def.outputShape(s),
+    params: def.params,
+    state: noState,
+    run: (p, x, options) => [forward(p, x, options), null],
+  });
+}
+
+/**
+ * Builds a layer without parameters or state (see {@linkcode noParams} and
+ * {@linkcode noState}).
+ *
+ * @internal
+ */
+export function plainLayer<R extends LayerRule, K extends string>(
+  kind: K,
+  def: PlainDef,
+): Layer<R, K> {
+  const { forward } = def;
+  return statelessLayer(kind, {
+    description: def.description,
+    field: def.field,
+    outputShape: (s) => def.outputShape(s),
+    params: noParams,
+    forward: (_p, x, options) => forward(x, options),
+  });
 }
 
 // ------------------------------------------------------------- sequential
@@ -217,7 +466,8 @@ export function makeLayer<R extends LayerRule, K extends string>(
 /** The shape rule of a layer type. */
 export type RuleOf<L> = L extends Layer<infer R, string> ? R : never;
 /** The kind name of a layer type (e.g. `"dense"`). */
-export type KindOf<L> = L extends Layer<LayerRule, infer K> ? K : string;
+export type KindOf<L> = L extends { readonly kind: infer K extends string } ? K
+  : string;
 
 /** The output of a list of layers folded over an input shape, or the first layer's error. */
 export type FoldOutput<
@@ -250,6 +500,40 @@ export type FoldState<Ls extends readonly unknown[], S> = Ls extends
   : []
   : [];
 
+/**
+ * Why the parameters `P` do not fit a list of layers for an input shape: a
+ * {@linkcode ShapeError} whose sentence names the first layer whose
+ * parameters were made for other inputs, by its position and kind.
+ */
+export type FoldMisfit<
+  Ls extends readonly unknown[],
+  S,
+  P,
+  I extends unknown[] = [],
+> = Ls extends readonly [infer L, ...infer Rest]
+  ? P extends readonly [infer P0, ...infer PR]
+    ? S extends Shape
+      ? [P0] extends [ParamsOf<RuleOf<L>, S>]
+        ? FoldMisfit<Rest, OutputOf<RuleOf<L>, S>, PR, [...I, 0]>
+      : MisfitOf<RuleOf<L>, S, P0> extends infer M
+        ? M extends ShapeError<infer T>
+          ? ShapeError<`Layer ${[...I, 0]["length"]} (${KindOf<L>}): ${T}`>
+        : ShapeError<
+          MisfitSentence<`Layer ${[...I, 0]["length"]} (${KindOf<L>})`, M>
+        >
+      : never
+    : never
+  : LengthMisfit<[...I, ...Ls], P>
+  : LengthMisfit<I, P>;
+
+/** The sentence end when the parameters of layers `Ls` are not a tuple of their length. */
+export type LengthMisfit<Ls extends readonly unknown[], P> = P extends
+  readonly unknown[]
+  ? number extends P["length"]
+    ? `expects a tuple of parameters for ${Ls["length"]} layers`
+  : `expects parameters for ${Ls["length"]} layers but found ${P["length"]}`
+  : `expects a tuple of parameters for ${Ls["length"]} layers`;
+
 /** The rule of a sequential model: the fold of its layers' rules. */
 export interface SequentialRule<Ls extends readonly unknown[]>
   extends LayerRule {
@@ -259,6 +543,8 @@ export interface SequentialRule<Ls extends readonly unknown[]>
   readonly params: FoldParams<Ls, In<this["input"]>>;
   /** The state for the input shape (`null` for a stateless layer). */
   readonly state: FoldState<Ls, In<this["input"]>>;
+  /** The first layer whose given parameters were made for other inputs. */
+  readonly misfit: FoldMisfit<Ls, In<this["input"]>, this["given"]>;
 }
 
 /** A sequential model: a layer made of layers, applied in order. */
@@ -269,32 +555,40 @@ export type Sequential<Ls extends readonly AnyLayer[]> =
     readonly layers: Ls;
   };
 
-/** Prefixes a layer's shape error with its position (1-based) and kind. */
+/**
+ * Runs layer `i`'s `f`, naming the layer in its errors: a shape error gets
+ * `Layer 2 (conv2d): ` in front, parameters made for other inputs become
+ * `Layer 2 (conv2d) was initialized for inputs ...`.
+ */
 function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
+  const subject = `Layer ${i + 1} (${layer.kind})`;
   try {
     return f();
   } catch (e) {
+    if (e instanceof ParamsMisfit) {
+      throw new RangeError(`${subject} ${e.message}`, { cause: e });
+    }
     if (e instanceof RangeError) {
-      throw new RangeError(`Layer ${i + 1} (${layer.kind}): ${e.message}`, {
-        cause: e,
-      });
+      throw new RangeError(`${subject}: ${e.message}`, { cause: e });
     }
     throw e;
   }
 }
 
 /**
- * Composes layers in order. The compiler folds their shape rules: the model's
- * output shape is known from the input shape, and the first layer that does
- * not fit is a compile error naming its position, its kind and the numbers
- * (a runtime `RangeError` with the same words for `number` dims). A
- * sequential model is itself a layer, so models nest.
+ * Composes layers in order, a plain fold (like stax's `serial`). The
+ * compiler folds their shape rules: the model's output shape is known from
+ * the input shape, and the first layer that does not fit is a compile error
+ * naming its position, its kind and the numbers (a runtime `RangeError`
+ * with the same words for `number` dims). So is the first layer whose
+ * parameters were made for inputs of another shape. A sequential model is
+ * itself a layer, so models nest.
  *
  * Parameters (and states) are tuples with one entry per layer.
  *
- * A `dense` or `conv2d` layer directly followed by `relu()` runs its bias add
- * and the relu as one fused pass, with the same values and derivatives as
- * the two layers one after the other.
+ * For a dense or conv2d layer followed by relu, ask for the fused epilogue
+ * with `activation: "relu"` (one pass instead of two); a `relu()` layer
+ * after it gives the same values, unfused.
  *
  * @param layers The layers.
  * @returns The model.
@@ -305,46 +599,47 @@ function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
  * import { assertEquals } from "@std/assert";
  *
  * const model = nn.sequential(
- *   nn.conv2d({ filters: 8, kernel: 5 }),  // [B, 24, 24, 8]
- *   nn.relu(),
- *   nn.maxPool2d({ size: 2 }),             // [B, 12, 12, 8]
- *   nn.flatten(),                          // [B, 1152]
- *   nn.dense({ units: 10 }),               // [B, 10]
+ *   nn.conv2d({ filters: 8, kernel: 5, activation: "relu" }), // [B, 24, 24, 8]
+ *   nn.maxPool2d({ size: 2 }),                                // [B, 12, 12, 8]
+ *   nn.flatten(),                                             // [B, 1152]
+ *   nn.dense({ units: 10 }),                                  // [B, 10]
  * );
  * const params = model.init(key(0), [28, 28, 1]);
- * assertEquals(params[4].kernel.shape, [1152, 10]);
+ * assertEquals(params[3].kernel.shape, [1152, 10]);
  * const y = model.apply(params, zeros([2, 28, 28, 1])); // Tensor<[2, 10]>
  * assertEquals(y.shape, [2, 10]);
+ * ```
+ *
+ * @example Inputs of another size than at init: one sentence
+ * ```ts
+ * import { key, nn, zeros } from "@tensa/tensa";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const model = nn.sequential(nn.flatten(), nn.dense({ units: 10 }));
+ * const params = model.init(key(0), [28, 28, 1]);
+ * // @ts-expect-error: Layer 2 (dense) was initialized for inputs [B, 784] but found [2, 900]
+ * assertThrows(() => model.apply(params, zeros([2, 30, 30, 1])), RangeError);
  * ```
  */
 export function sequential<const Ls extends readonly AnyLayer[]>(
   ...layers: Ls
 ): Sequential<Ls> {
-  const shapes = (input: Shape): Shape[] => {
-    const out: Shape[] = [input];
+  /** `f` of each layer with its input shape, folding the shapes from `input`. */
+  const eachLayer = <T>(
+    input: Shape,
+    f: (l: AnyLayer, s: Shape, i: number) => T,
+  ): T[] => {
     let s = input;
-    layers.forEach((l, i) => {
+    return layers.map((l, i) => {
+      const r = f(l, s, i);
       s = atLayer(i, l, () => l.impl.outputShape(s));
-      out.push(s);
+      return r;
     });
-    return out;
   };
-  const impl: LayerImpl = {
-    description: `sequential of ${layers.length} layers`,
-    children: layers,
-    outputShape: (input) => shapes(input)[layers.length] as Shape,
-    initParams(key, input) {
-      const ss = shapes(input);
-      return layers.map((l, i) =>
-        l.impl.initParams(foldIn(key, i), ss[i] as Shape)
-      );
-    },
-    initState(input) {
-      const ss = shapes(input);
-      return layers.map((l, i) => l.impl.initState(ss[i] as Shape));
-    },
-    run(params, x, options, state) {
-      const ps = params as readonly unknown[];
+  const params: ParamsDef<readonly unknown[]> = {
+    init: (key, input) =>
+      eachLayer(input, (l, s, i) => l.impl.initParams(foldIn(key, i), s)),
+    read(ps) {
       if (!Array.isArray(ps) || ps.length !== layers.length) {
         throw new TypeError(
           `Expected parameters for ${layers.length} layers but found ${
@@ -352,45 +647,51 @@ export function sequential<const Ls extends readonly AnyLayer[]>(
           }`,
         );
       }
-      const st = Array.isArray(state)
-        ? state as unknown[]
-        : layers.map(() => null);
-      const newState: unknown[] = [];
-      let h = x;
-      for (let i = 0; i < layers.length; i++) {
-        const l = layers[i]!;
-        const opts: ApplyOptions = { ...options };
-        if (options.key !== undefined) opts.key = foldIn(options.key, i);
-        // A dense or conv2d layer followed by relu: one fused epilogue
-        // (relu has no parameters and no state).
-        const fused = l.impl.runRelu !== undefined &&
-          layers[i + 1]?.kind === "relu";
-        // Shapes were checked once, for the whole model, by apply.
-        const [y, s] = atLayer(
-          i,
-          l,
-          () =>
-            fused
-              ? l.impl.runRelu!(ps[i], h, opts, st[i] ?? null)
-              : l.impl.run(ps[i], h, opts, st[i] ?? null),
-        );
-        h = y;
-        newState.push(s);
-        if (fused) {
-          newState.push(st[i + 1] ?? null);
-          i++;
-        }
-      }
-      return [h, newState];
+      return ps;
     },
-    countParams(input) {
-      const ss = shapes(input);
-      return layers.reduce(
-        (n, l, i) => n + l.impl.countParams(ss[i] as Shape),
+    count: (input) =>
+      eachLayer(input, (l, s) => l.impl.countParams(s)).reduce(
+        (a, b) => a + b,
         0,
-      );
-    },
+      ),
   };
-  const model = makeLayer<SequentialRule<Ls>, "sequential">("sequential", impl);
-  return Object.assign(model, { layers }) as Sequential<Ls>;
+  const state: StateDef<readonly unknown[]> = {
+    init: (input) => eachLayer(input, (l, s) => l.impl.initState(s)),
+    // A missing state (`null`): each layer gets `null`.
+    read: (st) => Array.isArray(st) ? st : [],
+  };
+  const model: Layer<SequentialRule<Ls>, "sequential"> = makeLayer(
+    "sequential",
+    {
+      description: `sequential of ${layers.length} layers`,
+      children: layers,
+      outputShape(input) {
+        let s = input;
+        layers.forEach((l, i) => {
+          s = atLayer(i, l, () => l.impl.outputShape(s));
+        });
+        return s;
+      },
+      params,
+      state,
+      run(ps, x, options, st) {
+        let h = x;
+        // Shapes were checked once, for the whole model, by apply.
+        const next = layers.map((l, i) => {
+          const opts: ApplyOptions = options.key === undefined
+            ? options
+            : { ...options, key: foldIn(options.key, i) };
+          const [y, s] = atLayer(
+            i,
+            l,
+            () => l.impl.run(ps[i], h, opts, st[i] ?? null),
+          );
+          h = y;
+          return s;
+        });
+        return [h, next];
+      },
+    },
+  );
+  return { ...model, layers };
 }

@@ -8,10 +8,11 @@
 
 import {
   type AnyTensor,
+  dimOf,
   ones,
   type Shape,
   sizeOf,
-  type Tensor,
+  Tensor,
   zeros,
 } from "../tensor.ts";
 import type { Key } from "../random.ts";
@@ -31,23 +32,7 @@ import {
   type ShowShape,
   showShape,
 } from "../shape/mod.ts";
-import { add, div, mul, sub } from "../ops/binary.ts";
-import { matmul } from "../ops/matmul.ts";
-import { conv2d as conv2dOp } from "../ops/conv.ts";
-import {
-  avgPool2d as avgPoolOp,
-  globalAvgPool2d as gapOp,
-  maxPool2d as maxPoolOp,
-} from "../ops/pool.ts";
-import { flatten as flattenOp, stopGradient } from "../ops/layout.ts";
-import { mean } from "../ops/reduce.ts";
-import {
-  relu as reluOp,
-  sigmoid as sigmoidOp,
-  sqrt,
-  tanh as tanhOp,
-} from "../ops/unary.ts";
-import { dropout as dropoutOp, softmax as softmaxOp } from "../ops/nn_ops.ts";
+import * as lax from "../ops/lax.ts";
 import { biasRelu } from "../ops/fused.ts";
 import {
   type ApplyOptions,
@@ -55,15 +40,67 @@ import {
   type Layer,
   type LayerRule,
   makeLayer,
+  ParamsMisfit,
+  plainLayer,
+  type PlainRule,
+  statelessLayer,
 } from "./layer.ts";
 
-/** The parameters of a layer without any. */
-export type NoParams = Record<string, never>;
+export type { NoParams } from "./layer.ts";
 
-const noParams = (): NoParams => ({});
+/** The tensor at `params[name]`, or undefined when there is none. */
+function tensorAt(params: unknown, name: string): AnyTensor | undefined {
+  if (typeof params !== "object" || params === null) return undefined;
+  const v: unknown = Reflect.get(params, name);
+  return v instanceof Tensor ? v : undefined;
+}
 
-function last(s: Shape): number {
-  return s[s.length - 1] as number;
+/** Whether two shapes are equal. */
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** The sentence end for parameters that do not fit in another way than their input. */
+function unfit(s: Shape): ParamsMisfit {
+  return new ParamsMisfit(
+    `was given parameters that do not fit inputs ${showShape(s)}`,
+  );
+}
+
+/** Why parameters do not fit input shape `S` when their input dims match it (other units or filters, a missing bias). */
+export type Unfit<S extends Shape> =
+  `was given parameters that do not fit inputs ${ShowShape<S>}`;
+
+/** The activation after a dense or conv2d layer. */
+export type Activation = "linear" | "relu";
+
+function checkActivation(a: unknown): Activation {
+  if (a === undefined || a === "linear") return "linear";
+  if (a === "relu") return "relu";
+  throw new RangeError(
+    `Expected activation to be "linear" or "relu" but found ${String(a)}`,
+  );
+}
+
+/**
+ * The bias add and activation after a matmul or conv: `relu(y + bias)` in
+ * one fused pass when both are asked for.
+ */
+function epilogue(
+  y: AnyTensor,
+  bias: AnyTensor | undefined,
+  activation: Activation,
+): AnyTensor {
+  if (activation === "relu") {
+    return bias === undefined ? lax.relu(y) : biasRelu(y, bias);
+  }
+  return bias === undefined ? y : lax.add(y, bias);
+}
+
+/** A kernel and, when the layer has one, a bias. */
+interface KernelParams {
+  kernel: AnyTensor;
+  bias?: AnyTensor | undefined;
 }
 
 // ------------------------------------------------------------------ dense
@@ -76,6 +113,11 @@ export interface DenseOptions {
   useBias?: boolean;
   /** The number of input features, if you want it checked (otherwise taken from the input). */
   inputs?: number;
+  /**
+   * `"relu"` for `relu(x @ kernel + bias)`, with the bias add and the relu
+   * fused in one pass (default `"linear"`: no activation).
+   */
+  activation?: Activation;
 }
 
 /** The output shape of {@linkcode dense} with `U` units for input shape `S` (or the error). */
@@ -104,15 +146,19 @@ export interface DenseRule<O extends DenseOptions> extends LayerRule {
   readonly params: DenseParams<In<this["input"]>, O["units"], O["useBias"]>;
   /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
+  /** What the given parameters were made for. */
+  readonly misfit: DenseMisfit<this["given"], In<this["input"]>>;
 }
+
+/** Why dense parameters `P` do not fit input shape `S` (see `LayerRule.misfit`). */
+export type DenseMisfit<P, S extends Shape> = P extends
+  { kernel: Tensor<readonly [infer F extends number, number], "float32"> }
+  ? Features<S> extends F ? Unfit<S>
+  : `was initialized for inputs [B, ${F}] but found ${ShowShape<S>}`
+  : Unfit<S>;
 
 function denseOutput(s: Shape, o: DenseOptions): Shape {
   return denseShape(s, o.units, o.inputs);
-}
-
-/** The bias add and relu of a layer followed by relu, fused in one pass. */
-function withRelu(y: AnyTensor, bias: AnyTensor | undefined): AnyTensor {
-  return bias === undefined ? reluOp(y) as AnyTensor : biasRelu(y, bias);
 }
 
 function positiveInt(name: string, v: number): void {
@@ -145,31 +191,39 @@ function positiveInt(name: string, v: number): void {
 export function dense<const O extends DenseOptions>(
   options: O,
 ): Layer<DenseRule<O>, "dense"> {
-  positiveInt("units", options.units);
+  const { units } = options;
+  positiveInt("units", units);
   const useBias = options.useBias ?? true;
-  return makeLayer("dense", {
-    description: `dense ${options.units}`,
+  const activation = checkActivation(options.activation);
+  return statelessLayer("dense", {
+    description: `dense ${units}${activation === "relu" ? " relu" : ""}`,
     field: "global",
     outputShape: (s) => denseOutput(s, options),
-    initParams(key: Key, s: Shape) {
-      const f = s[1] as number;
-      const kernel = glorotUniform(key, [f, options.units]);
-      return useBias ? { kernel, bias: zeros([options.units]) } : { kernel };
+    params: {
+      init(key: Key, s: Shape): KernelParams {
+        const kernel = glorotUniform(key, [dimOf(s, 1), units]);
+        return useBias ? { kernel, bias: zeros([units]) } : { kernel };
+      },
+      read(params, s): KernelParams {
+        const kernel = tensorAt(params, "kernel");
+        const bias = useBias ? tensorAt(params, "bias") : undefined;
+        const f = dimOf(s, 1);
+        if (kernel?.rank === 2 && kernel.shape[0] !== f) {
+          throw new ParamsMisfit(
+            `was initialized for inputs [B, ${kernel.shape[0]}] but found ${
+              showShape(s)
+            }`,
+          );
+        }
+        if (
+          kernel === undefined || !sameShape(kernel.shape, [f, units]) ||
+          (useBias && (bias === undefined || !sameShape(bias.shape, [units])))
+        ) throw unfit(s);
+        return { kernel, bias };
+      },
+      count: (s) => dimOf(s, 1) * units + (useBias ? units : 0),
     },
-    initState: () => null,
-    run(params, x, _o, state) {
-      const p = params as { kernel: AnyTensor; bias?: AnyTensor };
-      let y = matmul(x, p.kernel as never) as AnyTensor;
-      if (p.bias !== undefined) y = add(y, p.bias) as AnyTensor;
-      return [y, state];
-    },
-    runRelu(params, x, _o, state) {
-      const p = params as { kernel: AnyTensor; bias?: AnyTensor };
-      const y = matmul(x, p.kernel as never) as AnyTensor;
-      return [withRelu(y, p.bias), state];
-    },
-    countParams: (s) =>
-      (s[1] as number) * options.units + (useBias ? options.units : 0),
+    forward: (p, x) => epilogue(lax.matmul(x, p.kernel), p.bias, activation),
   });
 }
 
@@ -183,6 +237,11 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
   kernel: number | readonly [number, number];
   /** Add a bias per filter (default true). */
   useBias?: boolean;
+  /**
+   * `"relu"` for a relu after the bias add, fused with it in one pass
+   * (default `"linear"`: no activation).
+   */
+  activation?: Activation;
 }
 
 /** The kernel height of a `kernel` option (a number or `[h, w]`). */
@@ -223,7 +282,19 @@ export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
   readonly params: ConvParams<In<this["input"]>, O>;
   /** The state for the input shape (`null` for a stateless layer). */
   readonly state: null;
+  /** What the given parameters were made for. */
+  readonly misfit: ConvMisfit<this["given"], In<this["input"]>>;
 }
+
+/** Why conv2d parameters `P` do not fit input shape `S` (see `LayerRule.misfit`). */
+export type ConvMisfit<P, S extends Shape> = P extends {
+  kernel: Tensor<
+    readonly [number, number, infer C extends number, number],
+    "float32"
+  >;
+} ? Channels<S> extends C ? Unfit<S>
+  : `was initialized for inputs [B, H, W, ${C}] but found ${ShowShape<S>}`
+  : Unfit<S>;
 
 function kernelDims(k: number | readonly [number, number]): [number, number] {
   return typeof k === "number" ? [k, k] : [k[0], k[1]];
@@ -262,48 +333,53 @@ export function conv2d<const O extends Conv2dLayerOptions>(
     ...(options.padding !== undefined ? { padding: options.padding } : {}),
     ...(options.dilation !== undefined ? { dilation: options.dilation } : {}),
   };
-  const kernelShape = (
-    s: Shape,
-  ): number[] => [kh, kw, s[3] ?? 0, options.filters];
-  return makeLayer("conv2d", {
-    description: `conv2d ${kh}x${kw}x${options.filters}`,
+  const { filters } = options;
+  const activation = checkActivation(options.activation);
+  const kernelShape = (s: Shape): number[] => [kh, kw, dimOf(s, 3), filters];
+  return statelessLayer("conv2d", {
+    description: `conv2d ${kh}x${kw}x${filters}${
+      activation === "relu" ? " relu" : ""
+    }`,
     field: {
       kernel: [kh, kw],
       stride: kernelDims(options.stride ?? 1),
       dilation: kernelDims(options.dilation ?? 1),
     },
-    outputShape: (s) => conv2dShape(s, kernelShape(s), convOpts),
-    initParams(key: Key, s: Shape) {
-      const kernel = glorotUniform(key, kernelShape(s));
-      return useBias ? { kernel, bias: zeros([options.filters]) } : { kernel };
+    outputShape: (s) => conv2dShape(s, [kh, kw, s[3] ?? 0, filters], convOpts),
+    params: {
+      init(key: Key, s: Shape): KernelParams {
+        const kernel = glorotUniform(key, kernelShape(s));
+        return useBias ? { kernel, bias: zeros([filters]) } : { kernel };
+      },
+      read(params, s): KernelParams {
+        const kernel = tensorAt(params, "kernel");
+        const bias = useBias ? tensorAt(params, "bias") : undefined;
+        if (kernel?.rank === 4 && kernel.shape[2] !== s[3]) {
+          throw new ParamsMisfit(
+            `was initialized for inputs [B, H, W, ${
+              kernel.shape[2]
+            }] but found ${showShape(s)}`,
+          );
+        }
+        if (
+          kernel === undefined || !sameShape(kernel.shape, kernelShape(s)) ||
+          (useBias && (bias === undefined || !sameShape(bias.shape, [filters])))
+        ) throw unfit(s);
+        return { kernel, bias };
+      },
+      count: (s) => sizeOf(kernelShape(s)) + (useBias ? filters : 0),
     },
-    initState: () => null,
-    run(params, x, _o, state) {
-      const p = params as { kernel: AnyTensor; bias?: AnyTensor };
-      let y = conv2dOp(x as never, p.kernel as never, convOpts) as AnyTensor;
-      if (p.bias !== undefined) y = add(y, p.bias) as AnyTensor;
-      return [y, state];
-    },
-    runRelu(params, x, _o, state) {
-      const p = params as { kernel: AnyTensor; bias?: AnyTensor };
-      const y = conv2dOp(x as never, p.kernel as never, convOpts) as AnyTensor;
-      return [withRelu(y, p.bias), state];
-    },
-    countParams: (s) =>
-      sizeOf(kernelShape(s)) + (useBias ? options.filters : 0),
+    forward: (p, x) =>
+      epilogue(lax.conv2d(x, p.kernel, convOpts), p.bias, activation),
   });
 }
 
 // ---------------------------------------------------------------- pooling
 
 /** The shape rule of the pooling layers. */
-export interface Pool2dRule<O extends Pool2dOptions> extends LayerRule {
+export interface Pool2dRule<O extends Pool2dOptions> extends PlainRule {
   /** The output shape for the input shape. */
   readonly output: Pool2dShape<In<this["input"]>, O>;
-  /** The parameters for the input shape. */
-  readonly params: NoParams;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
 }
 
 function poolLayer<K extends string, O extends Pool2dOptions>(
@@ -315,7 +391,7 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
   const text = typeof size === "number"
     ? `${size}x${size}`
     : `${size[0]}x${size[1]}`;
-  return makeLayer(kind, {
+  return plainLayer(kind, {
     description: `${kind} ${text}`,
     field: {
       kernel: kernelDims(size),
@@ -323,10 +399,7 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
       dilation: [1, 1],
     },
     outputShape: (s) => pool2dShape(s, options),
-    initParams: noParams,
-    initState: () => null,
-    run: (_p, x, _o, state) => [op(x, options), state],
-    countParams: () => 0,
+    forward: (x) => op(x, options),
   });
 }
 
@@ -348,11 +421,7 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
 export function maxPool2d<const O extends Pool2dOptions>(
   options: O,
 ): Layer<Pool2dRule<O>, "maxPool2d"> {
-  return poolLayer(
-    "maxPool2d",
-    options,
-    (x, o) => maxPoolOp(x as never, o) as AnyTensor,
-  );
+  return poolLayer("maxPool2d", options, lax.maxPool2d);
 }
 
 /**
@@ -374,11 +443,7 @@ export function maxPool2d<const O extends Pool2dOptions>(
 export function avgPool2d<const O extends Pool2dOptions>(
   options: O,
 ): Layer<Pool2dRule<O>, "avgPool2d"> {
-  return poolLayer(
-    "avgPool2d",
-    options,
-    (x, o) => avgPoolOp(x as never, o) as AnyTensor,
-  );
+  return poolLayer("avgPool2d", options, lax.avgPool2d);
 }
 
 /** The output shape `[batch, channels]` of {@linkcode globalAvgPool2d} for input shape `S`. */
@@ -392,13 +457,9 @@ export type GapOutput<S extends Shape> = number extends S["length"]
   >;
 
 /** The shape rule of {@linkcode globalAvgPool2d}. */
-export interface GlobalPoolRule extends LayerRule {
+export interface GlobalPoolRule extends PlainRule {
   /** The output shape for the input shape. */
   readonly output: GapOutput<In<this["input"]>>;
-  /** The parameters for the input shape. */
-  readonly params: NoParams;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
 }
 
 /**
@@ -416,7 +477,7 @@ export interface GlobalPoolRule extends LayerRule {
  * ```
  */
 export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
-  return makeLayer("globalAvgPool2d", {
+  return plainLayer("globalAvgPool2d", {
     description: "globalAvgPool2d",
     field: "global",
     outputShape(s) {
@@ -425,30 +486,18 @@ export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
           `Cannot pool input ${showShape(s)}: input must have rank 4 (NHWC)`,
         );
       }
-      return [s[0] as number, s[3] as number];
+      return [dimOf(s, 0), dimOf(s, 3)];
     },
-    initParams: noParams,
-    initState: () => null,
-    run: (
-      _p,
-      x,
-      _o,
-      state,
-    ) => [gapOp(x as never) as unknown as AnyTensor, state],
-    countParams: () => 0,
+    forward: lax.globalAvgPool2d,
   });
 }
 
 // ---------------------------------------------------------------- flatten
 
 /** The shape rule of {@linkcode flatten}. */
-export interface FlattenRule extends LayerRule {
+export interface FlattenRule extends PlainRule {
   /** The output shape for the input shape. */
   readonly output: FlattenShape<In<this["input"]>>;
-  /** The parameters for the input shape. */
-  readonly params: NoParams;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
 }
 
 /**
@@ -467,27 +516,20 @@ export interface FlattenRule extends LayerRule {
  * ```
  */
 export function flatten(): Layer<FlattenRule, "flatten"> {
-  return makeLayer("flatten", {
+  return plainLayer("flatten", {
     description: "flatten",
     field: "flatten",
     outputShape: (s) => flattenShape(s),
-    initParams: noParams,
-    initState: () => null,
-    run: (_p, x, _o, state) => [flattenOp(x) as AnyTensor, state],
-    countParams: () => 0,
+    forward: lax.flatten,
   });
 }
 
 // ------------------------------------------------ shape-preserving layers
 
 /** The shape rule of layers whose output shape is their input shape. */
-export interface IdentityRule extends LayerRule {
+export interface IdentityRule extends PlainRule {
   /** The output shape for the input shape. */
   readonly output: In<this["input"]>;
-  /** The parameters for the input shape. */
-  readonly params: NoParams;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
 }
 
 function elementwise<K extends string>(
@@ -495,14 +537,7 @@ function elementwise<K extends string>(
   description: string,
   f: (x: AnyTensor, o: ApplyOptions) => AnyTensor,
 ): Layer<IdentityRule, K> {
-  return makeLayer(kind, {
-    description,
-    outputShape: (s) => s,
-    initParams: noParams,
-    initState: () => null,
-    run: (_p, x, o, state) => [f(x, o), state],
-    countParams: () => 0,
-  });
+  return plainLayer(kind, { description, outputShape: (s) => s, forward: f });
 }
 
 /** Options of the {@linkcode dropout} layer. */
@@ -546,7 +581,7 @@ export function dropout(
         "Expected a key in apply's options because dropout is random in training mode: pass { training: true, key }",
       );
     }
-    return dropoutOp(x as never, { rate, key: o.key }) as AnyTensor;
+    return lax.dropout(x, { rate, key: o.key });
   });
 }
 
@@ -565,7 +600,7 @@ export function dropout(
  * ```
  */
 export function relu(): Layer<IdentityRule, "relu"> {
-  return elementwise("relu", "relu", (x) => reluOp(x) as AnyTensor);
+  return elementwise("relu", "relu", lax.relu);
 }
 
 /**
@@ -583,11 +618,7 @@ export function relu(): Layer<IdentityRule, "relu"> {
  * ```
  */
 export function sigmoid(): Layer<IdentityRule, "sigmoid"> {
-  return elementwise(
-    "sigmoid",
-    "sigmoid",
-    (x) => sigmoidOp(x as never) as AnyTensor,
-  );
+  return elementwise("sigmoid", "sigmoid", lax.sigmoid);
 }
 
 /**
@@ -605,7 +636,7 @@ export function sigmoid(): Layer<IdentityRule, "sigmoid"> {
  * ```
  */
 export function tanh(): Layer<IdentityRule, "tanh"> {
-  return elementwise("tanh", "tanh", (x) => tanhOp(x as never) as AnyTensor);
+  return elementwise("tanh", "tanh", lax.tanh);
 }
 
 /**
@@ -624,11 +655,7 @@ export function tanh(): Layer<IdentityRule, "tanh"> {
  * ```
  */
 export function softmax(): Layer<IdentityRule, "softmax"> {
-  return elementwise(
-    "softmax",
-    "softmax",
-    (x) => softmaxOp(x as never) as AnyTensor,
-  );
+  return elementwise("softmax", "softmax", (x) => lax.softmax(x));
 }
 
 // ------------------------------------------------------------- batch norm
@@ -669,6 +696,25 @@ export interface BatchNormRule extends LayerRule {
   readonly params: BatchNormParams<LastDim<In<this["input"]>>>;
   /** The state for the input shape (`null` for a stateless layer). */
   readonly state: BatchNormState<LastDim<In<this["input"]>>>;
+  /** What the given parameters were made for. */
+  readonly misfit: BatchNormMisfit<this["given"], In<this["input"]>>;
+}
+
+/** Why batchNorm parameters `P` do not fit input shape `S` (see `LayerRule.misfit`). */
+export type BatchNormMisfit<P, S extends Shape> = P extends
+  { scale: Tensor<readonly [infer C extends number], "float32"> }
+  ? LastDim<S> extends C ? Unfit<S>
+  : `was initialized for inputs [B, ..., ${C}] but found ${ShowShape<S>}`
+  : Unfit<S>;
+
+/** The runtime halves of the batchNorm parameters and state. */
+interface NormParams {
+  scale: AnyTensor;
+  offset: AnyTensor;
+}
+interface NormState {
+  mean: AnyTensor;
+  variance: AnyTensor;
 }
 
 /**
@@ -721,27 +767,60 @@ export function batchNorm(
       }
       return s;
     },
-    initParams: (_k, s) => ({
-      scale: ones([last(s)]),
-      offset: zeros([last(s)]),
-    }),
-    initState: (s) => ({ mean: zeros([last(s)]), variance: ones([last(s)]) }),
-    run(params, x, o, state) {
-      const p = params as { scale: AnyTensor; offset: AnyTensor };
-      const st = state as { mean: AnyTensor; variance: AnyTensor } | null;
+    params: {
+      init: (_k, s): NormParams => ({
+        scale: ones([dimOf(s, -1)]),
+        offset: zeros([dimOf(s, -1)]),
+      }),
+      read(params, s): NormParams {
+        const scale = tensorAt(params, "scale");
+        const offset = tensorAt(params, "offset");
+        const c = dimOf(s, -1);
+        if (scale?.rank === 1 && scale.shape[0] !== c) {
+          throw new ParamsMisfit(
+            `was initialized for inputs [B, ..., ${scale.shape[0]}] but found ${
+              showShape(s)
+            }`,
+          );
+        }
+        if (
+          scale === undefined || offset === undefined ||
+          !sameShape(scale.shape, [c]) || !sameShape(offset.shape, [c])
+        ) throw unfit(s);
+        return { scale, offset };
+      },
+      count: (s) => 2 * dimOf(s, -1),
+    },
+    state: {
+      init: (s): NormState | null => ({
+        mean: zeros([dimOf(s, -1)]),
+        variance: ones([dimOf(s, -1)]),
+      }),
+      read(state): NormState | null {
+        if (state === null) return null;
+        const mean = tensorAt(state, "mean");
+        const variance = tensorAt(state, "variance");
+        if (mean === undefined || variance === undefined) {
+          throw new TypeError(
+            "Expected the batchNorm state to be { mean, variance } from initState but found another value",
+          );
+        }
+        return { mean, variance };
+      },
+    },
+    run(p, x, o, st) {
       const axes = x.shape.slice(0, -1).map((_, i) => i);
-      let m: AnyTensor, v: AnyTensor, next: unknown = st;
+      let m: AnyTensor, v: AnyTensor, next = st;
       if (o.training) {
-        m = mean(x as never, { axis: axes }) as AnyTensor;
-        v = mean(mul(sub(x, m), sub(x, m)) as never, {
-          axis: axes,
-        }) as AnyTensor;
+        m = lax.mean(x, { axis: axes });
+        const d = lax.sub(x, m);
+        v = lax.mean(lax.mul(d, d), { axis: axes });
         if (st !== null) {
           const mix = (old: AnyTensor, cur: AnyTensor) =>
-            add(
-              mul(old, momentum),
-              mul(stopGradient(cur), 1 - momentum),
-            ) as AnyTensor;
+            lax.add(
+              lax.mul(old, momentum),
+              lax.mul(lax.stopGradient(cur), 1 - momentum),
+            );
           next = { mean: mix(st.mean, m), variance: mix(st.variance, v) };
         }
       } else {
@@ -753,12 +832,14 @@ export function batchNorm(
         m = st.mean;
         v = st.variance;
       }
-      const y = add(
-        mul(div(sub(x, m), sqrt(add(v, epsilon) as never)), p.scale),
+      const y = lax.add(
+        lax.mul(
+          lax.div(lax.sub(x, m), lax.sqrt(lax.add(v, epsilon))),
+          p.scale,
+        ),
         p.offset,
-      ) as AnyTensor;
+      );
       return [y, next];
     },
-    countParams: (s) => 2 * last(s),
   });
 }

@@ -6,13 +6,12 @@
  *
  * @example A small CNN, typed layer by layer
  * ```ts
- * import { conv2d, dense, flatten, maxPool2d, relu, sequential, summary } from "@tensa/tensa/nn";
+ * import { conv2d, dense, flatten, maxPool2d, sequential, summary } from "@tensa/tensa/nn";
  * import { key, zeros } from "@tensa/tensa";
  * import { assertEquals, assertStringIncludes } from "@std/assert";
  *
  * const model = sequential(
- *   conv2d({ filters: 4, kernel: 3 }), // [B, 6, 6, 4]
- *   relu(),
+ *   conv2d({ filters: 4, kernel: 3, activation: "relu" }), // [B, 6, 6, 4]
  *   maxPool2d({ size: 2 }), // [B, 3, 3, 4]
  *   flatten(), // [B, 36]
  *   dense({ units: 2 }),
@@ -26,7 +25,9 @@
  */
 export {
   type AnyLayer,
+  type Applied,
   type ApplyOptions,
+  type FoldMisfit,
   type FoldOutput,
   type FoldParams,
   type FoldState,
@@ -37,17 +38,25 @@ export {
   type LayerImpl,
   type LayerRule,
   type LayerWindow,
+  type LengthMisfit,
+  type MisfitOf,
+  type MisfitSentence,
+  type NoParams,
   type OutputOf,
   type ParamsOf,
+  type PlainRule,
   type RuleOf,
   type Sequential,
   sequential,
   type SequentialRule,
+  type StatelessRule,
   type StateOf,
 } from "./layer.ts";
 export {
+  type Activation,
   avgPool2d,
   batchNorm,
+  type BatchNormMisfit,
   type BatchNormOptions,
   type BatchNormParams,
   type BatchNormRule,
@@ -57,8 +66,10 @@ export {
   type Conv2dLayerOptions,
   type Conv2dRule,
   type ConvKernel,
+  type ConvMisfit,
   type ConvParams,
   dense,
+  type DenseMisfit,
   type DenseOptions,
   type DenseOutput,
   type DenseParams,
@@ -76,11 +87,11 @@ export {
   type KW,
   type LastDim,
   maxPool2d,
-  type NoParams,
   type Pool2dRule,
   relu,
   sigmoid,
   softmax,
   tanh,
+  type Unfit,
 } from "./layers.ts";
 export { summary } from "./summary.ts";

@@ -7,6 +7,9 @@
 import type { Shape } from "../tensor.ts";
 import type { AnyLayer } from "./layer.ts";
 
+/** One row of the table: layer, output shape, parameters, receptive field. */
+type Row = [string, string, string, string];
+
 function fmt(n: number): string {
   return n.toLocaleString("en-US");
 }
@@ -31,16 +34,14 @@ function nextField(f: Field, layer: AnyLayer): Field {
   if (f === "whole" || f === "none" || g === undefined) return f;
   if (g === "global") return "whole";
   if (g === "flatten") return { size: f.size, step: undefined };
-  if (f.step === undefined) return "whole";
+  const step = f.step;
+  if (step === undefined) return "whole";
   // The course's recurrence, per axis: a window of k taps spaced d apart
   // spans d(k - 1) + 1 positions of its input, which are `step` input
   // pixels apart; the new step is the old one times the stride.
-  const axis = (i: 0 | 1) => {
+  const axis = (i: 0 | 1): [number, number] => {
     const span = g.dilation[i] * (g.kernel[i] - 1) + 1;
-    return [
-      f.size[i] + (span - 1) * f.step![i]!,
-      f.step![i]! * g.stride[i],
-    ] as const;
+    return [f.size[i] + (span - 1) * step[i], step[i] * g.stride[i]];
   };
   const [h, w] = [axis(0), axis(1)];
   return { size: [h[0], w[0]], step: [h[1], w[1]] };
@@ -108,7 +109,7 @@ function showField(f: Field, input: Shape): string {
  * ```
  */
 export function summary(model: AnyLayer, inputShape: Shape): string {
-  const rows: [string, string, string, string][] = [];
+  const rows: Row[] = [];
   const full = [1, ...inputShape];
   const walk = (
     layer: AnyLayer,
@@ -152,16 +153,11 @@ export function summary(model: AnyLayer, inputShape: Shape): string {
     : "none";
   const [out] = walk(model, full, start, model.impl.children ? -1 : 0, "1");
   const total = model.impl.countParams(full);
-  const head: [string, string, string, string] = [
-    "Layer",
-    "Output shape",
-    "Params",
-    "Receptive field",
-  ];
-  const w = [0, 1, 2, 3].map((i) =>
-    Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length))
-  ) as [number, number, number, number];
-  const line = (r: [string, string, string, string]) =>
+  const head: Row = ["Layer", "Output shape", "Params", "Receptive field"];
+  const width = (i: 0 | 1 | 2 | 3) =>
+    Math.max(head[i].length, ...rows.map((r) => r[i].length));
+  const w = [width(0), width(1), width(2), width(3)] as const;
+  const line = (r: Row) =>
     `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padStart(w[2])}  ${
       r[3]
     }`.trimEnd();
