@@ -274,9 +274,9 @@ Deno.test("a tiny CNN learns vertical versus horizontal bars to 100%", () => {
 });
 
 /** The primitives `f` runs on `args`, by name, in order. */
-function primitivesOf(
-  f: (...args: never[]) => unknown,
-  args: readonly unknown[],
+function primitivesOf<A extends readonly unknown[]>(
+  f: (...args: A) => unknown,
+  args: A,
 ): string[] {
   return stage(f, signatureOf(args)).equations.map((e) => e.primitive);
 }
