@@ -111,14 +111,28 @@ export async function readCheckpoint(path: string): Promise<CheckpointFile> {
   } catch (e) {
     throw new Error(`Cannot read --resume ${path}: ${reason(e)}`);
   }
-  const raw = deserializeMetadata(bytes, path)["tensa.mnist"];
-  if (raw === undefined) {
+  const config = checkpointConfig(bytes, path);
+  if (config === undefined) {
     throw new Error(
       `Expected ${path} to be a checkpoint written by --checkpoint but its metadata has no tensa.mnist entry (a file from --save holds only parameters)`,
     );
   }
-  const stored = parseStored(raw, path);
-  return { path, bytes, config: stored.config };
+  return { path, bytes, config };
+}
+
+/**
+ * The run configuration stored in a checkpoint's bytes, or `undefined` for
+ * a file without one (parameters from --save).
+ *
+ * @throws {TypeError} If the bytes are not a safetensors file.
+ * @throws {Error} If the stored run description is broken.
+ */
+export function checkpointConfig(
+  bytes: Uint8Array,
+  path: string,
+): RunConfig | undefined {
+  const raw = deserializeMetadata(bytes, path)["tensa.mnist"];
+  return raw === undefined ? undefined : parseStored(raw, path).config;
 }
 
 /** What a checkpoint's metadata says about the run (the rest is for readers). */
