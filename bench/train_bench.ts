@@ -5,8 +5,8 @@
 // deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import {
-  type AnyTensor,
   crossEntropy,
+  type Key,
   key,
   optim,
   randint,
@@ -14,7 +14,13 @@ import {
   uniform,
   valueAndGrad,
 } from "../mod.ts";
-import { kerasModel, smallModel } from "../examples/mnist_lib.ts";
+import {
+  kerasModel,
+  type KerasParams,
+  type Model,
+  smallModel,
+  type SmallParams,
+} from "../examples/mnist_lib.ts";
 import { slowBaselines } from "./_slow.ts";
 
 await tf.setBackend("cpu");
@@ -24,29 +30,21 @@ const x64 = uniform(k1, [64, 28, 28, 1]);
 const y64 = randint(k2, [64], { min: 0, max: 10 });
 const x256 = uniform(k3, [256, 28, 28, 1]);
 
-function tensaStep(
-  model: ReturnType<typeof smallModel> | ReturnType<typeof kerasModel>,
-) {
-  const m = model as unknown as {
-    init(k: unknown, s: number[]): unknown;
-    apply(p: unknown, x: AnyTensor, o?: unknown): AnyTensor;
-  };
-  let params = m.init(key(1), [28, 28, 1]);
+/** Training steps and inference of one of the example's models (parameters `P`). */
+function tensaStep<P>(model: Model<P>) {
+  let params = model.init(key(1), [28, 28, 1]);
   const opt = optim.adam({ lr: 1e-3 });
   let state = opt.init(params);
-  const loss = (p: unknown, k: ReturnType<typeof key>) =>
-    crossEntropy(
-      m.apply(p, x64 as AnyTensor, { training: true, key: k }) as never,
-      y64,
-    );
+  const loss = (p: P, k: Key) =>
+    crossEntropy(model.apply(p, x64, { training: true, key: k }), y64);
   const vg = valueAndGrad(loss);
   let i = 0;
   return {
     step() {
       const [, g] = vg(params, key(i++));
-      [params, state] = opt.update(g, state as never, params);
+      [params, state] = opt.update(g, state, params);
     },
-    infer: () => m.apply(params, x256 as AnyTensor),
+    infer: () => model.apply(params, x256),
   };
 }
 
@@ -129,9 +127,9 @@ function tfKeras() {
 // naive loop): that baseline runs only with TENSA_BENCH_SLOW=1.
 const slow = slowBaselines();
 
-const small = tensaStep(smallModel(0.25));
+const small = tensaStep<SmallParams>(smallModel(0.25));
 const tfk = slow ? tfKeras() : null;
-const keras = tensaStep(kerasModel(0.25, 0.5));
+const keras = tensaStep<KerasParams>(kerasModel(0.25, 0.5));
 const tfs = tfSmall();
 
 Deno.bench({
