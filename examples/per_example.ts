@@ -98,7 +98,7 @@ export function privateGradient<P>(
   const [first] = leaves;
   if (first === undefined || !treeSameStructure(params, perExample)) {
     throw new RangeError(
-      "Expected per-example gradients of the same structure as the parameters",
+      "Expected per-example gradients with the structure of the parameters",
     );
   }
   const b = first.shape[0] ?? 1;

@@ -56,7 +56,7 @@ Deno.test("privateGradient refuses per-example gradients that do not fit the par
     // @ts-expect-error: the tree has another key than the parameters
     () => privateGradient(params, wrongTree, 1, 0, key(0)),
     RangeError,
-    "Expected per-example gradients of the same structure as the parameters",
+    "Expected per-example gradients with the structure of the parameters",
   );
 });
 
