@@ -102,10 +102,6 @@ export function buildModel(
 export function buildModel(
   name: "small" | "keras",
   dropout: number | undefined,
-): { model: SmallModel } | { model: KerasModel };
-export function buildModel(
-  name: "small" | "keras",
-  dropout: number | undefined,
 ): { model: SmallModel } | { model: KerasModel } {
   return name === "small"
     ? { model: smallModel(dropout ?? 0.25) }
@@ -114,8 +110,8 @@ export function buildModel(
 
 /** Images and labels of a split. */
 export interface Split {
-  images: Tensor<[number, 28, 28, 1], "float32">;
-  labels: Tensor<[number], "int32">;
+  images: Images;
+  labels: Labels;
 }
 
 /** Metrics of one pass over a split. */
@@ -418,7 +414,7 @@ export function epochKey(seed: number, epoch: number): Key {
  * @throws {DivergenceError} If a loss is not finite (with the epoch and step).
  * @throws {TypeError} If `hooks.resume` holds another model's state.
  */
-export function runTraining(
+export async function runTraining(
   config: RunConfig,
   data: { train: Split; test: Split },
   hooks: Omit<RunHooks, "resume"> & { resume?: AnyRunState } = {},
@@ -431,14 +427,14 @@ export function runTraining(
   }
   if (config.model === "small") {
     const { model } = buildModel("small", config.dropout);
-    return resume?.model === "small"
+    return await (resume?.model === "small"
       ? runModel<SmallParams>(model, config, data, { ...rest, resume })
-      : runModel<SmallParams>(model, config, data, rest);
+      : runModel<SmallParams>(model, config, data, rest));
   }
   const { model } = buildModel("keras", config.dropout);
-  return resume?.model === "keras"
+  return await (resume?.model === "keras"
     ? runModel<KerasParams>(model, config, data, { ...rest, resume })
-    : runModel<KerasParams>(model, config, data, rest);
+    : runModel<KerasParams>(model, config, data, rest));
 }
 
 /**
