@@ -3,7 +3,6 @@
 // forward + gradient).
 import {
   add,
-  type AnyTensor,
   crossEntropy,
   grad,
   key,
@@ -12,19 +11,20 @@ import {
   split,
   sum,
   tanh,
+  type Tensor,
   tensor,
   uniform,
   valueAndGrad,
 } from "../mod.ts";
 
 const x0 = tensor(new Float32Array(16).map((_, i) => i / 16), [16]);
-function chain(x: AnyTensor): AnyTensor {
+function chain(x: Tensor<[16]>): Tensor<[]> {
   let h = x;
   for (let i = 0; i < 250; i++) {
-    h = tanh(add(mul(h, 0.9) as AnyTensor, 0.1) as never) as AnyTensor;
-    h = mul(h, h) as AnyTensor;
+    h = tanh(add(mul(h, 0.9), 0.1));
+    h = mul(h, h);
   }
-  return sum(h) as AnyTensor;
+  return sum(h);
 }
 
 Deno.bench({

@@ -132,6 +132,18 @@ type Params = {
   b3: JArray;
 };
 
+/** A record of `f` of each parameter's name, in the order w1, b1, w2, b2, w3, b3. */
+function perParam<T>(f: (k: keyof Params) => T): Record<keyof Params, T> {
+  return {
+    w1: f("w1"),
+    b1: f("b1"),
+    w2: f("w2"),
+    b2: f("b2"),
+    w3: f("w3"),
+    b3: f("b3"),
+  };
+}
+
 function initParams(): Params {
   return {
     w1: arr(randArray(8 * 1 * 5 * 5, 11, 0.2), [8, 1, 5, 5]),
@@ -146,7 +158,13 @@ function initParams(): Params {
 /** conv (valid), bias, relu and 2x2 max pooling on NCHW. */
 function convBlock(x: JArray, w: JArray, b: JArray): JArray {
   const y = lax.conv(x, w, [1, 1], "VALID");
-  const [n, c, h, wd] = y.shape as [number, number, number, number];
+  const [n, c, h, wd] = y.shape;
+  if (
+    y.shape.length !== 4 || n === undefined || c === undefined ||
+    h === undefined || wd === undefined
+  ) {
+    throw new RangeError(`Expected an NCHW batch but found [${y.shape}]`);
+  }
   const r = nn.relu(y.add(b.reshape([1, c, 1, 1])));
   return r.reshape([n, c, h / 2, 2, wd / 2, 2]).max([3, 5]);
 }
@@ -194,31 +212,29 @@ function trainStep(
     onehot,
     key,
   );
-  const np1 = {} as Params, nm = {} as Params, nv = {} as Params;
-  for (const k of Object.keys(p) as (keyof Params)[]) {
+  const next = perParam((k) => {
     const gk = g[k];
     const mk = m[k].mul(b1).add(gk.ref.mul(1 - b1));
     const vk = v[k].mul(b2).add(gk.ref.mul(gk).mul(1 - b2));
     const step = mk.ref.mul(c1.ref).div(
       np.sqrt(vk.ref.mul(c2.ref)).add(eps),
     ).mul(lr);
-    np1[k] = p[k].sub(step);
-    nm[k] = mk;
-    nv[k] = vk;
-  }
+    return { p: p[k].sub(step), m: mk, v: vk };
+  });
   c1.dispose();
   c2.dispose();
-  return [np1, nm, nv, l];
+  return [
+    perParam((k) => next[k].p),
+    perParam((k) => next[k].m),
+    perParam((k) => next[k].v),
+    l,
+  ];
 }
 
 const jitStep = jit(trainStep);
 
 function zerosLike(p: Params): Params {
-  const z = {} as Params;
-  for (const k of Object.keys(p) as (keyof Params)[]) {
-    z[k] = np.zeros(p[k].shape);
-  }
-  return z;
+  return perParam((k) => np.zeros(p[k].shape));
 }
 
 let params = initParams();

@@ -5,12 +5,12 @@
 import {
   abs,
   add,
-  type AnyTensor,
   crossEntropy,
   div,
   exp,
   greater,
   jit,
+  type Key,
   key,
   log,
   maximum,
@@ -21,52 +21,58 @@ import {
   optim,
   randint,
   relu,
+  type Shape,
   sigmoid,
   split,
   sqrt,
   square,
   sub,
   tanh,
+  type Tensor,
   uniform,
   valueAndGrad,
   where,
 } from "../mod.ts";
-import { smallModel } from "../examples/mnist_lib.ts";
+import { smallModel, type SmallParams } from "../examples/mnist_lib.ts";
 
-type F = (...args: never[]) => unknown;
+/** A classifier of inputs of shape `[batch, ...S]` into 10 classes, with parameters `P`. */
+interface Classifier<S extends Shape, P> {
+  readonly init: (key: Key, inputShape: S) => NoInfer<P>;
+  readonly apply: (
+    params: NoInfer<P>,
+    x: Tensor<[number, ...S]>,
+    options?: nn.ApplyOptions,
+  ) => Tensor<[number, 10]>;
+}
 
 /**
  * A training step: value and gradient, then Adam; eager, or the whole step
  * under one jit, or only the value and gradient under jit (the update then
  * runs Adam's own single-pass kernel).
  */
-function trainer(
-  model: { init(k: unknown, s: number[]): unknown; apply: F },
-  inShape: number[],
-  x: AnyTensor,
-  y: AnyTensor,
+function trainer<S extends Shape, P>(
+  model: Classifier<S, P>,
+  inShape: S,
+  x: Tensor<[number, ...S]>,
+  y: Tensor<[number], "int32">,
   mode: "eager" | "jit step" | "jit gradient",
 ) {
   let params = model.init(key(1), inShape);
   const opt = optim.adam({ lr: 1e-3 });
   let state = opt.init(params);
-  const loss = (p: unknown, xb: AnyTensor, yb: AnyTensor) =>
-    crossEntropy(
-      (model.apply as (p: unknown, x: AnyTensor, o: unknown) => never)(
-        p,
-        xb,
-        { training: true },
-      ),
-      yb as never,
-    );
+  const loss = (
+    p: P,
+    xb: Tensor<[number, ...S]>,
+    yb: Tensor<[number], "int32">,
+  ) => crossEntropy(model.apply(p, xb, { training: true }), yb);
   const vg = mode === "jit gradient"
     ? jit(valueAndGrad(loss))
     : valueAndGrad(loss);
   const step0 = (
-    p: unknown,
+    p: P,
     s: optim.OptState,
-    xb: AnyTensor,
-    yb: AnyTensor,
+    xb: Tensor<[number, ...S]>,
+    yb: Tensor<[number], "int32">,
   ) => {
     const [, g] = vg(p, xb, yb);
     return opt.update(g, s, p);
@@ -86,65 +92,70 @@ const mlp = nn.sequential(
   nn.relu(),
   nn.dense({ units: 10 }),
 );
-const xm = uniform(k1, [64, 784]) as AnyTensor;
-const ym = randint(k2, [64], { min: 0, max: 10 }) as AnyTensor;
+type MlpParams = nn.ParamsOf<nn.RuleOf<typeof mlp>, [number, 784]>;
+const xm = uniform(k1, [64, 784]);
+const ym = randint(k2, [64], { min: 0, max: 10 });
 for (const mode of ["eager", "jit step", "jit gradient"] as const) {
   Deno.bench({
     name: `MLP 784-256-128-10 step, batch 64, ${mode}`,
     group: "mlp step",
     baseline: mode === "eager",
-    fn: trainer(mlp as never, [784], xm, ym, mode),
+    fn: trainer<[784], MlpParams>(mlp, [784], xm, ym, mode),
   });
 }
 
 const cnn = smallModel(0);
-const xc = uniform(k3, [64, 28, 28, 1]) as AnyTensor;
-const yc = randint(k4, [64], { min: 0, max: 10 }) as AnyTensor;
+const xc = uniform(k3, [64, 28, 28, 1]);
+const yc = randint(k4, [64], { min: 0, max: 10 });
 for (const mode of ["eager", "jit step", "jit gradient"] as const) {
   Deno.bench({
     name: `small CNN step, batch 64, ${mode}`,
     group: "cnn step",
     baseline: mode === "eager",
-    fn: trainer(cnn as never, [28, 28, 1], xc, yc, mode),
+    fn: trainer<[28, 28, 1], SmallParams>(cnn, [28, 28, 1], xc, yc, mode),
   });
 }
 
-function chain(x: AnyTensor, b: AnyTensor): AnyTensor {
-  let y = add(x, b) as AnyTensor;
+/** A matrix and a row to broadcast over it, of sizes known at run time. */
+type M = Tensor<[number, number]>;
+type R = Tensor<[number]>;
+
+function chain(x: M, b: R): M {
+  let y = add(x, b);
   y = relu(y);
-  y = mul(y, 0.5) as AnyTensor;
-  y = sub(y, x) as AnyTensor;
-  y = tanh(y as never);
-  y = add(y, 1) as AnyTensor;
-  y = sqrt(y as never);
-  y = mul(y, x) as AnyTensor;
-  y = sigmoid(y as never);
-  y = exp(y as never);
-  y = log(y as never);
+  y = mul(y, 0.5);
+  y = sub(y, x);
+  y = tanh(y);
+  y = add(y, 1);
+  y = sqrt(y);
+  y = mul(y, x);
+  y = sigmoid(y);
+  y = exp(y);
+  y = log(y);
   y = abs(y);
   y = neg(y);
-  y = maximum(y, -0.7) as AnyTensor;
-  y = minimum(y, b) as AnyTensor;
-  y = div(y, 3) as AnyTensor;
+  y = maximum(y, -0.7);
+  y = minimum(y, b);
+  y = div(y, 3);
   y = square(y);
-  y = where(greater(y, 0.01), y, x) as AnyTensor;
-  return add(y, b) as AnyTensor;
+  y = where(greater(y, 0.01), y, x);
+  return add(y, b);
 }
 /** 20 cheap ops (arithmetic, comparisons, selections): bound by memory. */
-function arith(x: AnyTensor, b: AnyTensor): AnyTensor {
-  let y = add(x, b) as AnyTensor;
+function arith(x: M, b: R): M {
+  let y = add(x, b);
   for (let i = 0; i < 3; i++) {
-    y = mul(y, 0.9) as AnyTensor;
-    y = sub(y, b) as AnyTensor;
+    y = mul(y, 0.9);
+    y = sub(y, b);
     y = relu(y);
-    y = add(y, x) as AnyTensor;
-    y = maximum(y, 0.1) as AnyTensor;
-    y = div(y, 1.5) as AnyTensor;
+    y = add(y, x);
+    y = maximum(y, 0.1);
+    y = div(y, 1.5);
   }
-  return where(greater(y, 0.5), y, x) as AnyTensor; // 1 + 18 + 2 = 21 ops
+  return where(greater(y, 0.5), y, x); // 1 + 18 + 2 = 21 ops
 }
-const xe = uniform(k5, [256, 1024]) as AnyTensor;
-const be = uniform(key(7), [1024]) as AnyTensor;
+const xe: M = uniform(k5, [256, 1024]);
+const be: R = uniform(key(7), [1024]);
 const variants = [
   ["eager", chain],
   ["jit (auto: tiles)", jit(chain)],
@@ -174,8 +185,8 @@ for (const [name, f] of arithVariants) {
   });
 }
 // 16 MB per array: larger than the caches, so every eager pass goes to memory.
-const xl = uniform(key(8), [1024, 4096]) as AnyTensor;
-const bl = uniform(key(9), [4096]) as AnyTensor;
+const xl: M = uniform(key(8), [1024, 4096]);
+const bl: R = uniform(key(9), [4096]);
 for (const [name, f] of arithVariants) {
   Deno.bench({
     name: `21-op arithmetic chain on [1024, 4096], ${name}`,

@@ -117,10 +117,13 @@ const convBenches: [string, () => void, () => void][] = [
     "conv2d backprop input",
     () =>
       tfRun(() =>
-        tf.engine().runKernel("Conv2DBackpropInput", { dy: tdy, filter: tfl }, {
+        tf.engine().runKernel<tf.Tensor>("Conv2DBackpropInput", {
+          dy: tdy,
+          filter: tfl,
+        }, {
           ...convAttrs,
           inputShape: [g.n, g.h, g.w, g.c],
-        }) as tf.Tensor
+        })
       ),
     () => conv2dBackpropInput(dy, f, g),
   ],
@@ -128,10 +131,13 @@ const convBenches: [string, () => void, () => void][] = [
     "conv2d backprop filter",
     () =>
       tfRun(() =>
-        tf.engine().runKernel("Conv2DBackpropFilter", { x: tx, dy: tdy }, {
+        tf.engine().runKernel<tf.Tensor>("Conv2DBackpropFilter", {
+          x: tx,
+          dy: tdy,
+        }, {
           ...convAttrs,
           filterShape: [g.kh, g.kw, g.c, g.o],
-        }) as tf.Tensor
+        })
       ),
     () => conv2dBackpropFilter(x, dy, g),
   ],
@@ -204,7 +210,7 @@ Deno.bench({
   baseline: true,
   fn: () =>
     tfRun(() =>
-      tf.engine().runKernel("MaxPoolGrad", {
+      tf.engine().runKernel<tf.Tensor>("MaxPoolGrad", {
         dy: tpdy,
         input: tpx,
         output: tpy,
@@ -212,7 +218,7 @@ Deno.bench({
         filterSize: 2,
         strides: 2,
         pad: "valid",
-      }) as tf.Tensor
+      })
     ),
 });
 Deno.bench({

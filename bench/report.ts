@@ -54,8 +54,19 @@ async function run(
     Deno.exit(1);
   }
   const text = new TextDecoder().decode(out.stdout);
-  return (JSON.parse(text.slice(text.indexOf("{"))) as { benches: Bench[] })
-    .benches;
+  const json: unknown = JSON.parse(text.slice(text.indexOf("{")));
+  if (!isRecord(json) || !Array.isArray(json.benches)) {
+    throw new Error(
+      `Expected deno bench --json output with a benches list but found ${
+        text.slice(0, 80)
+      }`,
+    );
+  }
+  return json.benches;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null;
 }
 
 // Both cores (the default), then tensa on one thread for the per-core figures.
@@ -197,12 +208,25 @@ if (tensaByGroup.size === 0) {
     console.error(`${python} ${script} failed`);
     Deno.exit(1);
   }
-  const torch = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  const text = new TextDecoder().decode(out.stdout);
+  const json: unknown = JSON.parse(text);
+  const { torch: version, threads, blas, results } = isRecord(json) ? json : {};
+  if (
+    typeof version !== "string" || typeof threads !== "number" ||
+    typeof blas !== "string" || !Array.isArray(results)
+  ) {
+    throw new Error(
+      `Expected ${script} to print { torch, threads, blas, results } but found ${
+        text.slice(0, 80)
+      }`,
+    );
+  }
+  const torch: {
     torch: string;
     threads: number;
     blas: string;
     results: TorchResult[];
-  };
+  } = { torch: version, threads, blas, results };
   const cmp: string[][] = [[
     "workload",
     "unit",

@@ -5,8 +5,8 @@
 // deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import {
-  type AnyTensor,
   crossEntropy,
+  type Key,
   key,
   optim,
   randint,
@@ -14,7 +14,13 @@ import {
   uniform,
   valueAndGrad,
 } from "../mod.ts";
-import { kerasModel, smallModel } from "../examples/mnist_lib.ts";
+import {
+  kerasModel,
+  type KerasParams,
+  type Model,
+  smallModel,
+  type SmallParams,
+} from "../examples/mnist_lib.ts";
 import { slowBaselines } from "./_slow.ts";
 
 await tf.setBackend("cpu");
@@ -24,42 +30,40 @@ const x64 = uniform(k1, [64, 28, 28, 1]);
 const y64 = randint(k2, [64], { min: 0, max: 10 });
 const x256 = uniform(k3, [256, 28, 28, 1]);
 
-function tensaStep(
-  model: ReturnType<typeof smallModel> | ReturnType<typeof kerasModel>,
-) {
-  const m = model as unknown as {
-    init(k: unknown, s: number[]): unknown;
-    apply(p: unknown, x: AnyTensor, o?: unknown): AnyTensor;
-  };
-  let params = m.init(key(1), [28, 28, 1]);
+/** Training steps and inference of one of the example's models (parameters `P`). */
+function tensaStep<P>(model: Model<P>) {
+  let params = model.init(key(1), [28, 28, 1]);
   const opt = optim.adam({ lr: 1e-3 });
   let state = opt.init(params);
-  const loss = (p: unknown, k: ReturnType<typeof key>) =>
-    crossEntropy(
-      m.apply(p, x64 as AnyTensor, { training: true, key: k }) as never,
-      y64,
-    );
+  const loss = (p: P, k: Key) =>
+    crossEntropy(model.apply(p, x64, { training: true, key: k }), y64);
   const vg = valueAndGrad(loss);
   let i = 0;
   return {
     step() {
       const [, g] = vg(params, key(i++));
-      [params, state] = opt.update(g, state as never, params);
+      [params, state] = opt.update(g, state, params);
     },
-    infer: () => m.apply(params, x256 as AnyTensor),
+    infer: () => model.apply(params, x256),
   };
 }
 
-/**
- * A TF.js model trained by Adam on the fixed batch: variables of the given
- * shapes (normal, standard deviation `std`) and a forward pass over them.
- */
-function tfTrainer(
-  shapes: number[][],
+/** A TF.js variable of the given shape, normal with standard deviation `std`. */
+function tfNormal<R extends tf.Rank>(
+  shape: tf.ShapeMap[R],
   std: number,
-  forward: (vars: tf.Variable[], x: tf.Tensor4D) => tf.Tensor,
+): tf.Variable<R> {
+  return tf.variable(tf.randomNormal<R>(shape, 0, std));
+}
+
+/**
+ * A TF.js model trained by Adam on the fixed batch: its variables and a
+ * forward pass over them.
+ */
+function tfTrainer<V>(
+  vars: V,
+  forward: (vars: V, x: tf.Tensor4D) => tf.Tensor,
 ) {
-  const vars = shapes.map((s) => tf.variable(tf.randomNormal(s, 0, std)));
   const opt = tf.train.adam(1e-3);
   const x = tf.tensor4d(x64.toFlat(), [64, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(y64.toFlat(), "int32"), 10);
@@ -67,8 +71,12 @@ function tfTrainer(
   return {
     step() {
       tf.tidy(() => {
+        // Every trainable variable is updated (the default varList).
         opt.minimize(() =>
-          tf.losses.softmaxCrossEntropy(y, forward(vars, x)) as tf.Scalar
+          tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
+            y,
+            forward(vars, x),
+          )
         );
       });
     },
@@ -79,49 +87,50 @@ function tfTrainer(
 }
 
 /** conv, bias and relu, as TF.js ops. */
-function tfConvRelu(h: tf.Tensor4D, w: tf.Variable, b: tf.Variable) {
-  return tf.relu(
-    tf.add(tf.conv2d(h, w as tf.Tensor4D, 1, "valid"), b),
-  ) as tf.Tensor4D;
+function tfConvRelu(h: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) {
+  return tf.relu(tf.add<tf.Tensor4D>(tf.conv2d(h, w, 1, "valid"), b));
 }
 
 // The small CNN: conv 5x5x8, relu, max pool 2, conv 5x5x16, relu, max pool
 // 2, dense 10.
 function tfSmall() {
-  const shapes = [[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [256, 10], [10]];
-  return tfTrainer(shapes, 0.1, (v, x) => {
-    let h = tf.maxPool(tfConvRelu(x, v[0]!, v[1]!), 2, 2, "valid");
-    h = tf.maxPool(tfConvRelu(h, v[2]!, v[3]!), 2, 2, "valid");
-    return tf.add(
-      tf.matMul(tf.reshape(h, [-1, 256]), v[4] as tf.Tensor2D),
-      v[5]!,
-    );
+  const std = 0.1;
+  const vars = {
+    w1: tfNormal<tf.Rank.R4>([5, 5, 1, 8], std),
+    b1: tfNormal<tf.Rank.R1>([8], std),
+    w2: tfNormal<tf.Rank.R4>([5, 5, 8, 16], std),
+    b2: tfNormal<tf.Rank.R1>([16], std),
+    w3: tfNormal<tf.Rank.R2>([256, 10], std),
+    b3: tfNormal<tf.Rank.R1>([10], std),
+  };
+  return tfTrainer(vars, (v, x) => {
+    let h = tf.maxPool(tfConvRelu(x, v.w1, v.b1), 2, 2, "valid");
+    h = tf.maxPool(tfConvRelu(h, v.w2, v.b2), 2, 2, "valid");
+    return tf.add(tf.matMul(tf.reshape(h, [-1, 256]), v.w3), v.b3);
   });
 }
 
 // The Keras MNIST CNN in TF.js: conv 3x3x32, relu, conv 3x3x64, relu, max
 // pool 2, dropout 0.25, flatten, dense 128, relu, dropout 0.5, dense 10.
 function tfKeras() {
-  const shapes = [
-    [3, 3, 1, 32],
-    [32],
-    [3, 3, 32, 64],
-    [64],
-    [9216, 128],
-    [128],
-    [128, 10],
-    [10],
-  ];
-  return tfTrainer(shapes, 0.05, (v, x) => {
-    let h = tfConvRelu(tfConvRelu(x, v[0]!, v[1]!), v[2]!, v[3]!);
-    h = tf.dropout(tf.maxPool(h, 2, 2, "valid"), 0.25) as tf.Tensor4D;
+  const std = 0.05;
+  const vars = {
+    w1: tfNormal<tf.Rank.R4>([3, 3, 1, 32], std),
+    b1: tfNormal<tf.Rank.R1>([32], std),
+    w2: tfNormal<tf.Rank.R4>([3, 3, 32, 64], std),
+    b2: tfNormal<tf.Rank.R1>([64], std),
+    w3: tfNormal<tf.Rank.R2>([9216, 128], std),
+    b3: tfNormal<tf.Rank.R1>([128], std),
+    w4: tfNormal<tf.Rank.R2>([128, 10], std),
+    b4: tfNormal<tf.Rank.R1>([10], std),
+  };
+  return tfTrainer(vars, (v, x) => {
+    const h = tfConvRelu(tfConvRelu(x, v.w1, v.b1), v.w2, v.b2);
+    const d = tf.dropout(tf.maxPool(h, 2, 2, "valid"), 0.25);
     const f = tf.relu(
-      tf.add(tf.matMul(tf.reshape(h, [-1, 9216]), v[4] as tf.Tensor2D), v[5]!),
+      tf.add(tf.matMul(tf.reshape(d, [-1, 9216]), v.w3), v.b3),
     );
-    return tf.add(
-      tf.matMul(tf.dropout(f, 0.5) as tf.Tensor2D, v[6] as tf.Tensor2D),
-      v[7]!,
-    );
+    return tf.add(tf.matMul(tf.dropout(f, 0.5), v.w4), v.b4);
   });
 }
 
@@ -129,9 +138,9 @@ function tfKeras() {
 // naive loop): that baseline runs only with TENSA_BENCH_SLOW=1.
 const slow = slowBaselines();
 
-const small = tensaStep(smallModel(0.25));
+const small = tensaStep<SmallParams>(smallModel(0.25));
 const tfk = slow ? tfKeras() : null;
-const keras = tensaStep(kerasModel(0.25, 0.5));
+const keras = tensaStep<KerasParams>(kerasModel(0.25, 0.5));
 const tfs = tfSmall();
 
 Deno.bench({

@@ -6,7 +6,6 @@
 // Run: deno bench --allow-read --allow-env bench/vmap_bench.ts
 import {
   add,
-  type AnyTensor,
   concat,
   crossEntropy,
   grad,
@@ -19,6 +18,7 @@ import {
   mean,
   mul,
   reshape,
+  type Shape,
   slice,
   split,
   tanh,
@@ -48,11 +48,11 @@ const exampleLoss = (p: typeof params, x: X, y: Y) =>
   );
 const xsRows = Array.from(
   { length: 64 },
-  (_, b) => reshape(slice(xs, b, b + 1), [28, 28, 1]) as X,
+  (_, b): X => reshape(slice(xs, b, b + 1), [28, 28, 1]),
 );
 const ysRows = Array.from(
   { length: 64 },
-  (_, b) => reshape(slice(ys, b, b + 1), []) as Y,
+  (_, b): Y => reshape(slice(ys, b, b + 1), []),
 );
 const perExample = vmap((x: X, y: Y) => grad(exampleLoss)(params, x, y));
 const batchLoss = (p: typeof params) =>
@@ -103,40 +103,42 @@ Deno.bench({
   n: 10,
   warmup: 3,
   fn: () => {
-    const g = privateGradient(perExample(xs, ys), 1, 1, k3).grad;
-    void opt.update(g as unknown as typeof params, optState, params);
+    const g = privateGradient(params, perExample(xs, ys), 1, 1, k3).grad;
+    void opt.update(g, optState, params);
   },
 });
 
 // --------------------------------------------- the loops vmap replaces
 
-type F = (x: AnyTensor) => AnyTensor;
-
-function unit(shape: readonly number[], i: number): AnyTensor {
-  const n = shape.reduce((p, d) => p * d, 1);
-  const d = new Float32Array(n);
+/** The unit tensor of `shape` with a 1 at flat index `i`. */
+function unit<S extends Shape>(shape: S, i: number): Tensor<S> {
+  const d = new Float32Array(shape.reduce((p, n) => p * n, 1));
   d[i] = 1;
-  return tensor(d, shape) as AnyTensor;
+  return tensor(d, shape);
 }
 
 /** Stacks on a new axis 0 with differentiable ops (as the loop version did). */
-function stack(ts: AnyTensor[]): AnyTensor {
-  return concat(
-    ts.map((t) => reshape(t, [1, ...t.shape]) as AnyTensor),
-  ) as AnyTensor;
+function stack(ts: Tensor<Shape>[]): Tensor<Shape> {
+  return concat(ts.map((t) => reshape(t, [1, ...t.shape])));
 }
 
 /** The Jacobian `[out, in]` of a vector function, one jvp per input. */
-function jacfwdLoop(f: F, x: AnyTensor): AnyTensor {
+function jacfwdLoop<S extends Shape, O extends Shape>(
+  f: (x: Tensor<S>) => Tensor<O>,
+  x: Tensor<S>,
+): Tensor<Shape> {
   const cols = Array.from(
     { length: x.size },
     (_, i) => jvp(f, [x], [unit(x.shape, i)])[1],
   );
-  return transpose(reshape(stack(cols), [x.size, -1])) as AnyTensor;
+  return transpose(reshape(stack(cols), [x.size, -1]));
 }
 
 /** The Jacobian rows `[out, in]`, one pullback per output. */
-function jacrevLoop(f: F, x: AnyTensor): AnyTensor {
+function jacrevLoop<S extends Shape, O extends Shape>(
+  f: (x: Tensor<S>) => Tensor<O>,
+  x: Tensor<S>,
+): Tensor<Shape> {
   const [y, back] = vjp(f, x);
   return stack(
     Array.from({ length: y.size }, (_, j) => back(unit(y.shape, j))[0]),
@@ -146,10 +148,10 @@ function jacrevLoop(f: F, x: AnyTensor): AnyTensor {
 // ------------------------------------------------------ 100 -> 100
 
 const [k4, k5, k6] = split(key(1), 3);
-const A = mul(uniform(k4, [100, 100]), 0.1) as Tensor<[100, 100]>;
-const x100 = uniform(k5, [100]) as Tensor<[100]>;
-const f100 = (x: Tensor<[100]>) =>
-  reshape(tanh(matmul(A, reshape(x, [100, 1]))), [100]) as Tensor<[100]>;
+const A = mul(uniform(k4, [100, 100]), 0.1);
+const x100 = uniform(k5, [100]);
+const f100 = (x: Tensor<[100]>): Tensor<[100]> =>
+  reshape(tanh(matmul(A, reshape(x, [100, 1]))), [100]);
 
 Deno.bench({
   name: "jacfwd 100->100: loop of 100 jvps",
@@ -157,7 +159,7 @@ Deno.bench({
   baseline: true,
   n: 20,
   warmup: 3,
-  fn: () => void jacfwdLoop(f100 as unknown as F, x100 as AnyTensor),
+  fn: () => void jacfwdLoop(f100, x100),
 });
 Deno.bench({
   name: "jacfwd 100->100: vmap over the jvps",
@@ -172,7 +174,7 @@ Deno.bench({
   baseline: true,
   n: 20,
   warmup: 3,
-  fn: () => void jacrevLoop(f100 as unknown as F, x100 as AnyTensor),
+  fn: () => void jacrevLoop(f100, x100),
 });
 Deno.bench({
   name: "jacrev 100->100: vmap over the pullbacks",
@@ -187,7 +189,7 @@ Deno.bench({
 // theta (1000) = W1 [16, 40] (640) + b1 [40] + W2 [40, 8] (320); a fixed
 // batch of 32 inputs; the loss is the mean squared output.
 const inputs = uniform(k6, [32, 16]);
-const theta = mul(uniform(key(2), [1000]), 0.2) as Tensor<[1000]>;
+const theta = mul(uniform(key(2), [1000]), 0.2);
 const mlpLoss = (t: Tensor<[1000]>) => {
   const w1 = reshape(slice(t, 0, 640), [16, 40]);
   const b1 = slice(t, 640, 680);
@@ -205,8 +207,8 @@ Deno.bench({
   warmup: 1,
   fn: () =>
     void jacfwdLoop(
-      (t) => reshape(jacrevLoop(mlpLoss as unknown as F, t), [1000]),
-      theta as AnyTensor,
+      (t: Tensor<[1000]>) => reshape(jacrevLoop(mlpLoss, t), [1000]),
+      theta,
     ),
 });
 Deno.bench({

@@ -32,8 +32,8 @@ for (const s of [256, 512, 1024]) {
   });
 }
 
-const x = tf.randomNormal([64, 26, 26, 32]) as tf.Tensor4D;
-const w = tf.randomNormal([3, 3, 32, 64]) as tf.Tensor4D;
+const x = tf.randomNormal<tf.Rank.R4>([64, 26, 26, 32]);
+const w = tf.randomNormal<tf.Rank.R4>([3, 3, 32, 64]);
 Deno.bench({
   name: `tfjs-wasm conv2d forward [flops=${2 * 64 * 24 * 24 * 64 * 9 * 32}]`,
   group: "conv2d forward",

@@ -32,12 +32,16 @@ import {
   save,
 } from "../mod.ts";
 import {
+  type AnyRunState,
   buildModel,
   type EpochRecord,
   firstNonFinite,
+  type KerasParams,
+  type Model,
   optimizerFor,
   type RunConfig,
   type RunState,
+  type SmallParams,
 } from "./mnist_lib.ts";
 
 const KEY_SCHEDULE =
@@ -107,37 +111,68 @@ export async function readCheckpoint(path: string): Promise<CheckpointFile> {
   } catch (e) {
     throw new Error(`Cannot read --resume ${path}: ${reason(e)}`);
   }
-  const raw = deserializeMetadata(bytes, path)["tensa.mnist"];
-  if (raw === undefined) {
+  const config = checkpointConfig(bytes, path);
+  if (config === undefined) {
     throw new Error(
       `Expected ${path} to be a checkpoint written by --checkpoint but its metadata has no tensa.mnist entry (a file from --save holds only parameters)`,
     );
   }
-  const stored = parseStored(raw, path);
-  return { path, bytes, config: stored.config };
+  return { path, bytes, config };
 }
 
-function parseStored(raw: string, path: string): Stored {
-  let s: Stored;
+/**
+ * The run configuration stored in a checkpoint's bytes, or `undefined` for
+ * a file without one (parameters from --save).
+ *
+ * @throws {TypeError} If the bytes are not a safetensors file.
+ * @throws {Error} If the stored run description is broken.
+ */
+export function checkpointConfig(
+  bytes: Uint8Array,
+  path: string,
+): RunConfig | undefined {
+  const raw = deserializeMetadata(bytes, path)["tensa.mnist"];
+  return raw === undefined ? undefined : parseStored(raw, path).config;
+}
+
+/** What a checkpoint's metadata says about the run (the rest is for readers). */
+type Position = Pick<
+  Stored,
+  "config" | "epochsDone" | "step" | "running" | "history"
+>;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null;
+}
+
+function isNat(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+function isOptionalNumber(v: unknown): v is number | undefined {
+  return v === undefined || typeof v === "number";
+}
+
+function parseStored(raw: string, path: string): Position {
+  let s: unknown;
   try {
     s = JSON.parse(raw);
   } catch {
     throw new Error(`Expected the tensa.mnist metadata of ${path} to be JSON`);
   }
-  if (typeof s !== "object" || s === null || s.version !== 1) {
+  if (!isRecord(s) || s.version !== 1) {
     throw new Error(
       `Expected checkpoint version 1 in ${path} but found ${
-        JSON.stringify((s as { version?: unknown } | null)?.version)
+        JSON.stringify(isRecord(s) ? s.version : undefined)
       }`,
     );
   }
-  const nat = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
-  const r = s.running;
+  const { epochsDone, step, running: r, history, config: c } = s;
   if (
-    !nat(s.epochsDone) || !nat(s.step) || !Array.isArray(s.history) ||
-    typeof r !== "object" || r === null || !nat(r.seen) ||
-    !nat(r.hits) || !Number.isFinite(r.lossSum) ||
-    typeof s.config !== "object" || s.config === null
+    !isNat(epochsDone) || !isNat(step) || !Array.isArray(history) ||
+    !isRecord(r) || !isNat(r.seen) || !isNat(r.hits) ||
+    typeof r.lossSum !== "number" || !Number.isFinite(r.lossSum) ||
+    !isRecord(c)
   ) {
     throw new Error(
       `Expected ${path} to hold a training position (epochsDone, step, running, history, config) but found ${
@@ -145,14 +180,23 @@ function parseStored(raw: string, path: string): Stored {
       }`,
     );
   }
-  const c = s.config as unknown as Record<string, unknown>;
-  const optional = (v: unknown) => v === undefined || typeof v === "number";
+  const {
+    model,
+    dropout,
+    optimizer,
+    lr,
+    schedule,
+    epochs,
+    batchSize,
+    seed,
+    limit,
+  } = c;
   if (
-    (c.model !== "small" && c.model !== "keras") ||
-    typeof c.optimizer !== "string" || typeof c.lr !== "number" ||
-    (c.schedule !== "cosine" && c.schedule !== "constant") ||
-    !nat(c.epochs) || !nat(c.batchSize) || !nat(c.seed) ||
-    !optional(c.dropout) || !optional(c.limit)
+    (model !== "small" && model !== "keras") ||
+    typeof optimizer !== "string" || typeof lr !== "number" ||
+    (schedule !== "cosine" && schedule !== "constant") ||
+    !isNat(epochs) || !isNat(batchSize) || !isNat(seed) ||
+    !isOptionalNumber(dropout) || !isOptionalNumber(limit)
   ) {
     throw new Error(
       `Expected the flags stored in ${path} to describe a run but found ${
@@ -160,36 +204,73 @@ function parseStored(raw: string, path: string): Stored {
       }`,
     );
   }
-  // JSON leaves out undefined values: put them back.
-  s.config = {
-    model: c.model,
-    dropout: c.dropout as number | undefined,
-    optimizer: c.optimizer,
-    lr: c.lr,
-    schedule: c.schedule,
-    epochs: c.epochs as number,
-    batchSize: c.batchSize as number,
-    seed: c.seed as number,
-    limit: c.limit as number | undefined,
+  return {
+    // JSON leaves out undefined values: they come back as undefined here.
+    config: {
+      model,
+      dropout,
+      optimizer,
+      lr,
+      schedule,
+      epochs,
+      batchSize,
+      seed,
+      limit,
+    },
+    epochsDone,
+    step,
+    running: { seen: r.seen, lossSum: r.lossSum, hits: r.hits },
+    history,
   };
-  return s;
 }
 
 /**
  * Decodes a checkpoint into a run state for `config` (which must equal the
  * stored one), checking every tensor's name, shape and dtype against a
- * fresh model and optimizer.
+ * fresh model and optimizer. The state is tagged with the model's name.
  */
 export function restoreCheckpoint(
   file: CheckpointFile,
   config: RunConfig,
   nTrain: number,
-): RunState {
+): AnyRunState {
+  return config.model === "small"
+    ? {
+      model: "small",
+      ...restoreState<SmallParams>(
+        file,
+        config,
+        nTrain,
+        buildModel("small", config.dropout).model,
+      ),
+    }
+    : {
+      model: "keras",
+      ...restoreState<KerasParams>(
+        file,
+        config,
+        nTrain,
+        buildModel("keras", config.dropout).model,
+      ),
+    };
+}
+
+/**
+ * Decodes a checkpoint into a run state of `model` (built from `config`,
+ * which must equal the stored one), checking every tensor's name, shape and
+ * dtype against a fresh initialization of the model and the optimizer: the
+ * state gets the model's parameter type.
+ */
+export function restoreState<P>(
+  file: CheckpointFile,
+  config: RunConfig,
+  nTrain: number,
+  model: Model<P>,
+): RunState<P> {
   const stored = parseStored(
     deserializeMetadata(file.bytes, file.path)["tensa.mnist"] ?? "",
     file.path,
   );
-  const { model } = buildModel(config.model, config.dropout);
   const opt = optimizerFor(config, nTrain);
   const params = model.init(key(config.seed), [28, 28, 1]);
   const like = { params, optState: opt.init(params) };

@@ -7,12 +7,12 @@ import { parseArgs } from "@std/cli/parse-args";
 import { join } from "@std/path";
 import {
   add,
-  type AnyTensor,
   conv2d,
-  load,
+  deserialize,
+  key,
   relu,
   slice,
-  Tensor,
+  type Tensor,
   tensor,
 } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
@@ -24,6 +24,15 @@ import {
   joinNegativeValues,
   refuseUnknown,
 } from "./_cli.ts";
+import { checkpointConfig } from "./_checkpoint.ts";
+import {
+  buildModel,
+  type KerasParams,
+  type Model,
+  optimizerFor,
+  type RunConfig,
+  type SmallParams,
+} from "./mnist_lib.ts";
 
 /** The hand-made 3x3 filters of the course, as [3, 3, 1, 1] kernels. */
 export const handFilters: Record<string, number[]> = {
@@ -126,31 +135,70 @@ export function parseFiltersArgs(argv: readonly string[]): FiltersOptions {
   };
 }
 
-/** The first layer's kernel `[kh, kw, c, o]` (and bias) of a saved model. */
-export function firstConv(
-  tree: unknown,
-  path: string,
-): { kernel: AnyTensor; bias?: AnyTensor } {
-  // A --checkpoint file holds { params, optState }; a --save file the params.
-  const params = (tree as { params?: unknown }).params ?? tree;
-  const first = Array.isArray(params) ? params[0] : undefined;
-  const kernel = (first as { kernel?: unknown } | undefined)?.kernel;
-  if (
-    !(kernel instanceof Tensor) || kernel.rank !== 4 ||
-    (kernel as AnyTensor).shape[2] !== 1
-  ) {
-    throw new TypeError(
-      `Expected ${path} to hold a model whose first layer is a conv2d on one channel (kernel [kh, kw, 1, filters]), as examples/mnist.ts --save writes, but found ${
-        kernel instanceof Tensor
-          ? `a first kernel of shape [${kernel.shape.join(", ")}]`
-          : "no such layer"
-      }`,
-    );
+/** The first layer of the example's models: a conv2d on one channel. */
+export interface FirstConv {
+  /** The kernel `[kh, kw, 1, filters]`. */
+  kernel: Tensor<[number, number, 1, number]>;
+  /** The bias `[filters]`. */
+  bias: Tensor<[number]>;
+}
+
+/**
+ * The first conv layer of a model saved by examples/mnist.ts: its
+ * parameters (--save) or a whole training state (--checkpoint, whose
+ * metadata names the model and the optimizer). Every tensor is checked
+ * against the small or the keras model.
+ *
+ * @throws {TypeError} If the bytes are not a safetensors file or fit neither model.
+ */
+export function firstConv(bytes: Uint8Array, path: string): FirstConv {
+  const config = checkpointConfig(bytes, path);
+  const names = config ? [config.model] : ["small", "keras"] as const;
+  const found: string[] = [];
+  for (const name of names) {
+    try {
+      return name === "small"
+        ? decode<SmallParams>(
+          bytes,
+          path,
+          buildModel("small", 0).model,
+          config,
+        )[0]
+        : decode<KerasParams>(
+          bytes,
+          path,
+          buildModel("keras", 0).model,
+          config,
+        )[0];
+    } catch (e) {
+      if (!(e instanceof RangeError || e instanceof TypeError)) throw e;
+      found.push(`not the ${name} model (${e.message})`);
+    }
   }
-  const bias = (first as { bias?: unknown }).bias;
-  return bias instanceof Tensor
-    ? { kernel: kernel as AnyTensor, bias: bias as AnyTensor }
-    : { kernel: kernel as AnyTensor };
+  throw new TypeError(
+    `Expected ${path} to hold the small or keras model of examples/mnist.ts (from --save or --checkpoint) but found ${
+      found.join(", ")
+    }`,
+  );
+}
+
+/**
+ * The parameters of `model` in `bytes`, decoded with a freshly initialized
+ * `like` (with the optimizer state of `config` for a checkpoint).
+ */
+function decode<P>(
+  bytes: Uint8Array,
+  path: string,
+  model: Model<P>,
+  config: RunConfig | undefined,
+): P {
+  const params = model.init(key(0), [28, 28, 1]);
+  if (config === undefined) return deserialize(bytes, params, path);
+  // The optimizer of that run; the structure of its state (all `like` is
+  // used for) does not depend on the number of training images.
+  const opt = optimizerFor(config, 1);
+  const like = { params, optState: opt.init(params) };
+  return deserialize(bytes, like, path).params;
 }
 
 async function main(): Promise<void> {
@@ -160,18 +208,18 @@ async function main(): Promise<void> {
     return;
   }
   // Everything that can fail early does, before any work.
-  let first: { kernel: AnyTensor; bias?: AnyTensor } | undefined;
+  let first: FirstConv | undefined;
   if (opts.model) {
-    let tree: unknown;
+    let bytes: Uint8Array;
     try {
-      tree = await load(opts.model);
+      bytes = await Deno.readFile(opts.model);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw new Error(`Cannot read --model ${opts.model}: no such file`);
       }
       throw e;
     }
-    first = firstConv(tree, opts.model);
+    first = firstConv(bytes, opts.model);
   }
   try {
     await Deno.mkdir(opts.out, { recursive: true });
@@ -188,9 +236,7 @@ async function main(): Promise<void> {
     limitTrain: 1,
     limitTest: count,
   });
-  const digits = slice(data.test.images, 0, count) as Tensor<
-    [number, 28, 28, 1]
-  >;
+  const digits = slice(data.test.images, 0, count);
   const columns = ["original", ...Object.keys(handFilters)];
   await writePng(
     join(opts.out, "hand_filters.png"),
@@ -202,12 +248,7 @@ async function main(): Promise<void> {
   );
   console.log(`columns: ${columns.join(", ")}`);
   if (first) {
-    const [kh, kw, c, o] = first.kernel.shape as [
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [kh, kw, c, o] = first.kernel.shape;
     const k = first.kernel.toFlat();
     const filters: Float32Array[] = [];
     for (let f = 0; f < o; f++) {
@@ -223,10 +264,9 @@ async function main(): Promise<void> {
       12,
     );
     const one = slice(digits, 0, 1);
-    let maps = conv2d(one as never, first.kernel as never) as AnyTensor;
-    if (first.bias) maps = add(maps, first.bias) as AnyTensor;
+    const maps = add(conv2d(one, first.kernel), first.bias);
     const m = relu(maps).toFlat();
-    const [, oh, ow] = maps.shape as [number, number, number, number];
+    const [, oh, ow] = maps.shape;
     const tiles: Float32Array[] = [];
     for (let f = 0; f < o; f++) {
       const t = new Float32Array(oh * ow);

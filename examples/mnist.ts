@@ -3,7 +3,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { ProgressBar } from "@std/cli/unstable-progress-bar";
 import { nn, save } from "../mod.ts";
-import { loadMnist } from "../src/data/mnist.ts";
+import { loadMnist, type MnistData } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import {
   checkArgs,
@@ -16,17 +16,21 @@ import {
   assertFinite,
   type CheckpointFile,
   readCheckpoint,
-  restoreCheckpoint,
+  restoreState,
   writeCheckpoint,
 } from "./_checkpoint.ts";
 import {
   buildModel,
   DivergenceError,
+  type EpochRecord,
+  type KerasParams,
   learningCurvesSvg,
+  type Model,
   type Progress,
   type RunConfig,
+  runModel,
   type RunState,
-  runTraining,
+  type SmallParams,
 } from "./mnist_lib.ts";
 import { writeMnistOnnx } from "./_onnx.ts";
 
@@ -227,6 +231,10 @@ const FLAG_OF: Record<keyof RunConfig, string> = {
   limit: "--limit",
 };
 
+function isConfigKey(k: string): k is keyof RunConfig {
+  return k in FLAG_OF;
+}
+
 /**
  * The run's configuration: the given flags over the checkpoint's (when
  * resuming) over the defaults. A resumed run must keep its flags.
@@ -240,7 +248,7 @@ export function resolveConfig(
   const base = resumed?.config ?? DEFAULTS;
   const config = { ...DEFAULTS, ...base, ...given };
   if (resumed) {
-    for (const k of Object.keys(FLAG_OF) as (keyof RunConfig)[]) {
+    for (const k of Object.keys(FLAG_OF).filter(isConfigKey)) {
       if (k in given && given[k] !== resumed.config[k]) {
         throw new RangeError(
           `Expected ${FLAG_OF[k]} to be ${
@@ -331,11 +339,39 @@ async function run(
   );
   const nTrain = data.train.images.shape[0], nTest = data.test.images.shape[0];
   console.log(`Data: ${nTrain} training and ${nTest} test images from ${dir}`);
-  const { layer, model } = buildModel(config.model, config.dropout);
-  console.log(nn.summary(layer, [28, 28, 1]));
-  let resume: RunState | undefined;
+  const job = { cli, watch, config, data, resumeFile, t0 };
+  // From here on the model the flags name keeps its own parameter type.
+  return config.model === "small"
+    ? await train<SmallParams>(buildModel("small", config.dropout).model, job)
+    : await train<KerasParams>(buildModel("keras", config.dropout).model, job);
+}
+
+/** What {@linkcode train} gets from the command line. */
+interface Job {
+  cli: CommandLine;
+  watch: { readonly signal: Deno.Signal | undefined };
+  config: RunConfig;
+  data: MnistData;
+  resumeFile: CheckpointFile | undefined;
+  /** When the run started (performance.now()). */
+  t0: number;
+}
+
+/**
+ * Trains `model` (one of the example's models, with parameters `P`) as the
+ * command line says and writes the outputs it asks for. Returns the exit
+ * code.
+ */
+async function train<P>(
+  model: Model<P> & nn.AnyLayer,
+  job: Job,
+): Promise<number> {
+  const { cli, watch, config, data, resumeFile, t0 } = job;
+  const nTrain = data.train.images.shape[0];
+  console.log(nn.summary(model, [28, 28, 1]));
+  let resume: RunState<P> | undefined;
   if (resumeFile) {
-    resume = restoreCheckpoint(resumeFile, config, nTrain);
+    resume = restoreState(resumeFile, config, nTrain, model);
     console.log(
       `Resuming from ${resumeFile.path}: ${resume.epochsDone} epochs done, then ${resume.step} steps of epoch ${
         resume.epochsDone + 1
@@ -348,13 +384,19 @@ async function run(
 
   const terminal = !cli.quiet && Deno.stderr.isTerminal();
   let bar: ProgressBar | null = null;
+  // A function, so that the compiler does not take `bar` for still null
+  // (the callbacks below set it).
+  const stopBar = async () => {
+    await bar?.stop();
+    bar = null;
+  };
   let status = "";
   let lastLine = performance.now();
   let firstStep: number | undefined;
-  let lastCheckpoint: RunState | undefined;
+  let lastCheckpoint: RunState<P> | undefined;
   let result;
   try {
-    result = await runTraining(config, data, {
+    result = await runModel(model, config, data, {
       ...(resume && { resume }),
       shouldStop: () => watch.signal !== undefined,
       onProgress: (epoch, p) => {
@@ -380,8 +422,7 @@ async function run(
         }
       },
       onEpochTrained: async () => {
-        await (bar as ProgressBar | null)?.stop();
-        bar = null;
+        await stopBar();
       },
       onEpoch: (record, running) => {
         console.log(
@@ -397,7 +438,7 @@ async function run(
       },
     });
   } catch (e) {
-    await (bar as ProgressBar | null)?.stop();
+    await stopBar();
     if (e instanceof DivergenceError) {
       const kept = lastCheckpoint
         ? `The last good checkpoint stays in ${cli.checkpoint} (${
@@ -412,7 +453,7 @@ async function run(
     }
     throw e;
   }
-  await (bar as ProgressBar | null)?.stop();
+  await stopBar();
   const { state } = result;
   if (result.stopped) {
     const sig = watch.signal ?? "SIGINT";
@@ -461,7 +502,7 @@ async function run(
   return 0;
 }
 
-function metricsText(r: RunState["history"][number]): string {
+function metricsText(r: EpochRecord): string {
   return `train loss ${r.train.loss.toFixed(4)} acc ${
     (100 * r.train.accuracy).toFixed(2)
   }% | test loss ${r.test.loss.toFixed(4)} acc ${

@@ -2,12 +2,14 @@
 // both run the same path: models, one training epoch, evaluation, the SVG
 // chart of the learning curves.
 import {
-  type AnyTensor,
   argmax,
+  cast,
   crossEntropy,
+  equal,
   foldIn,
   type Key,
   key,
+  mean,
   nn,
   optim,
   permutation,
@@ -50,30 +52,66 @@ export function kerasModel(rate1: number, rate2: number) {
   );
 }
 
-/** What any of the models above looks like to the training loop. */
-export interface Model {
-  init(key: Key, inputShape: readonly [28, 28, 1]): unknown;
-  apply(params: unknown, x: AnyTensor, options?: nn.ApplyOptions): AnyTensor;
+/** A batch of 28x28 grey images, batch first. */
+export type Images = Tensor<[number, 28, 28, 1], "float32">;
+/** Integer class labels in [0, 10), one per image. */
+export type Labels = Tensor<[number], "int32">;
+/** Ten class scores per image. */
+export type Logits = Tensor<[number, 10], "float32">;
+
+/**
+ * What the training loop needs of a model with parameters `P`: both models
+ * above are one (the compiler checks their shape rules: 28x28x1 images in,
+ * ten logits out), each with its own parameter type.
+ */
+export interface Model<P> {
+  // Function properties, not methods: checked strictly, so a model only
+  // fits the parameter type it really has. NoInfer: `P` comes from the
+  // parameters passed with the model, or is written out (`<SmallParams>`).
+  readonly init: (key: Key, inputShape: readonly [28, 28, 1]) => NoInfer<P>;
+  readonly apply: (
+    params: NoInfer<P>,
+    x: Images,
+    options?: nn.ApplyOptions,
+  ) => Logits;
 }
 
-/** Builds the model named on the command line. */
+/** The type of {@linkcode smallModel}'s network. */
+export type SmallModel = ReturnType<typeof smallModel>;
+/** The type of {@linkcode kerasModel}'s network. */
+export type KerasModel = ReturnType<typeof kerasModel>;
+/** The parameter tree of a model for 28x28x1 images. */
+export type ParamsOfModel<M extends nn.AnyLayer> = nn.ParamsOf<
+  nn.RuleOf<M>,
+  [number, 28, 28, 1]
+>;
+/** The small model's parameters. */
+export type SmallParams = ParamsOfModel<SmallModel>;
+/** The Keras model's parameters. */
+export type KerasParams = ParamsOfModel<KerasModel>;
+
+/** Builds the model named on the command line, typed as that model. */
+export function buildModel(
+  name: "small",
+  dropout: number | undefined,
+): { model: SmallModel };
+export function buildModel(
+  name: "keras",
+  dropout: number | undefined,
+): { model: KerasModel };
 export function buildModel(
   name: "small" | "keras",
   dropout: number | undefined,
-): {
-  model: Model;
-  layer: nn.AnyLayer;
-} {
-  const layer = name === "small"
-    ? smallModel(dropout ?? 0.25)
-    : kerasModel(dropout ?? 0.25, dropout ?? 0.5);
-  return { model: layer as unknown as Model, layer };
+): { model: SmallModel } | { model: KerasModel } {
+  return name === "small"
+    ? { model: smallModel(dropout ?? 0.25) }
+    : { model: kerasModel(dropout ?? 0.25, dropout ?? 0.5) };
 }
 
 /** Images and labels of a split. */
 export interface Split {
-  images: Tensor<[number, 28, 28, 1], "float32">;
-  labels: Tensor<[number], "int32">;
+  images: Images;
+  labels: Labels;
 }
 
 /** Metrics of one pass over a split. */
@@ -91,12 +129,22 @@ export interface Progress {
   imagesPerSecond: number;
 }
 
-function correct(logits: AnyTensor, labels: AnyTensor): number {
-  const p = argmax(logits).toFlat();
-  const y = labels.toFlat();
-  let c = 0;
-  for (let i = 0; i < p.length; i++) if (p[i] === y[i]) c++;
-  return c;
+/**
+ * The fraction of images whose largest logit is at their label: the mean of
+ * `equal(argmax(logits), labels)`.
+ */
+export function accuracy(
+  logits: Logits,
+  labels: Labels,
+): Tensor<[], "float32"> {
+  // `cast` keeps this valid whether `mean` takes only float32 or (as numpy)
+  // int32 too; with the latter the cast is a no-op and can go.
+  return mean(cast(equal(argmax(logits, { axis: 1 }), labels), "float32"));
+}
+
+/** The number of correct predictions in a batch (exact: the mean times the count, rounded). */
+function correct(logits: Logits, labels: Labels): number {
+  return Math.round(accuracy(logits, labels).item() * labels.shape[0]);
 }
 
 /**
@@ -128,10 +176,10 @@ export function makeOptimizer(
   }
 }
 
-/** The state of training between epochs. */
-export interface TrainState {
-  params: unknown;
-  optState: unknown;
+/** The state of training between epochs, for a model with parameters `P`. */
+export interface TrainState<P = unknown> {
+  params: P;
+  optState: optim.OptState;
 }
 
 /** Running sums over the steps done so far in an epoch. */
@@ -163,8 +211,8 @@ export interface TrainEpochOptions {
 }
 
 /** What {@linkcode trainEpoch} hands back. */
-export interface EpochResult {
-  state: TrainState;
+export interface EpochResult<P> {
+  state: TrainState<P>;
   /** Running loss and accuracy over the steps done. */
   metrics: Metrics;
   /** Steps done, counting those before `start`. */
@@ -226,25 +274,22 @@ export function firstNonFinite(tree: unknown): string | undefined {
  *
  * @throws {DivergenceError} If a batch loss is not finite; the parameters of that step are not updated.
  */
-export async function trainEpoch(
-  model: Model,
+export async function trainEpoch<P>(
+  model: Model<P>,
   opt: optim.Optimizer,
-  state: TrainState,
+  state: TrainState<P>,
   data: Split,
   batchSize: number,
   key: Key,
   options: TrainEpochOptions = {},
-): Promise<EpochResult> {
+): Promise<EpochResult<P>> {
   const { onProgress, shouldStop, start: from } = options;
   const n = data.images.shape[0];
   const steps = Math.ceil(n / batchSize);
   const order = permutation(foldIn(key, 0), n);
-  const loss = (p: unknown, x: AnyTensor, y: AnyTensor, k: Key) => {
+  const loss = (p: P, x: Images, y: Labels, k: Key) => {
     const logits = model.apply(p, x, { training: true, key: k });
-    return [
-      crossEntropy(logits as never, y as never) as AnyTensor,
-      logits,
-    ] as const;
+    return [crossEntropy(logits, y), logits] as const;
   };
   const stepFn = valueAndGrad(loss, { hasAux: true });
   let { params, optState } = state;
@@ -267,19 +312,19 @@ export async function trainEpoch(
     }
     const [[l, logits], g] = stepFn(
       params,
-      b.x as AnyTensor,
-      b.y as AnyTensor,
+      b.x,
+      b.y,
       foldIn(key, b.index + 1),
     );
     const value = l.item();
     if (!Number.isFinite(value)) {
       throw new DivergenceError(`Loss is ${value}`, 0, b.index + 1, steps);
     }
-    [params, optState] = opt.update(g, optState as never, params);
+    [params, optState] = opt.update(g, optState, params);
     const m = b.y.shape[0];
     seen += m;
     lossSum += value * m;
-    hits += correct(logits as AnyTensor, b.y as AnyTensor);
+    hits += correct(logits, b.y);
     step = b.index + 1;
     onProgress?.({
       done: seen,
@@ -321,7 +366,7 @@ export interface RunConfig {
 }
 
 /** A run's complete state: what a checkpoint holds. */
-export interface RunState extends TrainState {
+export interface RunState<P = unknown> extends TrainState<P> {
   /** Epochs finished. */
   epochsDone: number;
   /** Steps done in the next epoch (0 at an epoch's end). */
@@ -332,10 +377,18 @@ export interface RunState extends TrainState {
   history: EpochRecord[];
 }
 
-/** Hooks of {@linkcode runTraining}. */
-export interface RunHooks {
+/**
+ * A run state tagged with its model's name: the name tells the compiler
+ * which parameter type the state holds.
+ */
+export type AnyRunState =
+  | (RunState<SmallParams> & { readonly model: "small" })
+  | (RunState<KerasParams> & { readonly model: "keras" });
+
+/** Hooks of {@linkcode runModel}. */
+export interface RunHooks<P = unknown> {
   /** Continue from this state (from a checkpoint) instead of starting fresh. */
-  resume?: RunState;
+  resume?: RunState<P>;
   /** Asked after each step; `true` stops the run after that step. */
   shouldStop?: () => boolean;
   /** Called after each step with the epoch (from 1). */
@@ -345,7 +398,7 @@ export interface RunHooks {
   /** Called after each epoch's evaluation with its record and running metrics. */
   onEpoch?: (record: EpochRecord, running: Metrics) => void;
   /** Called with the state to keep: after every epoch, and when stopped. */
-  onCheckpoint?: (state: RunState) => Promise<void>;
+  onCheckpoint?: (state: RunState<P>) => Promise<void>;
 }
 
 /** The root key of a run and the key of its epoch `epoch` (from 1). */
@@ -354,21 +407,52 @@ export function epochKey(seed: number, epoch: number): Key {
 }
 
 /**
- * The whole training run of examples/mnist.ts: `config.epochs` epochs from
- * a fresh initialization (or from `hooks.resume`), each followed by an
- * evaluation on both splits. Returns the final state and whether it stopped
- * early because `hooks.shouldStop` said so.
+ * The whole training run of examples/mnist.ts with the model that
+ * `config.model` names: {@linkcode runModel} instantiated for that model.
+ * A `hooks.resume` state must come from the same model.
  *
  * @throws {DivergenceError} If a loss is not finite (with the epoch and step).
+ * @throws {TypeError} If `hooks.resume` holds another model's state.
  */
 export async function runTraining(
   config: RunConfig,
   data: { train: Split; test: Split },
-  hooks: RunHooks = {},
+  hooks: Omit<RunHooks, "resume"> & { resume?: AnyRunState } = {},
 ): Promise<{ state: RunState; stopped: boolean }> {
-  const { model } = buildModel(config.model, config.dropout);
+  const { resume, ...rest } = hooks;
+  if (resume !== undefined && resume.model !== config.model) {
+    throw new TypeError(
+      `Expected a state of the ${config.model} model to resume but found one of the ${resume.model} model`,
+    );
+  }
+  if (config.model === "small") {
+    const { model } = buildModel("small", config.dropout);
+    return await (resume?.model === "small"
+      ? runModel<SmallParams>(model, config, data, { ...rest, resume })
+      : runModel<SmallParams>(model, config, data, rest));
+  }
+  const { model } = buildModel("keras", config.dropout);
+  return await (resume?.model === "keras"
+    ? runModel<KerasParams>(model, config, data, { ...rest, resume })
+    : runModel<KerasParams>(model, config, data, rest));
+}
+
+/**
+ * The whole training run of examples/mnist.ts for `model`: `config.epochs`
+ * epochs from a fresh initialization (or from `hooks.resume`), each
+ * followed by an evaluation on both splits. Returns the final state and
+ * whether it stopped early because `hooks.shouldStop` said so.
+ *
+ * @throws {DivergenceError} If a loss is not finite (with the epoch and step).
+ */
+export async function runModel<P>(
+  model: Model<P>,
+  config: RunConfig,
+  data: { train: Split; test: Split },
+  hooks: RunHooks<P> = {},
+): Promise<{ state: RunState<P>; stopped: boolean }> {
   const opt = optimizerFor(config, data.train.images.shape[0]);
-  let state: RunState;
+  let state: RunState<P>;
   if (hooks.resume) {
     state = hooks.resume;
   } else {
@@ -388,7 +472,7 @@ export async function runTraining(
       await hooks.onCheckpoint?.(state);
       return { state, stopped: true };
     }
-    let result: EpochResult;
+    let result: EpochResult<P>;
     try {
       const onProgress = hooks.onProgress;
       result = await trainEpoch(
@@ -465,19 +549,18 @@ export function optimizerFor(
 }
 
 /** Loss and accuracy over a split, in inference mode. */
-export function evaluate(
-  model: Model,
-  params: unknown,
+export function evaluate<P>(
+  model: Model<P>,
+  params: P,
   data: Split,
   batchSize = 500,
 ): Metrics {
   let lossSum = 0, hits = 0, seen = 0;
   for (const b of batches(data.images, data.labels, batchSize)) {
-    const logits = model.apply(params, b.x as AnyTensor);
+    const logits = model.apply(params, b.x);
     const m = b.y.shape[0];
-    lossSum +=
-      (crossEntropy(logits as never, b.y as never) as AnyTensor).item() * m;
-    hits += correct(logits, b.y as AnyTensor);
+    lossSum += crossEntropy(logits, b.y).item() * m;
+    hits += correct(logits, b.y);
     seen += m;
   }
   return { loss: lossSum / seen, accuracy: hits / seen };

@@ -7,7 +7,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import {
   add,
-  type AnyTensor,
+  type Batched,
   crossEntropy,
   div,
   foldIn,
@@ -20,11 +20,14 @@ import {
   permutation,
   reshape,
   sqrt,
+  square,
   sum,
   type Tensor,
   treeFlatten,
-  treeUnflatten,
+  treeMap,
+  treeSameStructure,
   vmap,
+  zeros,
 } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { batches } from "../src/data/batches.ts";
@@ -35,12 +38,7 @@ import {
   positive,
   refuseUnknown,
 } from "./_cli.ts";
-import {
-  evaluate,
-  makeOptimizer,
-  type Model,
-  smallModel,
-} from "./mnist_lib.ts";
+import { evaluate, makeOptimizer, smallModel } from "./mnist_lib.ts";
 
 const HELP =
   `Train the small CNN on MNIST with per-example gradient clipping and
@@ -82,40 +80,54 @@ type X = Tensor<[28, 28, 1]>;
 type Y = Tensor<[], "int32">;
 
 /**
- * One DP-SGD gradient: per-example gradients (leaves `[B, ...]`), their
- * norms `[B]`, each clipped to `clip`, summed, noised from `noiseKey`, and
- * divided by the batch size. Returns the gradient tree and the norms.
+ * One DP-SGD gradient: per-example gradients (leaves `[B, ...]`, one per
+ * leaf of `params`), their norms `[B]`, each clipped to `clip`, summed,
+ * noised from `noiseKey`, and divided by the batch size. Returns the
+ * gradient tree (shaped like `params`) and the norms.
+ *
+ * @throws {RangeError} If `perExample` is not `params` with a batch axis in front.
  */
 export function privateGradient<P>(
-  perExample: P,
+  params: P,
+  perExample: Batched<P, 0, number>,
   clip: number,
   noise: number,
   noiseKey: Key,
 ): { grad: P; norms: Float32Array } {
-  const [leaves, def] = treeFlatten(perExample);
-  const b = leaves[0]!.shape[0] as number;
+  const [leaves] = treeFlatten(perExample);
+  const [first] = leaves;
+  if (first === undefined || !treeSameStructure(params, perExample)) {
+    throw new RangeError(
+      "Expected per-example gradients with the structure of the parameters",
+    );
+  }
+  const b = first.shape[0] ?? 1;
   // Squared norm of each example over every leaf.
-  let sq: AnyTensor | undefined;
+  let sq: Tensor<number[]> = zeros([b]);
   for (const g of leaves) {
     const axes = g.shape.map((_, i) => i).slice(1);
-    const s = sum(mul(g, g), { axis: axes }) as AnyTensor;
-    sq = sq === undefined ? s : add(sq, s) as AnyTensor;
+    sq = add(sq, sum(square(g), { axis: axes }));
   }
-  const norms = sqrt(sq as Tensor<[number]>);
+  const norms = sqrt(sq);
   // Scale each example by min(1, C / norm).
-  const scale = minimum(div(clip, add(norms, 1e-12)), 1) as AnyTensor;
-  const out = leaves.map((g, i) => {
-    const s = reshape(scale, [b, ...g.shape.slice(1).map(() => 1)]);
-    const clipped = sum(mul(g, s as AnyTensor), { axis: 0 }) as AnyTensor;
-    const z = normal(foldIn(noiseKey, i), clipped.shape, {
+  const scale = minimum(div(clip, add(norms, 1e-12)), 1);
+  let i = 0;
+  const grad = treeMap((p) => {
+    const g = leaves[i]!;
+    const want = [b, ...p.shape];
+    if (g.shape.join() !== want.join()) {
+      throw new RangeError(
+        `Expected per-example gradient ${i} of shape [${want}] but found [${g.shape}]`,
+      );
+    }
+    const s = reshape(scale, [b, ...p.shape.map(() => 1)]);
+    const clipped = sum(mul(g, s), { axis: 0 });
+    const z = normal(foldIn(noiseKey, i++), clipped.shape, {
       std: noise * clip,
     });
-    return div(add(clipped, z), b) as AnyTensor;
-  });
-  return {
-    grad: treeUnflatten(def, out) as P,
-    norms: norms.toFlat() as Float32Array,
-  };
+    return div(add(clipped, z), b);
+  }, params);
+  return { grad, norms: norms.toFlat() };
 }
 
 /** The q-quantile of sorted values (linear interpolation). */
@@ -262,19 +274,17 @@ export async function main(
           reshape(y, [1]),
         );
       const perExample = vmap((x: X, y: Y) => grad(loss)(params, x, y))(
-        b.x as Tensor<[number, 28, 28, 1]>,
-        b.y as Tensor<[number], "int32">,
+        b.x,
+        b.y,
       );
       const { grad: g, norms } = privateGradient(
-        perExample as unknown as P,
+        params,
+        perExample,
         clip,
         noise,
         foldIn(ek, 2 * b.index + 2),
       );
-      [params, optState] = opt.update(g, optState as never, params) as [
-        P,
-        typeof optState,
-      ];
+      [params, optState] = opt.update(g, optState, params);
       stepMs += performance.now() - s0;
       steps++;
       for (const n of norms) {
@@ -291,7 +301,7 @@ export async function main(
         );
       }
     }
-    const test = evaluate(model as unknown as Model, params, data.test);
+    const test = evaluate(model, params, data.test);
     log(
       `epoch ${epoch}: test loss ${test.loss.toFixed(4)} acc ${
         (100 * test.accuracy).toFixed(2)

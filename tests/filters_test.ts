@@ -13,7 +13,12 @@ import {
   firstConv,
   parseFiltersArgs,
 } from "../examples/filters.ts";
-import { type Tensor, tensor, zeros } from "../mod.ts";
+import {
+  buildModel,
+  optimizerFor,
+  type RunConfig,
+} from "../examples/mnist_lib.ts";
+import { key, serialize, tensor, zeros } from "../mod.ts";
 
 Deno.test("PNG: signature, chunk CRCs and pixels decode back", async () => {
   const pixels = new Uint8Array([0, 64, 128, 255, 7, 9]);
@@ -60,7 +65,7 @@ Deno.test("hand-made filters: a vertical bar excites the vertical edge filter, n
   const img = new Float32Array(784);
   for (let r = 4; r < 24; r++) img[r * 28 + 14] = 1;
   const rows = filterGrid(
-    tensor(img, [1, 28, 28, 1]) as Tensor<[number, 28, 28, 1]>,
+    tensor(img, [1, 28, 28, 1]),
   );
   const energy = (t: Float32Array) => t.reduce((s, v) => s + Math.abs(v), 0);
   const [orig, vertical, horizontal, blur] = rows[0]!;
@@ -152,20 +157,54 @@ Deno.test("filters.ts command line: clear errors for bad values, unknown flags a
   assertEquals(parseFiltersArgs(["-h"]).help, true);
 });
 
-Deno.test("filters.ts finds the first conv kernel of a --save or --checkpoint file, or says what it found", () => {
-  const conv = { kernel: zeros([5, 5, 1, 8]), bias: zeros([8]) };
-  assertEquals(firstConv([conv, {}], "m").kernel.shape, [5, 5, 1, 8]);
-  assertEquals(firstConv({ params: [conv], optState: {} }, "c").bias?.shape, [
-    8,
-  ]);
+Deno.test("filters.ts finds the first conv layer of a --save or --checkpoint file, or says what it found", () => {
+  // Parameters of the small model, as --save writes them.
+  const small = buildModel("small", 0.25).model;
+  const params = small.init(key(1), [28, 28, 1]);
+  const first = firstConv(serialize(params), "m");
+  assertEquals(first.kernel.toFlat(), params[0].kernel.toFlat());
+  assertEquals(first.bias.shape, [8]);
+  // A checkpoint of the keras model: its metadata names the model and the
+  // optimizer, whose state is part of the file.
+  const config: RunConfig = {
+    model: "keras",
+    dropout: undefined,
+    optimizer: "momentum",
+    lr: 0.01,
+    schedule: "cosine",
+    epochs: 1,
+    batchSize: 64,
+    seed: 0,
+    limit: undefined,
+  };
+  const keras = buildModel("keras", undefined).model;
+  const kp = keras.init(key(2), [28, 28, 1]);
+  const opt = optimizerFor(config, 100);
+  const bytes = serialize({ params: kp, optState: opt.init(kp) }, {
+    metadata: {
+      "tensa.mnist": JSON.stringify({
+        version: 1,
+        config,
+        epochsDone: 0,
+        step: 0,
+        running: { seen: 0, lossSum: 0, hits: 0 },
+        history: [],
+      }),
+    },
+  });
+  const k = firstConv(bytes, "c");
+  assertEquals(k.kernel.shape, [3, 3, 1, 32]);
+  assertEquals(k.bias.toFlat(), kp[0].bias.toFlat());
+  // Anything else is refused with what each model found.
   assertThrows(
-    () => firstConv({ w: zeros([2]) }, "x.safetensors"),
+    () => firstConv(serialize({ w: zeros([2]) }), "x.safetensors"),
     TypeError,
-    "Expected x.safetensors to hold a model whose first layer is a conv2d on one channel (kernel [kh, kw, 1, filters]), as examples/mnist.ts --save writes, but found no such layer",
+    "Expected x.safetensors to hold the small or keras model of examples/mnist.ts (from --save or --checkpoint) but found not the small model (",
   );
+  const wrong = [{ kernel: zeros([3, 3, 2, 4]), bias: zeros([4]) }];
   assertThrows(
-    () => firstConv([{ kernel: zeros([3, 3, 2, 4]) }], "y"),
+    () => firstConv(serialize(wrong), "y"),
     TypeError,
-    "but found a first kernel of shape [3, 3, 2, 4]",
+    "not the keras model (",
   );
 });

@@ -3,18 +3,23 @@
 // is far above chance (10%) and that the same seed gives the same numbers.
 import {
   assert,
+  assertAlmostEquals,
   assertEquals,
   assertGreater,
+  assertRejects,
   assertStringIncludes,
 } from "@std/assert";
-import { key, slice } from "../mod.ts";
+import { key, slice, tensor } from "../mod.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { mnistDefaultDir } from "../examples/_mnist_files.ts";
 import {
+  accuracy,
   buildModel,
   evaluate,
   learningCurvesSvg,
   makeOptimizer,
+  type RunConfig,
+  runTraining,
   type Split,
   trainEpoch,
 } from "../examples/mnist_lib.ts";
@@ -81,4 +86,51 @@ Deno.test("the learning-curve chart is an SVG with both curves", () => {
   // Loss ticks stay plain numbers: 0.2..0.6 widened is 0.18 to 0.62.
   assertStringIncludes(svg, ">0.180</text>");
   assertStringIncludes(svg, ">0.620</text>");
+});
+
+Deno.test("accuracy is the fraction of rows whose largest logit is at the label", () => {
+  // Rows peak at classes 3, 0, 9, 9 (a tie at 9 and 2 takes the first: 2).
+  const rows = [3, 0, 9, 2].map((c, i) =>
+    Array.from(
+      { length: 10 },
+      (_, j) => j === c ? 5 : i === 3 && j === 9 ? 5 : 0,
+    )
+  );
+  const logits = tensor(rows.flat(), [4, 10]);
+  const labels = tensor(new Int32Array([3, 1, 9, 9]), [4]);
+  assertAlmostEquals(accuracy(logits, labels).item(), 0.5, 1e-7);
+});
+
+Deno.test("runTraining refuses to resume a state of the other model", async () => {
+  const data = await loadMnist(await mnistDefaultDir(), {
+    limitTrain: 64,
+    limitTest: 64,
+  });
+  const config: RunConfig = {
+    model: "keras",
+    dropout: undefined,
+    optimizer: "sgd",
+    lr: 0.01,
+    schedule: "constant",
+    epochs: 1,
+    batchSize: 64,
+    seed: 0,
+    limit: 64,
+  };
+  const { model } = buildModel("small", undefined);
+  const params = model.init(key(0), [28, 28, 1]);
+  const resume = {
+    model: "small" as const,
+    params,
+    optState: makeOptimizer("sgd", 0.01).init(params),
+    epochsDone: 0,
+    step: 0,
+    running: { seen: 0, lossSum: 0, hits: 0 },
+    history: [],
+  };
+  await assertRejects(
+    () => runTraining(config, data, { resume }),
+    TypeError,
+    "Expected a state of the keras model to resume but found one of the small model",
+  );
 });
