@@ -40,10 +40,8 @@ Deno.bench({
 });
 
 const mlp = nn.sequential(
-  nn.dense({ units: 256 }),
-  nn.relu(),
-  nn.dense({ units: 128 }),
-  nn.relu(),
+  nn.dense({ units: 256, activation: "relu" }),
+  nn.dense({ units: 128, activation: "relu" }),
   nn.dense({ units: 10 }),
 );
 const [k1, k2] = split(key(0));

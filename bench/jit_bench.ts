@@ -86,10 +86,8 @@ function trainer<S extends Shape, P>(
 const [k1, k2, k3, k4, k5] = split(key(0), 5);
 
 const mlp = nn.sequential(
-  nn.dense({ units: 256 }),
-  nn.relu(),
-  nn.dense({ units: 128 }),
-  nn.relu(),
+  nn.dense({ units: 256, activation: "relu" }),
+  nn.dense({ units: 128, activation: "relu" }),
   nn.dense({ units: 10 }),
 );
 type MlpParams = nn.ParamsOf<nn.RuleOf<typeof mlp>, [number, 784]>;

@@ -3,7 +3,6 @@
 // chart of the learning curves.
 import {
   argmax,
-  cast,
   crossEntropy,
   equal,
   foldIn,
@@ -23,11 +22,9 @@ import { batches } from "../src/data/batches.ts";
 /** The course's small CNN: conv 5x5x8, pool, conv 5x5x16, pool, dropout, dense 10. */
 export function smallModel(rate: number) {
   return nn.sequential(
-    nn.conv2d({ filters: 8, kernel: 5 }),
-    nn.relu(),
+    nn.conv2d({ filters: 8, kernel: 5, activation: "relu" }),
     nn.maxPool2d({ size: 2 }),
-    nn.conv2d({ filters: 16, kernel: 5 }),
-    nn.relu(),
+    nn.conv2d({ filters: 16, kernel: 5, activation: "relu" }),
     nn.maxPool2d({ size: 2 }),
     nn.flatten(),
     nn.dropout({ rate }),
@@ -38,15 +35,12 @@ export function smallModel(rate: number) {
 /** The Keras MNIST example network. */
 export function kerasModel(rate1: number, rate2: number) {
   return nn.sequential(
-    nn.conv2d({ filters: 32, kernel: 3 }),
-    nn.relu(),
-    nn.conv2d({ filters: 64, kernel: 3 }),
-    nn.relu(),
+    nn.conv2d({ filters: 32, kernel: 3, activation: "relu" }),
+    nn.conv2d({ filters: 64, kernel: 3, activation: "relu" }),
     nn.maxPool2d({ size: 2 }),
     nn.dropout({ rate: rate1 }),
     nn.flatten(),
-    nn.dense({ units: 128 }),
-    nn.relu(),
+    nn.dense({ units: 128, activation: "relu" }),
     nn.dropout({ rate: rate2 }),
     nn.dense({ units: 10 }),
   );
@@ -137,9 +131,8 @@ export function accuracy(
   logits: Logits,
   labels: Labels,
 ): Tensor<[], "float32"> {
-  // `cast` keeps this valid whether `mean` takes only float32 or (as numpy)
-  // int32 too; with the latter the cast is a no-op and can go.
-  return mean(cast(equal(argmax(logits, { axis: 1 }), labels), "float32"));
+  // `mean` of int32 is float32, as in numpy.
+  return mean(equal(argmax(logits, { axis: 1 }), labels));
 }
 
 /** The number of correct predictions in a batch (exact: the mean times the count, rounded). */

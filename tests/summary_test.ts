@@ -19,31 +19,26 @@ function fields(text: string): [string, string][] {
 
 Deno.test("receptive field of the course's small CNN, by hand", () => {
   assertEquals(fields(nn.summary(smallModel(0.25), [28, 28, 1])), [
-    ["1 conv2d 5x5x8", "5x5, step 1"], // 1 + 4*1 = 5
-    ["2 relu", "5x5, step 1"],
-    ["3 maxPool2d 2x2", "6x6, step 2"], // 5 + 1*1 = 6; step 1*2
-    ["4 conv2d 5x5x16", "14x14, step 2"], // 6 + 4*2 = 14
-    ["5 relu", "14x14, step 2"],
-    ["6 maxPool2d 2x2", "16x16, step 4"], // 14 + 1*2 = 16; step 2*2
-    ["7 flatten", "16x16"], // no step between features
-    ["8 dropout 0.25", "16x16"],
-    ["9 dense 10", "28x28 (all)"],
+    ["1 conv2d 5x5x8 relu", "5x5, step 1"], // 1 + 4*1 = 5
+    ["2 maxPool2d 2x2", "6x6, step 2"], // 5 + 1*1 = 6; step 1*2
+    ["3 conv2d 5x5x16 relu", "14x14, step 2"], // 6 + 4*2 = 14
+    ["4 maxPool2d 2x2", "16x16, step 4"], // 14 + 1*2 = 16; step 2*2
+    ["5 flatten", "16x16"], // no step between features
+    ["6 dropout 0.25", "16x16"],
+    ["7 dense 10", "28x28 (all)"],
   ]);
 });
 
 Deno.test("receptive field of the Keras MNIST CNN, by hand", () => {
   assertEquals(fields(nn.summary(kerasModel(0.25, 0.5), [28, 28, 1])), [
-    ["1 conv2d 3x3x32", "3x3, step 1"], // 1 + 2*1
-    ["2 relu", "3x3, step 1"],
-    ["3 conv2d 3x3x64", "5x5, step 1"], // 3 + 2*1
-    ["4 relu", "5x5, step 1"],
-    ["5 maxPool2d 2x2", "6x6, step 2"], // 5 + 1*1; step 1*2
-    ["6 dropout 0.25", "6x6, step 2"],
-    ["7 flatten", "6x6"],
-    ["8 dense 128", "28x28 (all)"],
-    ["9 relu", "28x28 (all)"],
-    ["10 dropout 0.5", "28x28 (all)"],
-    ["11 dense 10", "28x28 (all)"],
+    ["1 conv2d 3x3x32 relu", "3x3, step 1"], // 1 + 2*1
+    ["2 conv2d 3x3x64 relu", "5x5, step 1"], // 3 + 2*1
+    ["3 maxPool2d 2x2", "6x6, step 2"], // 5 + 1*1; step 1*2
+    ["4 dropout 0.25", "6x6, step 2"],
+    ["5 flatten", "6x6"],
+    ["6 dense 128 relu", "28x28 (all)"],
+    ["7 dropout 0.5", "28x28 (all)"],
+    ["8 dense 10", "28x28 (all)"],
   ]);
 });
 
