@@ -487,3 +487,23 @@ Deno.test("layers without parameters or state get the defaults: {} and null", ()
   assertEquals(model.initState([1, 3]), [null, null, null]);
   assertStringIncludes(nn.summary(model, [1, 3]), "Total params: 8");
 });
+
+Deno.test("globalAvgPool2d layer: a non-image input is refused with the shape rule's sentence, at compile time and at run time", () => {
+  const gap = nn.globalAvgPool2d();
+  // @ts-expect-error: Cannot pool input [B, 7, 64]: input must have rank 4 (NHWC)
+  assertThrows(() => gap.init(key(0), [7, 64]), RangeError, "rank 4 (NHWC)");
+  const dyn: number[] = [7, 64];
+  assertThrows(
+    () => gap.init(key(0), dyn),
+    RangeError,
+    "Cannot pool input [1, 7, 64]: input must have rank 4 (NHWC)",
+  );
+  const p = gap.init(key(0), [5, 5, 3]);
+  const x: Tensor<number[]> = zeros([2, 5, 3]);
+  assertThrows(
+    () => gap.apply(p, x),
+    RangeError,
+    "Cannot pool input [2, 5, 3]: input must have rank 4 (NHWC)",
+  );
+  assertEquals(gap.apply(p, zeros([2, 5, 5, 3])).shape, [2, 3]);
+});

@@ -25,10 +25,11 @@ import {
   denseShape,
   type FlattenShape,
   flattenShape,
+  type GlobalPool2dShape,
+  globalPool2dShape,
   type Pool2dOptions,
   type Pool2dShape,
   pool2dShape,
-  type ShapeError,
   type ShowShape,
   showShape,
 } from "../shape/mod.ts";
@@ -446,15 +447,12 @@ export function avgPool2d<const O extends Pool2dOptions>(
   return poolLayer("avgPool2d", options, lax.avgPool2d);
 }
 
-/** The output shape `[batch, channels]` of {@linkcode globalAvgPool2d} for input shape `S`. */
-export type GapOutput<S extends Shape> = number extends S["length"]
-  ? [number, number]
-  : S extends
-    readonly [infer N extends number, number, number, infer C extends number]
-    ? [N, C]
-  : ShapeError<
-    `Cannot pool input ${ShowShape<S>}: input must have rank 4 (NHWC)`
-  >;
+/**
+ * The output shape `[batch, channels]` of {@linkcode globalAvgPool2d} for
+ * input shape `S`: the shape rule `GlobalPool2dShape` of `@tensa/tensa/types`,
+ * whose run-time twin the layer checks with.
+ */
+export type GapOutput<S extends Shape> = GlobalPool2dShape<S>;
 
 /** The shape rule of {@linkcode globalAvgPool2d}. */
 export interface GlobalPoolRule extends PlainRule {
@@ -480,14 +478,7 @@ export function globalAvgPool2d(): Layer<GlobalPoolRule, "globalAvgPool2d"> {
   return plainLayer("globalAvgPool2d", {
     description: "globalAvgPool2d",
     field: "global",
-    outputShape(s) {
-      if (s.length !== 4) {
-        throw new RangeError(
-          `Cannot pool input ${showShape(s)}: input must have rank 4 (NHWC)`,
-        );
-      }
-      return [dimOf(s, 0), dimOf(s, 3)];
-    },
+    outputShape: globalPool2dShape,
     forward: lax.globalAvgPool2d,
   });
 }
