@@ -29,9 +29,6 @@ import * as lax from "./lax.ts";
 import { stretch, unbroadcast } from "./broadcasting.ts";
 import { broadcastBatch } from "./batching.ts";
 
-// Kept for the op files that still import it from here; its home is broadcasting.ts.
-export { unbroadcast } from "./broadcasting.ts";
-
 /** The result type of a broadcasting binary op on operands `X` and `Y`. */
 export type Broadcast<X, Y> = Tensor<
   Result<BroadcastShapes<ShapeOf<X>, ShapeOf<Y>>>,
