@@ -11,7 +11,7 @@
 
 import { type AnyTensor, dimOf, type Shape } from "../tensor.ts";
 import { bind, type Inputs, type Primitive } from "../autodiff/core.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 
 /**
  * Moves axis `from` of `x` to position `to`. A reshape (no copy) when the

@@ -25,7 +25,7 @@ import {
   type Operand,
   type ShapeOf,
 } from "./operand.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { stretch, unbroadcast } from "./broadcasting.ts";
 import { broadcastBatch } from "./batching.ts";
 

@@ -11,7 +11,7 @@
  */
 
 import type { AnyTensor, Shape } from "../tensor.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { sameShape } from "./operand.ts";
 
 /**

@@ -37,7 +37,7 @@ import {
   type ShapeOf,
 } from "./operand.ts";
 import type { BroadcastArg } from "./binary.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { unbroadcast } from "./broadcasting.ts";
 import { broadcastBatch } from "./batching.ts";
 

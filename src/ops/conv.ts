@@ -32,7 +32,7 @@ import {
   type Conv2dShape,
   type Result,
 } from "../shape/mod.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { mergeFront, moveAxis, splitFront } from "./batching.ts";
 import { batchedConvPrims } from "./conv_batched.ts";
 

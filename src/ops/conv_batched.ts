@@ -21,7 +21,7 @@ import {
   batchedConv2dBackpropInput,
   batchedConv2dForward,
 } from "../kernels/conv2d_batched.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { mergeFront, splitFront, toFront } from "./batching.ts";
 
 /** The geometry of one group and the number of groups. @internal */

@@ -11,7 +11,7 @@
 import { type AnyTensor, dimOf, floatsOf, fromData } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { biasRelu as biasReluKernel } from "../kernels/elementwise.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { moveAxis, padFront, toFront } from "./batching.ts";
 import { biasAddShape } from "../shape/mod.ts";
 

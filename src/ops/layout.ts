@@ -52,7 +52,7 @@ import {
   transposeShape,
 } from "../shape/mod.ts";
 import { sameShape } from "./operand.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import {
   mergeFront,
   moveAxis,

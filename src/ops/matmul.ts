@@ -23,7 +23,7 @@ import {
   matmulShape,
   type Result,
 } from "../shape/mod.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { moveAxis, padFront } from "./batching.ts";
 import { sameShape } from "./operand.ts";
 

@@ -14,7 +14,7 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { bernoulli, type Key } from "../random.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import {
   type Arg,
   type CrossEntropyShape,

@@ -38,7 +38,7 @@ import {
   type Pool2dShape,
   type Result,
 } from "../shape/mod.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { mergeFront, splitFront, toFront } from "./batching.ts";
 
 type One = readonly [AnyTensor];

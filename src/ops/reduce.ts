@@ -23,7 +23,7 @@ import {
   transpose as transposeKernel,
 } from "../kernels/elementwise.ts";
 import { type ReduceShape, reduceShape, type Result } from "../shape/mod.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 
 type One = readonly [AnyTensor];
 

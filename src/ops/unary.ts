@@ -21,7 +21,7 @@ import {
   unary as unaryKernel,
   type UnaryOp,
 } from "../kernels/elementwise.ts";
-import * as lax from "./lax.ts";
+import * as lax from "./elementary.ts";
 import { sameShapeBatch, unaryBatch } from "./batching.ts";
 
 type One = readonly [AnyTensor];
