@@ -440,10 +440,11 @@ function checkFinite(name: string, value: unknown): number {
 /** The largest float32 below the finite float32 `x`. */
 function float32Below(x: number): number {
   if (x === 0) return -1.401298464324817e-45;
-  const f = new Float32Array([x]);
-  const bits = new Int32Array(f.buffer);
-  bits[0] = x > 0 ? bits[0]! - 1 : bits[0]! + 1;
-  return f[0]!;
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, x);
+  const bits = view.getInt32(0);
+  view.setInt32(0, x > 0 ? bits - 1 : bits + 1);
+  return view.getFloat32(0);
 }
 
 /** Options of {@linkcode uniform}. */
