@@ -130,8 +130,9 @@ export function lookup<K, V>(map: ReadonlyMap<K, V>, key: K, what: string): V {
 }
 
 function describe(key: unknown): string {
-  if (typeof key === "object" && key !== null && "id" in key) {
-    return `variable ${varName(Number(key.id))}`;
+  if (typeof key === "object" && key !== null) {
+    if ("id" in key) return `variable ${varName(Number(key.id))}`;
+    if ("primitive" in key) return `the equation of ${String(key.primitive)}`;
   }
   return String(key);
 }
