@@ -12,7 +12,13 @@
  */
 
 import { type Key, normal, uniform } from "./random.ts";
-import { full, type Mutable, type Shape, type Tensor } from "./tensor.ts";
+import {
+  dimOf,
+  full,
+  type Mutable,
+  type Shape,
+  type Tensor,
+} from "./tensor.ts";
 
 /**
  * A parameter initializer: makes a float32 tensor of the given shape from a
@@ -27,12 +33,12 @@ export type Initializer = <const S extends Shape>(
 function fans(shape: Shape): { fanIn: number; fanOut: number } {
   const rank = shape.length;
   if (rank === 0) return { fanIn: 1, fanOut: 1 };
-  if (rank === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
+  if (rank === 1) return { fanIn: dimOf(shape, 0), fanOut: dimOf(shape, 0) };
   let receptive = 1;
-  for (let i = 0; i < rank - 2; i++) receptive *= shape[i]!;
+  for (const d of shape.slice(0, rank - 2)) receptive *= d;
   return {
-    fanIn: shape[rank - 2]! * receptive,
-    fanOut: shape[rank - 1]! * receptive,
+    fanIn: dimOf(shape, rank - 2) * receptive,
+    fanOut: dimOf(shape, rank - 1) * receptive,
   };
 }
 

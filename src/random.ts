@@ -47,8 +47,10 @@ const TWO_M32 = 1 / TWO_32;
 const TWO_M53 = 1 / 9007199254740992;
 /** Skein's key-schedule parity constant, as Threefry uses it. */
 const PARITY = 0x1bd11bda;
-/** The rotation distances of Threefry-2x32, one per round modulo 8. */
-const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const;
+/** The rotation distances of Threefry-2x32 for rounds 0-3 (mod 8). */
+const ROTATIONS_ODD = [13, 15, 26, 6] as const;
+/** The rotation distances of Threefry-2x32 for rounds 4-7 (mod 8). */
+const ROTATIONS_EVEN = [17, 29, 16, 24] as const;
 const SPLIT_DOMAIN = 0x40000000;
 const FOLD_DOMAIN = 0x80000000;
 
@@ -68,17 +70,17 @@ function encryptInto(
   const k2 = (PARITY ^ k0 ^ k1) >>> 0;
   let x0 = (c0 + k0) >>> 0;
   let x1 = (c1 + k1) >>> 0;
-  for (let round = 0; round < 20; round++) {
-    const r = ROTATIONS[round & 7]!;
-    x0 = (x0 + x1) >>> 0;
-    x1 = ((x1 << r) | (x1 >>> (32 - r))) ^ x0;
-    if ((round & 3) === 3) {
-      // Key injection s after rounds 4s - 1: words s, s + 1 (mod 3) and s.
-      const s = (round + 1) >> 2;
-      const m = s % 3;
-      x0 = (x0 + (m === 0 ? k0 : m === 1 ? k1 : k2)) >>> 0;
-      x1 = (x1 + (m === 0 ? k1 : m === 1 ? k2 : k0) + s) >>> 0;
+  // Five groups of four rounds; odd groups rotate by the first four
+  // distances, even groups by the last four.
+  for (let s = 1; s <= 5; s++) {
+    for (const r of s & 1 ? ROTATIONS_ODD : ROTATIONS_EVEN) {
+      x0 = (x0 + x1) >>> 0;
+      x1 = ((x1 << r) | (x1 >>> (32 - r))) ^ x0;
     }
+    // Key injection s after rounds 4s - 1: words s, s + 1 (mod 3) and s.
+    const m = s % 3;
+    x0 = (x0 + (m === 0 ? k0 : m === 1 ? k1 : k2)) >>> 0;
+    x1 = (x1 + (m === 0 ? k1 : m === 1 ? k2 : k0) + s) >>> 0;
   }
   out[at] = x0;
   out[at + 1] = x1;
@@ -440,10 +442,11 @@ function checkFinite(name: string, value: unknown): number {
 /** The largest float32 below the finite float32 `x`. */
 function float32Below(x: number): number {
   if (x === 0) return -1.401298464324817e-45;
-  const f = new Float32Array([x]);
-  const bits = new Int32Array(f.buffer);
-  bits[0] = x > 0 ? bits[0]! - 1 : bits[0]! + 1;
-  return f[0]!;
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, x);
+  const bits = view.getInt32(0);
+  view.setInt32(0, x > 0 ? bits - 1 : bits + 1);
+  return view.getFloat32(0);
 }
 
 /** Options of {@linkcode uniform}. */

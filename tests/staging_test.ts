@@ -18,6 +18,7 @@ import {
 } from "../mod.ts";
 import { bind, type Primitive } from "../src/autodiff/core.ts";
 import { evalProgram } from "../src/staging/eval.ts";
+import { inputOf, lookup } from "../src/staging/ir.ts";
 import { treeFlatten } from "../src/pytree.ts";
 import type { AnyTensor } from "../src/tensor.ts";
 
@@ -136,5 +137,30 @@ Deno.test("trace errors: reading values, unknown primitives, outer tracers", () 
       })(tensor([1, 2])),
     TypeError,
     "uses a value traced by another transformation",
+  );
+});
+
+Deno.test("inputOf and lookup name what is missing", () => {
+  const program = trace((x: Tensor<[2]>) => exp(x))(tensor([1, 2]));
+  const [e] = program.equations;
+  if (e === undefined) throw new Error("expected one equation");
+  assertEquals(inputOf(e, 0), program.inputs[0]);
+  assertThrows(
+    () => inputOf(e, 1),
+    RangeError,
+    "Internal error: expected exp to have an input 1 but found 1 inputs",
+  );
+  const [x] = program.inputs;
+  if (x === undefined) throw new Error("expected one input");
+  assertEquals(lookup(new Map([[x, 7]]), x, "value"), 7);
+  assertThrows(
+    () => lookup(new Map(), x, "constant"),
+    RangeError,
+    "Internal error: no constant for variable a",
+  );
+  assertThrows(
+    () => lookup(new Map(), e, "position"),
+    RangeError,
+    "Internal error: no position for the equation of exp",
   );
 });

@@ -109,8 +109,7 @@ export function batches<S extends Shape>(
       );
     }
     const seen = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = order[i]!;
+    for (const [i, v] of order.entries()) {
       if (!(v >= 0 && v < n) || seen[v]) {
         throw new RangeError(
           `Expected order to be a permutation of 0..${
@@ -148,10 +147,15 @@ function* generate<S extends Shape>(
     const m = Math.min(batchSize, n - start);
     if (m < batchSize && dropLast) break;
     const bx = new Float32Array(m * row), by = new Int32Array(m);
-    for (let i = 0; i < m; i++) {
-      const r = order[start + i]!;
+    for (const [i, r] of order.subarray(start, start + m).entries()) {
+      const label = yd[r];
+      if (label === undefined) {
+        throw new RangeError(
+          `Internal error: row ${r} is past the ${yd.length} labels`,
+        );
+      }
       bx.set(xd.subarray(r * row, (r + 1) * row), i * row);
-      by[i] = yd[r]!;
+      by[i] = label;
     }
     yield {
       x: fromData([m, ...rowShape], "float32", bx),

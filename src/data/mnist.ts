@@ -180,12 +180,10 @@ async function split(
   }
   const k = limit === undefined ? n : Math.min(limit, n);
   const labels = li.data;
-  for (let i = 0; i < k; i++) {
-    if (labels[i]! >= classes) {
+  for (const [i, label] of labels.subarray(0, k).entries()) {
+    if (label >= classes) {
       throw new RangeError(
-        `Expected labels below ${classes} in ${lp} but found ${
-          labels[i]
-        } at index ${i}`,
+        `Expected labels below ${classes} in ${lp} but found ${label} at index ${i}`,
       );
     }
   }

@@ -26,7 +26,12 @@ import {
   reduceParams,
 } from "../staging/params.ts";
 import { signatureOf, stage } from "../staging/trace.ts";
-import type { Equation, Program, Var } from "../staging/ir.ts";
+import {
+  type Equation,
+  inputOf,
+  type Program,
+  type Var,
+} from "../staging/ir.ts";
 import { ProtoWriter } from "./protobuf.ts";
 
 /** Options of {@linkcode exportOnnx}. */
@@ -200,14 +205,26 @@ class Ctx {
 
 type Emitter = (ctx: Ctx, e: Equation, ins: string[], out: string) => void;
 
+/** The name of input `i` of `e`, checked: a missing one is an internal error. */
+function arg(e: Equation, ins: readonly string[], i: number): string {
+  const name = ins[i];
+  if (name === undefined) {
+    throw new RangeError(
+      `Internal error: expected ${e.primitive} to have an input ${i} but found ${ins.length} inputs`,
+    );
+  }
+  return name;
+}
+
 const simple = (op: string): Emitter => (ctx, _e, ins, out) => {
   ctx.g.node(op, ins, [], out);
 };
 
 /** A unary op that commutes with layout: also applied to the NCHW twin. */
-const unaryLayout = (op: string): Emitter => (ctx, _e, [x], out) => {
-  ctx.g.node(op, [x!], [], out);
-  const t = ctx.nchw.get(x!);
+const unaryLayout = (op: string): Emitter => (ctx, e, ins, out) => {
+  const x = arg(e, ins, 0);
+  ctx.g.node(op, [x], [], out);
+  const t = ctx.nchw.get(x);
   if (t !== undefined) ctx.nchw.set(out, ctx.g.node(op, [t]));
 };
 
@@ -241,6 +258,7 @@ function matchLogSoftmax(
   };
   if (e.primitive !== "sub") return null;
   const [x, r] = e.inputs;
+  if (x === undefined) return null;
   const add = p(r, "add");
   const log = p(add?.inputs[0], "log");
   const s = p(log?.inputs[0], "sum");
@@ -253,10 +271,12 @@ function matchLogSoftmax(
   if (d.inputs[0] !== x || m.inputs[0] !== x) return null;
   const sp = reduceParams(s.params, s.primitive);
   const mp = reduceParams(m.params, m.primitive);
+  const [axis] = sp.axes;
   if (
-    sp.axes.length !== 1 || mp.axes.length !== 1 || sp.axes[0] !== mp.axes[0]
+    axis === undefined || sp.axes.length !== 1 || mp.axes.length !== 1 ||
+    axis !== mp.axes[0]
   ) return null;
-  return { x: x!, axis: sp.axes[0]! };
+  return { x, axis };
 }
 
 /**
@@ -277,21 +297,28 @@ function emitBatchNorm(ctx: Ctx, e: Equation, out: string): boolean {
   const sqrt = p(div?.inputs[1], "sqrt");
   const veps = p(sqrt?.inputs[0], "add");
   if (!mul || !div || !sub || !sqrt || !veps) return false;
-  const x = sub.inputs[0]!;
+  const [x, vMean] = sub.inputs, [vVar, vEps] = veps.inputs;
+  const vScale = mul.inputs[1];
+  if (x === undefined || vEps === undefined) return false;
   const rank = x.shape.length;
   const c = x.shape[rank - 1];
-  const stats = [sub.inputs[1], veps.inputs[0], mul.inputs[1], offset];
-  const eps = ctx.constOf.get(veps.inputs[1]!);
-  const perChannel = stats.every((v) =>
+  const perChannel = (v: Var | undefined): v is Var =>
     v !== undefined && ctx.constOf.has(v) && v.shape.length === 1 &&
-    v.shape[0] === c
-  );
-  if (!perChannel || eps?.size !== 1 || (rank !== 2 && rank !== 4)) {
+    v.shape[0] === c;
+  const eps = ctx.constOf.get(vEps);
+  const epsilon = eps?.size === 1 ? dataOf(eps).at(0) : undefined;
+  if (
+    !perChannel(vMean) || !perChannel(vVar) || !perChannel(vScale) ||
+    !perChannel(offset) || epsilon === undefined ||
+    (rank !== 2 && rank !== 4)
+  ) {
     return false;
   }
-  const [mean, variance, scale, shift] = stats.map((v) => ctx.name(v!));
-  const attrs: Attr[] = [{ name: "epsilon", f: dataOf(eps)[0]! }];
-  const inputs = [scale!, shift!, mean!, variance!];
+  // Named in this order (mean, variance, scale, shift): initializers are numbered by it.
+  const mean = ctx.name(vMean), variance = ctx.name(vVar);
+  const scale = ctx.name(vScale), shift = ctx.name(offset);
+  const attrs: Attr[] = [{ name: "epsilon", f: epsilon }];
+  const inputs = [scale, shift, mean, variance];
   if (rank === 2) {
     ctx.g.node("BatchNormalization", [ctx.name(x), ...inputs], attrs, out);
   } else {
@@ -309,16 +336,18 @@ const EMITTERS: Record<string, Emitter> = {
   add: (ctx, e, ins, out) => {
     if (emitBatchNorm(ctx, e, out)) return;
     // matmul + bias: one Gemm.
-    const mm = ctx.producer.get(e.inputs[0]!);
-    const bias = e.inputs[1]!;
+    const mm = ctx.producer.get(inputOf(e, 0));
+    const bias = inputOf(e, 1);
+    const [a, w] = mm?.inputs ?? [];
     if (
-      mm?.primitive === "matmul" && ctx.uses.get(mm.outputs[0]!) === 1 &&
-      mm.inputs[0]!.shape.length === 2 && mm.inputs[1]!.shape.length === 2 &&
+      mm?.primitive === "matmul" && ctx.uses.get(mm.outputs[0]) === 1 &&
+      a !== undefined && w !== undefined &&
+      a.shape.length === 2 && w.shape.length === 2 &&
       bias.shape.length === 1
     ) {
       ctx.g.node(
         "Gemm",
-        [ctx.name(mm.inputs[0]!), ctx.name(mm.inputs[1]!), ins[1]!],
+        [ctx.name(a), ctx.name(w), arg(e, ins, 1)],
         [],
         out,
       );
@@ -342,8 +371,8 @@ const EMITTERS: Record<string, Emitter> = {
   mul: simple("Mul"),
   div: (ctx, e, ins, out) => {
     // mean over H and W of an NHWC image: GlobalAveragePool.
-    const s = ctx.producer.get(e.inputs[0]!);
-    const c = ctx.constOf.get(e.inputs[1]!);
+    const s = ctx.producer.get(inputOf(e, 0));
+    const c = ctx.constOf.get(inputOf(e, 1));
     const x = s?.inputs[0];
     const sp = s?.primitive === "sum"
       ? reduceParams(s.params, s.primitive)
@@ -379,7 +408,7 @@ const EMITTERS: Record<string, Emitter> = {
       ctx.g.node("Identity", ins, [], out);
       return;
     }
-    ctx.g.node("ReduceSum", [ins[0]!, ctx.g.ints(p.axes)], [
+    ctx.g.node("ReduceSum", [arg(e, ins, 0), ctx.g.ints(p.axes)], [
       { name: "keepdims", i: p.keepDims ? 1 : 0 },
     ], out);
   },
@@ -402,13 +431,14 @@ const EMITTERS: Record<string, Emitter> = {
     const b = ctx.g.node("Not", [ctx.g.node("Equal", ins)]);
     ctx.g.node("Cast", [b], [{ name: "to", i: INT32 }], out);
   },
-  where: (ctx, _e, [c, a, b], out) => {
-    const cond = ctx.g.node("Cast", [c!], [{ name: "to", i: BOOL }]);
-    ctx.g.node("Where", [cond, a!, b!], [], out);
+  where: (ctx, e, ins, out) => {
+    const c = arg(e, ins, 0), a = arg(e, ins, 1), b = arg(e, ins, 2);
+    const cond = ctx.g.node("Cast", [c], [{ name: "to", i: BOOL }]);
+    ctx.g.node("Where", [cond, a, b], [], out);
   },
   neg: unaryLayout("Neg"),
   exp: (ctx, e, ins, out) => {
-    const src = ctx.producer.get(e.inputs[0]!);
+    const src = ctx.producer.get(inputOf(e, 0));
     const m = src === undefined ? null : matchLogSoftmax(ctx, src);
     if (m !== null) {
       ctx.g.node(
@@ -429,35 +459,38 @@ const EMITTERS: Record<string, Emitter> = {
   sigmoid: unaryLayout("Sigmoid"),
   tanh: unaryLayout("Tanh"),
   stopGradient: unaryLayout("Identity"),
-  step: (ctx, e, [x], out) => {
-    const zero = ctx.g.const(ONNX_DTYPE[e.inputs[0]!.dtype], [0], []);
-    const b = ctx.g.node("Greater", [x!, zero]);
+  step: (ctx, e, ins, out) => {
+    const zero = ctx.g.const(ONNX_DTYPE[inputOf(e, 0).dtype], [0], []);
+    const b = ctx.g.node("Greater", [arg(e, ins, 0), zero]);
     ctx.g.node("Cast", [b], [{
       name: "to",
-      i: ONNX_DTYPE[e.outputs[0]!.dtype],
+      i: ONNX_DTYPE[e.outputs[0].dtype],
     }], out);
   },
-  reluMask: (ctx, _e, [g, x], out) => {
+  reluMask: (ctx, e, ins, out) => {
+    const g = arg(e, ins, 0), x = arg(e, ins, 1);
     const zero = ctx.g.const(FLOAT, [0], []);
-    const m = ctx.g.node("Cast", [ctx.g.node("Greater", [x!, zero])], [{
+    const m = ctx.g.node("Cast", [ctx.g.node("Greater", [x, zero])], [{
       name: "to",
       i: FLOAT,
     }]);
-    ctx.g.node("Mul", [g!, m], [], out);
+    ctx.g.node("Mul", [g, m], [], out);
   },
-  biasRelu: (ctx, e, [x, b], out) => {
-    ctx.g.node("Relu", [ctx.g.node("Add", [x!, b!])], [], out);
-    const t = ctx.nchw.get(x!);
-    if (t !== undefined && e.inputs[0]!.shape.length === 4) {
-      const c = dimOf(e.inputs[1]!.shape, 0);
-      const bc = ctx.g.node("Reshape", [b!, ctx.g.ints([c, 1, 1])]);
+  biasRelu: (ctx, e, ins, out) => {
+    const x = arg(e, ins, 0), b = arg(e, ins, 1);
+    ctx.g.node("Relu", [ctx.g.node("Add", [x, b])], [], out);
+    const t = ctx.nchw.get(x);
+    if (t !== undefined && inputOf(e, 0).shape.length === 4) {
+      const c = dimOf(inputOf(e, 1).shape, 0);
+      const bc = ctx.g.node("Reshape", [b, ctx.g.ints([c, 1, 1])]);
       ctx.nchw.set(out, ctx.g.node("Relu", [ctx.g.node("Add", [t, bc])]));
     }
   },
   matmul: simple("MatMul"),
-  conv2d: (ctx, e, [x, w], out) => {
+  conv2d: (ctx, e, ins, out) => {
+    const x = arg(e, ins, 0), w = arg(e, ins, 1);
     const g = convParams(e.params, e.primitive);
-    const wv = e.inputs[1]!;
+    const wv = inputOf(e, 1);
     const c = ctx.constOf.get(wv);
     const perm = [3, 2, 0, 1];
     const wt = c !== undefined
@@ -467,64 +500,67 @@ const EMITTERS: Record<string, Emitter> = {
         FLOAT,
         dataOf(lax.transpose(c, perm)),
       )
-      : ctx.g.node("Transpose", [w!], [{ name: "perm", ints: perm }]);
+      : ctx.g.node("Transpose", [w], [{ name: "perm", ints: perm }]);
     const y = ctx.g.node(
       "Conv",
-      [ctx.toNCHW(x!), wt],
+      [ctx.toNCHW(x), wt],
       convAttrs(g, [g.dilH, g.dilW]),
     );
     ctx.fromNCHW(y, out);
   },
-  maxPool2d: (ctx, e, [x], out) => {
+  maxPool2d: (ctx, e, ins, out) => {
     const y = ctx.g.node(
       "MaxPool",
-      [ctx.toNCHW(x!)],
+      [ctx.toNCHW(arg(e, ins, 0))],
       convAttrs(poolParams(e.params, e.primitive)),
     );
     ctx.fromNCHW(y, out);
   },
-  avgPool2d: (ctx, e, [x], out) => {
-    const y = ctx.g.node("AveragePool", [ctx.toNCHW(x!)], [
+  avgPool2d: (ctx, e, ins, out) => {
+    const y = ctx.g.node("AveragePool", [ctx.toNCHW(arg(e, ins, 0))], [
       ...convAttrs(poolParams(e.params, e.primitive)),
       { name: "count_include_pad", i: 0 },
     ]);
     ctx.fromNCHW(y, out);
   },
-  reshape: (ctx, e, [x], out) => {
-    const shape = ctx.shapeWithBatch(e, e.outputs[0]!.shape, 0);
-    if (
-      ctx.batch !== undefined && ctx.batched.has(e.inputs[0]!) && shape[0] !== 0
-    ) {
+  reshape: (ctx, e, ins, out) => {
+    const x = arg(e, ins, 0), v = inputOf(e, 0);
+    const shape = ctx.shapeWithBatch(e, e.outputs[0].shape, 0);
+    if (ctx.batch !== undefined && ctx.batched.has(v) && shape[0] !== 0) {
       throw new RangeError(
-        `Cannot export a reshape of [${e.inputs[0]!.shape.join(", ")}] to [${
-          e.outputs[0]!.shape.join(", ")
+        `Cannot export a reshape of [${v.shape.join(", ")}] to [${
+          e.outputs[0].shape.join(", ")
         }] with a symbolic batch dim: the reshape does not keep the batch dim first`,
       );
     }
-    ctx.g.node("Reshape", [x!, ctx.g.ints(shape)], [], out);
+    ctx.g.node("Reshape", [x, ctx.g.ints(shape)], [], out);
   },
-  broadcastTo: (ctx, e, [x], out) => {
+  broadcastTo: (ctx, e, ins, out) => {
     ctx.g.node(
       "Expand",
-      [x!, ctx.g.ints(ctx.shapeWithBatch(e, e.outputs[0]!.shape, 1))],
+      [
+        arg(e, ins, 0),
+        ctx.g.ints(ctx.shapeWithBatch(e, e.outputs[0].shape, 1)),
+      ],
       [],
       out,
     );
   },
-  transpose: (ctx, e, [x], out) => {
-    ctx.g.node("Transpose", [x!], [{
+  transpose: (ctx, e, ins, out) => {
+    ctx.g.node("Transpose", [arg(e, ins, 0)], [{
       name: "perm",
       ints: numbersParam(e.params, "perm", e.primitive),
     }], out);
   },
-  slice: (ctx, e, [x], out) => {
+  slice: (ctx, e, ins, out) => {
+    const x = arg(e, ins, 0);
     const num = (k: string) => numberParam(e.params, k, e.primitive);
     const p = { axis: num("axis"), start: num("start"), len: num("len") };
     batchAxisCheck(ctx, e, p.axis);
     ctx.g.node(
       "Slice",
       [
-        x!,
+        x,
         ctx.g.ints([p.start]),
         ctx.g.ints([p.start + p.len]),
         ctx.g.ints([p.axis]),
@@ -533,7 +569,8 @@ const EMITTERS: Record<string, Emitter> = {
       out,
     );
   },
-  pad: (ctx, e, [x], out) => {
+  pad: (ctx, e, ins, out) => {
+    const x = arg(e, ins, 0);
     const num = (k: string) => numberParam(e.params, k, e.primitive);
     const p = {
       axis: num("axis"),
@@ -542,11 +579,11 @@ const EMITTERS: Record<string, Emitter> = {
       dim: num("dim"),
     };
     batchAxisCheck(ctx, e, p.axis);
-    const r = e.inputs[0]!.shape.length;
+    const r = inputOf(e, 0).shape.length;
     const pads = new Array<number>(2 * r).fill(0);
     pads[p.axis] = p.start;
     pads[r + p.axis] = p.dim - p.start - p.len;
-    ctx.g.node("Pad", [x!, ctx.g.ints(pads)], [], out);
+    ctx.g.node("Pad", [x, ctx.g.ints(pads)], [], out);
   },
   concat: (ctx, e, ins, out) => {
     const axis = numberParam(e.params, "axis", e.primitive);
@@ -556,10 +593,10 @@ const EMITTERS: Record<string, Emitter> = {
   gather: (ctx, _e, ins, out) => {
     ctx.g.node("Gather", ins, [{ name: "axis", i: 0 }], out);
   },
-  oneHot: (ctx, e, [l], out) => {
+  oneHot: (ctx, e, ins, out) => {
     const depth = numberParam(e.params, "depth", e.primitive);
     ctx.g.node("OneHot", [
-      l!,
+      arg(e, ins, 0),
       ctx.g.const(FLOAT, [depth], []),
       ctx.g.const(FLOAT, [0, 1]),
     ], [
@@ -569,7 +606,7 @@ const EMITTERS: Record<string, Emitter> = {
   cast: (ctx, e, ins, out) => {
     ctx.g.node("Cast", ins, [{
       name: "to",
-      i: ONNX_DTYPE[e.outputs[0]!.dtype],
+      i: ONNX_DTYPE[e.outputs[0].dtype],
     }], out);
   },
 };
@@ -595,7 +632,7 @@ function emitProgram(ctx: Ctx, program: Program): void {
   for (const v of program.outputs) ctx.uses.set(v, (ctx.uses.get(v) ?? 0) + 1);
   const batch = ctx.batch;
   for (const e of program.equations) {
-    const out = e.outputs[0]!;
+    const out = e.outputs[0];
     const reducesBatch = e.primitive === "sum" &&
       numbersParam(e.params, "axes", e.primitive).includes(0);
     if (
@@ -605,11 +642,18 @@ function emitProgram(ctx: Ctx, program: Program): void {
     if (e.body !== undefined) {
       // A function with a custom derivative: its forward, inline.
       e.body.inputs.forEach((v, i) => {
-        ctx.names.set(v, ctx.name(e.inputs[i]!));
-        if (ctx.batched.has(e.inputs[i]!)) ctx.batched.add(v);
+        const x = inputOf(e, i);
+        ctx.names.set(v, ctx.name(x));
+        if (ctx.batched.has(x)) ctx.batched.add(v);
       });
       emitProgram(ctx, e.body);
-      ctx.names.set(out, ctx.name(e.body.outputs[0]!));
+      const [result] = e.body.outputs;
+      if (result === undefined) {
+        throw new RangeError(
+          `Internal error: the staged body of ${e.primitive} has no output`,
+        );
+      }
+      ctx.names.set(out, ctx.name(result));
       continue;
     }
     const emit = Object.hasOwn(EMITTERS, e.primitive)
@@ -680,6 +724,22 @@ function checkNames(
     );
   }
   return [...names];
+}
+
+/** Each variable with its name (checked: one name per variable). */
+function named(
+  vars: readonly Var[],
+  names: readonly string[],
+): { v: Var; name: string }[] {
+  return vars.map((v, i) => {
+    const name = names[i];
+    if (name === undefined) {
+      throw new RangeError(
+        `Internal error: expected ${vars.length} names but found ${names.length}`,
+      );
+    }
+    return { v, name };
+  });
 }
 
 /**
@@ -760,10 +820,11 @@ export function programToOnnx(
     }
   }
   const ctx = new Ctx(program, batch);
-  program.inputs.forEach((v, i) => {
-    ctx.names.set(v, inNames[i]!);
+  const inputs = named(program.inputs, inNames);
+  for (const { v, name } of inputs) {
+    ctx.names.set(v, name);
     ctx.batched.add(v);
-  });
+  }
   emitProgram(ctx, program);
   const internal = new Set([
     ...ctx.g.nodes.flatMap((n) => n.outputs),
@@ -776,15 +837,14 @@ export function programToOnnx(
       `Cannot name a graph input or output ${clash}: exportOnnx uses that name inside the graph; choose another`,
     );
   }
-  const outputs = program.outputs.map((v, i) => {
-    ctx.g.node("Identity", [ctx.name(v)], [], outNames[i]!);
-    return valueInfo(outNames[i]!, v, batchDim);
+  const outputs = named(program.outputs, outNames).map(({ v, name }) => {
+    ctx.g.node("Identity", [ctx.name(v)], [], name);
+    return valueInfo(name, v, batchDim);
   });
   // Keep only the nodes and initializers the outputs need.
   const live = new Set(outNames);
   const kept: Node[] = [];
-  for (let i = ctx.g.nodes.length - 1; i >= 0; i--) {
-    const n = ctx.g.nodes[i]!;
+  for (const n of ctx.g.nodes.slice().reverse()) {
     if (!n.outputs.some((o) => live.has(o))) continue;
     kept.push(n);
     for (const x of n.inputs) live.add(x);
@@ -807,9 +867,9 @@ export function programToOnnx(
     t.int(2, init.type).string(8, init.name).bytes(9, init.raw);
     graph.message(5, t);
   }
-  program.inputs.forEach((v, i) =>
-    graph.message(11, valueInfo(inNames[i]!, v, batchDim))
-  );
+  for (const { v, name } of inputs) {
+    graph.message(11, valueInfo(name, v, batchDim));
+  }
   for (const o of outputs) graph.message(12, o);
   return new ProtoWriter()
     .int(1, IR_VERSION)

@@ -45,12 +45,12 @@ function leBytes(t: AnyTensor): Uint8Array {
   const data = t.toFlat();
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (LITTLE) return bytes;
+  // Each 4-byte word, its bytes reversed: read it one way round, write it the other.
   const out = new Uint8Array(bytes.length);
+  const src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dst = new DataView(out.buffer);
   for (let i = 0; i < bytes.length; i += 4) {
-    out[i] = bytes[i + 3]!;
-    out[i + 1] = bytes[i + 2]!;
-    out[i + 2] = bytes[i + 1]!;
-    out[i + 3] = bytes[i]!;
+    dst.setUint32(i, src.getUint32(i, true), false);
   }
   return out;
 }
@@ -120,7 +120,8 @@ export function serialize(
 ): Uint8Array {
   const [leaves, def] = treeFlatten(tree);
   checkLeaves(def);
-  const names = treePaths(tree).map(tensorName);
+  const entries = named(leaves, tree);
+  const names = entries.map(([n]) => n);
   const seen = new Set<string>();
   for (const n of names) {
     if (n === "__metadata__") {
@@ -159,9 +160,9 @@ export function serialize(
   };
   let offset = 0;
   const bodies: Uint8Array[] = [];
-  leaves.forEach((t, i) => {
+  entries.forEach(([name, t]) => {
     const b = leBytes(t);
-    header[names[i]!] = {
+    header[name] = {
       dtype: DTYPES[t.dtype],
       shape: [...t.shape],
       data_offsets: [offset, offset + b.length],
@@ -188,11 +189,27 @@ function tensorName(path: string): string {
   return path === "" ? "_" : path;
 }
 
+/** Each leaf of `tree` with its tensor name (checked: one path per leaf). */
+function named(
+  leaves: readonly AnyTensor[],
+  tree: unknown,
+): [string, AnyTensor][] {
+  const names = treePaths(tree).map(tensorName);
+  return leaves.map((t, i) => {
+    const name = names[i];
+    if (name === undefined) {
+      throw new RangeError(
+        `Internal error: expected a path for each of ${leaves.length} leaves but found ${names.length}`,
+      );
+    }
+    return [name, t];
+  });
+}
+
 /** The leaves of `like` by tensor name. */
 function describe(like: unknown): Map<string, AnyTensor> {
   const [leaves] = treeFlatten(like);
-  const names = treePaths(like).map(tensorName);
-  return new Map(leaves.map((t, i) => [names[i]!, t]));
+  return new Map(named(leaves, like));
 }
 
 /** A parsed JSON object (or array), read key by key. */

@@ -27,7 +27,10 @@ export function adamKernel(
   if (n >= 1024 && n % 4 === 0) {
     // WebAssembly SIMD in float64 lanes: the same bits as the loop below.
     const r = stageRun([g, m, v], 3 * n, ([pg, pm, pv], po) => {
-      wasm().adam(pg!, pm!, pv!, n, beta1, beta2, scale, epsHat, po);
+      if (pg === undefined || pm === undefined || pv === undefined) {
+        throw new RangeError("Internal error: expected 3 input pointers");
+      }
+      wasm().adam(pg, pm, pv, n, beta1, beta2, scale, epsHat, po);
     });
     if (r !== null) {
       return [r.subarray(0, n), r.subarray(n, 2 * n), r.subarray(2 * n)];

@@ -184,16 +184,34 @@ function mapLeaves<U>(
 }
 
 /** A part's state inside the state of {@linkcode chain}: a non-null object. */
+/**
+ * Leaf `i` of a list that matches the tree being mapped (state, parameters,
+ * updates), checked: a missing one is a bug, reported with `what`.
+ */
+function leafOf(
+  leaves: readonly AnyTensor[],
+  i: number,
+  what: string,
+): AnyTensor {
+  const leaf = leaves[i];
+  if (leaf === undefined) {
+    throw new RangeError(
+      `Internal error: expected ${what} to have a leaf ${i} but found ${leaves.length} leaves`,
+    );
+  }
+  return leaf;
+}
+
 function isOptState(s: unknown): s is OptState {
   return typeof s === "object" && s !== null;
 }
 
 function checkFloatParams(params: unknown): void {
   const [ls] = treeFlatten(params);
-  const i = ls.findIndex((t) => t.dtype !== "float32");
-  if (i >= 0) {
+  for (const [i, t] of ls.entries()) {
+    if (t.dtype === "float32") continue;
     throw new TypeError(
-      `Expected every parameter to be float32 but found ${ls[i]!.dtype} at ${
+      `Expected every parameter to be float32 but found ${t.dtype} at ${
         treePaths(params)[i] || "the root"
       }`,
     );
@@ -336,7 +354,8 @@ export function scaleByAdam(
       }
       const m: AnyTensor[] = [], v: AnyTensor[] = [];
       const out = mapLeaves(updates, (g, i) => {
-        const mPrev = m0[i]!, vPrev = v0[i]!;
+        const mPrev = leafOf(m0, i, "the first moments");
+        const vPrev = leafOf(v0, i, "the second moments");
         if (
           typeof scale === "number" && typeof epsHat === "number" &&
           isConcrete(g) && isConcrete(mPrev) && isConcrete(vPrev)
@@ -424,7 +443,7 @@ export function traceMomentum(
       );
       const trace: AnyTensor[] = [];
       const out = mapLeaves(updates, (g, i) => {
-        const ti = lax.add(lax.mul(t0[i]!, beta), g);
+        const ti = lax.add(lax.mul(leafOf(t0, i, "the traces"), beta), g);
         trace.push(ti);
         return nesterov ? lax.add(g, lax.mul(ti, beta)) : ti;
       });
@@ -463,7 +482,11 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation {
       if (weightDecay === 0) return [updates, state];
       const [ps] = treeFlatten(params);
       return [
-        mapLeaves(updates, (u, i) => lax.add(u, lax.mul(ps[i]!, weightDecay))),
+        mapLeaves(
+          updates,
+          (u, i) =>
+            lax.add(u, lax.mul(leafOf(ps, i, "the parameters"), weightDecay)),
+        ),
         state,
       ];
     },
@@ -579,7 +602,7 @@ export function chain(
         );
       }
       gs.forEach((g, i) => {
-        const p = ps[i]!;
+        const p = leafOf(ps, i, "the parameters");
         if (
           g.shape.length !== p.shape.length ||
           g.shape.some((d, j) => d !== p.shape[j])
@@ -594,7 +617,10 @@ export function chain(
         }
       });
       const [us, next] = transformation.update(gs, state, ps);
-      return [mapLeaves(params, (p, i) => lax.add(p, us[i]!)), next];
+      return [
+        mapLeaves(params, (p, i) => lax.add(p, leafOf(us, i, "the updates"))),
+        next,
+      ];
     },
   };
 }

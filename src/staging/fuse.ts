@@ -131,19 +131,18 @@ function modeOf(ext: Shape, s: Shape, split: number): Mode {
 function splitOf(spec: FusedSpec): number {
   const r = spec.shape.length;
   const red = spec.reduce;
-  if (red !== undefined && red.axes.length > 0) {
-    const a = red.axes[0]!;
-    if (red.axes[red.axes.length - 1] === r - 1) return a;
+  if (red !== undefined) {
+    const [a] = red.axes;
+    if (a !== undefined && red.axes[red.axes.length - 1] === r - 1) return a;
   }
   return Math.max(0, r - 1);
 }
 
 /** The reduction's output size and how an element index maps to its slot. */
 function reduceLayout(
-  spec: FusedSpec,
+  s: Shape,
+  red: NonNullable<FusedSpec["reduce"]>,
 ): { size: number; inner: number; mid: number; trailing: boolean } {
-  const red = spec.reduce!;
-  const s = spec.shape;
   const a = red.axes[0] ?? 0, b = (red.axes[red.axes.length - 1] ?? -1) + 1;
   const inner = sizeOf(s.slice(b));
   const mid = red.axes.length === 0 ? 1 : sizeOf(s.slice(a, b));
@@ -266,11 +265,17 @@ function prepare(
   modes: readonly Mode[],
   exts: readonly Arr[],
 ): Arr[] {
-  return exts.map((x, k) =>
-    modes[k]!.kind === "materialize"
-      ? broadcastKernel(x, spec.exts[k]!.shape, spec.shape)
-      : x
-  );
+  return exts.map((x, k) => {
+    const mode = modes[k], ext = spec.exts[k];
+    if (mode === undefined || ext === undefined) {
+      throw new RangeError(
+        `Internal error: expected ${spec.exts.length} inputs to a fused chain but found ${exts.length}`,
+      );
+    }
+    return mode.kind === "materialize"
+      ? broadcastKernel(x, ext.shape, spec.shape)
+      : x;
+  });
 }
 
 /**
@@ -316,21 +321,21 @@ export function compileFused(spec: FusedSpec): FusedKernel {
   }
   spec.writes.forEach((t, w) => body.push(`w${w}[i] = t${t};`));
   const red = spec.reduce;
-  const lay = red === undefined ? undefined : reduceLayout(spec);
+  const lay = red === undefined ? undefined : reduceLayout(s, red);
   const init = red?.op === "max" ? "-Infinity" : "0";
-  if (red !== undefined) {
+  if (red !== undefined && lay !== undefined) {
     const update = (acc: string) =>
       red.op === "sum"
         ? `${acc} += t${red.temp};`
         : `{ const v = t${red.temp}; if (v > ${acc} || v !== v) ${acc} = v; }`;
-    if (lay!.trailing) body.push(update("acc"));
+    if (lay.trailing) body.push(update("acc"));
     else {
-      pre.push(`const A = new Float64Array(${lay!.size}).fill(${init});`);
-      const slot = lay!.inner === 1
-        ? `((i / ${lay!.mid}) | 0)`
-        : `((i / ${lay!.mid * lay!.inner}) | 0) * ${lay!.inner} + i % ${
-          lay!.inner
-        }`;
+      pre.push(`const A = new Float64Array(${lay.size}).fill(${init});`);
+      const slot = lay.inner === 1
+        ? `((i / ${lay.mid}) | 0)`
+        : `((i / ${
+          lay.mid * lay.inner
+        }) | 0) * ${lay.inner} + i % ${lay.inner}`;
       body.push(update(`A[${slot}]`));
     }
   }
@@ -547,14 +552,14 @@ export function interpretFused(spec: FusedSpec): FusedKernel {
   for (const t of spec.writes) lastUse.set(t, Infinity);
   if (spec.reduce !== undefined) lastUse.set(spec.reduce.temp, Infinity);
   const temps = new Map<number, Tile>();
+  const dtypes = new Map<number, DType>();
   const free: Record<DType, Tile[]> = { float32: [], int32: [] };
   spec.ops.forEach((op, k) => {
     temps.set(op.out, free[op.dtype].pop() ?? newTile(op.dtype));
+    dtypes.set(op.out, op.dtype);
     for (const o of op.ins) {
       if (o.kind === "temp" && lastUse.get(o.id) === k) {
-        free[spec.ops.find((p) => p.out === o.id)!.dtype].push(
-          temps.get(o.id)!,
-        );
+        free[tempOf(dtypes, o.id)].push(tempOf(temps, o.id));
         lastUse.delete(o.id);
       }
     }
@@ -567,66 +572,164 @@ export function interpretFused(spec: FusedSpec): FusedKernel {
       ? { kind: "i" }
       : { kind: "materialize" }
   );
-  const scalarTiles = spec.exts.map((e) => newTile(e.dtype).v);
+  // Each input's source: its values this call and the offset of this tile in them.
+  const sources: Source[] = spec.exts.map((e, k) => {
+    const tile = newTile(e.dtype).v;
+    return { scalar: modes[k]?.kind === "scalar", tile, arr: tile, off: 0 };
+  });
+  const read = (o: Operand): Tile | Source => {
+    if (o.kind === "temp") return tempOf(temps, o.id);
+    const src = sources[o.index];
+    if (src === undefined) {
+      throw new RangeError(
+        `Internal error: a fused op reads input ${o.index} of ${sources.length}`,
+      );
+    }
+    return src;
+  };
+  const steps = spec.ops.map((op) => stepOf(op, tempOf(temps, op.out), read));
+  const writeTiles = spec.writes.map((t) => tempOf(temps, t));
   const red = spec.reduce;
-  const lay = red === undefined ? undefined : reduceLayout(spec);
+  const reduce = red === undefined ? undefined : {
+    op: red.op,
+    src: tempOf(temps, red.temp).v,
+    lay: reduceLayout(s, red),
+  };
   return (exts0, writes, reduced) => {
     const exts = prepare(spec, modes, exts0);
     exts.forEach((x, k) => {
-      if (modes[k]!.kind === "scalar") scalarTiles[k]!.fill(x[0]!);
+      const src = sources[k];
+      if (src === undefined) return;
+      src.arr = x;
+      if (src.scalar) src.tile.fill(x[0] ?? 0);
     });
-    const acc = lay === undefined
+    const acc = reduce === undefined
       ? null
-      : new Float64Array(lay.size).fill(red!.op === "sum" ? 0 : -Infinity);
-    const extOff = new Array<number>(exts.length).fill(0);
-    const operand = (o: Operand): [Arr, number] => {
-      if (o.kind === "temp") return [temps.get(o.id)!.v, 0];
-      return modes[o.index]!.kind === "scalar"
-        ? [scalarTiles[o.index]!, 0]
-        : [exts[o.index]!, extOff[o.index]!];
-    };
+      : new Float64Array(reduce.lay.size).fill(
+        reduce.op === "sum" ? 0 : -Infinity,
+      );
     for (let start = 0; start < n; start += TILE) {
       const len = Math.min(TILE, n - start);
-      // Each input's array and the offset of this tile in it.
-      for (let k = 0; k < exts.length; k++) {
-        extOff[k] = modes[k]!.kind === "scalar" ? 0 : start;
-      }
-      for (const op of spec.ops) {
-        const out = temps.get(op.out)!;
-        const [a, ao] = operand(op.ins[0]!);
-        if (op.prim === "where") {
-          const [b, bo] = operand(op.ins[1]!), [c, co] = operand(op.ins[2]!);
+      for (const src of sources) src.off = src.scalar ? 0 : start;
+      for (const st of steps) {
+        const out = st.out;
+        const [a, ao] = operand(st.a);
+        if (st.kind === "where") {
+          const [b, bo] = operand(st.b), [c, co] = operand(st.c);
           const v = out.v;
           for (let q = 0; q < len; q++) {
             v[q] = a[ao + q] !== 0 ? b[bo + q]! : c[co + q]!;
           }
-        } else if (op.prim === "cast") {
+        } else if (st.kind === "cast") {
           const v = out.v;
-          if (op.dtype === "int32") {
+          if (st.dtype === "int32") {
             for (let q = 0; q < len; q++) v[q] = Math.trunc(a[ao + q]!);
           } else for (let q = 0; q < len; q++) v[q] = a[ao + q]!;
-        } else if (op.ins.length === 2) {
-          const [b, bo] = operand(op.ins[1]!);
-          binaryTile(op.prim, a, ao, b, bo, out, len);
-        } else unaryTile(op.prim, a, ao, out, len);
+        } else if (st.kind === "binary") {
+          const [b, bo] = operand(st.b);
+          binaryTile(st.prim, a, ao, b, bo, out, len);
+        } else unaryTile(st.prim, a, ao, out, len);
       }
-      spec.writes.forEach((t, w) => {
-        writes[w]!.set(temps.get(t)!.v.subarray(0, len), start);
-      });
-      if (acc !== null) {
-        const src = temps.get(red!.temp)!.v;
-        const l = lay!, block = l.mid * l.inner;
+      for (const [w, t] of writeTiles.entries()) {
+        const dst = writes[w];
+        if (dst === undefined) throw missingOutput(writeTiles.length, writes);
+        dst.set(t.v.subarray(0, len), start);
+      }
+      if (acc !== null && reduce !== undefined) {
+        const { src, lay: l } = reduce, block = l.mid * l.inner;
         for (let q = 0; q < len; q++) {
           const i = start + q;
           const slot = Math.floor(i / block) * l.inner + (i % l.inner);
           const v = src[q]!;
-          if (red!.op === "sum") acc[slot]! += v;
+          if (reduce.op === "sum") acc[slot]! += v;
           else if (v > acc[slot]! || v !== v) acc[slot] = v;
         }
       }
     }
     if (acc !== null) {
-      for (let k = 0; k < acc.length; k++) reduced![k] = acc[k]!;
+      if (reduced === null) {
+        throw new RangeError(
+          "Internal error: a fused chain with a reduction was given no output for it",
+        );
+      }
+      reduced.set(acc);
     }
   };
+}
+
+function missingOutput(n: number, writes: readonly Arr[]): RangeError {
+  return new RangeError(
+    `Internal error: expected ${n} outputs of a fused chain but found ${writes.length}`,
+  );
+}
+
+/** An input of a fused chain as the interpreter reads it. */
+interface Source {
+  readonly scalar: boolean;
+  /** The input's one value, repeated over a tile (for a scalar input). */
+  readonly tile: Arr;
+  /** The input's values, this call. */
+  arr: Arr;
+  /** Where this tile starts in `arr`. */
+  off: number;
+}
+
+/** A fused op with its operands resolved, checked for its arity once. */
+type TileStep =
+  | { kind: "unary"; prim: string; out: Tile; a: Tile | Source }
+  | {
+    kind: "binary";
+    prim: string;
+    out: Tile;
+    a: Tile | Source;
+    b: Tile | Source;
+  }
+  | {
+    kind: "where";
+    out: Tile;
+    a: Tile | Source;
+    b: Tile | Source;
+    c: Tile | Source;
+  }
+  | { kind: "cast"; dtype: DType; out: Tile; a: Tile | Source };
+
+function stepOf(
+  op: FusedOp,
+  out: Tile,
+  read: (o: Operand) => Tile | Source,
+): TileStep {
+  const [a, b, c] = op.ins.map(read);
+  if (a === undefined) {
+    throw new RangeError(`Internal error: a fused ${op.prim} has no input`);
+  }
+  if (op.prim === "where") {
+    if (b === undefined || c === undefined) {
+      throw new RangeError(
+        `Internal error: a fused where needs 3 inputs but found ${op.ins.length}`,
+      );
+    }
+    return { kind: "where", out, a, b, c };
+  }
+  if (op.prim === "cast") return { kind: "cast", dtype: op.dtype, out, a };
+  if (op.ins.length === 2 && b !== undefined) {
+    return { kind: "binary", prim: op.prim, out, a, b };
+  }
+  return { kind: "unary", prim: op.prim, out, a };
+}
+
+/** The values of an operand and the offset of this tile in them. */
+function operand(x: Tile | Source): [Arr, number] {
+  if ("v" in x) return [x.v, 0];
+  return x.scalar ? [x.tile, 0] : [x.arr, x.off];
+}
+
+/** A temp's tile (or dtype), checked: every temp is defined by an op of the chain. */
+function tempOf<T>(m: ReadonlyMap<number, T>, id: number): T {
+  const t = m.get(id);
+  if (t === undefined) {
+    throw new RangeError(
+      `Internal error: temp ${id} is not defined by the fused chain`,
+    );
+  }
+  return t;
 }

@@ -27,8 +27,8 @@ export interface Equation {
   readonly params: unknown;
   /** The variables read. */
   readonly inputs: readonly Var[];
-  /** The variables written (one for every primitive of tensa). */
-  readonly outputs: readonly Var[];
+  /** The variable written (one for every primitive of tensa). */
+  readonly outputs: readonly [Var];
   /** The primitive itself, to evaluate the equation. @internal */
   readonly prim: Primitive<unknown>;
   /** For a function with a custom derivative (`customVjp`): its forward, staged. */
@@ -101,6 +101,40 @@ function showParams(p: unknown): string {
   const entries = Object.entries(p);
   if (entries.length === 0) return "";
   return `[${entries.map(([k, v]) => `${k}=${showParam(v)}`).join(" ")}]`;
+}
+
+/**
+ * Input `i` of an equation, checked: a missing one is a bug of the caller,
+ * reported with the primitive's name. @internal
+ */
+export function inputOf(e: Equation, i: number): Var {
+  const v = e.inputs[i];
+  if (v === undefined) {
+    throw new RangeError(
+      `Internal error: expected ${e.primitive} to have an input ${i} but found ${e.inputs.length} inputs`,
+    );
+  }
+  return v;
+}
+
+/**
+ * The value of `key` in `map`, checked: a missing key is a bug of the caller,
+ * reported with `what` and the key. @internal
+ */
+export function lookup<K, V>(map: ReadonlyMap<K, V>, key: K, what: string): V {
+  const v = map.get(key);
+  if (v === undefined) {
+    throw new RangeError(`Internal error: no ${what} for ${describe(key)}`);
+  }
+  return v;
+}
+
+function describe(key: unknown): string {
+  if (typeof key === "object" && key !== null) {
+    if ("id" in key) return `variable ${varName(Number(key.id))}`;
+    if ("primitive" in key) return `the equation of ${String(key.primitive)}`;
+  }
+  return String(key);
 }
 
 /** Prints a program like a jaxpr. @internal */

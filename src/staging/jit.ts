@@ -17,7 +17,13 @@ import {
 } from "../tensor.ts";
 import { currentDepth, type Primitive, Tracer } from "../autodiff/core.ts";
 import { type TreeDef, treeFlatten, treeUnflatten } from "../pytree.ts";
-import type { Equation, Program, Var } from "./ir.ts";
+import {
+  type Equation,
+  inputOf,
+  lookup,
+  type Program,
+  type Var,
+} from "./ir.ts";
 import { stage } from "./trace.ts";
 import { numbersParam } from "./params.ts";
 import { evalProgram } from "./eval.ts";
@@ -129,8 +135,9 @@ function isReduction(e: Equation): boolean {
   }
   const axes = numbersParam(e.params, "axes", e.primitive);
   // The max of nothing is an error of its own kernel.
-  if (sizeOf(e.inputs[0]!.shape) === 0) return false;
-  return axes.length > 0 && axes.every((a, i) => a === axes[0]! + i);
+  if (sizeOf(inputOf(e, 0).shape) === 0) return false;
+  const [first] = axes;
+  return first !== undefined && axes.every((a, i) => a === first + i);
 }
 
 function isFusible(e: Equation): boolean {
@@ -143,8 +150,7 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   // Dead code: keep what the outputs need.
   const needed = new Set<Var>(program.outputs);
   const live: Equation[] = [];
-  for (let i = program.equations.length - 1; i >= 0; i--) {
-    const e = program.equations[i]!;
+  for (const e of program.equations.slice().reverse()) {
     if (!e.outputs.some((v) => needed.has(v))) continue;
     live.push(e);
     for (const v of e.inputs) needed.add(v);
@@ -157,8 +163,11 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   for (const e of live) {
     if (e.inputs.every((v) => consts.has(v))) {
       consts.set(
-        e.outputs[0]!,
-        e.prim.impl(e.inputs.map((v) => consts.get(v)!), e.params),
+        e.outputs[0],
+        e.prim.impl(
+          e.inputs.map((v) => lookup(consts, v, "constant")),
+          e.params,
+        ),
       );
     } else eqns.push(e);
   }
@@ -174,7 +183,7 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   const fuse = fusion !== "none";
   const order = new Map(eqns.map((e, i) => [e, i]));
   eqns.forEach((e, idx) => {
-    const out = e.outputs[0]!;
+    const out = e.outputs[0];
     if (fuse && isFusible(e)) {
       // Join the open chains of the same shape that feed e, merged into one.
       const cands = [
@@ -194,11 +203,13 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
       for (const other of cands.slice(1)) {
         for (const m of other.members) {
           c.members.push(m);
-          clusterOf.set(m.outputs[0]!, c);
+          clusterOf.set(m.outputs[0], c);
         }
         clusters.splice(clusters.indexOf(other), 1);
       }
-      c.members.sort((a, b) => order.get(a)! - order.get(b)!);
+      c.members.sort((a, b) =>
+        lookup(order, a, "position") - lookup(order, b, "position")
+      );
       for (const v of e.inputs) {
         const d = clusterOf.get(v);
         if (d !== undefined && d !== c) d.open = false;
@@ -210,8 +221,9 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
       return;
     }
     if (fuse && isReduction(e)) {
-      const c = clusterOf.get(e.inputs[0]!);
-      if (c !== undefined && c.open && sameShape(c.shape, e.inputs[0]!.shape)) {
+      const x = inputOf(e, 0);
+      const c = clusterOf.get(x);
+      if (c !== undefined && c.open && sameShape(c.shape, x.shape)) {
         c.reduce = e;
         c.open = false;
         c.at = idx;
@@ -224,7 +236,7 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   // Which values leave their cluster.
   const usedOutside = new Set<Var>(program.outputs);
   for (const e of eqns) {
-    const c = clusterOf.get(e.outputs[0]!);
+    const c = clusterOf.get(e.outputs[0]);
     for (const v of e.inputs) {
       if (clusterOf.get(v) !== c || c === undefined) usedOutside.add(v);
     }
@@ -236,7 +248,7 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
     prim: e.prim,
     params: e.params,
     ins: e.inputs.map((v) => v.id),
-    out: e.outputs[0]!.id,
+    out: e.outputs[0].id,
     release: [],
     drop: [],
   });
@@ -256,40 +268,44 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   const root = new Map<number, number>();
   const rootOf = (s: number): number => root.get(s) ?? s;
   const owned = new Set<number>();
-  const last = new Map<number, number>();
-  steps.forEach((st, k) => {
+  // The step that reads a buffer last; null for a program output (never released).
+  const last = new Map<number, Step | null>();
+  for (const st of steps) {
     const ins = st.kind === "prim" ? st.ins : st.exts;
-    for (const s of ins) last.set(rootOf(s), k);
+    for (const s of ins) last.set(rootOf(s), st);
     if (st.kind === "prim") {
-      if (ALIASING.has(st.prim.name)) root.set(st.out, rootOf(st.ins[0]!));
+      if (ALIASING.has(st.prim.name)) {
+        const [src] = st.ins;
+        if (src === undefined) {
+          throw new RangeError(`Internal error: ${st.prim.name} has no input`);
+        }
+        root.set(st.out, rootOf(src));
+      }
     } else {
       for (const w of st.writes) owned.add(w.slot);
       if (st.reduce !== undefined) owned.add(st.reduce.slot);
     }
-  });
-  for (const v of program.outputs) last.set(rootOf(v.id), Infinity);
-  for (const r of owned) {
-    const k = last.get(r);
-    if (k !== undefined && k !== Infinity) steps[k]!.release.push(r);
   }
+  for (const v of program.outputs) last.set(rootOf(v.id), null);
+  for (const r of owned) last.get(r)?.release.push(r);
   const keep = new Set<number>([
     ...program.outputs.map((v) => v.id),
     ...program.inputs.map((v) => v.id),
     ...[...consts.keys()].map((v) => v.id),
   ]);
-  const lastRead = new Map<number, number>();
-  steps.forEach((st, k) => {
-    for (const s of st.kind === "prim" ? st.ins : st.exts) lastRead.set(s, k);
-  });
-  for (const [s, k] of lastRead) {
-    if (!keep.has(s) && !owned.has(s)) steps[k]!.drop.push(s);
+  const lastRead = new Map<number, Step>();
+  for (const st of steps) {
+    for (const s of st.kind === "prim" ? st.ins : st.exts) lastRead.set(s, st);
+  }
+  for (const [s, st] of lastRead) {
+    if (!keep.has(s) && !owned.has(s)) st.drop.push(s);
   }
   return {
     program,
     slots: Math.max(
       0,
       ...[...consts.keys(), ...program.inputs].map((v) => v.id + 1),
-      ...eqns.map((e) => e.outputs[0]!.id + 1),
+      ...eqns.map((e) => e.outputs[0].id + 1),
     ),
     consts: [...consts].map(([v, t]) => [v.id, t] as const),
     inputs: program.inputs.map((v) => v.id),
@@ -303,7 +319,7 @@ function fusedStep(
   usedOutside: ReadonlySet<Var>,
   fusion: JitOptions["fusion"],
 ): FusedStep {
-  const produced = new Set<Var>(c.members.map((e) => e.outputs[0]!));
+  const produced = new Set<Var>(c.members.map((e) => e.outputs[0]));
   const exts: Var[] = [];
   const operand = (v: Var): Operand => {
     if (produced.has(v)) return { kind: "temp", id: v.id };
@@ -314,10 +330,10 @@ function fusedStep(
   const ops: FusedOp[] = c.members.map((e) => ({
     prim: e.primitive,
     ins: e.inputs.map(operand),
-    out: e.outputs[0]!.id,
-    dtype: e.outputs[0]!.dtype,
+    out: e.outputs[0].id,
+    dtype: e.outputs[0].dtype,
   }));
-  const writes = c.members.map((e) => e.outputs[0]!).filter((v) =>
+  const writes = c.members.map((e) => e.outputs[0]).filter((v) =>
     usedOutside.has(v)
   );
   const red = c.reduce;
@@ -329,7 +345,7 @@ function fusedStep(
     ...(red === undefined ? {} : {
       reduce: {
         op: reduceOp(red),
-        temp: operandTemp(red.inputs[0]!, produced),
+        temp: operandTemp(inputOf(red, 0), produced),
         axes: numbersParam(red.params, "axes", red.primitive),
       },
     }),
@@ -361,7 +377,7 @@ function fusedStep(
     ],
     exts: exts.map((v) => v.id),
     writes: writes.map(slot),
-    reduce: red === undefined ? undefined : slot(red.outputs[0]!),
+    reduce: red === undefined ? undefined : slot(red.outputs[0]),
     release: [],
     drop: [],
   };

@@ -154,10 +154,10 @@ export function stage<A extends readonly unknown[], R>(
           value: c.value,
         }));
         const ins = inputs.map(rename);
-        const equations = trace.equations.map((e) => ({
+        const equations = trace.equations.map((e): Equation => ({
           ...e,
           inputs: e.inputs.map(rename),
-          outputs: e.outputs.map(rename),
+          outputs: [rename(e.outputs[0])],
         }));
         const program: Program<A, R> = {
           inputs: ins,
