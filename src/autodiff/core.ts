@@ -19,6 +19,8 @@
  */
 
 import { type AnyTensor, type DType, type Shape, Tensor } from "../tensor.ts";
+import { sameShape } from "../ops/operand.ts";
+import { showShape } from "../shape/errors.ts";
 
 /** A primitive's inputs: any number of tensors, or a tuple fixing its arity. @internal */
 export type Inputs = readonly AnyTensor[];
@@ -124,10 +126,6 @@ export abstract class Tracer<S extends Shape = Shape, D extends DType = DType>
   }
 }
 
-function show(shape: Shape): string {
-  return `[${shape.join(", ")}]`;
-}
-
 /**
  * Checks that a value a rule returned (a tangent or cotangent) has the shape
  * and dtype of the value it belongs to; only shapes and dtypes are compared.
@@ -141,10 +139,8 @@ function checkRuleOutput(
 ): void {
   const kind = rule === "jvp" ? "tangent" : "cotangent";
   const user = prim.rules === "user";
-  const same = got.shape.length === want.shape.length &&
-    got.shape.every((d, i) => d === want.shape[i]);
-  if (!same) {
-    const [w, g] = [show(want.shape), show(got.shape)];
+  if (!sameShape(got.shape, want.shape)) {
+    const [w, g] = [showShape(want.shape), showShape(got.shape)];
     throw new RangeError(
       user
         ? `Expected the ${rule} rule of ${prim.name} to return a ${kind} of shape ${w} for ${what} but found ${g}`
@@ -156,7 +152,7 @@ function checkRuleOutput(
       user
         ? `Expected the ${rule} rule of ${prim.name} to return a ${kind} of dtype ${want.dtype} for ${what} but found ${got.dtype}`
         : `Internal error: the ${rule} of ${prim.name} returned a ${kind} of dtype ${got.dtype} for ${what} of dtype ${want.dtype} (shape ${
-          show(want.shape)
+          showShape(want.shape)
         })`,
     );
   }
