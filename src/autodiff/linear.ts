@@ -67,17 +67,14 @@ export function linearJvp<P, In extends Inputs>(
   params: P,
   fixed: readonly number[] = [],
 ): AnyTensor | null {
-  let any = false;
+  const free = (i: number) => !fixed.includes(i);
+  // Zeros are allocated only when some tangent is not: else the output's is zero.
+  if (!tangents.some((t, i) => t !== null && free(i))) return null;
   const ins = primals.map((x, i) => {
-    if (fixed.includes(i)) return x;
-    const t = tangents[i] ?? null;
-    if (t === null) {
-      return fromData(x.shape, x.dtype, allocData(x.dtype, x.size));
-    }
-    any = true;
-    return t;
+    if (!free(i)) return x;
+    return tangents[i] ??
+      fromData(x.shape, x.dtype, allocData(x.dtype, x.size));
   });
-  if (!any) return null;
   // `ins` has one tensor for each input, but an array built by `map` has no
   // tuple type: bind through the variadic view of the primitive (a rule's
   // inputs are a parameter, compared both ways, so `Primitive<P, In>` is one).
