@@ -26,7 +26,7 @@ import {
   type ShapeOf,
 } from "./operand.ts";
 import * as lax from "./elementary.ts";
-import { stretch, unbroadcast } from "./broadcasting.ts";
+import { unbroadcast } from "./broadcasting.ts";
 import { broadcastBatch } from "./batching.ts";
 
 /** The result type of a broadcasting binary op on operands `X` and `Y`. */
@@ -76,7 +76,7 @@ function addTangents(
 ): AnyTensor | null {
   if (l && r) return lax.add(l, r);
   const t = l ?? r;
-  return t && stretch(t, out.shape);
+  return t && lax.broadcastTo(t, out.shape);
 }
 
 const addPrim = binaryPrim("add", {
@@ -111,7 +111,7 @@ const divPrim = binaryPrim("div", {
     const num = ta && tb
       ? lax.sub(ta, lax.mul(out, tb))
       : ta ?? (tb && lax.neg(lax.mul(out, tb)));
-    return num && stretch(lax.div(num, b), out.shape);
+    return num && lax.broadcastTo(lax.div(num, b), out.shape);
   },
   vjp: (ct, [a, b], _p, out, needs) => [
     needs[0] ? unbroadcast(lax.div(ct, b), a.shape) : null,
@@ -145,8 +145,8 @@ function pickRules(first: (a: AnyTensor, b: AnyTensor) => AnyTensor): Rules {
   return {
     jvp: ([a, b], [ta, tb], _p, out) => {
       const m = first(a, b);
-      const za = ta ? stretch(ta, out.shape) : 0;
-      const zb = tb ? stretch(tb, out.shape) : 0;
+      const za = ta ? lax.broadcastTo(ta, out.shape) : 0;
+      const zb = tb ? lax.broadcastTo(tb, out.shape) : 0;
       return lax.where(m, za, zb);
     },
     vjp: (ct, [a, b], _p, _o, needs) => {

@@ -1,10 +1,11 @@
 /**
- * Shared pieces of the differentiation rules of broadcasting ops: summing a
- * cotangent back over the axes broadcasting added ({@linkcode unbroadcast})
- * and stretching a tangent to the output's shape ({@linkcode stretch}). They
- * live apart from the op files so that rules of every file can use them
- * without importing another op file; they are written with the untyped core
- * (`lax.ts`), so any outer transformation traces them.
+ * The shared piece of the differentiation rules of broadcasting ops: summing
+ * a cotangent back over the axes broadcasting added ({@linkcode unbroadcast}).
+ * It lives apart from the op files so that rules of every file can use it
+ * without importing another op file; it is written with the untyped core
+ * (`lax.ts`), so any outer transformation traces it. (A tangent is stretched
+ * to the output's shape with `lax.broadcastTo`, which returns a tensor that
+ * has that shape already as it is.)
  *
  * @internal
  * @module
@@ -29,15 +30,4 @@ export function unbroadcast(t: AnyTensor, shape: Shape): AnyTensor {
   }
   const summed = axes.length > 0 ? lax.sum(t, { axis: axes }) : t;
   return lax.reshape(summed, shape);
-}
-
-/**
- * A tangent of an input stretched to the output's shape (unchanged when it
- * has that shape already): the tangent of a broadcasting op whose other
- * inputs have zero tangents.
- *
- * @internal
- */
-export function stretch(t: AnyTensor, shape: Shape): AnyTensor {
-  return sameShape(t.shape, shape) ? t : lax.broadcastTo(t, shape);
 }
