@@ -56,6 +56,3 @@ export function commonDType(name: string, a: Operand, b: Operand): DType {
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
-
-/** Internal: a float32 tensor of any shape, for casts inside rules. */
-export type F32 = Tensor<Shape, "float32">;
