@@ -105,11 +105,7 @@ export function broadcastBatch<P>(
     if (d === null) return x;
     const f = moveAxis(x, d, 0);
     if (r === rank) return f;
-    return lax.reshape(f, [
-      size,
-      ...new Array<number>(rank - r).fill(1),
-      ...f.shape.slice(1),
-    ]);
+    return lax.reshape(f, [size, ...padFront(f.shape.slice(1), rank - r)]);
   });
   return [bind(prim, moved, p), 0];
 }
