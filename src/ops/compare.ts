@@ -13,6 +13,7 @@ import {
   type DType,
   fromData,
   type Shape,
+  sizeOf,
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
@@ -276,7 +277,7 @@ const wherePrim: Primitive<void, Triple> = linear({
       broadcastShapes(cond.shape, x.shape),
       y.shape,
     );
-    const n = shape.reduce((p, d) => p * d, 1);
+    const n = sizeOf(shape);
     const full = (t: AnyTensor) =>
       t.size === n ? dataOf(t) : broadcastKernel(dataOf(t), t.shape, shape);
     const data = select(full(cond), full(x), full(y));
