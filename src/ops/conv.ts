@@ -34,7 +34,7 @@ import {
 } from "../shape/mod.ts";
 import * as lax from "./elementary.ts";
 import { mergeFront, moveAxis, splitFront } from "./batching.ts";
-import { batchedConvPrims } from "./conv_batched.ts";
+import { batchedConvPrims, productRule } from "./conv_batched.ts";
 
 type Pair = readonly [AnyTensor, AnyTensor];
 type Prim = Primitive<Conv2dGeometry, Pair>;
@@ -75,22 +75,6 @@ function moreImages(
 ): [AnyTensor, number] {
   const f = mergeFront(moveAxis(x, d, 0));
   return [splitFront(bind(p, [f, other], { ...g, n: g.n * size }), size), 0];
-}
-
-/**
- * The forward-mode rule of a bilinear primitive `p(a, b)` (all three are):
- * `p(ta, b) + p(a, tb)`, dropping a term whose tangent is zero.
- */
-function productRule(
-  p: Prim,
-  [a, b]: Pair,
-  [ta, tb]: readonly [AnyTensor | null, AnyTensor | null],
-  g: Conv2dGeometry,
-): AnyTensor | null {
-  const da = ta ? bind(p, [ta, b], g) : null;
-  const db = tb ? bind(p, [a, tb], g) : null;
-  if (da && db) return lax.add(da, db);
-  return da ?? db;
 }
 
 function float32(name: string, ...ts: AnyTensor[]): void {

@@ -33,14 +33,21 @@ export interface BatchedConv {
 type Pair = readonly [AnyTensor, AnyTensor];
 type Prim = Primitive<BatchedConv, Pair>;
 
-function productRule(
-  p: Prim,
+/**
+ * The forward-mode rule of a bilinear primitive `p(a, b)` (every convolution
+ * primitive, batched or not, is one): `p(ta, b) + p(a, tb)`, dropping a term
+ * whose tangent is zero.
+ *
+ * @internal
+ */
+export function productRule<P>(
+  p: Primitive<P, Pair>,
   [a, b]: Pair,
   [ta, tb]: Each<Pair, AnyTensor | null>,
-  q: BatchedConv,
+  params: P,
 ): AnyTensor | null {
-  const da = ta ? bind(p, [ta, b], q) : null;
-  const db = tb ? bind(p, [a, tb], q) : null;
+  const da = ta ? bind(p, [ta, b], params) : null;
+  const db = tb ? bind(p, [a, tb], params) : null;
   if (da && db) return lax.add(da, db);
   return da ?? db;
 }
