@@ -34,6 +34,7 @@ import {
   showShape,
 } from "../shape/mod.ts";
 import * as lax from "../ops/lax.ts";
+import { sameShape } from "../ops/operand.ts";
 import { biasRelu } from "../ops/fused.ts";
 import {
   type ApplyOptions,
@@ -54,11 +55,6 @@ function tensorAt(params: unknown, name: string): AnyTensor | undefined {
   if (typeof params !== "object" || params === null) return undefined;
   const v: unknown = Reflect.get(params, name);
   return v instanceof Tensor ? v : undefined;
-}
-
-/** Whether two shapes are equal. */
-function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** The sentence end for parameters that do not fit in another way than their input. */
