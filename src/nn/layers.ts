@@ -48,8 +48,6 @@ import {
   statelessLayer,
 } from "./layer.ts";
 
-export type { NoParams } from "./layer.ts";
-
 /** The tensor at `params[name]`, or undefined when there is none. */
 function tensorAt(params: unknown, name: string): AnyTensor | undefined {
   if (typeof params !== "object" || params === null) return undefined;
