@@ -46,6 +46,7 @@ import {
   plainLayer,
   type PlainRule,
   statelessLayer,
+  type StatelessRule,
 } from "./layer.ts";
 
 /** The tensor at `params[name]`, or undefined when there is none. */
@@ -134,13 +135,11 @@ export type Features<S extends Shape> = S extends
   readonly [number, infer F extends number] ? F : number;
 
 /** The shape rule of {@linkcode dense}. */
-export interface DenseRule<O extends DenseOptions> extends LayerRule {
+export interface DenseRule<O extends DenseOptions> extends StatelessRule {
   /** The output shape for the input shape. */
   readonly output: DenseOutput<In<this["input"]>, O["units"], O["inputs"]>;
   /** The parameters for the input shape. */
   readonly params: DenseParams<In<this["input"]>, O["units"], O["useBias"]>;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
   /** What the given parameters were made for. */
   readonly misfit: DenseMisfit<this["given"], In<this["input"]>>;
 }
@@ -266,7 +265,8 @@ export type ConvParams<S extends Shape, O extends Conv2dLayerOptions> =
     };
 
 /** The shape rule of {@linkcode conv2d}. */
-export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
+export interface Conv2dRule<O extends Conv2dLayerOptions>
+  extends StatelessRule {
   /** The output shape for the input shape. */
   readonly output: Conv2dShape<
     In<this["input"]>,
@@ -275,8 +275,6 @@ export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
   >;
   /** The parameters for the input shape. */
   readonly params: ConvParams<In<this["input"]>, O>;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
   /** What the given parameters were made for. */
   readonly misfit: ConvMisfit<this["given"], In<this["input"]>>;
 }
