@@ -15,7 +15,6 @@ import {
   Tensor,
   zeros,
 } from "../tensor.ts";
-import type { Key } from "../random.ts";
 import { glorotUniform } from "../init.ts";
 import {
   type Conv2dOptions,
@@ -42,6 +41,7 @@ import {
   type Layer,
   type LayerRule,
   makeLayer,
+  type ParamsDef,
   ParamsMisfit,
   plainLayer,
   type PlainRule,
@@ -97,6 +97,47 @@ function epilogue(
 interface KernelParams {
   kernel: AnyTensor;
   bias?: AnyTensor | undefined;
+}
+
+/**
+ * The parameters of a dense or conv2d layer: a Glorot-uniform kernel of
+ * shape `kernelShape(s)`, whose second-to-last axis is the input's last dim,
+ * and, with `useBias`, a zero bias `[units]`. `inputs` shows the input shape
+ * a kernel was made for from that axis's dim.
+ */
+function kernelParams(
+  kernelShape: (s: Shape) => number[],
+  units: number,
+  useBias: boolean,
+  inputs: (c: number) => string,
+): ParamsDef<KernelParams> {
+  return {
+    init(key, s) {
+      const kernel = glorotUniform(key, kernelShape(s));
+      return useBias ? { kernel, bias: zeros([units]) } : { kernel };
+    },
+    read(params, s) {
+      const kernel = tensorAt(params, "kernel");
+      const bias = useBias ? tensorAt(params, "bias") : undefined;
+      const want = kernelShape(s);
+      const made = kernel?.rank === want.length
+        ? dimOf(kernel.shape, -2)
+        : undefined;
+      if (made !== undefined && made !== dimOf(want, -2)) {
+        throw new ParamsMisfit(
+          `was initialized for inputs ${inputs(made)} but found ${
+            showShape(s)
+          }`,
+        );
+      }
+      if (
+        kernel === undefined || !sameShape(kernel.shape, want) ||
+        (useBias && (bias === undefined || !sameShape(bias.shape, [units])))
+      ) throw unfit(s);
+      return { kernel, bias };
+    },
+    count: (s) => sizeOf(kernelShape(s)) + (useBias ? units : 0),
+  };
 }
 
 // ------------------------------------------------------------------ dense
@@ -193,30 +234,12 @@ export function dense<const O extends DenseOptions>(
     description: `dense ${units}${activation === "relu" ? " relu" : ""}`,
     field: "global",
     outputShape: (s) => denseOutput(s, options),
-    params: {
-      init(key: Key, s: Shape): KernelParams {
-        const kernel = glorotUniform(key, [dimOf(s, 1), units]);
-        return useBias ? { kernel, bias: zeros([units]) } : { kernel };
-      },
-      read(params, s): KernelParams {
-        const kernel = tensorAt(params, "kernel");
-        const bias = useBias ? tensorAt(params, "bias") : undefined;
-        const f = dimOf(s, 1);
-        if (kernel?.rank === 2 && kernel.shape[0] !== f) {
-          throw new ParamsMisfit(
-            `was initialized for inputs [B, ${kernel.shape[0]}] but found ${
-              showShape(s)
-            }`,
-          );
-        }
-        if (
-          kernel === undefined || !sameShape(kernel.shape, [f, units]) ||
-          (useBias && (bias === undefined || !sameShape(bias.shape, [units])))
-        ) throw unfit(s);
-        return { kernel, bias };
-      },
-      count: (s) => dimOf(s, 1) * units + (useBias ? units : 0),
-    },
+    params: kernelParams(
+      (s) => [dimOf(s, 1), units],
+      units,
+      useBias,
+      (f) => `[B, ${f}]`,
+    ),
     forward: (p, x) => epilogue(lax.matmul(x, p.kernel), p.bias, activation),
   });
 }
@@ -328,7 +351,6 @@ export function conv2d<const O extends Conv2dLayerOptions>(
   };
   const { filters } = options;
   const activation = checkActivation(options.activation);
-  const kernelShape = (s: Shape): number[] => [kh, kw, dimOf(s, 3), filters];
   return statelessLayer("conv2d", {
     description: `conv2d ${kh}x${kw}x${filters}${
       activation === "relu" ? " relu" : ""
@@ -339,29 +361,12 @@ export function conv2d<const O extends Conv2dLayerOptions>(
       dilation: kernelDims(options.dilation ?? 1),
     },
     outputShape: (s) => conv2dShape(s, [kh, kw, s[3] ?? 0, filters], convOpts),
-    params: {
-      init(key: Key, s: Shape): KernelParams {
-        const kernel = glorotUniform(key, kernelShape(s));
-        return useBias ? { kernel, bias: zeros([filters]) } : { kernel };
-      },
-      read(params, s): KernelParams {
-        const kernel = tensorAt(params, "kernel");
-        const bias = useBias ? tensorAt(params, "bias") : undefined;
-        if (kernel?.rank === 4 && kernel.shape[2] !== s[3]) {
-          throw new ParamsMisfit(
-            `was initialized for inputs [B, H, W, ${
-              kernel.shape[2]
-            }] but found ${showShape(s)}`,
-          );
-        }
-        if (
-          kernel === undefined || !sameShape(kernel.shape, kernelShape(s)) ||
-          (useBias && (bias === undefined || !sameShape(bias.shape, [filters])))
-        ) throw unfit(s);
-        return { kernel, bias };
-      },
-      count: (s) => sizeOf(kernelShape(s)) + (useBias ? filters : 0),
-    },
+    params: kernelParams(
+      (s) => [kh, kw, dimOf(s, 3), filters],
+      filters,
+      useBias,
+      (c) => `[B, H, W, ${c}]`,
+    ),
     forward: (p, x) =>
       epilogue(lax.conv2d(x, p.kernel, convOpts), p.bias, activation),
   });
