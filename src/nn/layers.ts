@@ -192,10 +192,6 @@ export type DenseMisfit<P, S extends Shape> = P extends
   : `was initialized for inputs [B, ${F}] but found ${ShowShape<S>}`
   : Unfit<S>;
 
-function denseOutput(s: Shape, o: DenseOptions): Shape {
-  return denseShape(s, o.units, o.inputs);
-}
-
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {
     throw new RangeError(
@@ -233,7 +229,7 @@ export function dense<const O extends DenseOptions>(
   return statelessLayer("dense", {
     description: `dense ${units}${activation === "relu" ? " relu" : ""}`,
     field: "global",
-    outputShape: (s) => denseOutput(s, options),
+    outputShape: (s) => denseShape(s, units, options.inputs),
     params: kernelParams(
       (s) => [dimOf(s, 1), units],
       units,
