@@ -430,12 +430,9 @@ export function statelessLayer<R extends LayerRule, K extends string, P>(
   kind: K,
   def: StatelessDef<P>,
 ): Layer<R, K> {
-  const { forward } = def;
+  const { forward, ...basics } = def;
   return makeLayer(kind, {
-    description: def.description,
-    field: def.field,
-    outputShape: (s) => def.outputShape(s),
-    params: def.params,
+    ...basics,
     state: noState,
     run: (p, x, options) => [forward(p, x, options), null],
   });
@@ -451,11 +448,9 @@ export function plainLayer<R extends LayerRule, K extends string>(
   kind: K,
   def: PlainDef,
 ): Layer<R, K> {
-  const { forward } = def;
+  const { forward, ...basics } = def;
   return statelessLayer(kind, {
-    description: def.description,
-    field: def.field,
-    outputShape: (s) => def.outputShape(s),
+    ...basics,
     params: noParams,
     forward: (_p, x, options) => forward(x, options),
   });

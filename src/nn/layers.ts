@@ -15,7 +15,6 @@ import {
   Tensor,
   zeros,
 } from "../tensor.ts";
-import type { Key } from "../random.ts";
 import { glorotUniform } from "../init.ts";
 import {
   type Conv2dOptions,
@@ -34,6 +33,7 @@ import {
   showShape,
 } from "../shape/mod.ts";
 import * as lax from "../ops/lax.ts";
+import { sameShape } from "../ops/operand.ts";
 import { biasRelu } from "../ops/fused.ts";
 import {
   type ApplyOptions,
@@ -41,24 +41,19 @@ import {
   type Layer,
   type LayerRule,
   makeLayer,
+  type ParamsDef,
   ParamsMisfit,
   plainLayer,
   type PlainRule,
   statelessLayer,
+  type StatelessRule,
 } from "./layer.ts";
-
-export type { NoParams } from "./layer.ts";
 
 /** The tensor at `params[name]`, or undefined when there is none. */
 function tensorAt(params: unknown, name: string): AnyTensor | undefined {
   if (typeof params !== "object" || params === null) return undefined;
   const v: unknown = Reflect.get(params, name);
   return v instanceof Tensor ? v : undefined;
-}
-
-/** Whether two shapes are equal. */
-function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** The sentence end for parameters that do not fit in another way than their input. */
@@ -104,6 +99,47 @@ interface KernelParams {
   bias?: AnyTensor | undefined;
 }
 
+/**
+ * The parameters of a dense or conv2d layer: a Glorot-uniform kernel of
+ * shape `kernelShape(s)`, whose second-to-last axis is the input's last dim,
+ * and, with `useBias`, a zero bias `[units]`. `inputs` shows the input shape
+ * a kernel was made for from that axis's dim.
+ */
+function kernelParams(
+  kernelShape: (s: Shape) => number[],
+  units: number,
+  useBias: boolean,
+  inputs: (c: number) => string,
+): ParamsDef<KernelParams> {
+  return {
+    init(key, s) {
+      const kernel = glorotUniform(key, kernelShape(s));
+      return useBias ? { kernel, bias: zeros([units]) } : { kernel };
+    },
+    read(params, s) {
+      const kernel = tensorAt(params, "kernel");
+      const bias = useBias ? tensorAt(params, "bias") : undefined;
+      const want = kernelShape(s);
+      const made = kernel?.rank === want.length
+        ? dimOf(kernel.shape, -2)
+        : undefined;
+      if (made !== undefined && made !== dimOf(want, -2)) {
+        throw new ParamsMisfit(
+          `was initialized for inputs ${inputs(made)} but found ${
+            showShape(s)
+          }`,
+        );
+      }
+      if (
+        kernel === undefined || !sameShape(kernel.shape, want) ||
+        (useBias && (bias === undefined || !sameShape(bias.shape, [units])))
+      ) throw unfit(s);
+      return { kernel, bias };
+    },
+    count: (s) => sizeOf(kernelShape(s)) + (useBias ? units : 0),
+  };
+}
+
 // ------------------------------------------------------------------ dense
 
 /** Options of {@linkcode dense}. */
@@ -140,13 +176,11 @@ export type Features<S extends Shape> = S extends
   readonly [number, infer F extends number] ? F : number;
 
 /** The shape rule of {@linkcode dense}. */
-export interface DenseRule<O extends DenseOptions> extends LayerRule {
+export interface DenseRule<O extends DenseOptions> extends StatelessRule {
   /** The output shape for the input shape. */
   readonly output: DenseOutput<In<this["input"]>, O["units"], O["inputs"]>;
   /** The parameters for the input shape. */
   readonly params: DenseParams<In<this["input"]>, O["units"], O["useBias"]>;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
   /** What the given parameters were made for. */
   readonly misfit: DenseMisfit<this["given"], In<this["input"]>>;
 }
@@ -157,10 +191,6 @@ export type DenseMisfit<P, S extends Shape> = P extends
   ? Features<S> extends F ? Unfit<S>
   : `was initialized for inputs [B, ${F}] but found ${ShowShape<S>}`
   : Unfit<S>;
-
-function denseOutput(s: Shape, o: DenseOptions): Shape {
-  return denseShape(s, o.units, o.inputs);
-}
 
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {
@@ -199,31 +229,13 @@ export function dense<const O extends DenseOptions>(
   return statelessLayer("dense", {
     description: `dense ${units}${activation === "relu" ? " relu" : ""}`,
     field: "global",
-    outputShape: (s) => denseOutput(s, options),
-    params: {
-      init(key: Key, s: Shape): KernelParams {
-        const kernel = glorotUniform(key, [dimOf(s, 1), units]);
-        return useBias ? { kernel, bias: zeros([units]) } : { kernel };
-      },
-      read(params, s): KernelParams {
-        const kernel = tensorAt(params, "kernel");
-        const bias = useBias ? tensorAt(params, "bias") : undefined;
-        const f = dimOf(s, 1);
-        if (kernel?.rank === 2 && kernel.shape[0] !== f) {
-          throw new ParamsMisfit(
-            `was initialized for inputs [B, ${kernel.shape[0]}] but found ${
-              showShape(s)
-            }`,
-          );
-        }
-        if (
-          kernel === undefined || !sameShape(kernel.shape, [f, units]) ||
-          (useBias && (bias === undefined || !sameShape(bias.shape, [units])))
-        ) throw unfit(s);
-        return { kernel, bias };
-      },
-      count: (s) => dimOf(s, 1) * units + (useBias ? units : 0),
-    },
+    outputShape: (s) => denseShape(s, units, options.inputs),
+    params: kernelParams(
+      (s) => [dimOf(s, 1), units],
+      units,
+      useBias,
+      (f) => `[B, ${f}]`,
+    ),
     forward: (p, x) => epilogue(lax.matmul(x, p.kernel), p.bias, activation),
   });
 }
@@ -272,7 +284,8 @@ export type ConvParams<S extends Shape, O extends Conv2dLayerOptions> =
     };
 
 /** The shape rule of {@linkcode conv2d}. */
-export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
+export interface Conv2dRule<O extends Conv2dLayerOptions>
+  extends StatelessRule {
   /** The output shape for the input shape. */
   readonly output: Conv2dShape<
     In<this["input"]>,
@@ -281,8 +294,6 @@ export interface Conv2dRule<O extends Conv2dLayerOptions> extends LayerRule {
   >;
   /** The parameters for the input shape. */
   readonly params: ConvParams<In<this["input"]>, O>;
-  /** The state for the input shape (`null` for a stateless layer). */
-  readonly state: null;
   /** What the given parameters were made for. */
   readonly misfit: ConvMisfit<this["given"], In<this["input"]>>;
 }
@@ -336,7 +347,6 @@ export function conv2d<const O extends Conv2dLayerOptions>(
   };
   const { filters } = options;
   const activation = checkActivation(options.activation);
-  const kernelShape = (s: Shape): number[] => [kh, kw, dimOf(s, 3), filters];
   return statelessLayer("conv2d", {
     description: `conv2d ${kh}x${kw}x${filters}${
       activation === "relu" ? " relu" : ""
@@ -347,29 +357,12 @@ export function conv2d<const O extends Conv2dLayerOptions>(
       dilation: kernelDims(options.dilation ?? 1),
     },
     outputShape: (s) => conv2dShape(s, [kh, kw, s[3] ?? 0, filters], convOpts),
-    params: {
-      init(key: Key, s: Shape): KernelParams {
-        const kernel = glorotUniform(key, kernelShape(s));
-        return useBias ? { kernel, bias: zeros([filters]) } : { kernel };
-      },
-      read(params, s): KernelParams {
-        const kernel = tensorAt(params, "kernel");
-        const bias = useBias ? tensorAt(params, "bias") : undefined;
-        if (kernel?.rank === 4 && kernel.shape[2] !== s[3]) {
-          throw new ParamsMisfit(
-            `was initialized for inputs [B, H, W, ${
-              kernel.shape[2]
-            }] but found ${showShape(s)}`,
-          );
-        }
-        if (
-          kernel === undefined || !sameShape(kernel.shape, kernelShape(s)) ||
-          (useBias && (bias === undefined || !sameShape(bias.shape, [filters])))
-        ) throw unfit(s);
-        return { kernel, bias };
-      },
-      count: (s) => sizeOf(kernelShape(s)) + (useBias ? filters : 0),
-    },
+    params: kernelParams(
+      (s) => [kh, kw, dimOf(s, 3), filters],
+      filters,
+      useBias,
+      (c) => `[B, H, W, ${c}]`,
+    ),
     forward: (p, x) =>
       epilogue(lax.conv2d(x, p.kernel, convOpts), p.bias, activation),
   });

@@ -183,7 +183,6 @@ function mapLeaves<U>(
   return treeMap((leaf) => f(leaf, i++), tree);
 }
 
-/** A part's state inside the state of {@linkcode chain}: a non-null object. */
 /**
  * Leaf `i` of a list that matches the tree being mapped (state, parameters,
  * updates), checked: a missing one is a bug, reported with `what`.
@@ -202,6 +201,7 @@ function leafOf(
   return leaf;
 }
 
+/** A part's state inside the state of {@linkcode chain}: a non-null object. */
 function isOptState(s: unknown): s is OptState {
   return typeof s === "object" && s !== null;
 }
