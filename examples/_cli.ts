@@ -71,6 +71,34 @@ export function positive(name: string, v: unknown, integer: boolean): number {
   return n;
 }
 
+/**
+ * The value of `--seed`: a non-negative safe integer.
+ *
+ * @throws {RangeError} Naming the value.
+ */
+export function seedOf(v: unknown): number {
+  const seed = Number(v);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(
+      `Expected --seed to be a non-negative integer but found ${v}`,
+    );
+  }
+  return seed;
+}
+
+/**
+ * The value of `--dropout`: a rate in [0, 1).
+ *
+ * @throws {RangeError} Naming the value.
+ */
+export function dropoutOf(v: unknown): number {
+  const rate = Number(v);
+  if (!(rate >= 0 && rate < 1)) {
+    throw new RangeError(`Expected --dropout to be in [0, 1) but found ${v}`);
+  }
+  return rate;
+}
+
 /** The `unknown` hook of parseArgs: any option not declared is an error. */
 export function refuseUnknown(arg: string): boolean {
   if (arg.startsWith("-")) {

@@ -8,9 +8,11 @@ import { mnistDefaultDir } from "./_mnist_files.ts";
 import {
   checkArgs,
   checkWritablePath,
+  dropoutOf,
   joinNegativeValues,
   positive,
   refuseUnknown,
+  seedOf,
 } from "./_cli.ts";
 import {
   assertFinite,
@@ -148,15 +150,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (args.limit !== undefined) {
     given.limit = positive("limit", args.limit, true);
   }
-  if (args.seed !== undefined) {
-    const seed = Number(args.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new RangeError(
-        `Expected --seed to be a non-negative integer but found ${args.seed}`,
-      );
-    }
-    given.seed = seed;
-  }
+  if (args.seed !== undefined) given.seed = seedOf(args.seed);
   if (args.model !== undefined) {
     if (args.model !== "small" && args.model !== "keras") {
       throw new RangeError(
@@ -165,15 +159,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     }
     given.model = args.model;
   }
-  if (args.dropout !== undefined) {
-    const dropout = Number(args.dropout);
-    if (!(dropout >= 0 && dropout < 1)) {
-      throw new RangeError(
-        `Expected --dropout to be in [0, 1) but found ${args.dropout}`,
-      );
-    }
-    given.dropout = dropout;
-  }
+  if (args.dropout !== undefined) given.dropout = dropoutOf(args.dropout);
   if (args.schedule !== undefined) {
     if (args.schedule !== "cosine" && args.schedule !== "constant") {
       throw new RangeError(

@@ -34,9 +34,11 @@ import { batches } from "../src/data/batches.ts";
 import { mnistDefaultDir } from "./_mnist_files.ts";
 import {
   checkArgs,
+  dropoutOf,
   joinNegativeValues,
   positive,
   refuseUnknown,
+  seedOf,
 } from "./_cli.ts";
 import { evaluate, makeOptimizer, smallModel } from "./mnist_lib.ts";
 
@@ -211,18 +213,8 @@ export async function main(
   const lr = positive("lr", args.lr, false);
   const clip = positive("clip", args.clip, false);
   const noise = nonNegative("noise", args.noise);
-  const rate = Number(args.dropout);
-  if (!(rate >= 0 && rate < 1)) {
-    throw new RangeError(
-      `Expected --dropout to be in [0, 1) but found ${args.dropout}`,
-    );
-  }
-  const seed = Number(args.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new RangeError(
-      `Expected --seed to be a non-negative integer but found ${args.seed}`,
-    );
-  }
+  const rate = dropoutOf(args.dropout);
+  const seed = seedOf(args.seed);
   const limit = args.limit === undefined
     ? undefined
     : positive("limit", args.limit, true);

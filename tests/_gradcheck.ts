@@ -221,6 +221,16 @@ function isPrimitive(x: unknown): x is Primitive<never> {
     typeof x.batch === "function";
 }
 
+/** One primitive of a module, found by name. */
+export function prim(
+  module: { readonly primitives: readonly Primitive<never>[] },
+  name: string,
+): Primitive<never> {
+  const found = module.primitives.find((p) => p.name === name);
+  if (found === undefined) throw new Error(`no primitive named ${name}`);
+  return found;
+}
+
 /**
  * The `primitives` list of every module of src/ops that has one, by file
  * name: found by listing the directory, so a new ops file is covered by the

@@ -30,6 +30,8 @@ import {
 import type { AnyTensor } from "../src/tensor.ts";
 import { bind, type Primitive } from "../src/autodiff/core.ts";
 import * as lax from "../src/ops/lax.ts";
+import * as binaryOps from "../src/ops/binary.ts";
+import { prim } from "./_gradcheck.ts";
 
 function close(a: number[] | number[][], b: number[] | number[][], tol = 1e-4) {
   const x = a.flat(), y = b.flat();
@@ -231,57 +233,28 @@ Deno.test("jacrev and jacfwd agree and have the composed shape", () => {
   close(a.toArray() as number[][], b.toArray() as number[][]);
 });
 
-// A primitive built here (a fresh object, nothing shared is changed) whose
-// rules can be broken on purpose, to check that the core checks every rule.
-function divPrim(
-  vjpRule: Primitive<void, readonly [AnyTensor, AnyTensor]>["vjp"],
-  jvpRule: Primitive<void, readonly [AnyTensor, AnyTensor]>["jvp"],
-): Primitive<void, readonly [AnyTensor, AnyTensor]> {
-  return {
-    name: "div",
-    impl: ([a, b]) => lax.div(a, b),
-    jvp: jvpRule,
-    vjp: vjpRule,
-    batch: () => {
-      throw new Error("not batched in this test");
-    },
-  };
-}
-
-const goodDivVjp: Primitive<void, readonly [AnyTensor, AnyTensor]>["vjp"] = (
-  ct,
-  [a, b],
-) => [
-  lax.div(ct, b),
-  lax.unbroadcast(lax.neg(lax.div(lax.mul(ct, a), lax.mul(b, b))), b.shape),
-];
-const goodDivJvp: Primitive<void, readonly [AnyTensor, AnyTensor]>["jvp"] = (
-  [a, b],
-  [ta, tb],
-) => {
-  const da = ta === null ? null : lax.div(ta, b);
-  const db = tb === null
-    ? null
-    : lax.neg(lax.div(lax.mul(tb, a), lax.mul(b, b)));
-  return da === null ? db : db === null ? da : lax.add(da, db);
-};
+// The library's div, whose rules are replaced by broken ones in fresh copies
+// (nothing shared is changed), to check that the core checks every rule.
+const div: Primitive<void> = prim(binaryOps, "div");
 
 Deno.test("the core checks the shape of every cotangent a vjp rule returns", () => {
   const a = tensor([[1, 2, 3], [4, 5, 6]]), b = tensor([1, 2, 4]);
-  const lossOf =
-    (p: Primitive<void, readonly [AnyTensor, AnyTensor]>) =>
-    (x: AnyTensor, y: AnyTensor) => lax.sum(bind(p, [x, y], undefined));
+  const lossOf = (p: Primitive<void>) => (x: AnyTensor, y: AnyTensor) =>
+    lax.sum(bind(p, [x, y], undefined));
   // The right rule passes: the divisor's gradient is summed back to [3].
-  const [, pull] = vjp(lossOf(divPrim(goodDivVjp, goodDivJvp)), a, b);
+  const [, pull] = vjp(lossOf(div), a, b);
   assertEquals(pull(tensor(1))[1].shape, [3]);
   // The divisor's cotangent without its unbroadcast has the numerator's shape.
-  const noUnbroadcast = divPrim(
-    (ct, [a, b]) => [
-      lax.div(ct, b),
-      lax.neg(lax.div(lax.mul(ct, a), lax.mul(b, b))),
-    ],
-    goodDivJvp,
-  );
+  const noUnbroadcast: typeof div = {
+    ...div,
+    vjp: (ct, [a, b]) => {
+      if (a === undefined || b === undefined) throw new Error("two inputs");
+      return [
+        lax.div(ct, b),
+        lax.neg(lax.div(lax.mul(ct, a), lax.mul(b, b))),
+      ];
+    },
+  };
   const [, pullBad] = vjp(lossOf(noUnbroadcast), a, b);
   assertThrows(
     () => pullBad(tensor(1)),
@@ -289,10 +262,13 @@ Deno.test("the core checks the shape of every cotangent a vjp rule returns", () 
     "Internal error: the vjp of div returned a cotangent of shape [2, 3] for input 1 of shape [3]",
   );
   // A cotangent of the wrong dtype is caught too.
-  const intCt = divPrim(
-    (ct, [, b]) => [lax.cast(ct, "int32"), zeros(b.shape)],
-    goodDivJvp,
-  );
+  const intCt: typeof div = {
+    ...div,
+    vjp: (ct, [, b]) => {
+      if (b === undefined) throw new Error("two inputs");
+      return [lax.cast(ct, "int32"), zeros(b.shape)];
+    },
+  };
   const [, pullInt] = vjp(lossOf(intCt), a, b);
   assertThrows(
     () => pullInt(tensor(1)),
@@ -303,25 +279,24 @@ Deno.test("the core checks the shape of every cotangent a vjp rule returns", () 
 
 Deno.test("the core checks the shape and dtype of every tangent a jvp rule returns", () => {
   const a = tensor([[1, 2, 3], [4, 5, 6]]), b = tensor([1, 2, 4]);
-  const apply =
-    (p: Primitive<void, readonly [AnyTensor, AnyTensor]>) =>
-    (x: AnyTensor, y: AnyTensor) => bind(p, [x, y], undefined);
-  const [, t] = jvp(apply(divPrim(goodDivVjp, goodDivJvp)), [a, b], [
+  const apply = (p: Primitive<void>) => (x: AnyTensor, y: AnyTensor) =>
+    bind(p, [x, y], undefined);
+  const [, t] = jvp(apply(div), [a, b], [
     zeros(a.shape),
     tensor([1, 1, 1]),
   ]);
   assertEquals(t.shape, [2, 3]);
   // Only the divisor has a tangent: a rule returning its [3] shape is wrong.
-  const oneSided = divPrim(goodDivVjp, (_p, [, tb]) => tb);
+  const oneSided: typeof div = { ...div, jvp: (_p, [, tb]) => tb ?? null };
   assertThrows(
     () => jvp(apply(oneSided), [a, b], [a, b]),
     RangeError,
     "Internal error: the jvp of div returned a tangent of shape [3] for its output of shape [2, 3]",
   );
-  const intTangent = divPrim(
-    goodDivVjp,
-    (p, ts) => lax.cast(goodDivJvp(p, ts, undefined, a) ?? a, "int32"),
-  );
+  const intTangent: typeof div = {
+    ...div,
+    jvp: (xs, ts, p, out) => lax.cast(div.jvp(xs, ts, p, out) ?? out, "int32"),
+  };
   assertThrows(
     () => jvp(apply(intTangent), [a, b], [a, b]),
     TypeError,

@@ -58,7 +58,14 @@ import { biasRelu } from "../src/ops/fused.ts";
 import { reluMaskOf } from "../src/ops/unary.ts";
 import * as unaryOps from "../src/ops/unary.ts";
 import * as binaryOps from "../src/ops/binary.ts";
-import { checkRule, type Fn, lcg, opsPrimitives, rand } from "./_gradcheck.ts";
+import {
+  checkRule,
+  type Fn,
+  lcg,
+  opsPrimitives,
+  prim,
+  rand,
+} from "./_gradcheck.ts";
 
 type Row = {
   name: string;
@@ -511,16 +518,6 @@ const nonDifferentiable: Record<string, Record<string, string>> = {
     stopGradient: "zero derivative by definition (differences would disagree)",
   },
 };
-
-/** One primitive of a module, found by name. */
-function prim(
-  module: { readonly primitives: readonly Primitive<never>[] },
-  name: string,
-): Primitive<never> {
-  const found = module.primitives.find((p) => p.name === name);
-  if (found === undefined) throw new Error(`no primitive named ${name}`);
-  return found;
-}
 
 Deno.test("gradient table: every differentiable primitive has a row", async () => {
   const ops = await opsPrimitives();

@@ -420,6 +420,9 @@ Deno.test("a misfit of a single layer or a nested model names it the same way at
   assertType<
     IsExact<Dense, "dense was initialized for inputs [B, 4] but found [2, 5]">
   >(true);
+  const _dense = () =>
+    // @ts-expect-error: dense was initialized for inputs [B, 4] but found [2, 5]
+    d.apply(pd, zeros([2, 5]));
   const five: number[] = [2, 5];
   assertEquals(
     assertThrows(() => d.apply(pd, zeros(five)), RangeError).message,
@@ -435,6 +438,9 @@ Deno.test("a misfit of a single layer or a nested model names it the same way at
   const nested =
     "Layer 1 (sequential): Layer 1 (dense) was initialized for inputs [B, 4] but found [2, 5]";
   assertType<IsExact<Nested, typeof nested>>(true);
+  const _nested = () =>
+    // @ts-expect-error: Layer 1 (sequential): Layer 1 (dense) was initialized for inputs [B, 4] but found [2, 5]
+    model.apply(pm, zeros([2, 5]));
   assertEquals(
     assertThrows(() => model.apply(pm, zeros(five)), RangeError).message,
     nested,
@@ -447,6 +453,9 @@ Deno.test("a misfit of a single layer or a nested model names it the same way at
   const norm =
     "batchNorm was initialized for inputs [B, ..., 2] but found [2, 3]";
   assertType<IsExact<Norm, typeof norm>>(true);
+  const _norm = () =>
+    // @ts-expect-error: batchNorm was initialized for inputs [B, ..., 2] but found [2, 3]
+    bn.apply(pb, zeros([2, 3]), { state: sb });
   assertEquals(
     assertThrows(
       () => bn.apply(pb, zeros([2, 3] as number[]), { state: sb }),
@@ -460,6 +469,9 @@ Deno.test("a misfit of a single layer or a nested model names it the same way at
   const pool = nn.maxPool2d({ size: 2 });
   type Pool = Parameters<typeof pool.apply<[1, 4, 4, 1], typeof pd>>[1];
   assertType<IsExact<Pool, "maxPool2d takes no parameters: pass {}">>(true);
+  const _pool = () =>
+    // @ts-expect-error: maxPool2d takes no parameters: pass {}
+    pool.apply(pd, zeros([1, 4, 4, 1]));
   // The wrong number of parameters for a model.
   const _short = () =>
     // @ts-expect-error: sequential expects parameters for 2 layers but found 1

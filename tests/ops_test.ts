@@ -214,8 +214,12 @@ Deno.test("layout ops: reshape, flatten, squeeze, expandDims, transpose, broadca
     RangeError,
     "Cannot reshape [2, 3] (6 elements) to [4, 2] (8 elements)",
   );
-  // @ts-expect-error: 6 elements cannot become 8
-  assertThrows(() => reshape(r, [4, 2]));
+  assertThrows(
+    // @ts-expect-error: 6 elements cannot become 8
+    () => reshape(r, [4, 2]),
+    RangeError,
+    "Cannot reshape [2, 3] (6 elements) to [4, 2] (8 elements)",
+  );
   const f = flatten(zeros([2, 12, 12, 64]));
   assertType<IsExact<typeof f, Tensor<[2, 9216], "float32">>>(true);
   const sq = squeeze(zeros([3, 1]), 1);

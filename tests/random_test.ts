@@ -135,22 +135,38 @@ Deno.test("random functions reject values that are not keys at run time", () => 
 Deno.test("a number, array, tensor or look-alike is not a Key to the compiler", () => {
   const t = tensor([0, 42]);
   const lookAlike = { toString: () => "Key(0x00000000, 0x0000002a)" };
-  assertThrows(() => {
-    // @ts-expect-error: a number is not a Key
-    uniform(42, [2]);
-  }, TypeError);
-  assertThrows(() => {
-    // @ts-expect-error: a tensor is not a Key
-    normal(t, [2]);
-  }, TypeError);
-  assertThrows(() => {
-    // @ts-expect-error: a pair of words is not a Key
-    split([0, 42]);
-  }, TypeError);
-  assertThrows(() => {
-    // @ts-expect-error: an object with the same public members is not a Key
-    foldIn(lookAlike, 1);
-  }, TypeError);
+  assertThrows(
+    () => {
+      // @ts-expect-error: a number is not a Key
+      uniform(42, [2]);
+    },
+    TypeError,
+    "Expected a Key but found 42",
+  );
+  assertThrows(
+    () => {
+      // @ts-expect-error: a tensor is not a Key
+      normal(t, [2]);
+    },
+    TypeError,
+    "Expected a Key but found a tensor of shape [2]",
+  );
+  assertThrows(
+    () => {
+      // @ts-expect-error: a pair of words is not a Key
+      split([0, 42]);
+    },
+    TypeError,
+    "Expected a Key but found an array of length 2",
+  );
+  assertThrows(
+    () => {
+      // @ts-expect-error: an object with the same public members is not a Key
+      foldIn(lookAlike, 1);
+    },
+    TypeError,
+    "Expected a Key but found an object",
+  );
 });
 
 Deno.test("split() gives distinct children, distinct from the parent and its draws", () => {

@@ -498,11 +498,17 @@ Deno.test("save and load: round trip, atomic replace, no temporary file left", a
     );
     // A save that fails before writing leaves the old file as it was.
     const before = await Deno.readFile(path);
-    assertThrows(() =>
-      serialize({ "a.b": tensor([1]), a: { b: tensor([2]) } })
+    const twice =
+      "Expected the dotted paths of the leaves to be unique but found a.b twice";
+    assertThrows(
+      () => serialize({ "a.b": tensor([1]), a: { b: tensor([2]) } }),
+      TypeError,
+      twice,
     );
-    await assertRejects(() =>
-      save(path, { "a.b": tensor([1]), a: { b: tensor([2]) } })
+    await assertRejects(
+      () => save(path, { "a.b": tensor([1]), a: { b: tensor([2]) } }),
+      TypeError,
+      twice,
     );
     assertEquals(await Deno.readFile(path), before);
 

@@ -581,6 +581,7 @@ declare const logitsDyn: Tensor<number[]>;
 declare const logitsRows: Tensor<[number, 10]>;
 declare const imagesDyn: Tensor<number[]>;
 declare const kernelDyn: Tensor<[number, 3, 1, 8]>;
+declare const kernel3: Tensor<[3, 1, 8]>;
 
 Deno.test("the nn ops accept shapes known only at run time and check label counts", () => {
   // Type-check only: the real ops on declared values.
@@ -609,10 +610,17 @@ Deno.test("the nn ops accept shapes known only at run time and check label count
 
     const c0 = conv2dOp(imagesDyn, kernelDyn);
     assertType<IsExact<typeof c0, Tensor<[number, number, number, 8]>>>(true);
+    // What is known is still checked: the kernel's rank, the options.
+    // @ts-expect-error: input must have rank 4 (NHWC) and kernel rank 4 (kH, kW, in, out)
+    conv2dOp(imagesDyn, kernel3);
+    // @ts-expect-error: Expected stride to be a positive integer but found 0
+    conv2dOp(imagesDyn, kernelDyn, { stride: 0 });
     const p0 = maxPool2dOp(imagesDyn, { size: 2 });
     assertType<IsExact<typeof p0, Tensor<[number, number, number, number]>>>(
       true,
     );
+    // @ts-expect-error: Expected size to be a positive integer but found 0
+    maxPool2dOp(imagesDyn, { size: 0 });
     const mm = matmulOp(logitsDyn, m34);
     assertType<IsExact<typeof mm, Tensor<number[]>>>(true);
   };

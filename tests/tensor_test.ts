@@ -170,6 +170,8 @@ Deno.test("tensor(flat, shape) keeps the literal shape for every kind of flat in
   const asInt = tensor([1, 2], [2], { dtype: "int32" });
   assertType<IsExact<typeof asInt, Tensor<[2], "int32">>>(true);
   assertEquals(asInt.dtype, "int32");
+  // @ts-expect-error: an int32 tensor is not a float32 one
+  const _notFloat: Tensor<[2], "float32"> = asInt;
   const asFloat = tensor(new Int32Array([1, 2]), [2], { dtype: "float32" });
   assertType<IsExact<typeof asFloat, Tensor<[2], "float32">>>(true);
   assertEquals(asFloat.dtype, "float32");
@@ -178,6 +180,8 @@ Deno.test("tensor(flat, shape) keeps the literal shape for every kind of flat in
   const dyn = tensor(new Int32Array(43), dims);
   assertType<IsExact<typeof dyn, Tensor<number[], "int32">>>(true);
   assertEquals(dyn.shape, [43]);
+  // @ts-expect-error: a shape known only at run time is not the literal [43]
+  const _notLiteral: Tensor<[43], "int32"> = dyn;
   // The literal dims make a wrong label count a compile error.
   const labels = tensor(new Int32Array(43), [43]);
   // @ts-expect-error: 43 labels are not 41

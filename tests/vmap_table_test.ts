@@ -59,7 +59,7 @@ import { BatchTracer } from "../src/autodiff/vmap.ts";
 import { dimOf } from "../src/tensor.ts";
 import { biasRelu } from "../src/ops/fused.ts";
 import { reluMaskOf } from "../src/ops/unary.ts";
-import { lcg, opsPrimitives, rand, recording } from "./_gradcheck.ts";
+import { lcg, opsPrimitives, prim, rand, recording } from "./_gradcheck.ts";
 import * as layoutOps from "../src/ops/layout.ts";
 
 type Fn = (...xs: AnyTensor[]) => AnyTensor;
@@ -599,7 +599,7 @@ Deno.test("vmap table: a wrong rule is caught", () => {
   // where it was without moving it; the same harness must notice. The shared
   // primitive is left alone.
   type Perm = { perm: readonly number[] };
-  const right: Primitive<Perm> = transposePrim();
+  const right: Primitive<Perm> = prim(layoutOps, "transpose");
   const wrong: Primitive<Perm> = {
     ...right,
     batch: (xs, dims, p, size) => [right.batch(xs, dims, p, size)[0], 1],
@@ -613,10 +613,3 @@ Deno.test("vmap table: a wrong rule is caught", () => {
   assert(check(row(right)) <= 1e-5);
   assertGreater(check(row(wrong)), 1e-2);
 });
-
-/** The shared transpose primitive. */
-function transposePrim(): Primitive<never> {
-  const p = layoutOps.primitives.find((p) => p.name === "transpose");
-  if (p === undefined) throw new Error("no transpose primitive");
-  return p;
-}
