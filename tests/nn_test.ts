@@ -472,7 +472,11 @@ Deno.test("a misfit of a single layer or a nested model names it the same way at
   const _pool = () =>
     // @ts-expect-error: maxPool2d takes no parameters: pass {}
     pool.apply(pd, zeros([1, 4, 4, 1]));
-  // The wrong number of parameters for a model.
+  // The wrong number of parameters for a model: the sentence counts them all.
+  type Short = Parameters<typeof model.apply<[2, 4], [typeof pm[0]]>>[1];
+  assertType<
+    IsExact<Short, "sequential expects parameters for 2 layers but found 1">
+  >(true);
   const _short = () =>
     // @ts-expect-error: sequential expects parameters for 2 layers but found 1
     model.apply([pm[0]], zeros([2, 4]));

@@ -498,18 +498,21 @@ export type FoldState<Ls extends readonly unknown[], S> = Ls extends
 /**
  * Why the parameters `P` do not fit a list of layers for an input shape: a
  * {@linkcode ShapeError} whose sentence names the first layer whose
- * parameters were made for other inputs, by its position and kind.
+ * parameters were made for other inputs, by its position and kind. `I`
+ * counts the layers passed and `All` keeps the whole tuple given, for the
+ * sentence about its length.
  */
 export type FoldMisfit<
   Ls extends readonly unknown[],
   S,
   P,
   I extends unknown[] = [],
+  All = P,
 > = Ls extends readonly [infer L, ...infer Rest]
   ? P extends readonly [infer P0, ...infer PR]
     ? S extends Shape
       ? [P0] extends [ParamsOf<RuleOf<L>, S>]
-        ? FoldMisfit<Rest, OutputOf<RuleOf<L>, S>, PR, [...I, 0]>
+        ? FoldMisfit<Rest, OutputOf<RuleOf<L>, S>, PR, [...I, 0], All>
       : MisfitOf<RuleOf<L>, S, P0> extends infer M
         ? M extends ShapeError<infer T>
           ? ShapeError<`Layer ${[...I, 0]["length"]} (${KindOf<L>}): ${T}`>
@@ -518,8 +521,8 @@ export type FoldMisfit<
         >
       : never
     : never
-  : LengthMisfit<[...I, ...Ls], P>
-  : LengthMisfit<I, P>;
+  : LengthMisfit<[...I, ...Ls], All>
+  : LengthMisfit<I, All>;
 
 /** The sentence end when the parameters of layers `Ls` are not a tuple of their length. */
 export type LengthMisfit<Ls extends readonly unknown[], P> = P extends
