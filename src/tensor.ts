@@ -403,7 +403,11 @@ export function tensor<
   const S extends Shape,
   F extends ArrayLike<number>,
   D extends DType = DTypeOfFlat<F>,
->(values: F, shape: S, options?: DTypeOptions<D>): Tensor<Mutable<S>, D>;
+>(
+  values: F,
+  shape: S,
+  options?: DTypeOptions<D>,
+): Tensor<Mutable<S>, NoInfer<D>>;
 export function tensor(
   values: NestedInput | ArrayLike<number>,
   shape?: Shape,
@@ -488,7 +492,7 @@ export function full<const S extends Shape, D extends DType = "float32">(
   shape: S,
   value: number,
   options?: DTypeOptions<D>,
-): Tensor<Mutable<S>, D>;
+): Tensor<Mutable<S>, NoInfer<D>>;
 export function full(
   shape: Shape,
   value: number,
@@ -520,7 +524,7 @@ export function full(
 export function zeros<const S extends Shape, D extends DType = "float32">(
   shape: S,
   options?: DTypeOptions<D>,
-): Tensor<Mutable<S>, D> {
+): Tensor<Mutable<S>, NoInfer<D>> {
   return full(shape, 0, options);
 }
 
@@ -542,7 +546,7 @@ export function zeros<const S extends Shape, D extends DType = "float32">(
 export function ones<const S extends Shape, D extends DType = "float32">(
   shape: S,
   options?: DTypeOptions<D>,
-): Tensor<Mutable<S>, D> {
+): Tensor<Mutable<S>, NoInfer<D>> {
   return full(shape, 1, options);
 }
 

@@ -6,6 +6,7 @@ import {
   crossEntropy,
   customVjp,
   div,
+  type DType,
   exp,
   grad,
   greater,
@@ -67,7 +68,9 @@ const modes = ["auto", "tiles", "codegen", "none"] as const;
 
 Deno.test("jit traces once per signature and caches", () => {
   let traced = 0;
-  const f = jit((x: T, s: { k: number; y: T }) => {
+  // Either dtype: the cache is keyed on it too (the int32 call below).
+  type Num = Tensor<number[], DType>;
+  const f = jit((x: Num, s: { k: number; y: Num }) => {
     traced++;
     return mul(add(x, s.y), s.k);
   });

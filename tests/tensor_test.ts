@@ -187,4 +187,17 @@ Deno.test("tensor(flat, shape) keeps the literal shape for every kind of flat in
   // @ts-expect-error: 43 labels are not 41
   const wrong: Tensor<[41], "int32"> = labels;
   assertEquals(wrong.shape, [43]);
+  // The annotation of the variable does not choose the dtype: an Int32Array
+  // without a dtype option is int32 whatever the left side says.
+  // @ts-expect-error: an Int32Array gives int32, not float32
+  const _annotated: Tensor<[2], "float32"> = tensor(new Int32Array(2), [2]);
+  // Likewise zeros, ones and full are float32 unless their dtype option says.
+  // @ts-expect-error: zeros without a dtype is float32
+  const _z: Tensor<[2], "int32"> = zeros([2]);
+  // @ts-expect-error: ones without a dtype is float32
+  const _o: Tensor<[2], "int32"> = ones([2]);
+  // @ts-expect-error: full without a dtype is float32
+  const _f: Tensor<[2], "int32"> = full([2], 1);
+  const zi: Tensor<[2], "int32"> = zeros([2], { dtype: "int32" });
+  assertEquals(zi.dtype, "int32");
 });
