@@ -41,6 +41,7 @@ import {
   wasm,
   withInts,
 } from "./wasm/runtime.ts";
+import { reduce } from "./elementwise.ts";
 import { GEO_FIELDS } from "./wasm/conv_module.ts";
 import { packedFloats, workFloats } from "./wasm/gemm_module.ts";
 import {
@@ -1136,13 +1137,8 @@ export function conv2dBackpropFilter(
       1,
       "written",
     );
-    const out = new Float32Array(size);
-    for (let i = 0; i < size; i++) {
-      let s = 0;
-      for (let p = 0; p < FILTER_PARTS; p++) s += parts[p * size + i]!;
-      out[i] = s;
-    }
-    return out;
+    // The float64 sums over the parts axis, rounded once.
+    return reduce("sum", parts, 1, FILTER_PARTS, size);
   }
   return runConv(
     JOB_CONV_BACKPROP_FILTER,

@@ -466,10 +466,18 @@ export function cast(x: Arr, toInt: boolean): Arr {
 }
 
 /**
- * Reduces the middle axis of `x` seen as `[outer, mid, inner]`.
+ * Reduces the middle axis of `x` seen as `[outer, mid, inner]`: an array of
+ * the same kind as `x`.
  *
  * @internal
  */
+export function reduce<A extends Arr>(
+  op: "sum" | "max",
+  x: A,
+  outer: number,
+  mid: number,
+  inner: number,
+): A;
 export function reduce(
   op: "sum" | "max",
   x: Arr,

@@ -471,9 +471,10 @@ export function parallelRun(
   const b = new Float32Array(buf, off2 * 4, in2.length);
   const out = new Float32Array(buf, offOut * 4, outLen);
   if (copy1) a.set(in1);
-  if (!copy2) { /* read in place */ }
-  else if (in2 instanceof Float32Array) b.set(in2);
-  else in2.write(b);
+  if (copy2) {
+    if (in2 instanceof Float32Array) b.set(in2);
+    else in2.write(b);
+  }
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
   if (mode === "wasm") {
