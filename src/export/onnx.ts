@@ -168,6 +168,12 @@ class Ctx {
     return name;
   }
 
+  /** The equation of primitive `prim` that writes `v`, if that is what writes it. */
+  producedBy(v: Var | undefined, prim: string): Equation | undefined {
+    const q = v === undefined ? undefined : this.producer.get(v);
+    return q?.primitive === prim ? q : undefined;
+  }
+
   /** The NCHW form of an NHWC value, reusing a twin when one exists. */
   toNCHW(name: string): string {
     const t = this.nchw.get(name);
@@ -252,10 +258,7 @@ function matchLogSoftmax(
   ctx: Ctx,
   e: Equation,
 ): { x: Var; axis: number } | null {
-  const p = (v: Var | undefined, name: string): Equation | undefined => {
-    const q = v === undefined ? undefined : ctx.producer.get(v);
-    return q?.primitive === name ? q : undefined;
-  };
+  const p = (v: Var | undefined, name: string) => ctx.producedBy(v, name);
   if (e.primitive !== "sub") return null;
   const [x, r] = e.inputs;
   if (x === undefined) return null;
@@ -286,10 +289,7 @@ function matchLogSoftmax(
  * `e` does not end that pattern.
  */
 function emitBatchNorm(ctx: Ctx, e: Equation, out: string): boolean {
-  const p = (v: Var | undefined, name: string): Equation | undefined => {
-    const q = v === undefined ? undefined : ctx.producer.get(v);
-    return q?.primitive === name ? q : undefined;
-  };
+  const p = (v: Var | undefined, name: string) => ctx.producedBy(v, name);
   const [eOut, offset] = e.inputs;
   const mul = p(eOut, "mul");
   const div = p(mul?.inputs[0], "div");
