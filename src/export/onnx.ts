@@ -29,6 +29,7 @@ import { signatureOf, stage } from "../staging/trace.ts";
 import {
   type Equation,
   inputOf,
+  lookup,
   type Program,
   type Var,
 } from "../staging/ir.ts";
@@ -154,10 +155,7 @@ class Ctx {
   name(v: Var): string {
     const n = this.names.get(v);
     if (n !== undefined) return n;
-    const c = this.constOf.get(v);
-    if (c === undefined) {
-      throw new Error(`Internal error: variable ${v.id} has no value`);
-    }
+    const c = lookup(this.constOf, v, "value");
     const name = this.g.init(
       this.g.fresh("c"),
       c.shape,
