@@ -29,6 +29,7 @@ import { signatureOf, stage } from "../staging/trace.ts";
 import {
   type Equation,
   inputOf,
+  lookup,
   type Program,
   type Var,
 } from "../staging/ir.ts";
@@ -154,10 +155,7 @@ class Ctx {
   name(v: Var): string {
     const n = this.names.get(v);
     if (n !== undefined) return n;
-    const c = this.constOf.get(v);
-    if (c === undefined) {
-      throw new Error(`Internal error: variable ${v.id} has no value`);
-    }
+    const c = lookup(this.constOf, v, "value");
     const name = this.g.init(
       this.g.fresh("c"),
       c.shape,
@@ -166,6 +164,12 @@ class Ctx {
     );
     this.names.set(v, name);
     return name;
+  }
+
+  /** The equation of primitive `prim` that writes `v`, if that is what writes it. */
+  producedBy(v: Var | undefined, prim: string): Equation | undefined {
+    const q = v === undefined ? undefined : this.producer.get(v);
+    return q?.primitive === prim ? q : undefined;
   }
 
   /** The NCHW form of an NHWC value, reusing a twin when one exists. */
@@ -252,10 +256,7 @@ function matchLogSoftmax(
   ctx: Ctx,
   e: Equation,
 ): { x: Var; axis: number } | null {
-  const p = (v: Var | undefined, name: string): Equation | undefined => {
-    const q = v === undefined ? undefined : ctx.producer.get(v);
-    return q?.primitive === name ? q : undefined;
-  };
+  const p = (v: Var | undefined, name: string) => ctx.producedBy(v, name);
   if (e.primitive !== "sub") return null;
   const [x, r] = e.inputs;
   if (x === undefined) return null;
@@ -286,10 +287,7 @@ function matchLogSoftmax(
  * `e` does not end that pattern.
  */
 function emitBatchNorm(ctx: Ctx, e: Equation, out: string): boolean {
-  const p = (v: Var | undefined, name: string): Equation | undefined => {
-    const q = v === undefined ? undefined : ctx.producer.get(v);
-    return q?.primitive === name ? q : undefined;
-  };
+  const p = (v: Var | undefined, name: string) => ctx.producedBy(v, name);
   const [eOut, offset] = e.inputs;
   const mul = p(eOut, "mul");
   const div = p(mul?.inputs[0], "div");

@@ -206,12 +206,6 @@ function named(
   });
 }
 
-/** The leaves of `like` by tensor name. */
-function describe(like: unknown): Map<string, AnyTensor> {
-  const [leaves] = treeFlatten(like);
-  return new Map(named(leaves, like));
-}
-
 /** A parsed JSON object (or array), read key by key. */
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null;
@@ -440,7 +434,9 @@ function matchLike(
   like: unknown,
   name: string,
 ): unknown {
-  const want = describe(like);
+  const [leaves, def] = treeFlatten(like);
+  const names = named(leaves, like);
+  const want = new Map(names);
   const missing: string[] = [], pairs: [string, AnyTensor, AnyTensor][] = [];
   for (const [key, w] of want) {
     const t = tensors.get(key);
@@ -475,11 +471,7 @@ function matchLike(
       );
     }
   }
-  const [, def] = treeFlatten(like);
-  return treeUnflatten(
-    def,
-    treePaths(like).map((p) => tensors.get(tensorName(p))),
-  );
+  return treeUnflatten(def, names.map(([key]) => tensors.get(key)));
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import type { AnyTensor } from "../tensor.ts";
 import { bind } from "../autodiff/core.ts";
-import { type Program, type Var, varName } from "./ir.ts";
+import { lookup, type Program, type Var } from "./ir.ts";
 
 /**
  * Runs `program` on the leaves of its arguments with `bind`, returning the
@@ -31,17 +31,7 @@ export function evalProgram(
     const v = program.inputs[i];
     if (v !== undefined) env.set(v, x);
   });
-  const read = (v: Var): AnyTensor => {
-    const x = env.get(v);
-    if (x === undefined) {
-      throw new Error(
-        `Internal error: variable ${
-          varName(v.id)
-        } is read before it is computed`,
-      );
-    }
-    return x;
-  };
+  const read = (v: Var): AnyTensor => lookup(env, v, "value");
   for (const e of program.equations) {
     const out = bind(e.prim, e.inputs.map(read), e.params);
     for (const v of e.outputs) env.set(v, out);

@@ -399,13 +399,14 @@ const TILE = 1024;
 
 /** A tile of a temp: its values and, for float32, the same memory as bits. */
 interface Tile {
+  readonly dtype: DType;
   readonly v: Arr;
   readonly bits: Int32Array;
 }
 
 function newTile(dtype: DType): Tile {
   const v = dtype === "int32" ? new Int32Array(TILE) : new Float32Array(TILE);
-  return { v, bits: new Int32Array(v.buffer) };
+  return { dtype, v, bits: new Int32Array(v.buffer) };
 }
 
 function unaryTile(
@@ -552,14 +553,13 @@ export function interpretFused(spec: FusedSpec): FusedKernel {
   for (const t of spec.writes) lastUse.set(t, Infinity);
   if (spec.reduce !== undefined) lastUse.set(spec.reduce.temp, Infinity);
   const temps = new Map<number, Tile>();
-  const dtypes = new Map<number, DType>();
   const free: Record<DType, Tile[]> = { float32: [], int32: [] };
   spec.ops.forEach((op, k) => {
     temps.set(op.out, free[op.dtype].pop() ?? newTile(op.dtype));
-    dtypes.set(op.out, op.dtype);
     for (const o of op.ins) {
       if (o.kind === "temp" && lastUse.get(o.id) === k) {
-        free[tempOf(dtypes, o.id)].push(tempOf(temps, o.id));
+        const t = tempOf(temps, o.id);
+        free[t.dtype].push(t);
         lastUse.delete(o.id);
       }
     }
@@ -723,8 +723,8 @@ function operand(x: Tile | Source): [Arr, number] {
   return x.scalar ? [x.tile, 0] : [x.arr, x.off];
 }
 
-/** A temp's tile (or dtype), checked: every temp is defined by an op of the chain. */
-function tempOf<T>(m: ReadonlyMap<number, T>, id: number): T {
+/** A temp's tile, checked: every temp is defined by an op of the chain. */
+function tempOf(m: ReadonlyMap<number, Tile>, id: number): Tile {
   const t = m.get(id);
   if (t === undefined) {
     throw new RangeError(

@@ -210,10 +210,7 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
       c.members.sort((a, b) =>
         lookup(order, a, "position") - lookup(order, b, "position")
       );
-      for (const v of e.inputs) {
-        const d = clusterOf.get(v);
-        if (d !== undefined && d !== c) d.open = false;
-      }
+      close(e.inputs, c);
       if (cands.length === 0) clusters.push(c);
       c.members.push(e);
       c.at = idx;

@@ -9,7 +9,6 @@
  */
 
 import { dimOf, type DType, type Shape } from "../tensor.ts";
-import type { Pool2dGeometry } from "../kernels/pool.ts";
 import { broadcastShapes, concatShape, matmulShape } from "../shape/check.ts";
 import {
   booleanParam,
@@ -58,8 +57,20 @@ function reduced(shape: Shape, p: ReduceParams): number[] {
     : shape.filter((_, i) => !p.axes.includes(i));
 }
 
-const poolOut = (g: Pool2dGeometry): Shape => [g.n, g.outH, g.outW, g.c];
-const poolIn = (g: Pool2dGeometry): Shape => [g.n, g.h, g.w, g.c];
+const reduction: Rule = (ins, p, name) => ({
+  shape: reduced(at(ins, 0).shape, reduceParams(p, name)),
+  dtype: at(ins, 0).dtype,
+});
+/** A pool (or its forward part): the pooled image. */
+const pooled: Rule = (_i, p, name) => {
+  const g = poolParams(p, name);
+  return { shape: [g.n, g.outH, g.outW, g.c], dtype: "float32" };
+};
+/** A pool's backward part: the image the pool read. */
+const unpooled: Rule = (_i, p, name) => {
+  const g = poolParams(p, name);
+  return { shape: [g.n, g.h, g.w, g.c], dtype: "float32" };
+};
 
 const rules: Record<string, Rule> = {
   neg: same,
@@ -89,14 +100,8 @@ const rules: Record<string, Rule> = {
   le: compare,
   // "max" is both the binary maximum and the reduction.
   max: (ins, p, name) =>
-    ins.length === 2 ? broadcast(ins, p, name) : {
-      shape: reduced(at(ins, 0).shape, reduceParams(p, name)),
-      dtype: at(ins, 0).dtype,
-    },
-  sum: (ins, p, name) => ({
-    shape: reduced(at(ins, 0).shape, reduceParams(p, name)),
-    dtype: at(ins, 0).dtype,
-  }),
+    ins.length === 2 ? broadcast(ins, p, name) : reduction(ins, p, name),
+  sum: reduction,
   argmax: (ins, p, name) => ({
     shape: reduced(at(ins, 0).shape, {
       axes: [numberParam(p, "axis", name)],
@@ -127,26 +132,11 @@ const rules: Record<string, Rule> = {
     const g = convParams(p, name);
     return { shape: [g.kh, g.kw, g.c, g.o], dtype: "float32" };
   },
-  maxPool2d: (_i, p, name) => ({
-    shape: poolOut(poolParams(p, name)),
-    dtype: "float32",
-  }),
-  maxPoolGather: (_i, p, name) => ({
-    shape: poolOut(poolParams(p, name)),
-    dtype: "float32",
-  }),
-  avgPool2d: (_i, p, name) => ({
-    shape: poolOut(poolParams(p, name)),
-    dtype: "float32",
-  }),
-  maxPoolScatter: (_i, p, name) => ({
-    shape: poolIn(poolParams(p, name)),
-    dtype: "float32",
-  }),
-  avgPoolBackward: (_i, p, name) => ({
-    shape: poolIn(poolParams(p, name)),
-    dtype: "float32",
-  }),
+  maxPool2d: pooled,
+  maxPoolGather: pooled,
+  avgPool2d: pooled,
+  maxPoolScatter: unpooled,
+  avgPoolBackward: unpooled,
   reshape: (ins, p, name) => ({
     shape: shapeParam(p, "shape", name),
     dtype: at(ins, 0).dtype,
