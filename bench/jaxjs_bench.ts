@@ -253,8 +253,8 @@ const y64 = nn.oneHot(np.array(labels, { dtype: np.int32 }), 10);
 Deno.bench({
   name: `${tag} small CNN train step b64 [images=64]`,
   group: "train small",
-  n: 100,
-  warmup: 20,
+  n: 150,
+  warmup: 40,
   fn: idleShutdown(async () => {
     t++;
     const c1 = np.array(1 / (1 - b1 ** t));

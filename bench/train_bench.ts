@@ -153,12 +153,13 @@ Deno.bench({
 });
 // Fixed counts: left to itself deno bench stops after about 30 steps, and
 // the first 10-15 steps of a process are still being compiled by V8 (a
-// training run takes thousands). 20 warm-up steps, then 100 measured.
+// training run takes thousands). The counts of bench/torch_peer.py and of
+// jax-js's bench of the group: 40 warm-up steps, then 150 measured.
 Deno.bench({
   name: "tensa small CNN train step b64 [images=64]",
   group: "train small",
-  n: 100,
-  warmup: 20,
+  n: 150,
+  warmup: 40,
   fn: () => small.step(),
 });
 Deno.bench({
@@ -173,8 +174,10 @@ Deno.bench({
 Deno.bench({
   name: "tensa keras CNN train step b64 [images=64]",
   group: "train keras",
-  n: 5,
-  warmup: 3,
+  // As bench/torch_peer.py: 5 warm-up steps (fewer leave V8 and the
+  // WebAssembly tiers still compiling: 3 measured 2.5x slower), 20 measured.
+  n: 20,
+  warmup: 5,
   fn: () => keras.step(),
 });
 Deno.bench({

@@ -365,6 +365,82 @@ Deno.test('activation: "relu" fuses the bias add and the relu; relu() layers giv
   );
 });
 
+Deno.test("a max pool after conv2d runs before the bias add and relu: the same values and gradients", () => {
+  const pooledFirst = nn.sequential(
+    nn.conv2d({ filters: 3, kernel: 3, activation: "relu" }), // [2, 8, 8, 3]
+    nn.maxPool2d({ size: 2 }), // [2, 4, 4, 3]
+    nn.conv2d({ filters: 2, kernel: 1 }), // [2, 4, 4, 2]
+    nn.maxPool2d({ size: 3, stride: 2, padding: "same" }), // [2, 2, 2, 2]
+    nn.flatten(),
+  );
+  // The same network with no pool right after a conv2d: a relu() layer, and
+  // a dropout (the identity at inference), in between.
+  const plain = nn.sequential(
+    nn.conv2d({ filters: 3, kernel: 3 }),
+    nn.relu(),
+    nn.maxPool2d({ size: 2 }),
+    nn.conv2d({ filters: 2, kernel: 1 }),
+    nn.dropout({ rate: 0.5 }),
+    nn.maxPool2d({ size: 3, stride: 2, padding: "same" }),
+    nn.flatten(),
+  );
+  const p0 = pooledFirst.init(key(0), [10, 10, 2]);
+  const pf: typeof p0 = [
+    { ...p0[0], bias: uniform(key(2), [3], { min: -0.5, max: 0.5 }) },
+    {},
+    { ...p0[2], bias: uniform(key(3), [2], { min: -0.5, max: 0.5 }) },
+    {},
+    {},
+  ];
+  const pp: ReturnType<typeof plain.init<[10, 10, 2]>> = [
+    pf[0],
+    {},
+    {},
+    pf[2],
+    {},
+    {},
+    {},
+  ];
+  const x = uniform(key(1), [2, 10, 10, 2], { min: -1, max: 1 });
+  assertEquals(pooledFirst.apply(pf, x).toFlat(), plain.apply(pp, x).toFlat());
+  assertEquals(
+    primitivesOf((p: typeof pf, xx: typeof x) => pooledFirst.apply(p, xx), [
+      pf,
+      x,
+    ]),
+    [
+      ...["conv2d", "maxPool2d", "biasRelu"],
+      ...["conv2d", "maxPool2d", "add", "reshape"],
+    ],
+  );
+  const g1 = grad((p: typeof pf) => sum(square(pooledFirst.apply(p, x))))(pf);
+  const g2 = grad((p: typeof pp) => sum(square(plain.apply(p, x))))(pp);
+  for (const [a, b] of [[g1[0], g2[0]], [g1[2], g2[3]]] as const) {
+    assertEquals(a.kernel.toFlat(), b.kernel.toFlat());
+    // The bias gradient sums the same values, in another order.
+    const [ab, bb] = [a.bias.toFlat(), b.bias.toFlat()];
+    ab.forEach((v, i) => assertAlmostEquals(v, bb[i]!, 1e-5));
+  }
+  assert(g1[0].bias.toFlat().some((v) => v !== 0), "a gradient reaches it");
+  // Explicit padding can make windows of padding only, whose max is 0:
+  // there the epilogue must run first (relu(0 + bias) is not 0).
+  const edge = nn.sequential(
+    nn.conv2d({ filters: 2, kernel: 1, activation: "relu" }),
+    nn.maxPool2d({ size: 2, padding: 2 }),
+  );
+  const pe: ReturnType<typeof edge.init<[4, 4, 1]>> = [
+    { kernel: tensor([[[[1, -1]]]]), bias: tensor([0.5, 0.25]) },
+    {},
+  ];
+  const xe = uniform(key(4), [1, 4, 4, 1], { min: -1, max: 1 });
+  const want = maxPoolOp(
+    reluOp(add(conv2dOp(xe, pe[0].kernel), pe[0].bias)),
+    { size: 2, padding: 2 },
+  );
+  assertEquals(edge.apply(pe, xe).toFlat(), want.toFlat());
+  assertEquals(want.toArray()[0]![0]![0], [0, 0]);
+});
+
 Deno.test("apply with parameters made for inputs of another size: one sentence at compile time and at run time", () => {
   const model = nn.sequential(
     nn.conv2d({ filters: 6, kernel: 3, activation: "relu" }),

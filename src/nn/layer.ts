@@ -140,6 +140,27 @@ export interface LayerImpl {
    * to itself (activations, dropout, normalization).
    */
   readonly field?: LayerField | undefined;
+  /** See {@linkcode LayerBasics.poolsMax}. */
+  readonly poolsMax?: boolean | undefined;
+  /**
+   * For a layer whose output is a per-channel non-decreasing epilogue (bias
+   * add, relu) of a linear result: that result and the epilogue apart (see
+   * {@linkcode LayerSplit}). Throws like `run`.
+   */
+  readonly split?:
+    | ((params: unknown, x: AnyTensor, options: ApplyOptions) => LayerSplit)
+    | undefined;
+}
+
+/**
+ * A layer's output as a linear result and the per-channel non-decreasing
+ * map applied to it (`epilogue(linear)` is the layer's output).
+ */
+export interface LayerSplit {
+  /** The linear result (a convolution without its bias). */
+  readonly linear: AnyTensor;
+  /** The rest of the layer: the bias add and the activation. */
+  epilogue(y: AnyTensor): AnyTensor;
 }
 
 /** The sliding window of a conv or pooling layer, per spatial axis `[h, w]`. */
@@ -271,6 +292,12 @@ export interface LayerBasics {
   readonly field?: LayerField | undefined;
   /** The output shape for an input shape (batch first); throws RangeError with the rule's message. */
   outputShape(input: Shape): Shape;
+  /**
+   * Max pooling whose every window holds an input value (valid or same
+   * padding): it commutes with a per-channel non-decreasing map, so
+   * {@linkcode sequential} runs it before the previous layer's epilogue.
+   */
+  readonly poolsMax?: boolean | undefined;
 }
 
 /** A layer kind's runtime definition, for {@linkcode makeLayer}. @internal */
@@ -281,6 +308,8 @@ export interface LayerDef<P, St> extends LayerBasics {
   readonly state: StateDef<St>;
   /** Inner layers, for summaries. */
   readonly children?: readonly AnyLayer[] | undefined;
+  /** See {@linkcode LayerImpl.split}, for the parameters once read. */
+  split?(params: P, x: AnyTensor, options: ApplyOptions): LayerSplit;
   /** The forward pass; returns the output and the new state. */
   run(
     params: P,
@@ -296,6 +325,8 @@ export interface StatelessDef<P> extends LayerBasics {
   readonly params: ParamsDef<P>;
   /** The forward pass. */
   forward(params: P, x: AnyTensor, options: ApplyOptions): AnyTensor;
+  /** See {@linkcode LayerImpl.split}, for the parameters once read. */
+  split?(params: P, x: AnyTensor, options: ApplyOptions): LayerSplit;
 }
 
 /** The definition of a layer without parameters or state, for {@linkcode plainLayer}. @internal */
@@ -346,10 +377,13 @@ export function makeLayer<R extends LayerRule, K extends string, P, St>(
   kind: K,
   def: LayerDef<P, St>,
 ): Layer<R, K> {
-  const { params, state, run } = def;
+  const { params, state, run, split } = def;
   const impl: LayerImpl = {
     description: def.description,
     field: def.field,
+    poolsMax: def.poolsMax,
+    split: split &&
+      ((p, x, options) => split(params.read(p, x.shape), x, options)),
     children: def.children,
     outputShape: (s) => def.outputShape(s),
     initParams: (key, s) => params.init(key, s),
@@ -430,9 +464,10 @@ export function statelessLayer<R extends LayerRule, K extends string, P>(
   kind: K,
   def: StatelessDef<P>,
 ): Layer<R, K> {
-  const { forward, ...basics } = def;
+  const { forward, split, ...basics } = def;
   return makeLayer(kind, {
     ...basics,
+    ...(split ? { split } : {}),
     state: noState,
     run: (p, x, options) => [forward(p, x, options), null],
   });
@@ -586,7 +621,11 @@ function atLayer<T>(i: number, layer: AnyLayer, f: () => T): T {
  *
  * For a dense or conv2d layer followed by relu, ask for the fused epilogue
  * with `activation: "relu"` (one pass instead of two); a `relu()` layer
- * after it gives the same values, unfused.
+ * after it gives the same values, unfused. A conv2d layer followed by a
+ * max pool (valid or same padding) has its bias add and activation run
+ * after the pool, on a window's size times fewer values: max pooling
+ * commutes with them, so the values are the same to the bit (a gradient
+ * can go to another of a window's tied maxima).
  *
  * @param layers The layers.
  * @returns The model.
@@ -674,19 +713,44 @@ export function sequential<const Ls extends readonly AnyLayer[]>(
       state,
       run(ps, x, options, st) {
         let h = x;
-        // Shapes were checked once, for the whole model, by apply.
-        const next = layers.map((l, i) => {
-          const opts: ApplyOptions = options.key === undefined
+        const optionsOf = (i: number): ApplyOptions =>
+          options.key === undefined
             ? options
             : { ...options, key: foldIn(options.key, i) };
+        // Shapes were checked once, for the whole model, by apply.
+        const next: unknown[] = [];
+        for (let i = 0; i < layers.length; i++) {
+          const l = layers[i]!, pool = layers[i + 1];
+          const split = l.impl.split;
+          if (split !== undefined && pool?.impl.poolsMax === true) {
+            // max(f(z)) = f(max(z)) for a per-channel non-decreasing f, in
+            // floats too (rounding is monotone): the bias add and relu run
+            // on the pooled values, a window's size times fewer, and so
+            // do their gradients.
+            const { linear, epilogue } = atLayer(
+              i,
+              l,
+              () => split(ps[i], h, optionsOf(i)),
+            );
+            const [pooled, s] = atLayer(
+              i + 1,
+              pool,
+              () =>
+                pool.impl.run(ps[i + 1], linear, optionsOf(i + 1), st[i + 1]),
+            );
+            h = atLayer(i, l, () => epilogue(pooled));
+            next.push(null, s);
+            i++;
+            continue;
+          }
           const [y, s] = atLayer(
             i,
             l,
-            () => l.impl.run(ps[i], h, opts, st[i] ?? null),
+            () => l.impl.run(ps[i], h, optionsOf(i), st[i] ?? null),
           );
           h = y;
-          return s;
-        });
+          next.push(s);
+        }
         return [h, next];
       },
     },

@@ -365,6 +365,10 @@ export function conv2d<const O extends Conv2dLayerOptions>(
     ),
     forward: (p, x) =>
       epilogue(lax.conv2d(x, p.kernel, convOpts), p.bias, activation),
+    split: (p, x) => ({
+      linear: lax.conv2d(x, p.kernel, convOpts),
+      epilogue: (y) => epilogue(y, p.bias, activation),
+    }),
   });
 }
 
@@ -380,6 +384,7 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
   kind: K,
   options: O,
   op: (x: AnyTensor, o: Pool2dOptions) => AnyTensor,
+  poolsMax = false,
 ): Layer<Pool2dRule<O>, K> {
   const size = options.size;
   const text = typeof size === "number"
@@ -394,6 +399,7 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
     },
     outputShape: (s) => pool2dShape(s, options),
     forward: (x) => op(x, options),
+    poolsMax,
   });
 }
 
@@ -415,7 +421,14 @@ function poolLayer<K extends string, O extends Pool2dOptions>(
 export function maxPool2d<const O extends Pool2dOptions>(
   options: O,
 ): Layer<Pool2dRule<O>, "maxPool2d"> {
-  return poolLayer("maxPool2d", options, lax.maxPool2d);
+  // With valid or same padding every window holds an input (see poolsMax).
+  const padding = options.padding ?? "valid";
+  return poolLayer(
+    "maxPool2d",
+    options,
+    lax.maxPool2d,
+    padding === "valid" || padding === "same" || padding === 0,
+  );
 }
 
 /**
