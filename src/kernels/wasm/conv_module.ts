@@ -259,13 +259,14 @@ export function addConvData(mb: ModuleBuilder): void {
  * the filter packed in 8-column panels at `bp` (byte addresses). Without a
  * column matrix: for four neighbouring output pixels the window rows of
  * one filter row are `kw * c` contiguous floats each, `strideW * c` apart,
- * which is exactly a GEMM tile's A; each filter row's partial sum is added
- * to the output tile in turn (the first stored).
+ * which is exactly a GEMM tile's A; a segmented micro-kernel (`microS`)
+ * sums the filter rows one after the other in its registers, the packed
+ * filter's depths contiguous across them, and stores the tile once.
  *
  * @internal
  */
-export function addConvForward(mb: ModuleBuilder, micro: FuncRef[]): void {
-  const MR = micro.length;
+export function addConvForward(mb: ModuleBuilder, microS: FuncRef[]): void {
+  const MR = microS.length;
   mb.func(
     "convForward",
     ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
@@ -276,15 +277,17 @@ export function addConvForward(mb: ModuleBuilder, micro: FuncRef[]): void {
       f.get(geo!).loadI32(4 * GEO_FIELDS.length).set(o);
       const i = (): Local => f.local("i32");
       const line = i(), b = i(), oy = i(), ox = i(), rows = i(), crow = i();
-      const jp = i(), nr = i(), ky = i(), a = i(), lda4 = i(), span = i();
+      const jp = i(), nr = i(), a = i(), lda4 = i(), span = i();
       const kTotal = i(), ldc4 = i(), rowBase = i(), rs4 = i(), bpan = i();
-      const eight = i(), rest = i();
+      const eight = i(), rest = i(), jump4 = i();
       f.i32(8).set(eight);
       f.get(g.kw).get(g.c).mul().set(span);
       f.get(span).get(g.kh).mul().set(kTotal);
       f.get(g.strideW).get(g.c).mul().i32(2).shl().set(lda4);
       f.get(o).i32(2).shl().set(ldc4);
       f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
+      // From the end of a window row to the start of the next one.
+      f.get(g.dilH).get(rs4).mul().get(span).i32(2).shl().sub().set(jump4);
       f.for(line, () => f.get(line0!), line1!, 1, () => {
         f.get(line).get(g.outH).div().set(b);
         f.get(line).get(b).get(g.outH).mul().sub().set(oy);
@@ -301,21 +304,18 @@ export function addConvForward(mb: ModuleBuilder, micro: FuncRef[]): void {
             f.get(rows).i32(MR).get(rows).i32(MR).lt().select().set(rows);
             f.get(line).get(g.outW).mul().get(ox).add().get(o).mul().i32(2)
               .shl().get(y!).add().set(crow);
-            f.for(ky, () => f.i32(0), g.kh, 1, () => {
-              // A: the window row ky of pixel ox; B: panel jp, depth ky*span.
-              f.get(rowBase).get(ky).get(g.dilH).mul().get(rs4).mul().add()
-                .get(ox).get(lda4).mul().add().set(a);
-              f.get(jp).get(kTotal).mul().get(ky).get(span).mul().i32(3).shl()
-                .add().i32(2).shl().get(bp!).add().set(bpan);
-              for (let r = 1; r <= MR; r++) {
-                f.get(rows).i32(r).eq().if(() => {
-                  f.get(a).get(lda4).get(bpan);
-                  f.get(crow).get(jp).i32(2).shl().add();
-                  f.get(ldc4).get(span).get(ky).i32(0).gt().get(nr).get(tmp!);
-                  f.call(micro[r - 1]!);
-                });
-              }
-            });
+            // A: the first window row of pixel ox; B: panel jp.
+            f.get(rowBase).get(ox).get(lda4).mul().add().set(a);
+            f.get(jp).get(kTotal).mul().i32(2).shl().get(bp!).add().set(bpan);
+            for (let r = 1; r <= MR; r++) {
+              f.get(rows).i32(r).eq().if(() => {
+                f.get(a).get(lda4).get(bpan);
+                f.get(crow).get(jp).i32(2).shl().add();
+                f.get(ldc4).get(span).i32(0).get(nr).get(tmp!);
+                f.get(g.kh).get(jump4);
+                f.call(microS[r - 1]!);
+              });
+            }
           });
         });
       });

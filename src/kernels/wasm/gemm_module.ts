@@ -49,19 +49,25 @@ function madd(b: Body, relaxed: boolean, s: Local, v: Local, acc: Local): void {
 
 /**
  * Adds the micro-kernel for `rows` rows:
- * `(a, lda4, b, c, ldc4, kc, add, nr, tmp)` with byte strides.
+ * `(a, lda4, b, c, ldc4, kc, add, nr, tmp)` with byte strides. A
+ * `segmented` one (stored A only) takes two more, `(segs, jump4)`: the
+ * depth is `segs` segments of `kc`, B contiguous across them and each row
+ * of A moving on by `jump4` bytes between them (a convolution's window,
+ * filter row after filter row), all summed in the registers.
  */
 function microKernel(
   mb: ModuleBuilder,
   rows: number,
   relaxed: boolean,
   transposed: boolean,
+  segmented = false,
 ) {
+  const params = Array<"i32">(segmented ? 11 : 9).fill("i32");
   return mb.func(
     null,
-    ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"],
+    params,
     [],
-    (f, [a, lda4, bp, c, ldc4, kc, add, nr, tmp]) => {
+    (f, [a, lda4, bp, c, ldc4, kc, add, nr, tmp, segs, jump4]) => {
       const acc: Local[][] = [];
       const ap: Local[] = [];
       for (let r = 0; r < rows; r++) {
@@ -77,26 +83,42 @@ function microKernel(
           f.get(a!).get(lda4!).i32(transposed ? 0 : r).mul().add().set(ap[r]!);
         }
       }
-      f.get(bp!).get(kc!).i32(5).shl().add().set(end);
-      f.get(kc!).i32(0).gt().if(() => {
-        f.loop(() => {
-          f.get(bp!).loadV(0).set(b0).get(bp!).loadV(16).set(b1);
-          for (let r = 0; r < rows; r++) {
-            // Row r of a stored A at ap[r]; of a transposed A, the r-th
-            // float at ap[0] (the rows of one depth are adjacent).
-            if (transposed) f.get(ap[0]!).loadSplat(4 * r).set(s);
-            else f.get(ap[r]!).loadSplat(0).set(s);
-            madd(f, relaxed, s, b0, acc[r]![0]!);
-            f.set(acc[r]![0]!);
-            madd(f, relaxed, s, b1, acc[r]![1]!);
-            f.set(acc[r]![1]!);
-            if (!transposed) f.get(ap[r]!).i32(4).add().set(ap[r]!);
-          }
-          // A transposed steps a whole stored row (lda4 bytes) per depth.
-          if (transposed) f.get(ap[0]!).get(lda4!).add().set(ap[0]!);
-          f.get(bp!).i32(32).add().tee(bp!).get(end).lt().brIf(0);
+      const depth = (): void => {
+        f.get(bp!).get(kc!).i32(5).shl().add().set(end);
+        f.get(kc!).i32(0).gt().if(() => {
+          f.loop(() => {
+            f.get(bp!).loadV(0).set(b0).get(bp!).loadV(16).set(b1);
+            for (let r = 0; r < rows; r++) {
+              // Row r of a stored A at ap[r]; of a transposed A, the r-th
+              // float at ap[0] (the rows of one depth are adjacent).
+              if (transposed) f.get(ap[0]!).loadSplat(4 * r).set(s);
+              else f.get(ap[r]!).loadSplat(0).set(s);
+              madd(f, relaxed, s, b0, acc[r]![0]!);
+              f.set(acc[r]![0]!);
+              madd(f, relaxed, s, b1, acc[r]![1]!);
+              f.set(acc[r]![1]!);
+              if (!transposed) f.get(ap[r]!).i32(4).add().set(ap[r]!);
+            }
+            // A transposed steps a whole stored row (lda4 bytes) per depth.
+            if (transposed) f.get(ap[0]!).get(lda4!).add().set(ap[0]!);
+            f.get(bp!).i32(32).add().tee(bp!).get(end).lt().brIf(0);
+          });
         });
-      });
+      };
+      if (segmented) {
+        const seg = f.local("i32");
+        f.get(segs!).set(seg);
+        f.block(() => {
+          f.get(seg).i32(0).gt().eqz().brIf(0);
+          f.loop(() => {
+            depth();
+            for (let r = 0; r < rows; r++) {
+              f.get(ap[r]!).get(jump4!).add().set(ap[r]!);
+            }
+            f.get(seg).i32(1).sub().tee(seg).i32(0).gt().brIf(0);
+          });
+        });
+      } else depth();
       // Store: whole 8-column tiles straight to C, a partial one through tmp.
       f.get(nr!).i32(8).eq().if(() => {
         for (let r = 0; r < rows; r++) {
@@ -137,18 +159,21 @@ function min(f: Body, x: Local, y: Local): Body {
 /**
  * Adds the GEMM (`packB`, `gemm`) to the module; `relaxed` uses
  * `f32x4.relaxed_madd`. Returns the micro-kernels for 1 to `MR` rows, for a
- * stored and for a transposed A, which the convolutions call too.
+ * stored, a transposed and a segmented stored A (see `microKernel`), which
+ * the convolutions call too.
  *
  * @internal
  */
 export function addGemm(
   mb: ModuleBuilder,
   relaxed: boolean,
-): { micro: FuncRef[]; microT: FuncRef[] } {
+): { micro: FuncRef[]; microT: FuncRef[]; microS: FuncRef[] } {
   const micro: FuncRef[] = [], microT: FuncRef[] = [];
+  const microS: FuncRef[] = [];
   for (let r = 1; r <= MR; r++) {
     micro.push(microKernel(mb, r, relaxed, false));
     microT.push(microKernel(mb, r, relaxed, true));
+    microS.push(microKernel(mb, r, relaxed, false, true));
   }
   mb.func(
     "packB",
@@ -270,5 +295,5 @@ export function addGemm(
       });
     },
   );
-  return { micro, microT };
+  return { micro, microT, microS };
 }

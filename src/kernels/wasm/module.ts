@@ -24,9 +24,9 @@ import { addMaxPool, addScatterAdd } from "./pool_module.ts";
  */
 export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder(true);
-  const { micro, microT } = addGemm(mb, relaxed);
+  const { microT, microS } = addGemm(mb, relaxed);
   addConvData(mb);
-  addConvForward(mb, micro);
+  addConvForward(mb, microS);
   addConvFilter(mb, microT);
   addElementwise(mb);
   addSumMid(mb);
