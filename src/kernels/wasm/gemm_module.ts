@@ -83,26 +83,47 @@ function microKernel(
           f.get(a!).get(lda4!).i32(transposed ? 0 : r).mul().add().set(ap[r]!);
         }
       }
+      /** One depth step from `bp + 32 u` (A at `ap` plus `4 u` if stored). */
+      const step = (u: number): void => {
+        f.get(bp!).loadV(32 * u).set(b0).get(bp!).loadV(32 * u + 16).set(b1);
+        for (let r = 0; r < rows; r++) {
+          // Row r of a stored A at ap[r]; of a transposed A, the r-th
+          // float at ap[0] (the rows of one depth are adjacent).
+          if (transposed) f.get(ap[0]!).loadSplat(4 * r).set(s);
+          else f.get(ap[r]!).loadSplat(4 * u).set(s);
+          madd(f, relaxed, s, b0, acc[r]![0]!);
+          f.set(acc[r]![0]!);
+          madd(f, relaxed, s, b1, acc[r]![1]!);
+          f.set(acc[r]![1]!);
+        }
+        // A transposed steps a whole stored row (lda4 bytes) per depth.
+        if (transposed) f.get(ap[0]!).get(lda4!).add().set(ap[0]!);
+      };
+      /** Moves stored A's row pointers and bp on by `n` depths. */
+      const advance = (n: number): void => {
+        if (!transposed) {
+          for (let r = 0; r < rows; r++) {
+            f.get(ap[r]!).i32(4 * n).add().set(ap[r]!);
+          }
+        }
+        f.get(bp!).i32(32 * n).add().set(bp!);
+      };
+      // Two depths a turn (half the pointer and loop updates), then the
+      // odd one: the same products summed in the same order.
       const depth = (): void => {
         f.get(bp!).get(kc!).i32(5).shl().add().set(end);
-        f.get(kc!).i32(0).gt().if(() => {
+        f.block(() => {
+          f.get(bp!).i32(64).add().get(end).gt().brIf(0);
           f.loop(() => {
-            f.get(bp!).loadV(0).set(b0).get(bp!).loadV(16).set(b1);
-            for (let r = 0; r < rows; r++) {
-              // Row r of a stored A at ap[r]; of a transposed A, the r-th
-              // float at ap[0] (the rows of one depth are adjacent).
-              if (transposed) f.get(ap[0]!).loadSplat(4 * r).set(s);
-              else f.get(ap[r]!).loadSplat(0).set(s);
-              madd(f, relaxed, s, b0, acc[r]![0]!);
-              f.set(acc[r]![0]!);
-              madd(f, relaxed, s, b1, acc[r]![1]!);
-              f.set(acc[r]![1]!);
-              if (!transposed) f.get(ap[r]!).i32(4).add().set(ap[r]!);
-            }
-            // A transposed steps a whole stored row (lda4 bytes) per depth.
-            if (transposed) f.get(ap[0]!).get(lda4!).add().set(ap[0]!);
-            f.get(bp!).i32(32).add().tee(bp!).get(end).lt().brIf(0);
+            step(0);
+            step(1);
+            advance(2);
+            f.get(bp!).i32(64).add().get(end).gt().eqz().brIf(0);
           });
+        });
+        f.get(bp!).get(end).lt().if(() => {
+          step(0);
+          advance(1);
         });
       };
       if (segmented) {
