@@ -12,9 +12,15 @@
  * `Atomics.wait` until every worker has finished, and the caller copies the
  * output out. Taking chunks rather than one fixed share each means that a
  * worker that wakes late, or a core busy with something else, costs little:
- * the other threads take its chunks. The chunks are disjoint ranges (rows of
- * C, output rows, images, filter rows) whose results do not depend on which
- * thread computes them, so threaded and single-thread results are identical.
+ * the other threads take its chunks. Waking a sleeping thread costs about
+ * 0.1-0.2 ms on a virtual machine (the small CNN's step measured 0.55-0.9
+ * ms a step in the main thread's wait), so both sides poll before they
+ * sleep: a worker for {@linkcode WORKER_SPIN_POLLS} after its last job (the
+ * next job of a training step usually comes sooner), the main thread for
+ * `MAIN_SPIN_POLLS` for the workers to finish, as OpenMP runtimes do. The
+ * chunks are disjoint ranges (rows of C, output rows, images, filter rows)
+ * whose results do not depend on which thread computes them, so threaded
+ * and single-thread results are identical.
  *
  * The pool is skipped (single-thread path) for small jobs, when
  * `SharedArrayBuffer`, `Atomics.wait` or workers are unavailable, when the
@@ -120,6 +126,19 @@ const CTL_SIZE = C_SCRATCH_LEN + 1;
 /** Chunks per thread: enough to even out a late or slow thread. */
 const CHUNKS_PER_THREAD = 4;
 const MAX_THREADS = 8;
+/**
+ * Polls of the control block a worker makes for the next job before it
+ * sleeps, about 10-20 ms (10-20 ns a poll measured; Intel's OpenMP waits
+ * 200 ms by default): the worker's core stays busy during a training loop
+ * and is released soon after the last job. Counted, not timed: a worker
+ * polling `performance.now()` in a loop stalled the creation of another
+ * worker in the same process (Deno 2.9.6, `deno test --doc --parallel`).
+ *
+ * @internal
+ */
+export const WORKER_SPIN_POLLS = 1_000_000;
+/** Polls the main thread makes for the workers to finish before it sleeps (1-2 ms). */
+const MAIN_SPIN_POLLS = 100_000;
 /** Jobs below this many floating-point operations stay on one thread. */
 const MIN_FLOPS = 2e6;
 /** Upper bound of the shared data buffer. */
@@ -524,6 +543,10 @@ export function parallelRun(
     Atomics.store(ctl, C_NEXT, chunks);
   } finally {
     setArena(0, 0);
+  }
+  // Poll: the workers' last chunks usually end within a fraction of this.
+  for (let i = 0; i < MAIN_SPIN_POLLS; i++) {
+    if (Atomics.load(ctl, C_PENDING) === 0) break;
   }
   for (;;) {
     const pending = Atomics.load(ctl, C_PENDING);

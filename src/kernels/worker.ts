@@ -38,6 +38,7 @@ import {
   JOB_GEMM_WASM,
   MAX_INTS,
   takeChunks,
+  WORKER_SPIN_POLLS,
   type WorkerInit,
 } from "./threads.ts";
 
@@ -101,6 +102,11 @@ let gen = Atomics.load(ctl, C_GEN);
 Atomics.add(ctl, C_READY, 1);
 Atomics.notify(ctl, C_READY);
 for (;;) {
+  // Poll for a while before sleeping: a sleeping thread wakes 0.1-0.2 ms
+  // late on a virtual machine (see WORKER_SPIN_POLLS).
+  for (let i = 0; i < WORKER_SPIN_POLLS; i++) {
+    if (Atomics.load(ctl, C_GEN) !== gen) break;
+  }
   Atomics.wait(ctl, C_GEN, gen);
   const now = Atomics.load(ctl, C_GEN);
   if (now === gen) continue;
