@@ -939,6 +939,18 @@ Deno.test({
         { n: 3, h: 40, w: 40, c: 5, kh: 5, kw: 5, o: 8, stride: [2, 1] },
         { n: 4, h: 16, w: 16, c: 32, kh: 1, kw: 1, o: 40 },
         { n: 3, h: 52, w: 52, c: 4, kh: 3, kw: 3, o: 16, dil: [2, 1] },
+        // The column-free input gradient (unpadded, channels 8k).
+        {
+          n: 6,
+          h: 13,
+          w: 11,
+          c: 16,
+          kh: 3,
+          kw: 2,
+          o: 12,
+          stride: [2, 1],
+          dil: [1, 2],
+        },
       ] as ConvCase[]
     ) {
       const g = convGeometry(k);

@@ -234,6 +234,10 @@ Deno.test({
           conv(3, 15, 13, 6, 3, 12, 2, 1),
           // Few channels and 12 outputs: the packed output gradient.
           conv(2, 10, 9, 3, 3, 12, 1, 1),
+          // Unpadded with channels a multiple of 8: the input gradient
+          // without a column matrix, with stride 1 and 2.
+          conv(4, 12, 12, 8, 5, 16, 1, 0),
+          conv(3, 11, 10, 16, 3, 12, 2, 0),
         ];
         for (const g of geoms) {
           const x = randArray(g.n * g.h * g.w * g.c, seed++);

@@ -59,6 +59,7 @@ import {
   JOB_FILTER_PARTS,
   JOB_WASM_FILTER,
   JOB_WASM_FORWARD,
+  JOB_WASM_INPUT,
   parallelRun,
 } from "./threads.ts";
 
@@ -181,6 +182,22 @@ function wasmFilter(g: Conv2dGeometry): boolean {
   return kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
     g.c <= 4 && !isPointwise(g) &&
     fitsWasm(paddedSize(g) + 2 * depth * (g.o + 8) + 1e6);
+}
+
+/**
+ * Whether the input gradient runs the WebAssembly kernel without a column
+ * matrix: on the automatic path, unpadded, with input channels a multiple
+ * of 8 (a packed panel is then 8 channels of one tap) and not pointwise
+ * (a 1x1 convolution is one GEMM already).
+ */
+function wasmInput(g: Conv2dGeometry): boolean {
+  return kernelMode() === "wasm" && path === "auto" && g.c % 8 === 0 &&
+    g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 &&
+    g.padRight === 0 && !isPointwise(g) &&
+    fitsWasm(
+      g.n * g.outH * g.outW * g.o + 2 * g.o * g.kh * g.kw * g.c +
+        g.n * g.h * g.w * g.c + 1e6,
+    );
 }
 
 /** Floats of the input once padded. */
@@ -786,12 +803,39 @@ export function wasmFilterRange(
 }
 
 /**
+ * Adds the input gradient of images `[b0, b1)` into `dx` with the
+ * WebAssembly kernel that needs no column matrix (see
+ * `wasm/conv_module.ts`): unpadded, input channels a multiple of 8, the
+ * filter transposed and packed in 8-column panels, everything in the
+ * shared memory.
+ *
+ * @internal
+ * @param dy Output gradient `[n, outH, outW, o]`.
+ * @param bp The filter transposed, `[o, kh * kw * c]`, packed.
+ * @param g The geometry (no padding).
+ * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
+ * @param b0 First image.
+ * @param b1 End of the images.
+ * @returns Nothing; `dx` is written in place.
+ */
+export function wasmInputRange(
+  dy: Float32Array,
+  bp: Float32Array,
+  g: Conv2dGeometry,
+  dx: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  columnFree("convInput", [g.o], dy, bp, g, dx, b0, b1);
+}
+
+/**
  * Calls a column-free WebAssembly convolution kernel on range `[s, e)`,
  * with the geometry words (and `extra` after them) and an edge tile taken
  * from this thread's arena.
  */
 function columnFree(
-  kernel: "convForward" | "convFilter",
+  kernel: "convForward" | "convFilter" | "convInput",
   extra: readonly number[],
   xp: Float32Array,
   bp: Float32Array,
@@ -878,6 +922,7 @@ export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
   [JOB_DIRECT_FILTER]: directFilterRange,
   [JOB_WASM_FORWARD]: wasmForwardRange,
   [JOB_WASM_FILTER]: wasmFilterRange,
+  [JOB_WASM_INPUT]: wasmInputRange,
   [JOB_FILTER_PARTS]: filterPartsRange,
 };
 
@@ -904,6 +949,7 @@ export function convScratch(kind: number, g: Conv2dGeometry): number {
       return per * rowLen + packedFloats(per, o) + workFloats + 32;
     case JOB_WASM_FORWARD:
     case JOB_WASM_FILTER:
+    case JOB_WASM_INPUT:
       return workFloats + 32;
     default:
       return 0;
@@ -1084,6 +1130,19 @@ export function conv2dBackpropInput(
 ): Float32Array {
   // Images; their gradients are accumulated, so the output starts at zero.
   const size = g.n * g.h * g.w * g.c;
+  if (wasmInput(g)) {
+    // No column matrix: the filter transposed and packed once for every
+    // thread (copied behind its panels and packed there).
+    const k = g.o, n = g.kh * g.kw * g.c, raw = packedFloats(k, n);
+    const packed: InputWriter = {
+      length: raw + k * n,
+      write(dst: Float32Array): void {
+        dst.set(filter, raw);
+        wasm().packB(dst.byteOffset + raw * 4, k, 1, k, n, dst.byteOffset);
+      },
+    };
+    return runConv(JOB_WASM_INPUT, g, dy, packed, size, g.n, 1, "zeros");
+  }
   return runConv(JOB_CONV_BACKPROP_INPUT, g, dy, filter, size, g.n, 1, "zeros");
 }
 

@@ -79,6 +79,8 @@ export const JOB_MAX_POOL = 15;
 export const JOB_FILTER_PARTS = 16;
 /** Job kind: images of the WebAssembly max-pool scatter. @internal */
 export const JOB_SCATTER_ADD = 17;
+/** Job kind: images of the column-free WebAssembly input gradient. @internal */
+export const JOB_WASM_INPUT = 18;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

@@ -416,3 +416,75 @@ export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
     },
   );
 }
+
+/**
+ * Adds `convInput(dy, geo, bp, dx, b0, b1, tmp)`: the input gradient of
+ * images `[b0, b1)` added into `dx` (zero on entry) for an unpadded
+ * convolution whose input channels are a multiple of 8, from the output
+ * gradient `dy` and the filter transposed, `[o, kh * kw * c]`, packed in
+ * 8-column panels at `bp` (byte addresses). Without a column matrix: an
+ * 8-column panel is 8 channels of one filter tap, so the GEMM tile of four
+ * neighbouring output pixels and one panel lands on four input pixels
+ * `strideW * c` apart, into which the micro-kernel adds it. Each image is
+ * summed in one fixed order, whatever thread computes it.
+ *
+ * @internal
+ */
+export function addConvInput(mb: ModuleBuilder, micro: FuncRef[]): void {
+  const MR = micro.length;
+  mb.func(
+    "convInput",
+    ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
+    [],
+    (f, [dy, geo, bp, dx, b0, b1, tmp]) => {
+      const g = loadGeo(f, geo!);
+      const o = f.local("i32");
+      f.get(geo!).loadI32(4 * GEO_FIELDS.length).set(o);
+      const i = (): Local => f.local("i32");
+      const b = i(), oy = i(), ox = i(), rows = i(), q = i(), panels = i();
+      const ky = i(), kx = i(), ci = i(), a = i(), lda4 = i();
+      const ldc4 = i(), c4 = i(), rs4 = i(), img = i(), bpan = i(), dst = i();
+      f.get(g.kh).get(g.kw).mul().get(g.c).mul().i32(8).div().set(panels);
+      f.get(o).i32(2).shl().set(lda4);
+      f.get(g.c).i32(2).shl().set(c4);
+      f.get(g.strideW).get(c4).mul().set(ldc4);
+      f.get(g.w).get(c4).mul().set(rs4);
+      f.for(b, () => f.get(b0!), b1!, 1, () => {
+        f.get(b).get(g.h).mul().get(rs4).mul().get(dx!).add().set(img);
+        f.for(oy, () => f.i32(0), g.outH, 1, () => {
+          f.for(ox, () => f.i32(0), g.outW, MR, () => {
+            f.get(g.outW).get(ox).sub().set(rows);
+            f.get(rows).i32(MR).get(rows).i32(MR).lt().select().set(rows);
+            // A: output pixels (b, oy, ox ..), o floats each.
+            f.get(b).get(g.outH).mul().get(oy).add().get(g.outW).mul()
+              .get(ox).add().get(lda4).mul().get(dy!).add().set(a);
+            f.i32(0).set(ky).i32(0).set(kx).i32(0).set(ci);
+            f.for(q, () => f.i32(0), panels, 1, () => {
+              // Panel q: channels [ci, ci + 8) of tap (ky, kx).
+              f.get(q).get(o).mul().i32(5).shl().get(bp!).add().set(bpan);
+              f.get(oy).get(g.strideH).mul().get(ky).get(g.dilH).mul().add()
+                .get(rs4).mul().get(img).add()
+                .get(ox).get(g.strideW).mul().get(kx).get(g.dilW).mul().add()
+                .get(c4).mul().add()
+                .get(ci).i32(2).shl().add().set(dst);
+              for (let r = 1; r <= MR; r++) {
+                f.get(rows).i32(r).eq().if(() => {
+                  f.get(a).get(lda4).get(bpan).get(dst).get(ldc4);
+                  f.get(o).i32(1).i32(8).get(tmp!);
+                  f.call(micro[r - 1]!);
+                });
+              }
+              f.get(ci).i32(8).add().tee(ci).get(g.c).eq().if(() => {
+                f.i32(0).set(ci);
+                f.get(kx).i32(1).add().tee(kx).get(g.kw).eq().if(() => {
+                  f.i32(0).set(kx);
+                  f.get(ky).i32(1).add().set(ky);
+                });
+              });
+            });
+          });
+        });
+      });
+    },
+  );
+}

@@ -8,7 +8,12 @@
 
 import { ModuleBuilder } from "./builder.ts";
 import { addGemm } from "./gemm_module.ts";
-import { addConvData, addConvFilter, addConvForward } from "./conv_module.ts";
+import {
+  addConvData,
+  addConvFilter,
+  addConvForward,
+  addConvInput,
+} from "./conv_module.ts";
 import { addElementwise, addSumMid } from "./elementwise_module.ts";
 import { addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
@@ -24,10 +29,11 @@ import { addMaxPool, addScatterAdd } from "./pool_module.ts";
  */
 export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder(true);
-  const { microT, microS } = addGemm(mb, relaxed);
+  const { micro, microT, microS } = addGemm(mb, relaxed);
   addConvData(mb);
   addConvForward(mb, microS);
   addConvFilter(mb, microT);
+  addConvInput(mb, micro);
   addElementwise(mb);
   addSumMid(mb);
   addThreefry(mb);

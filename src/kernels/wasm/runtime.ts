@@ -82,6 +82,16 @@ export interface WasmExports {
     k1: number,
     tmp: number,
   ): void;
+  /** Input gradient of images of an unpadded convolution without a column matrix. */
+  convInput(
+    dy: number,
+    geo: number,
+    bp: number,
+    dx: number,
+    b0: number,
+    b1: number,
+    tmp: number,
+  ): void;
   /** Float64-accumulated sums over the middle axis (inner a multiple of 4). */
   sumMid(x: number, o: number, outer: number, mid: number, inner: number): void;
   /** One Adam step over `n` floats (a multiple of 4); see optim_module.ts. */
@@ -138,6 +148,7 @@ const ARITY: {
   reluMask: 4,
   convForward: 7,
   convFilter: 7,
+  convInput: 7,
   sumMid: 5,
   adam: 9,
   maxPool: 6,
