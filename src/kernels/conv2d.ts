@@ -172,15 +172,16 @@ function directFilter(g: Conv2dGeometry): boolean {
 /**
  * Whether the filter gradient runs the WebAssembly kernel without a column
  * matrix: on the automatic path, for undilated widths and inputs with few
- * channels, whose filter rows make few row tiles (measured on one thread:
- * small CNN conv1 0.80 vs 1.48 ms with im2col, Keras conv1 2.0 vs 3.4 ms;
- * with 8 and 32 channels im2col wins, 1.2 vs 1.5 and 84 vs 173 ms, as the
- * output gradient is streamed once per row tile).
+ * channels, whose filter rows make few row tiles. Measured against im2col
+ * in one process, alternating (medians of 8): the small CNN's conv1 0.99
+ * vs 2.64 ms on one thread, conv2 (8 channels) 1.03 vs 1.20 ms, 0.59 vs
+ * 0.72 on two; with 32 channels (Keras conv2) im2col wins, 50 vs 56 ms, as
+ * the output gradient is streamed once per row tile.
  */
 function wasmFilter(g: Conv2dGeometry): boolean {
   const depth = g.n * g.outH * g.outW;
   return kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
-    g.c <= 4 && !isPointwise(g) &&
+    g.c <= 8 && !isPointwise(g) &&
     fitsWasm(paddedSize(g) + 2 * depth * (g.o + 8) + 1e6);
 }
 

@@ -330,13 +330,16 @@ export function addConvForward(mb: ModuleBuilder, microS: FuncRef[]): void {
  * panels at `bp` (depth = output position), without a column matrix: for
  * one filter row and one output line, the window rows of the line's pixels
  * are a transposed GEMM A read in place (taps adjacent, pixels `strideW *
- * c` apart). Lines are summed in order into each row, so the result does
- * not depend on how the rows are split.
+ * c` apart). The lines of one image that a block holds are one
+ * segmented call (`microTS`): their window rows `strideH` rows apart, their
+ * depths contiguous in the panel, summed in the registers. Each row sums
+ * its lines in the same order whatever rows a thread takes, so the result
+ * does not depend on how the rows are split.
  *
  * @internal
  */
-export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
-  const MR = microT.length;
+export function addConvFilter(mb: ModuleBuilder, microTS: FuncRef[]): void {
+  const MR = microTS.length;
   mb.func(
     "convFilter",
     ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
@@ -351,7 +354,8 @@ export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
       const line = i(), lines = i(), b = i(), oy = i(), a = i(), span = i();
       const kTotal = i(), lda4 = i(), ldc4 = i(), rs4 = i(), crow = i();
       const depth = i(), eight = i(), rest = i(), row0 = i(), bline = i();
-      const lb = i(), lbEnd = i(), lbSize = i(), tStart = i();
+      const lb = i(), lbEnd = i(), lbSize = i(), tStart = i(), run = i();
+      const jump4 = i();
       f.i32(8).set(eight);
       f.get(g.kw).get(g.c).mul().set(span);
       f.get(n).get(g.outH).mul().set(lines);
@@ -362,6 +366,9 @@ export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
       f.get(g.strideW).get(g.c).mul().i32(2).shl().set(lda4);
       f.get(o).i32(2).shl().set(ldc4);
       f.get(g.w).get(g.c).mul().i32(2).shl().set(rs4);
+      // From the end of a line's window row to the next line's.
+      f.get(g.strideH).get(rs4).mul().get(g.outW).get(lda4).mul().sub()
+        .set(jump4);
       f.for(ky, () => f.i32(0), g.kh, 1, () => {
         // Rows of this filter row inside [k0, k1): taps [t, tEnd) of span.
         f.get(ky).get(span).mul().set(row0);
@@ -388,23 +395,39 @@ export function addConvFilter(mb: ModuleBuilder, microT: FuncRef[]): void {
                   .set(nr);
                 f.get(row0).get(t).add().get(o).mul().get(jp).add().i32(2)
                   .shl().get(dw!).add().set(crow);
-                f.for(line, () => f.get(lb), lbEnd, 1, () => {
-                  f.get(line).get(g.outH).div().set(b);
-                  f.get(line).get(b).get(g.outH).mul().sub().set(oy);
-                  // A: image b, row oy * strideH + ky * dilH, from tap t.
-                  f.get(b).get(g.h).mul().get(oy).get(g.strideH).mul().add()
-                    .get(ky).get(g.dilH).mul().add().get(rs4).mul()
-                    .get(t).i32(2).shl().add().get(xp!).add().set(a);
-                  // B: panel jp, depths of this line.
-                  f.get(jp).get(depth).mul().get(line).get(g.outW).mul()
-                    .i32(3).shl().add().i32(2).shl().get(bp!).add().set(bline);
-                  for (let r = 1; r <= MR; r++) {
-                    f.get(rows).i32(r).eq().if(() => {
-                      f.get(a).get(lda4).get(bline).get(crow).get(ldc4);
-                      f.get(g.outW).i32(1).get(nr).get(tmp!);
-                      f.call(microT[r - 1]!);
-                    });
-                  }
+                // The block's lines in runs within one image: a run's
+                // window rows are strideH rows apart and its depths
+                // contiguous in the packed panel, one segmented call each.
+                f.get(lb).set(line);
+                f.block(() => {
+                  f.get(line).get(lbEnd).ge().brIf(0);
+                  f.loop(() => {
+                    f.get(line).get(g.outH).div().set(b);
+                    f.get(line).get(b).get(g.outH).mul().sub().set(oy);
+                    // run = min(lbEnd - line, outH - oy)
+                    f.get(lbEnd).get(line).sub().set(run);
+                    f.get(g.outH).get(oy).sub().set(rest);
+                    f.get(run).get(rest).get(run).get(rest).lt().select()
+                      .set(run);
+                    // A: image b, row oy * strideH + ky * dilH, from tap t.
+                    f.get(b).get(g.h).mul().get(oy).get(g.strideH).mul().add()
+                      .get(ky).get(g.dilH).mul().add().get(rs4).mul()
+                      .get(t).i32(2).shl().add().get(xp!).add().set(a);
+                    // B: panel jp, depths of this line on.
+                    f.get(jp).get(depth).mul().get(line).get(g.outW).mul()
+                      .i32(3).shl().add().i32(2).shl().get(bp!).add()
+                      .set(bline);
+                    for (let r = 1; r <= MR; r++) {
+                      f.get(rows).i32(r).eq().if(() => {
+                        f.get(a).get(lda4).get(bline).get(crow).get(ldc4);
+                        f.get(g.outW).i32(1).get(nr).get(tmp!);
+                        f.get(run).get(jump4);
+                        f.call(microTS[r - 1]!);
+                      });
+                    }
+                    f.get(line).get(run).add().tee(line).get(lbEnd).lt()
+                      .brIf(0);
+                  });
                 });
               });
               f.get(t).i32(MR).add().tee(t).get(tEnd).lt().brIf(0);

@@ -50,7 +50,7 @@ function madd(b: Body, relaxed: boolean, s: Local, v: Local, acc: Local): void {
 /**
  * Adds the micro-kernel for `rows` rows:
  * `(a, lda4, b, c, ldc4, kc, add, nr, tmp)` with byte strides. A
- * `segmented` one (stored A only) takes two more, `(segs, jump4)`: the
+ * `segmented` one takes two more, `(segs, jump4)`: the
  * depth is `segs` segments of `kc`, B contiguous across them and each row
  * of A moving on by `jump4` bytes between them (a convolution's window,
  * filter row after filter row), all summed in the registers.
@@ -133,7 +133,7 @@ function microKernel(
           f.get(seg).i32(0).gt().eqz().brIf(0);
           f.loop(() => {
             depth();
-            for (let r = 0; r < rows; r++) {
+            for (let r = 0; r < (transposed ? 1 : rows); r++) {
               f.get(ap[r]!).get(jump4!).add().set(ap[r]!);
             }
             f.get(seg).i32(1).sub().tee(seg).i32(0).gt().brIf(0);
@@ -180,21 +180,22 @@ function min(f: Body, x: Local, y: Local): Body {
 /**
  * Adds the GEMM (`packB`, `gemm`) to the module; `relaxed` uses
  * `f32x4.relaxed_madd`. Returns the micro-kernels for 1 to `MR` rows, for a
- * stored, a transposed and a segmented stored A (see `microKernel`), which
- * the convolutions call too.
+ * stored A, and segmented ones for a stored and a transposed A (see
+ * `microKernel`), which the convolutions call.
  *
  * @internal
  */
 export function addGemm(
   mb: ModuleBuilder,
   relaxed: boolean,
-): { micro: FuncRef[]; microT: FuncRef[]; microS: FuncRef[] } {
+): { micro: FuncRef[]; microS: FuncRef[]; microTS: FuncRef[] } {
   const micro: FuncRef[] = [], microT: FuncRef[] = [];
-  const microS: FuncRef[] = [];
+  const microS: FuncRef[] = [], microTS: FuncRef[] = [];
   for (let r = 1; r <= MR; r++) {
     micro.push(microKernel(mb, r, relaxed, false));
     microT.push(microKernel(mb, r, relaxed, true));
     microS.push(microKernel(mb, r, relaxed, false, true));
+    microTS.push(microKernel(mb, r, relaxed, true, true));
   }
   mb.func(
     "packB",
@@ -316,5 +317,5 @@ export function addGemm(
       });
     },
   );
-  return { micro, microT, microS };
+  return { micro, microS, microTS };
 }

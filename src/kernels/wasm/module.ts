@@ -29,10 +29,10 @@ import { addMaxPool, addScatterAdd } from "./pool_module.ts";
  */
 export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder(true);
-  const { micro, microT, microS } = addGemm(mb, relaxed);
+  const { micro, microS, microTS } = addGemm(mb, relaxed);
   addConvData(mb);
   addConvForward(mb, microS);
-  addConvFilter(mb, microT);
+  addConvFilter(mb, microTS);
   addConvInput(mb, micro);
   addElementwise(mb);
   addSumMid(mb);
