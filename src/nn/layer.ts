@@ -155,6 +155,20 @@ export interface LayerImpl {
 /**
  * A layer's output as a linear result and the per-channel non-decreasing
  * map applied to it (`epilogue(linear)` is the layer's output).
+ *
+ * @example A conv2d layer's convolution and its bias add and relu
+ * ```ts
+ * import { key, nn, uniform } from "@tensa/tensa";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const conv = nn.conv2d({ filters: 2, kernel: 1, activation: "relu" });
+ * const p = conv.init(key(0), [3, 3, 1]);
+ * const x = uniform(key(1), [1, 3, 3, 1], { min: -1, max: 1 });
+ * const split = conv.impl.split;
+ * assert(split !== undefined);
+ * const { linear, epilogue } = split(p, x, {});
+ * assertEquals(epilogue(linear).toFlat(), conv.apply(p, x).toFlat());
+ * ```
  */
 export interface LayerSplit {
   /** The linear result (a convolution without its bias). */

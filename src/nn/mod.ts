@@ -37,6 +37,7 @@ export {
   type LayerField,
   type LayerImpl,
   type LayerRule,
+  type LayerSplit,
   type LayerWindow,
   type LengthMisfit,
   type MisfitOf,
