@@ -489,19 +489,12 @@ Deno.test({
     const run = () => {
       const r = biasRelu(x, b), m = reluMask(g, x);
       const p = maxPoolForward(x.slice(), pg);
-      const s = scatterAddByIndex(dy, p.argmax, n, 64);
+      const s = scatterAddByIndex(dy, p.argmax, n);
       return [bitsOf(r), bitsOf(m), bitsOf(p.out), p.argmax, bitsOf(s)];
     };
     try {
       setThreads(1);
       const one = run();
-      // The scatter also matches the typed-array loop bit for bit, with
-      // overlapping windows (stride 1) summing into the same elements.
-      const p3 = pool(64, 24, 24, 8, 3, 1, 0);
-      const am = maxPoolForward(x.slice(), p3).argmax;
-      const d3 = randArray(am.length, 505);
-      const sc = both(() => scatterAddByIndex(d3, am, n, 64));
-      assertEquals(bitsOf(sc.wasm), bitsOf(sc.js));
       setThreads(2);
       assertEquals(run(), one);
       setThreads(3);

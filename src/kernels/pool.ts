@@ -12,7 +12,7 @@
 
 import { POOL_FIELDS } from "./wasm/pool_module.ts";
 import { runElementwiseJob } from "./wasm_jobs.ts";
-import { JOB_MAX_POOL, JOB_SCATTER_ADD } from "./threads.ts";
+import { JOB_MAX_POOL } from "./threads.ts";
 
 /** Everything the pooling kernels need to know about the shapes. @internal */
 export interface Pool2dGeometry {
@@ -173,33 +173,18 @@ export function gatherByIndex(
  * @param dy The values to scatter, one per argmax entry.
  * @param argmax Flat indices into the result, -1 for none.
  * @param size The size of the result.
- * @param images The images of the pooling (each position stays in its own
- * image, which lets the WebAssembly path split the work by image).
  * @returns A fresh array of `size` elements.
  */
 export function scatterAddByIndex(
   dy: Float32Array,
   argmax: Int32Array,
   size: number,
-  images = 1,
 ): Float32Array {
+  // A loop straight into the fresh array on every path: the WebAssembly
+  // scatter measured slower at every size (dy of 73,728 floats 0.36 vs
+  // 0.25 ms on one thread, 0.54 vs 0.43 on two; 1.4 million 1.8 vs 1.2
+  // ms), as it copied dy and argmax in and the whole result out.
   const m = argmax.length;
-  if (m >= 1024 && m % images === 0 && size % images === 0) {
-    // WebAssembly, image by image over the threads (an image's positions
-    // point into that image only).
-    const r = runElementwiseJob(
-      JOB_SCATTER_ADD,
-      [m / images],
-      dy,
-      new Float32Array(argmax.buffer, argmax.byteOffset, m),
-      size,
-      images,
-      1,
-      4 * m,
-      "zeros",
-    );
-    if (r !== null) return r;
-  }
   const dx = new Float32Array(size);
   for (let i = 0; i < m; i++) {
     const j = argmax[i]!;

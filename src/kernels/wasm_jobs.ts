@@ -12,7 +12,6 @@ import {
   JOB_BIAS_RELU,
   JOB_MAX_POOL,
   JOB_RELU_MASK,
-  JOB_SCATTER_ADD,
   parallelRun,
 } from "./threads.ts";
 import { copyOut, kernelMode, wasm } from "./wasm/runtime.ts";
@@ -63,17 +62,6 @@ export const ELEMENTWISE_JOBS: Readonly<Record<number, ElementwiseRange>> = {
       o.byteOffset + ints[0]! * 4,
       b0,
       b1,
-    );
-  },
-  // Images [b0, b1) of ints[0] outputs each; their positions stay inside
-  // their image, so images never share an element of dx.
-  [JOB_SCATTER_ADD]: (dy, argmax, dx, ints, b0, b1) => {
-    wasm().scatterAdd(
-      dy.byteOffset,
-      argmax.byteOffset,
-      dx.byteOffset,
-      b0 * ints[0]!,
-      b1 * ints[0]!,
     );
   },
 };

@@ -151,7 +151,7 @@ const gatherPrim: Primitive<Pool2dGeometry, Pair> = linear({
 const scatterPrim: Primitive<Pool2dGeometry, Pair> = linear({
   name: "maxPoolScatter",
   impl([x, dy], g) {
-    const out = scatterAddByIndex(floatsOf(dy), argmaxOf(x, g), x.size, g.n);
+    const out = scatterAddByIndex(floatsOf(dy), argmaxOf(x, g), x.size);
     return fromData(inShape(g), "float32", out);
   },
   vjp: (

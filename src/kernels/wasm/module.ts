@@ -17,7 +17,7 @@ import {
 import { addElementwise, addSumMid } from "./elementwise_module.ts";
 import { addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
-import { addMaxPool, addScatterAdd } from "./pool_module.ts";
+import { addMaxPool } from "./pool_module.ts";
 
 /**
  * The kernel module's bytes; `relaxed` uses `f32x4.relaxed_madd` (relaxed
@@ -39,6 +39,5 @@ export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   addThreefry(mb);
   addAdam(mb);
   addMaxPool(mb);
-  addScatterAdd(mb);
   return mb.bytes();
 }

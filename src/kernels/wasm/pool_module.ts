@@ -101,29 +101,3 @@ export function addMaxPool(mb: ModuleBuilder): void {
     },
   );
 }
-
-/**
- * Adds `scatterAdd(dy, argmax, dx, i0, i1)`: `dx[argmax[i]] += dy[i]` for
- * `i` in `[i0, i1)` in order, skipping negative positions (byte addresses
- * of the whole arrays; float32 sums, as the typed-array loop's).
- *
- * @internal
- */
-export function addScatterAdd(mb: ModuleBuilder): void {
-  mb.func(
-    "scatterAdd",
-    ["i32", "i32", "i32", "i32", "i32"],
-    [],
-    (f, [dy, argmax, dx, i0, i1]) => {
-      const i = f.local("i32"), j = f.local("i32"), p = f.local("i32");
-      f.for(i, () => f.get(i0!), i1!, 1, () => {
-        f.get(i).i32(2).shl().get(argmax!).add().loadI32().set(j);
-        f.get(j).i32(0).ge().if(() => {
-          f.get(j).i32(2).shl().get(dx!).add().set(p);
-          f.get(p).get(p).loadF32().get(i).i32(2).shl().get(dy!).add()
-            .loadF32().fadd().storeF32();
-        });
-      });
-    },
-  );
-}

@@ -115,14 +115,6 @@ export interface WasmExports {
     b0: number,
     b1: number,
   ): void;
-  /** `dx[argmax[i]] += dy[i]` for `i` in `[i0, i1)`. */
-  scatterAdd(
-    dy: number,
-    argmax: number,
-    dx: number,
-    i0: number,
-    i1: number,
-  ): void;
   /** Threefry-2x32-20 words of `blocks` (a multiple of 4) counters from `b0`. */
   threefry(
     k0: number,
@@ -152,7 +144,6 @@ const ARITY: {
   sumMid: 5,
   adam: 9,
   maxPool: 6,
-  scatterAdd: 5,
   threefry: 5,
 };
 
