@@ -81,16 +81,16 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
  * @throws {RangeError} If a rank is below 2, the inner dims differ or the batch dims do not broadcast.
  */
 export function matmulShape(a: Shape, b: Shape): number[] {
-  const head = `Cannot multiply matrices of shapes ${showShape(a)} and ${
-    showShape(b)
-  }`;
+  // Built only when a check fails (this runs on every call).
+  const head = (): string =>
+    `Cannot multiply matrices of shapes ${showShape(a)} and ${showShape(b)}`;
   if (a.length < 2 || b.length < 2) {
-    throw new RangeError(`${head}: both need rank 2 or more`);
+    throw new RangeError(`${head()}: both need rank 2 or more`);
   }
   const k1 = dimOf(a, -1);
   const k2 = dimOf(b, -2);
   if (k1 !== k2) {
-    throw new RangeError(`${head}: inner dimensions ${k1} and ${k2} differ`);
+    throw new RangeError(`${head()}: inner dimensions ${k1} and ${k2} differ`);
   }
   const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
   return [...batch, dimOf(a, -2), dimOf(b, -1)];
@@ -157,20 +157,19 @@ export function reshapeShape(s: Shape, t: Shape): number[] {
   }
   const n = sizeOf(s);
   const m = sizeOf(t.filter((d) => d !== -1));
-  const head = `Cannot reshape ${showShape(s)} (${n} elements) to ${
-    showShape(t)
-  }`;
+  const head = (): string =>
+    `Cannot reshape ${showShape(s)} (${n} elements) to ${showShape(t)}`;
   if (free === 0) {
-    if (n !== m) throw new RangeError(`${head} (${m} elements)`);
+    if (n !== m) throw new RangeError(`${head()} (${m} elements)`);
     return [...t];
   }
   if (m === 0) {
     throw new RangeError(
-      `${head}: the -1 dim cannot be inferred when the other dims multiply to 0`,
+      `${head()}: the -1 dim cannot be inferred when the other dims multiply to 0`,
     );
   }
   if (n % m !== 0) {
-    throw new RangeError(`${head}: ${n} is not divisible by ${m}`);
+    throw new RangeError(`${head()}: ${n} is not divisible by ${m}`);
   }
   return t.map((d) => d === -1 ? n / m : d);
 }
@@ -542,13 +541,14 @@ export function conv2dGeometry(
   wShape: Shape,
   opts: Conv2dOptions = {},
 ): Conv2dGeometry {
-  const head = `Cannot convolve input ${showShape(xShape)} with kernel ${
-    showShape(wShape)
-  }`;
+  const head = (): string =>
+    `Cannot convolve input ${showShape(xShape)} with kernel ${
+      showShape(wShape)
+    }`;
   const x4 = rank4(xShape), w4 = rank4(wShape);
   if (x4 === undefined || w4 === undefined) {
     throw new RangeError(
-      `${head}: input must have rank 4 (NHWC) and kernel rank 4 (kH, kW, in, out)`,
+      `${head()}: input must have rank 4 (NHWC) and kernel rank 4 (kH, kW, in, out)`,
     );
   }
   const [n, h, w, c] = x4;
@@ -558,7 +558,7 @@ export function conv2dGeometry(
   const pads = padsOption(opts.padding ?? "valid");
   if (c !== c2) {
     throw new RangeError(
-      `${head}: input channels ${c} and kernel in-channels ${c2} differ`,
+      `${head()}: input channels ${c} and kernel in-channels ${c2} differ`,
     );
   }
   const spatial = spatialGeometry(
@@ -571,7 +571,7 @@ export function conv2dGeometry(
     pads,
     (axis, ek, padded) => {
       throw new RangeError(
-        `${head}: the dilated kernel ${axis} ${ek} exceeds the padded input ${axis} ${padded}`,
+        `${head()}: the dilated kernel ${axis} ${ek} exceeds the padded input ${axis} ${padded}`,
       );
     },
   );
