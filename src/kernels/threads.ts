@@ -132,9 +132,8 @@ const MAX_THREADS = 8;
  * Polls of the control block a worker makes for the next job before it
  * sleeps, about 10-20 ms (10-20 ns a poll measured; Intel's OpenMP waits
  * 200 ms by default): the worker's core stays busy during a training loop
- * and is released soon after the last job. Counted, not timed: a worker
- * polling `performance.now()` in a loop stalled the creation of another
- * worker in the same process (Deno 2.9.6, `deno test --doc --parallel`).
+ * and is released soon after the last job. Counted, not timed: one poll is
+ * a single load, with no call in the loop.
  *
  * @internal
  */
