@@ -35,6 +35,7 @@ import {
   sigmoid,
   slice,
   sqrt,
+  square,
   sub,
   sum,
   tanh,
@@ -365,4 +366,22 @@ Deno.test("exportOnnx: names must match the inputs and outputs", () => {
     RangeError,
     "Cannot name a graph input or output x",
   );
+});
+
+Deno.test({
+  name:
+    "exportOnnx: a gradient's products with operands read transposed become Transpose and MatMul",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = normal(key(11), [4, 3]);
+    // d/da sum((a b)^2) = 2 (a b) b^T: a product reading b transposed.
+    const f = grad((a: Tensor<[2, 4]>) => sum(square(matmul(a, b))));
+    const a = normal(key(12), [2, 4]);
+    const bytes = exportOnnx(f, [a]);
+    assert(mentions(bytes, "Transpose"), "expected a Transpose node");
+    const out = await runOrt(bytes, { input_0: a as AnyTensor });
+    assertClose(out.output_0!, f(a) as AnyTensor);
+  },
 });

@@ -1,4 +1,5 @@
 import {
+  assert,
   assertAlmostEquals,
   assertEquals,
   assertStrictEquals,
@@ -53,7 +54,7 @@ import {
   where,
   zeros,
 } from "../mod.ts";
-import { jvp } from "../mod.ts";
+import { grad, jit, jvp, trace, vmap } from "../mod.ts";
 import * as lax from "../src/ops/lax.ts";
 import { linear, linearJvp } from "../src/autodiff/linear.ts";
 import { bind, type Primitive } from "../src/autodiff/core.ts";
@@ -387,4 +388,73 @@ Deno.test("linearJvp: null when every tangent is null, zeros for a null one, fix
   });
   const z = both.jvp([x, y], [null, tensor([7, 8])], undefined, x);
   assertEquals(z?.toArray(), [7, 8]); // zeros + the tangent of y
+});
+
+Deno.test("matmul's derivatives read an operand transposed instead of transposing it, to first and second order, under jit and vmap", () => {
+  const a: AnyTensor = tensor([[1, -2, 3, 0.5], [0, 1, -1, 2], [2, 0, 1, -3]]);
+  const b: AnyTensor = tensor([[1, 2], [-1, 0.5], [0, 3], [2, -2]]);
+  const T = (t: AnyTensor) => lax.transpose(t, [1, 0]);
+  const f = (x: AnyTensor, y: AnyTensor) =>
+    lax.sum(lax.square(lax.matmul(x, y)));
+  const gA = grad((x: AnyTensor) => f(x, b));
+  const gB = grad((y: AnyTensor) => f(a, y));
+  // d/dx = 2 (x y) y^T, d/dy = 2 x^T (x y), by explicit transposes.
+  const xy = lax.matmul(a, b);
+  const wantA = lax.mul(lax.matmul(xy, T(b)), 2);
+  const wantB = lax.mul(lax.matmul(T(a), xy), 2);
+  assertEquals(gA(a).toArray(), wantA.toArray());
+  assertEquals(gB(b).toArray(), wantB.toArray());
+  // The staged gradients: matmuls with a transposed operand, no transpose.
+  for (
+    const [g, x, flag] of [[gA, a, "transB=true"], [
+      gB,
+      b,
+      "transA=true",
+    ]] as const
+  ) {
+    const program = trace(g)(x);
+    const names = program.equations.map((e) => e.primitive);
+    assert(!names.includes("transpose"), `no transpose in ${names}`);
+    assert(program.toString().includes(flag), program.toString());
+    // jit runs the staged products (their shape rule reads the flags).
+    assertEquals(jit(g)(x).toArray(), g(x).toArray());
+  }
+  // Second order: the derivative of d/dx along v is 2 (v y) y^T.
+  const v: AnyTensor = tensor([[0.5, 0, -1, 1], [1, 1, 0, 0], [
+    0,
+    -2,
+    0.25,
+    1,
+  ]]);
+  const [, hv] = jvp((x: AnyTensor) => gA(x), [a], [v]);
+  assertEquals(
+    hv.toArray(),
+    lax.mul(lax.matmul(lax.matmul(v, b), T(b)), 2).toArray(),
+  );
+  // The gradient of a gradient (transposed products of transposed products):
+  // d/dy sum(2 (x y) y^T) against finite differences of its sum.
+  const gg = grad((y: AnyTensor) =>
+    lax.sum(grad((x: AnyTensor) => f(x, y))(a))
+  )(b);
+  const h = 1e-2, bf = b.toFlat(), ggf = gg.toFlat();
+  for (let i = 0; i < bf.length; i++) {
+    const at = (d: number) => {
+      const p = bf.slice();
+      p[i]! += d;
+      const y = tensor(p, [4, 2]);
+      return lax.sum(grad((x: AnyTensor) => f(x, y))(a)).item();
+    };
+    assertAlmostEquals(ggf[i]!, (at(h) - at(-h)) / (2 * h), 2e-2);
+  }
+  // vmap over examples of the gradient (the products made plain first).
+  const a2 = lax.mul(a, -0.5);
+  const xs = lax.concat([lax.expandDims(a, 0), lax.expandDims(a2, 0)], 0);
+  const per = vmap((x: AnyTensor) => gA(x))(xs);
+  assertEquals(per.toArray(), [gA(a).toArray(), gA(a2).toArray()]);
+  // Batched operands: [2, 3, 4] @ [4, 2], the right one broadcast.
+  const gbat = grad((y: AnyTensor) => lax.sum(lax.square(lax.matmul(xs, y))))(
+    b,
+  );
+  const want = lax.add(gB(b), grad((y: AnyTensor) => f(a2, y))(b)).toFlat();
+  gbat.toFlat().forEach((x, i) => assertAlmostEquals(x, want[i]!, 1e-4));
 });

@@ -20,6 +20,7 @@ import type { Pool2dGeometry } from "../kernels/pool.ts";
 import {
   booleanParam,
   convParams,
+  matmulParams,
   numberParam,
   numbersParam,
   poolParams,
@@ -337,8 +338,12 @@ const EMITTERS: Record<string, Emitter> = {
     const mm = ctx.producer.get(inputOf(e, 0));
     const bias = inputOf(e, 1);
     const [a, w] = mm?.inputs ?? [];
+    // (a plain product: no operand read transposed)
+    const plain = mm?.primitive === "matmul" &&
+      !Object.values(matmulParams(mm.params, mm.primitive)).some((t) => t);
     if (
-      mm?.primitive === "matmul" && ctx.uses.get(mm.outputs[0]) === 1 &&
+      mm !== undefined && plain &&
+      ctx.uses.get(mm.outputs[0]) === 1 &&
       a !== undefined && w !== undefined &&
       a.shape.length === 2 && w.shape.length === 2 &&
       bias.shape.length === 1
@@ -484,7 +489,25 @@ const EMITTERS: Record<string, Emitter> = {
       ctx.nchw.set(out, ctx.g.node("Relu", [ctx.g.node("Add", [t, bc])]));
     }
   },
-  matmul: simple("MatMul"),
+  matmul: (ctx, e, ins, out) => {
+    // An operand read transposed (a derivative's product) gets a Transpose
+    // of its last two axes first.
+    const flags = matmulParams(e.params, e.primitive);
+    const [a, b] = [arg(e, ins, 0), arg(e, ins, 1)];
+    const swap = (name: string, i: number, t: boolean): string => {
+      if (!t) return name;
+      const r = inputOf(e, i).shape.length;
+      const perm = [...Array(r).keys()];
+      [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
+      return ctx.g.node("Transpose", [name], [{ name: "perm", ints: perm }]);
+    };
+    ctx.g.node(
+      "MatMul",
+      [swap(a, 0, flags.transA), swap(b, 1, flags.transB)],
+      [],
+      out,
+    );
+  },
   conv2d: (ctx, e, ins, out) => {
     const x = arg(e, ins, 0), w = arg(e, ins, 1);
     const g = convParams(e.params, e.primitive);

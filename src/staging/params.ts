@@ -123,3 +123,18 @@ export function convParams(params: unknown, prim: string): Conv2dGeometry {
     dilW: num("dilW"),
   };
 }
+
+/**
+ * The operand transposes of a `matmul` equation: none when it has no
+ * params (the forward product), else its checked flags. @internal
+ */
+export function matmulParams(
+  params: unknown,
+  prim: string,
+): { transA: boolean; transB: boolean } {
+  if (params === undefined) return { transA: false, transB: false };
+  return {
+    transA: booleanParam(params, "transA", prim),
+    transB: booleanParam(params, "transB", prim),
+  };
+}

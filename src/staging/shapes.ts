@@ -14,6 +14,7 @@ import {
   booleanParam,
   convParams,
   dtypeParam,
+  matmulParams,
   numberParam,
   numbersParam,
   poolParams,
@@ -116,10 +117,18 @@ const rules: Record<string, Rule> = {
     ),
     dtype: at(ins, 1).dtype,
   }),
-  matmul: (ins) => ({
-    shape: matmulShape(at(ins, 0).shape, at(ins, 1).shape),
-    dtype: "float32",
-  }),
+  matmul: (ins, p, name) => {
+    const { transA, transB } = matmulParams(p, name);
+    const op = (s: Shape, t: boolean): Shape =>
+      t ? [...s.slice(0, -2), dimOf(s, -1), dimOf(s, -2)] : s;
+    return {
+      shape: matmulShape(
+        op(at(ins, 0).shape, transA),
+        op(at(ins, 1).shape, transB),
+      ),
+      dtype: "float32",
+    };
+  },
   conv2d: (_ins, p, name) => {
     const g = convParams(p, name);
     return { shape: [g.n, g.outH, g.outW, g.o], dtype: "float32" };
