@@ -331,6 +331,12 @@ function emitBatchNorm(ctx: Ctx, e: Equation, out: string): boolean {
   return true;
 }
 
+/** Whether a matmul equation reads no operand transposed. */
+function isPlainProduct(params: unknown): boolean {
+  const { transA, transB } = matmulParams(params, "matmul");
+  return !transA && !transB;
+}
+
 const EMITTERS: Record<string, Emitter> = {
   add: (ctx, e, ins, out) => {
     if (emitBatchNorm(ctx, e, out)) return;
@@ -338,11 +344,8 @@ const EMITTERS: Record<string, Emitter> = {
     const mm = ctx.producer.get(inputOf(e, 0));
     const bias = inputOf(e, 1);
     const [a, w] = mm?.inputs ?? [];
-    // (a plain product: no operand read transposed)
-    const plain = mm?.primitive === "matmul" &&
-      !Object.values(matmulParams(mm.params, mm.primitive)).some((t) => t);
     if (
-      mm !== undefined && plain &&
+      mm?.primitive === "matmul" && isPlainProduct(mm.params) &&
       ctx.uses.get(mm.outputs[0]) === 1 &&
       a !== undefined && w !== undefined &&
       a.shape.length === 2 && w.shape.length === 2 &&

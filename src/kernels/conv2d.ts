@@ -29,7 +29,7 @@
  * @module
  */
 
-import { gemmStrided } from "./gemm.ts";
+import { gemmStrided, packedInput } from "./gemm.ts";
 import {
   arenaMark,
   arenaRelease,
@@ -1090,19 +1090,11 @@ export function conv2dForward(
     // No column matrix: the filter packed once for every thread (copied
     // behind its panels and packed there), whole output lines at a time.
     const { xp, gp } = padded(x, g);
-    const k = g.kh * g.kw * g.c, o = g.o, raw = packedFloats(k, o);
-    const packed: InputWriter = {
-      length: raw + k * o,
-      write(dst: Float32Array): void {
-        dst.set(filter, raw);
-        wasm().packB(dst.byteOffset + raw * 4, o, 0, k, o, dst.byteOffset);
-      },
-    };
     return runConv(
       JOB_WASM_FORWARD,
       gp,
       xp,
-      packed,
+      packedInput(filter, g.kh * g.kw * g.c, g.o, false),
       size,
       g.n * g.outH,
       1,
@@ -1132,16 +1124,8 @@ export function conv2dBackpropInput(
   // Images; their gradients are accumulated, so the output starts at zero.
   const size = g.n * g.h * g.w * g.c;
   if (wasmInput(g)) {
-    // No column matrix: the filter transposed and packed once for every
-    // thread (copied behind its panels and packed there).
-    const k = g.o, n = g.kh * g.kw * g.c, raw = packedFloats(k, n);
-    const packed: InputWriter = {
-      length: raw + k * n,
-      write(dst: Float32Array): void {
-        dst.set(filter, raw);
-        wasm().packB(dst.byteOffset + raw * 4, k, 1, k, n, dst.byteOffset);
-      },
-    };
+    // No column matrix: the filter, transposed, packed once for every thread.
+    const packed = packedInput(filter, g.o, g.kh * g.kw * g.c, true);
     return runConv(JOB_WASM_INPUT, g, dy, packed, size, g.n, 1, "zeros");
   }
   return runConv(JOB_CONV_BACKPROP_INPUT, g, dy, filter, size, g.n, 1, "zeros");
@@ -1168,15 +1152,8 @@ export function conv2dBackpropFilter(
   if (wasmFilter(g)) {
     const { xp, gp } = padded(x, g);
     const depth = g.n * g.outH * g.outW, o = g.o;
-    const raw = packedFloats(depth, o);
     // With 8 channels the panel layout is the row-major one: no packing.
-    const packed: Float32Array | InputWriter = o === 8 ? dy : {
-      length: raw + depth * o,
-      write(dst: Float32Array): void {
-        dst.set(dy, raw);
-        wasm().packB(dst.byteOffset + raw * 4, o, 0, depth, o, dst.byteOffset);
-      },
-    };
+    const packed = o === 8 ? dy : packedInput(dy, depth, o, false);
     return runConv(JOB_WASM_FILTER, gp, xp, packed, size, rowLen, 4, "zeros");
   }
   if (directFilter(g)) {

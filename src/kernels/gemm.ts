@@ -16,7 +16,12 @@
  * @module
  */
 
-import { JOB_GEMM, JOB_GEMM_WASM, parallelRun } from "./threads.ts";
+import {
+  type InputWriter,
+  JOB_GEMM,
+  JOB_GEMM_WASM,
+  parallelRun,
+} from "./threads.ts";
 import {
   arenaMark,
   arenaRelease,
@@ -648,28 +653,11 @@ export function gemmInto(
 ): void {
   const ints = [m, k, n, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0];
   if (kernelMode() === "wasm") {
-    const ldb = transB ? k : n;
     const shared = parallelRun(
       JOB_GEMM_WASM,
       ints,
       a.subarray(aOff, aOff + m * k),
-      {
-        // op(B) packed once for every thread: B is copied behind the panels
-        // and packed by the WebAssembly packer (4-8x the typed-array one).
-        length: packedFloats(k, n) + k * n,
-        write(dst: Float32Array): void {
-          const raw = packedFloats(k, n);
-          dst.set(b.subarray(bOff, bOff + k * n), raw);
-          wasm().packB(
-            dst.byteOffset + raw * 4,
-            ldb,
-            transB ? 1 : 0,
-            k,
-            n,
-            dst.byteOffset,
-          );
-        },
-      },
+      packedInput(b.subarray(bOff, bOff + k * n), k, n, transB),
       m * n,
       m,
       MR,
@@ -754,4 +742,40 @@ export function gemm(
   const c = new Float32Array(m * n);
   gemmInto(a, 0, b, 0, c, 0, m, k, n, transA, transB, false);
   return c;
+}
+
+/**
+ * A job input that is op(B) `[k, n]` (B stored `[k, n]`, or `[n, k]` when
+ * `transB`) packed in 8-column panels once for every thread: B is copied
+ * behind the panels and packed there by the WebAssembly packer (4-8x the
+ * typed-array one). The GEMM and the column-free convolutions read it.
+ *
+ * @internal
+ * @param b B, `k * n` floats.
+ * @param k The depth.
+ * @param n The columns of op(B).
+ * @param transB Whether B is stored transposed.
+ * @returns The input's writer.
+ */
+export function packedInput(
+  b: Float32Array,
+  k: number,
+  n: number,
+  transB: boolean,
+): InputWriter {
+  const raw = packedFloats(k, n);
+  return {
+    length: raw + k * n,
+    write(dst: Float32Array): void {
+      dst.set(b, raw);
+      wasm().packB(
+        dst.byteOffset + raw * 4,
+        transB ? k : n,
+        transB ? 1 : 0,
+        k,
+        n,
+        dst.byteOffset,
+      );
+    },
+  };
 }

@@ -322,7 +322,10 @@ export interface LayerDef<P, St> extends LayerBasics {
   readonly state: StateDef<St>;
   /** Inner layers, for summaries. */
   readonly children?: readonly AnyLayer[] | undefined;
-  /** See {@linkcode LayerImpl.split}, for the parameters once read. */
+  /**
+   * See {@linkcode LayerImpl.split}, for the parameters once read; for a
+   * layer without state (the split path keeps no new state for it).
+   */
   split?(params: P, x: AnyTensor, options: ApplyOptions): LayerSplit;
   /** The forward pass; returns the output and the new state. */
   run(

@@ -41,6 +41,26 @@ function loadGeo(f: Body, geo: Local): Geo {
 }
 
 /**
+ * Adds a column-free convolution kernel `name(in, geo, bp, out, s, e, tmp)`
+ * (byte addresses; work range `[s, e)`; `tmp` an edge tile): `body` runs
+ * with the geometry words at `geo` and the output channels `o` after them
+ * loaded.
+ */
+function addColumnFree(
+  mb: ModuleBuilder,
+  name: string,
+  body: (f: Body, args: Local[], g: Geo, o: Local) => void,
+): void {
+  mb.func(name, Array<"i32">(7).fill("i32"), [], (f, args) => {
+    const geo = args[1]!;
+    const g = loadGeo(f, geo);
+    const o = f.local("i32");
+    f.get(geo).loadI32(4 * GEO_FIELDS.length).set(o);
+    body(f, args, g, o);
+  });
+}
+
+/**
  * Emits `dst[0 .. len) = src[0 .. len)`, or `+=` when `add` (floats, byte
  * addresses), four at a time then one at a time; advances `src` and `dst`.
  */
@@ -267,14 +287,10 @@ export function addConvData(mb: ModuleBuilder): void {
  */
 export function addConvForward(mb: ModuleBuilder, microS: FuncRef[]): void {
   const MR = microS.length;
-  mb.func(
+  addColumnFree(
+    mb,
     "convForward",
-    ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
-    [],
-    (f, [xp, geo, bp, y, line0, line1, tmp]) => {
-      const g = loadGeo(f, geo!);
-      const o = f.local("i32");
-      f.get(geo!).loadI32(4 * GEO_FIELDS.length).set(o);
+    (f, [xp, , bp, y, line0, line1, tmp], g, o) => {
       const i = (): Local => f.local("i32");
       const line = i(), b = i(), oy = i(), ox = i(), rows = i(), crow = i();
       const jp = i(), nr = i(), a = i(), lda4 = i(), span = i();
@@ -340,14 +356,11 @@ export function addConvForward(mb: ModuleBuilder, microS: FuncRef[]): void {
  */
 export function addConvFilter(mb: ModuleBuilder, microTS: FuncRef[]): void {
   const MR = microTS.length;
-  mb.func(
+  addColumnFree(
+    mb,
     "convFilter",
-    ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
-    [],
-    (f, [xp, geo, bp, dw, k0, k1, tmp]) => {
-      const g = loadGeo(f, geo!);
-      const o = f.local("i32"), n = f.local("i32");
-      f.get(geo!).loadI32(4 * GEO_FIELDS.length).set(o);
+    (f, [xp, geo, bp, dw, k0, k1, tmp], g, o) => {
+      const n = f.local("i32");
       f.get(geo!).loadI32(4 * GEO_FIELDS.length + 4).set(n);
       const i = (): Local => f.local("i32");
       const ky = i(), t = i(), tEnd = i(), rows = i(), jp = i(), nr = i();
@@ -455,14 +468,10 @@ export function addConvFilter(mb: ModuleBuilder, microTS: FuncRef[]): void {
  */
 export function addConvInput(mb: ModuleBuilder, micro: FuncRef[]): void {
   const MR = micro.length;
-  mb.func(
+  addColumnFree(
+    mb,
     "convInput",
-    ["i32", "i32", "i32", "i32", "i32", "i32", "i32"],
-    [],
-    (f, [dy, geo, bp, dx, b0, b1, tmp]) => {
-      const g = loadGeo(f, geo!);
-      const o = f.local("i32");
-      f.get(geo!).loadI32(4 * GEO_FIELDS.length).set(o);
+    (f, [dy, , bp, dx, b0, b1, tmp], g, o) => {
       const i = (): Local => f.local("i32");
       const b = i(), oy = i(), ox = i(), rows = i(), q = i(), panels = i();
       const ky = i(), kx = i(), ci = i(), a = i(), lda4 = i();
