@@ -47,7 +47,7 @@ export type AnyTensor = Tensor<Shape, DType>;
 let makeTensor: <S extends Shape, D extends DType>(
   shape: S,
   dtype: D,
-  data: DataOf<D>,
+  data: DataOf<D> | undefined,
 ) => Tensor<S, D>;
 let readData: <D extends DType>(t: Tensor<Shape, D>) => DataOf<D>;
 
@@ -94,7 +94,19 @@ export class Tensor<
     readData = (t) => {
       const c = t.concrete();
       if (c.#data === undefined) {
-        throw new TypeError("Expected a concrete tensor but found a tracer");
+        const later = deferred.get(c);
+        if (later === undefined) {
+          throw new TypeError("Expected a concrete tensor but found a tracer");
+        }
+        // Made once; the recipe goes with the first read.
+        deferred.delete(c);
+        const data = later.make();
+        if (!sameKind(data, c.dtype)) {
+          throw new TypeError(
+            `Expected ${c.dtype} values from a deferred tensor of shape [${c.shape}]`,
+          );
+        }
+        c.#data = data;
       }
       return c.#data;
     };
@@ -226,6 +238,47 @@ export function fromData<S extends Shape, D extends DType>(
   data: DataOf<D>,
 ): Tensor<S, D> {
   return makeTensor(shape, dtype, data);
+}
+
+/** How a deferred tensor makes its values, and what they are. */
+interface Deferred {
+  readonly make: () => Float32Array | Int32Array;
+  readonly recipe: object;
+}
+
+/** The tensors whose values are not made yet. */
+const deferred = new WeakMap<AnyTensor, Deferred>();
+
+function sameKind<D extends DType>(
+  data: Float32Array | Int32Array,
+  dtype: D,
+): data is DataOf<D> {
+  return dtype === "int32"
+    ? data instanceof Int32Array
+    : data instanceof Float32Array;
+}
+
+/**
+ * Internal: a tensor whose values `make` computes on their first read (by
+ * any kernel or method); until then {@linkcode recipeOf} returns `recipe`,
+ * so that a kernel that can use the values without making them (a max pool
+ * fused with the convolution that makes its input) may. Tensors are
+ * immutable, so when the values are made does not change them.
+ */
+export function deferredTensor<S extends Shape, D extends DType>(
+  shape: S,
+  dtype: D,
+  make: () => DataOf<D>,
+  recipe: object,
+): Tensor<S, D> {
+  const t = makeTensor<S, D>(shape, dtype, undefined);
+  deferred.set(t, { make, recipe });
+  return t;
+}
+
+/** Internal: the recipe of a deferred tensor whose values are not made yet. */
+export function recipeOf(t: AnyTensor): object | undefined {
+  return deferred.get(t)?.recipe;
 }
 
 /** Internal: the values of a tensor (or of the value a tracer stands for). Never mutate. */

@@ -13,6 +13,7 @@ import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 // deno-lint-ignore no-import-prefix -- a peer or oracle only, kept out of the import map
 import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 import {
+  add,
   type AnyTensor,
   avgPool2d,
   conv2d,
@@ -33,6 +34,8 @@ import {
   zeros,
 } from "../mod.ts";
 import { lcg, rand } from "./_gradcheck.ts";
+import { recipeOf } from "../src/tensor.ts";
+import { kernelMode } from "../src/kernels/wasm/runtime.ts";
 
 tf.env().set("IS_TEST", true);
 await tf.setBackend("cpu");
@@ -372,4 +375,34 @@ Deno.test("dropout drops at the stated rate and scales the rest", () => {
   )(x).toFlat();
   const mask = dropout(x, { rate: 0.5, key: key(1) }).toFlat();
   assertEquals(g, mask);
+});
+
+Deno.test("a max pool of a convolution runs fused: the convolution's output is never made, the values and gradients are the unfused ones", () => {
+  const rnd = lcg(31);
+  const floats = (n: number) => Float32Array.from({ length: n }, () => rnd());
+  const x = tensor(floats(4 * 12 * 12 * 8), [4, 12, 12, 8]);
+  const w = tensor(floats(5 * 5 * 8 * 16), [5, 5, 8, 16]);
+  const r = tensor(floats(4 * 4 * 4 * 16), [4, 4, 4, 16]);
+  type P = { x: typeof x; w: typeof w };
+  const fused = (p: P) => sum(mul(maxPool2d(conv2d(p.x, p.w), { size: 2 }), r));
+  // Adding zeros reads the convolution's output first: no fused pool.
+  const unfused = (p: P) =>
+    sum(
+      mul(
+        maxPool2d(add(conv2d(p.x, p.w), zeros([4, 8, 8, 16])), { size: 2 }),
+        r,
+      ),
+    );
+  const g = grad(fused)({ x, w }), u = grad(unfused)({ x, w });
+  assertEquals(g.x.toFlat(), u.x.toFlat());
+  assertEquals(g.w.toFlat(), u.w.toFlat());
+  assertEquals(fused({ x, w }).item(), unfused({ x, w }).item());
+  // Pooling and its gradient leave the output unmade on the WebAssembly
+  // path (the typed-array path makes it at once); reading it makes it.
+  const z = conv2d(x, w);
+  const [p, back] = vjp((t: typeof z) => maxPool2d(t, { size: 2 }), z);
+  back(ones(p.shape));
+  assertEquals(recipeOf(z) !== undefined, kernelMode() === "wasm");
+  assertEquals(z.toFlat(), add(conv2d(x, w), zeros(z.shape)).toFlat());
+  assertEquals(recipeOf(z), undefined);
 });

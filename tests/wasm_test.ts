@@ -27,6 +27,7 @@ import {
   conv2dBackpropInput,
   conv2dForward,
   type Conv2dGeometry,
+  conv2dMaxPool,
 } from "../src/kernels/conv2d.ts";
 import { setThreads } from "../src/kernels/threads.ts";
 import { biasRelu, reduce, reluMask } from "../src/kernels/elementwise.ts";
@@ -504,3 +505,73 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the convolution fused with its max pool gives the unfused values and argmax on any number of threads",
+  ignore: !simd,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn() {
+    // [convolution, pool over its output]: the small CNN's two layers, a
+    // padded strided convolution under an overlapping padded pool, and one
+    // image.
+    const cases: [Conv2dGeometry, (g: Conv2dGeometry) => Pool2dGeometry][] = [
+      [conv(64, 28, 28, 1, 5, 8, 1, 0), (g) => over(g, 2, 2, 0)],
+      [conv(64, 12, 12, 8, 5, 16, 1, 0), (g) => over(g, 2, 2, 0)],
+      [conv(3, 15, 13, 6, 3, 12, 2, 1), (g) => over(g, 3, 2, 1)],
+      [conv(1, 9, 9, 4, 3, 4, 1, 1), (g) => over(g, 2, 2, 0)],
+    ];
+    let seed = 900;
+    const before = setKernels("wasm");
+    try {
+      for (const [g, poolOf] of cases) {
+        const pg = poolOf(g);
+        const x = randArray(g.n * g.h * g.w * g.c, seed++);
+        const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
+        setThreads(1);
+        const want = maxPoolForward(conv2dForward(x, f, g), pg);
+        const other = randArray(x.length, seed++);
+        for (const threads of [1, 2, 3]) {
+          setThreads(threads);
+          // Leave other values where the fused job works (it writes every
+          // value it reads).
+          maxPoolForward(conv2dForward(other, f, g), pg);
+          const got = conv2dMaxPool(x, f, g, pg);
+          assert(got !== null, `fused ${JSON.stringify(g)}`);
+          const at = `${threads} threads, ${JSON.stringify(g)}`;
+          assertEquals(bitsOf(got.out), bitsOf(want.out), at);
+          assertEquals(got.argmax, want.argmax, `argmax, ${at}`);
+        }
+      }
+      // Output channels not a multiple of 4, or a pool over other images:
+      // the caller runs the two kernels.
+      const g6 = conv(2, 8, 8, 4, 3, 6, 1, 0);
+      const x = randArray(2 * 8 * 8 * 4, 1), f = randArray(3 * 3 * 4 * 6, 2);
+      assertEquals(conv2dMaxPool(x, f, g6, over(g6, 2, 2, 0)), null);
+      const g8 = conv(2, 8, 8, 4, 3, 8, 1, 0);
+      assertEquals(
+        conv2dMaxPool(
+          x,
+          randArray(3 * 3 * 4 * 8, 3),
+          g8,
+          pool(2, 5, 5, 8, 2, 2, 0),
+        ),
+        null,
+      );
+    } finally {
+      setThreads(1);
+      setKernels(before);
+    }
+  },
+});
+
+/** A square pool of size `k` over the output of `g`. */
+function over(
+  g: Conv2dGeometry,
+  k: number,
+  stride: number,
+  pad: number,
+): Pool2dGeometry {
+  return pool(g.n, g.outH, g.outW, g.o, k, stride, pad);
+}

@@ -43,6 +43,8 @@ import {
 } from "./wasm/runtime.ts";
 import { reduce } from "./elementwise.ts";
 import { GEO_FIELDS } from "./wasm/conv_module.ts";
+import { POOL_FIELDS } from "./wasm/pool_module.ts";
+import type { Pool2dGeometry } from "./pool.ts";
 import { packedFloats, workFloats } from "./wasm/gemm_module.ts";
 import {
   directFilterRange,
@@ -54,6 +56,7 @@ import {
   JOB_CONV_BACKPROP_FILTER,
   JOB_CONV_BACKPROP_INPUT,
   JOB_CONV_FORWARD,
+  JOB_CONV_POOL,
   JOB_DIRECT_FILTER,
   JOB_DIRECT_FORWARD,
   JOB_FILTER_PARTS,
@@ -183,6 +186,23 @@ function wasmFilter(g: Conv2dGeometry): boolean {
   return kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
     g.c <= 8 && !isPointwise(g) &&
     fitsWasm(paddedSize(g) + 2 * depth * (g.o + 8) + 1e6);
+}
+
+/**
+ * Whether the forward convolution runs the WebAssembly kernel without a
+ * column matrix (`wasmForwardRange`). Measured on one thread: the small
+ * CNN's conv1 (kw * c = 5) 1.05 vs 1.8 ms with im2col, conv2 0.92 vs
+ * 1.12 ms, Keras conv2 80 vs 96 ms; shorter window rows (Keras conv1,
+ * kw * c = 3) are faster by im2col (6.7 vs 13.6 ms): each tile's depth loop
+ * is too short.
+ */
+function wasmForward(g: Conv2dGeometry): boolean {
+  const size = g.n * g.outH * g.outW * g.o;
+  return kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
+    g.kw * g.c >= 4 && !isPointwise(g) &&
+    fitsWasm(
+      paddedSize(g) + 2 * g.kh * g.kw * g.c * (g.o + 8) + size + 1e6,
+    );
 }
 
 /**
@@ -679,6 +699,9 @@ function filterRows(
   arenaRelease(mark);
 }
 
+/** How many job integers a geometry takes. */
+const GEOMETRY_INTS = 17;
+
 function geometryInts(g: Conv2dGeometry): number[] {
   return [
     g.n,
@@ -1076,17 +1099,7 @@ export function conv2dForward(
       "written",
     );
   }
-  if (
-    kernelMode() === "wasm" && path === "auto" && g.dilW === 1 &&
-    g.kw * g.c >= 4 && !isPointwise(g) &&
-    fitsWasm(
-      paddedSize(g) + 2 * g.kh * g.kw * g.c * (g.o + 8) + size + 1e6,
-    )
-  ) {
-    // Measured on one thread: the small CNN's conv1 (kw * c = 5) 1.05 vs
-    // 1.8 ms with im2col, conv2 0.92 vs 1.12 ms, Keras conv2 80 vs 96 ms;
-    // shorter window rows (Keras conv1, kw * c = 3) are faster by im2col
-    // (6.7 vs 13.6 ms): each tile's depth loop is too short.
+  if (wasmForward(g)) {
     // No column matrix: the filter packed once for every thread (copied
     // behind its panels and packed there), whole output lines at a time.
     const { xp, gp } = padded(x, g);
@@ -1104,6 +1117,111 @@ export function conv2dForward(
   // Output positions, 4 at a time.
   const rows = g.n * g.outH * g.outW;
   return runConv(JOB_CONV_FORWARD, g, x, filter, size, rows, 4, "written");
+}
+
+/**
+ * Whether {@linkcode conv2dMaxPool} can run the convolution of geometry `g`
+ * fused with a max pool: when {@linkcode conv2dForward} would run it by the
+ * column-free WebAssembly kernel, so that the fused values are its values.
+ *
+ * @internal
+ * @param g The convolution's geometry.
+ * @returns Whether the fused job applies (the pool must fit too).
+ */
+export function poolFusable(g: Conv2dGeometry): boolean {
+  return !directForward(g) && wasmForward(g) && g.o % 4 === 0;
+}
+
+/**
+ * The max pool (geometry `pg`, over images of the convolution's output) of
+ * the convolution of `x` with `filter`, as one thread-pool job: each range
+ * of images is convolved into the shared memory and pooled there while it
+ * is in cache, so the convolution's output is never copied out. The values
+ * and argmax positions are those of `maxPoolForward(conv2dForward(x,
+ * filter, g), pg)`, bit for bit. `null` when the fused job does not apply
+ * (see {@linkcode poolFusable}) or finds no room; the caller then runs the
+ * two kernels.
+ *
+ * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The convolution's geometry.
+ * @param pg The pool's geometry (its input is the convolution's output).
+ * @returns The pooled values and their argmax positions in the
+ * convolution's output, or `null`.
+ */
+export function conv2dMaxPool(
+  x: Float32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  pg: Pool2dGeometry,
+): { out: Float32Array; argmax: Int32Array } | null {
+  if (
+    !poolFusable(g) || pg.n !== g.n || pg.h !== g.outH || pg.w !== g.outW ||
+    pg.c !== g.o
+  ) return null;
+  const zLen = g.n * g.outH * g.outW * g.o;
+  const size = pg.n * pg.outH * pg.outW * pg.c;
+  const { xp, gp } = padded(x, g);
+  const ints = [...geometryInts(gp), ...POOL_FIELDS.map((f) => pg[f])];
+  const shared = parallelRun(
+    JOB_CONV_POOL,
+    ints,
+    xp,
+    packedInput(filter, g.kh * g.kw * g.c, g.o, false),
+    zLen + 2 * size,
+    g.n,
+    1,
+    flops(g),
+    (a, b, out, s, e) => convPoolRange(a, b, out, ints, s, e),
+    "written",
+    convScratch(JOB_WASM_FORWARD, g) + POOL_FIELDS.length,
+  );
+  if (shared === null) return null;
+  // Only the pooled values and their positions leave the shared memory.
+  const r = copyOut(shared.subarray(zLen));
+  return {
+    out: r.subarray(0, size),
+    argmax: new Int32Array(r.buffer, r.byteOffset + 4 * size, size),
+  };
+}
+
+/**
+ * Images `[b0, b1)` of the fused convolution and max pool: their
+ * convolution into the front of `out` (the whole output's layout), then
+ * their pooled values and argmax positions behind it.
+ *
+ * @internal
+ * @param xp Input `[n, h, w, c]`, padded.
+ * @param bp The filter, packed.
+ * @param out The convolution's output, then the pooled values, then their
+ * argmax positions (int32).
+ * @param ints The convolution's geometry words, then the pool's.
+ * @param b0 First image.
+ * @param b1 End of the images.
+ * @returns Nothing; `out` is written in place.
+ */
+export function convPoolRange(
+  xp: Float32Array,
+  bp: Float32Array,
+  out: Float32Array,
+  ints: ArrayLike<number>,
+  b0: number,
+  b1: number,
+): void {
+  const g = geometryFromInts(ints);
+  const zLen = g.n * g.outH * g.outW * g.o;
+  const poolWords = Array.from(
+    { length: POOL_FIELDS.length },
+    (_, i) => ints[GEOMETRY_INTS + i]!,
+  );
+  const size = poolWords[0]! * poolWords[6]! * poolWords[7]! * poolWords[3]!;
+  columnFree("convForward", [g.o], xp, bp, g, out, b0 * g.outH, b1 * g.outH);
+  const ok = withInts(poolWords, (geo) => {
+    const pooled = out.byteOffset + 4 * zLen;
+    wasm().maxPool(out.byteOffset, geo, pooled, pooled + 4 * size, b0, b1);
+  });
+  if (!ok) throw new RangeError("Expected room for the pool's geometry words");
 }
 
 /**

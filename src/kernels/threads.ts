@@ -81,6 +81,8 @@ export const JOB_FILTER_PARTS = 16;
 // pool.ts measured faster: no inputs to copy in, no output to copy out).
 /** Job kind: images of the column-free WebAssembly input gradient. @internal */
 export const JOB_WASM_INPUT = 18;
+/** Job kind: images of the column-free convolution with its max pool. @internal */
+export const JOB_CONV_POOL = 19;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

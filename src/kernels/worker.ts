@@ -15,7 +15,7 @@ import {
   memoryView,
   setArena,
 } from "./wasm/runtime.ts";
-import { CONV_JOBS, geometryFromInts } from "./conv2d.ts";
+import { CONV_JOBS, convPoolRange, geometryFromInts } from "./conv2d.ts";
 import { BATCHED_JOBS } from "./conv2d_batched.ts";
 import { ELEMENTWISE_JOBS } from "./wasm_jobs.ts";
 import {
@@ -33,6 +33,7 @@ import {
   C_READY,
   C_SCRATCH,
   C_SCRATCH_LEN,
+  JOB_CONV_POOL,
   JOB_EXIT,
   JOB_GEMM,
   JOB_GEMM_WASM,
@@ -82,6 +83,10 @@ function run(kind: number, start: number, end: number): void {
   }
   if (kind === JOB_GEMM_WASM) {
     gemmRangeWasm(a, b, out, ints, start, end);
+    return;
+  }
+  if (kind === JOB_CONV_POOL) {
+    convPoolRange(a, b, out, ints, start, end);
     return;
   }
   const simple = ELEMENTWISE_JOBS[kind];

@@ -12,6 +12,7 @@
 
 import {
   type AnyTensor,
+  deferredTensor,
   dimOf,
   floatsOf,
   fromData,
@@ -24,6 +25,7 @@ import {
   conv2dBackpropInput as bpiKernel,
   conv2dForward,
   type Conv2dGeometry,
+  poolFusable,
 } from "../kernels/conv2d.ts";
 import {
   type Arg,
@@ -87,12 +89,41 @@ function float32(name: string, ...ts: AnyTensor[]): void {
   }
 }
 
+/**
+ * What a deferred convolution's output is made of: a max pool of it may run
+ * fused with it (see `pool.ts`) and leave it unmade.
+ *
+ * @internal
+ */
+export class ConvRecipe {
+  /**
+   * @param x The input's values.
+   * @param filter The filter's values.
+   * @param g The geometry.
+   */
+  constructor(
+    readonly x: Float32Array,
+    readonly filter: Float32Array,
+    readonly g: Conv2dGeometry,
+  ) {}
+}
+
 const convPrim: Prim = {
   name: "conv2d",
   impl([x, w], g) {
     float32("conv2d", x, w);
-    const out = conv2dForward(floatsOf(x), floatsOf(w), g);
-    return fromData([g.n, g.outH, g.outW, g.o], "float32", out);
+    const xs = floatsOf(x), ws = floatsOf(w);
+    const shape = [g.n, g.outH, g.outW, g.o];
+    if (poolFusable(g)) {
+      // Made on first read, unless a max pool fuses with it first.
+      return deferredTensor(
+        shape,
+        "float32",
+        () => conv2dForward(xs, ws, g),
+        new ConvRecipe(xs, ws, g),
+      );
+    }
+    return fromData(shape, "float32", conv2dForward(xs, ws, g));
   },
   jvp: (primals, tangents, g) => productRule(convPrim, primals, tangents, g),
   vjp(ct, [x, w], g, _o, needs) {

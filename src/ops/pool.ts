@@ -16,9 +16,12 @@ import {
   type AnyTensor,
   floatsOf,
   fromData,
+  recipeOf,
   type Shape,
   type Tensor,
 } from "../tensor.ts";
+import { conv2dMaxPool } from "../kernels/conv2d.ts";
+import { ConvRecipe } from "./conv.ts";
 import { bind, type Each, type Primitive } from "../autodiff/core.ts";
 import { linear } from "../autodiff/linear.ts";
 import {
@@ -106,7 +109,13 @@ function runMaxPool(
   x: AnyTensor,
   g: Pool2dGeometry,
 ): { out: Float32Array; argmax: Int32Array } {
-  const r = maxPoolForward(floatsOf(x), g);
+  // A convolution's output not made yet is pooled as it is made, and stays
+  // unmade: the gradients need only its argmax positions and its shape.
+  const recipe = recipeOf(x);
+  const fused = recipe instanceof ConvRecipe
+    ? conv2dMaxPool(recipe.x, recipe.filter, recipe.g, g)
+    : null;
+  const r = fused ?? maxPoolForward(floatsOf(x), g);
   let m = argmaxCache.get(x);
   if (m === undefined) argmaxCache.set(x, m = new Map());
   m.set(geomKey(g), r.argmax);
