@@ -24,6 +24,7 @@ import {
 import { gemm, gemmInto } from "../src/kernels/gemm.ts";
 import {
   conv2dBackpropFilter,
+  conv2dBackpropFilterScattered,
   conv2dBackpropInput,
   conv2dForward,
   type Conv2dGeometry,
@@ -575,3 +576,67 @@ function over(
 ): Pool2dGeometry {
   return pool(g.n, g.outH, g.outW, g.o, k, stride, pad);
 }
+
+Deno.test({
+  name:
+    "the filter gradient of a scattered max-pool cotangent gives the bits of the scattered array's, on any number of threads",
+  ignore: !simd,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn() {
+    // [convolution, pool over its output]: the small CNN's two layers (8
+    // channels read in place, 16 packed), 12 channels (a part-filled
+    // panel) under an overlapping pool (values that share a position add
+    // up) with padding (windows without a position), and fewer images
+    // than parts.
+    const cases: [Conv2dGeometry, (g: Conv2dGeometry) => Pool2dGeometry][] = [
+      [conv(64, 28, 28, 1, 5, 8, 1, 0), (g) => over(g, 2, 2, 0)],
+      [conv(64, 12, 12, 8, 5, 16, 1, 0), (g) => over(g, 2, 2, 0)],
+      [conv(10, 11, 9, 3, 3, 12, 1, 1), (g) => over(g, 3, 2, 1)],
+      [conv(3, 9, 9, 4, 3, 8, 2, 1), (g) => over(g, 2, 1, 0)],
+    ];
+    let seed = 950;
+    const before = setKernels("wasm");
+    try {
+      for (const [g, poolOf] of cases) {
+        const pg = poolOf(g);
+        const x = randArray(g.n * g.h * g.w * g.c, seed++);
+        const z = randArray(g.n * g.outH * g.outW * g.o, seed++);
+        const { argmax } = maxPoolForward(z, pg);
+        const dy = randArray(argmax.length, seed++);
+        setThreads(1);
+        const want = conv2dBackpropFilter(
+          x,
+          scatterAddByIndex(dy, argmax, z.length),
+          g,
+        );
+        for (const threads of [1, 2, 3]) {
+          setThreads(threads);
+          const got = conv2dBackpropFilterScattered(x, dy, argmax, g);
+          assert(got !== null, `scattered ${JSON.stringify(g)}`);
+          const at = `${threads} threads, ${JSON.stringify(g)}`;
+          assertEquals(bitsOf(got), bitsOf(want), at);
+        }
+      }
+      // 16 input channels: the filter gradient runs im2col instead.
+      const g16 = conv(2, 8, 8, 16, 3, 8, 1, 0);
+      const x = randArray(2 * 8 * 8 * 16, 4);
+      const { argmax } = maxPoolForward(
+        randArray(2 * 6 * 6 * 8, 5),
+        over(g16, 2, 2, 0),
+      );
+      assertEquals(
+        conv2dBackpropFilterScattered(
+          x,
+          randArray(argmax.length, 6),
+          argmax,
+          g16,
+        ),
+        null,
+      );
+    } finally {
+      setThreads(1);
+      setKernels(before);
+    }
+  },
+});

@@ -21,7 +21,7 @@
  * then serve the typed-array path only.
  *
  * Each kernel is also written over a range of its work (output rows, images,
- * or filter rows) so that the thread pool can split it; the summation order
+ * filter rows, or fixed parts of the images) so that the thread pool can split it; the summation order
  * of every output element does not depend on the split, so the threaded and
  * single-thread results are bit-identical.
  *
@@ -801,29 +801,130 @@ export function wasmForwardRange(
 }
 
 /**
- * Adds filter-gradient rows `[k0, k1)` into `dw` with the WebAssembly kernel
- * that needs no column matrix (see `wasm/conv_module.ts`), the output
- * gradient packed in 8-column panels, everything in the shared memory.
+ * How many fixed parts (ranges of images) the column-free filter gradient
+ * sums apart: 8, or one an image when there are fewer. It depends on the
+ * geometry alone, so the result does not depend on the number of threads.
+ */
+function filterParts(g: Conv2dGeometry): number {
+  return Math.min(FILTER_PARTS, g.n);
+}
+
+/** Job integers of the column-free filter gradient after the geometry's. */
+const FILTER_DENSE = 0, FILTER_SCATTERED = 1;
+
+/**
+ * Computes the partial filter gradients of parts `[p0, p1)` (see
+ * {@linkcode filterParts}) with the WebAssembly kernel that needs no column
+ * matrix (see `wasm/conv_module.ts`): each part's output gradient is
+ * packed in 8-column panels in this thread's scratch (read in place when it
+ * has 8 channels, whose panel layout is the row-major one), or made there
+ * from a max pool's cotangent and argmax positions, zeros but for one value
+ * a window (`ints` after the geometry: `FILTER_SCATTERED`, the parts and
+ * the pooled length; `in2` then holds the pooled values, then their
+ * positions as int32).
  *
  * @internal
  * @param xp Input `[n, h, w, c]`, padded (the geometry has no padding).
- * @param bp The output gradient `[n * outH * outW, o]`, packed.
- * @param g The geometry (undilated along the width).
- * @param dw Filter gradient `[kh * kw * c, o]`, zero on entry in rows
- * `[k0, k1)`.
- * @param k0 First filter row.
- * @param k1 End of the filter rows.
- * @returns Nothing; `dw` is written in place.
+ * @param in2 The output gradient `[n, outH, outW, o]`, or the pooled
+ * cotangent and its positions.
+ * @param parts `[parts, kh * kw * c * o]`, zero on entry in parts
+ * `[p0, p1)`.
+ * @param ints The geometry's words (undilated along the width), then the
+ * input's kind, the number of parts and the pooled length.
+ * @param p0 First part.
+ * @param p1 End of the parts.
+ * @returns Nothing; `parts` is written in place.
  */
 export function wasmFilterRange(
   xp: Float32Array,
-  bp: Float32Array,
-  g: Conv2dGeometry,
-  dw: Float32Array,
-  k0: number,
-  k1: number,
+  in2: Float32Array,
+  parts: Float32Array,
+  ints: ArrayLike<number>,
+  p0: number,
+  p1: number,
 ): void {
-  columnFree("convFilter", [g.o, g.n], xp, bp, g, dw, k0, k1);
+  const g = geometryFromInts(ints);
+  const scattered = ints[GEOMETRY_INTS] === FILTER_SCATTERED;
+  const count = ints[GEOMETRY_INTS + 1]!, pooled = ints[GEOMETRY_INTS + 2]!;
+  const per = g.outH * g.outW, o = g.o, rowLen = g.kh * g.kw * g.c;
+  const image = g.h * g.w * g.c;
+  for (let p = p0; p < p1; p++) {
+    const b0 = Math.floor((g.n * p) / count);
+    const b1 = Math.floor((g.n * (p + 1)) / count);
+    if (b1 === b0) continue;
+    const depth = (b1 - b0) * per;
+    const mark = arenaMark();
+    let bp: Float32Array | null;
+    if (scattered) {
+      bp = arenaTake(packedFloats(depth, o));
+      if (bp !== null) {
+        // An image's windows hold positions of that image only.
+        const each = pooled / g.n;
+        scatterPacked(in2, pooled, b0 * each, b1 * each, bp, b0 * per, o);
+      }
+    } else if (o === 8) {
+      bp = in2.subarray(b0 * per * 8, b1 * per * 8);
+    } else {
+      bp = arenaTake(packedFloats(depth, o));
+      if (bp !== null) {
+        wasm().packB(
+          in2.byteOffset + 4 * b0 * per * o,
+          o,
+          0,
+          depth,
+          o,
+          bp.byteOffset,
+        );
+      }
+    }
+    if (bp === null) {
+      throw new RangeError(
+        `Expected ${
+          packedFloats(depth, o)
+        } floats of scratch for a part of the filter gradient but the arena had less`,
+      );
+    }
+    columnFree(
+      "convFilter",
+      [o, b1 - b0],
+      xp.subarray(b0 * image, b1 * image),
+      bp,
+      { ...g, n: b1 - b0 },
+      parts.subarray(p * rowLen * o, (p + 1) * rowLen * o),
+      0,
+      rowLen,
+    );
+    arenaRelease(mark);
+  }
+}
+
+/**
+ * Makes the output gradient of a part, output positions from `first` on
+ * (`o` channels each), in 8-column panels at `bp` from a max pool's
+ * cotangent: `src` holds the `pooled` values, then their flat positions as
+ * int32 (-1: none), of which `[i0, i1)` are this part's; values at the same
+ * position add up in order, as the scatter's loop adds them.
+ */
+function scatterPacked(
+  src: Float32Array,
+  pooled: number,
+  i0: number,
+  i1: number,
+  bp: Float32Array,
+  first: number,
+  o: number,
+): void {
+  bp.fill(0);
+  const at = new Int32Array(src.buffer, src.byteOffset + 4 * pooled, pooled);
+  // Panels of 8 columns: as many rows as the part has positions.
+  const panel = (8 * bp.length) / (Math.ceil(o / 8) * 8);
+  const start = first * o;
+  for (let i = i0; i < i1; i++) {
+    const j = at[i]! - start;
+    if (j < 0) continue;
+    const d = (j / o) | 0, ch = j - d * o;
+    bp[(ch >> 3) * panel + d * 8 + (ch & 7)]! += src[i]!;
+  }
 }
 
 /**
@@ -945,7 +1046,6 @@ export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
   [JOB_DIRECT_FORWARD]: directForwardRange,
   [JOB_DIRECT_FILTER]: directFilterRange,
   [JOB_WASM_FORWARD]: wasmForwardRange,
-  [JOB_WASM_FILTER]: wasmFilterRange,
   [JOB_WASM_INPUT]: wasmInputRange,
   [JOB_FILTER_PARTS]: filterPartsRange,
 };
@@ -972,9 +1072,14 @@ export function convScratch(kind: number, g: Conv2dGeometry): number {
     case JOB_FILTER_PARTS:
       return per * rowLen + packedFloats(per, o) + workFloats + 32;
     case JOB_WASM_FORWARD:
-    case JOB_WASM_FILTER:
     case JOB_WASM_INPUT:
       return workFloats + 32;
+    case JOB_WASM_FILTER:
+      return packedFloats(
+        Math.ceil(g.n / filterParts(g)) * g.outH * g.outW,
+        o,
+      ) +
+        workFloats + 32;
     default:
       return 0;
   }
@@ -1267,13 +1372,7 @@ export function conv2dBackpropFilter(
   // Filter rows (taps), 4 at a time.
   const rowLen = g.kh * g.kw * g.c;
   const size = rowLen * g.o;
-  if (wasmFilter(g)) {
-    const { xp, gp } = padded(x, g);
-    const depth = g.n * g.outH * g.outW, o = g.o;
-    // With 8 channels the panel layout is the row-major one: no packing.
-    const packed = o === 8 ? dy : packedInput(dy, depth, o, false);
-    return runConv(JOB_WASM_FILTER, gp, xp, packed, size, rowLen, 4, "zeros");
-  }
+  if (wasmFilter(g)) return wasmFilterParts(x, dy, null, g);
   if (directFilter(g)) {
     const { xp, gp } = padded(x, g);
     return runConv(JOB_DIRECT_FILTER, gp, xp, dy, size, rowLen, 4, "written");
@@ -1305,4 +1404,85 @@ export function conv2dBackpropFilter(
     4,
     "written",
   );
+}
+
+/**
+ * The filter gradient of {@linkcode conv2dBackpropFilter} for an output
+ * gradient that is a max pool's cotangent scattered back to its argmax
+ * positions (`dy` pooled, `argmax` flat positions in `[n, outH, outW, o]`,
+ * -1 for none), without making the scattered array: each part of the
+ * column-free job makes its images' share in its scratch. The same bits as
+ * `conv2dBackpropFilter(x, scatterAddByIndex(dy, argmax, size), g)`;
+ * `null` when that runs another kernel (the caller then makes the array).
+ *
+ * @internal
+ * @param x Input `[n, h, w, c]`.
+ * @param dy The pooled cotangent.
+ * @param argmax Its flat positions in the output gradient.
+ * @param g The geometry.
+ * @returns The filter gradient `[kh, kw, c, o]`, or `null`.
+ */
+export function conv2dBackpropFilterScattered(
+  x: Float32Array,
+  dy: Float32Array,
+  argmax: Int32Array,
+  g: Conv2dGeometry,
+): Float32Array | null {
+  if (!wasmFilter(g) || dy.length !== argmax.length) return null;
+  return wasmFilterParts(x, dy, argmax, g);
+}
+
+/**
+ * Runs the column-free filter gradient by parts (see
+ * {@linkcode wasmFilterRange}) and sums the parts in order.
+ */
+function wasmFilterParts(
+  x: Float32Array,
+  dy: Float32Array,
+  argmax: Int32Array | null,
+  g: Conv2dGeometry,
+): Float32Array {
+  const { xp, gp } = padded(x, g);
+  const count = filterParts(g), size = g.kh * g.kw * g.c * g.o;
+  const ints = [
+    ...geometryInts(gp),
+    argmax === null ? FILTER_DENSE : FILTER_SCATTERED,
+    count,
+    dy.length,
+  ];
+  const in2: Float32Array | InputWriter = argmax === null ? dy : {
+    length: 2 * dy.length,
+    write(dst: Float32Array): void {
+      dst.set(dy);
+      new Int32Array(dst.buffer, dst.byteOffset + 4 * dy.length, dy.length)
+        .set(argmax);
+    },
+  };
+  const shared = parallelRun(
+    JOB_WASM_FILTER,
+    ints,
+    xp,
+    in2,
+    count * size,
+    count,
+    1,
+    flops(g),
+    (a, b, out, s, e) => wasmFilterRange(a, b, out, ints, s, e),
+    "zeros",
+    convScratch(JOB_WASM_FILTER, g),
+  );
+  if (shared === null) {
+    throw new RangeError(
+      `Expected room in the WebAssembly memory for job ${JOB_WASM_FILTER}`,
+    );
+  }
+  // The float64 sums over the parts, in order, rounded once (read where
+  // they are: a few thousand floats).
+  const dw = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    let sum = 0;
+    for (let p = 0; p < count; p++) sum += shared[p * size + i]!;
+    dw[i] = sum;
+  }
+  return dw;
 }

@@ -15,7 +15,12 @@ import {
   memoryView,
   setArena,
 } from "./wasm/runtime.ts";
-import { CONV_JOBS, convPoolRange, geometryFromInts } from "./conv2d.ts";
+import {
+  CONV_JOBS,
+  convPoolRange,
+  geometryFromInts,
+  wasmFilterRange,
+} from "./conv2d.ts";
 import { BATCHED_JOBS } from "./conv2d_batched.ts";
 import { ELEMENTWISE_JOBS } from "./wasm_jobs.ts";
 import {
@@ -37,6 +42,7 @@ import {
   JOB_EXIT,
   JOB_GEMM,
   JOB_GEMM_WASM,
+  JOB_WASM_FILTER,
   MAX_INTS,
   takeChunks,
   WORKER_SPIN_POLLS,
@@ -87,6 +93,10 @@ function run(kind: number, start: number, end: number): void {
   }
   if (kind === JOB_CONV_POOL) {
     convPoolRange(a, b, out, ints, start, end);
+    return;
+  }
+  if (kind === JOB_WASM_FILTER) {
+    wasmFilterRange(a, b, out, ints, start, end);
     return;
   }
   const simple = ELEMENTWISE_JOBS[kind];

@@ -16,12 +16,14 @@ import {
   dimOf,
   floatsOf,
   fromData,
+  recipeOf,
   type Shape,
   type Tensor,
 } from "../tensor.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import {
   conv2dBackpropFilter as bpfKernel,
+  conv2dBackpropFilterScattered as bpfScattered,
   conv2dBackpropInput as bpiKernel,
   conv2dForward,
   type Conv2dGeometry,
@@ -37,6 +39,7 @@ import {
 import * as lax from "./elementary.ts";
 import { mergeFront, moveAxis, splitFront } from "./batching.ts";
 import { batchedConvPrims, productRule } from "./conv_batched.ts";
+import { ConvRecipe, ScatterRecipe } from "./recipes.ts";
 
 type Pair = readonly [AnyTensor, AnyTensor];
 type Prim = Primitive<Conv2dGeometry, Pair>;
@@ -87,25 +90,6 @@ function float32(name: string, ...ts: AnyTensor[]): void {
       );
     }
   }
-}
-
-/**
- * What a deferred convolution's output is made of: a max pool of it may run
- * fused with it (see `pool.ts`) and leave it unmade.
- *
- * @internal
- */
-export class ConvRecipe {
-  /**
-   * @param x The input's values.
-   * @param filter The filter's values.
-   * @param g The geometry.
-   */
-  constructor(
-    readonly x: Float32Array,
-    readonly filter: Float32Array,
-    readonly g: Conv2dGeometry,
-  ) {}
 }
 
 const convPrim: Prim = {
@@ -183,7 +167,14 @@ const bpiPrim: Prim = {
 const bpfPrim: Prim = {
   name: "conv2dBackpropFilter",
   impl([x, dy], g) {
-    const out = bpfKernel(floatsOf(x), floatsOf(dy), g);
+    // A max pool's cotangent scattered back, not made yet: the kernel makes
+    // each part of it where it works, or it is made here.
+    const r = recipeOf(dy);
+    const xs = floatsOf(x);
+    const out =
+      (r instanceof ScatterRecipe
+        ? bpfScattered(xs, r.dy, r.argmax, g)
+        : null) ?? bpfKernel(xs, floatsOf(dy), g);
     return fromData([g.kh, g.kw, g.c, g.o], "float32", out);
   },
   jvp: (primals, tangents, g) => productRule(bpfPrim, primals, tangents, g),

@@ -14,6 +14,7 @@
 
 import {
   type AnyTensor,
+  deferredTensor,
   floatsOf,
   fromData,
   recipeOf,
@@ -21,7 +22,7 @@ import {
   type Tensor,
 } from "../tensor.ts";
 import { conv2dMaxPool } from "../kernels/conv2d.ts";
-import { ConvRecipe } from "./conv.ts";
+import { ConvRecipe, ScatterRecipe } from "./recipes.ts";
 import { bind, type Each, type Primitive } from "../autodiff/core.ts";
 import { linear } from "../autodiff/linear.ts";
 import {
@@ -160,8 +161,14 @@ const gatherPrim: Primitive<Pool2dGeometry, Pair> = linear({
 const scatterPrim: Primitive<Pool2dGeometry, Pair> = linear({
   name: "maxPoolScatter",
   impl([x, dy], g) {
-    const out = scatterAddByIndex(floatsOf(dy), argmaxOf(x, g), x.size);
-    return fromData(inShape(g), "float32", out);
+    const d = floatsOf(dy), argmax = argmaxOf(x, g), size = x.size;
+    // Made on first read, unless a filter gradient takes it as it is.
+    return deferredTensor(
+      inShape(g),
+      "float32",
+      () => scatterAddByIndex(d, argmax, size),
+      new ScatterRecipe(d, argmax, g),
+    );
   },
   vjp: (
     ct,
