@@ -10,7 +10,10 @@
 // Then, when a python3 with torch exists (TENSA_PYTHON, else python3, else
 // /usr/bin/python3; Debian's python3-torch is PyTorch 1.13), it runs
 // bench/torch_peer.py on 2 threads for the workloads (bench groups) tensa ran
-// and prints, per workload, tensa's rate, PyTorch's and their ratio.
+// and prints, per workload, tensa's rate, PyTorch's and their ratio. Last,
+// the small CNN's training step is run again in alternated pairs, tensa and
+// PyTorch one after the other (TENSA_PAIRS times, default 5), with each
+// pair's ratio and their median.
 
 interface Stats {
   n: number;
@@ -34,6 +37,7 @@ const files = Deno.args.length > 0 ? Deno.args : ["bench/"];
 async function run(
   threads: string | undefined,
   filter?: string,
+  benchFiles: readonly string[] = files,
 ): Promise<Bench[]> {
   const env: Record<string, string> = threads ? { TENSA_THREADS: threads } : {};
   const out = await new Deno.Command(Deno.execPath(), {
@@ -43,7 +47,7 @@ async function run(
       "--allow-env",
       "--json",
       ...(filter ? ["--filter", filter] : []),
-      ...files,
+      ...benchFiles,
     ],
     env,
     stdout: "piped",
@@ -182,25 +186,21 @@ for (const b of all) {
   }
 }
 
-const python = await findTorchPython();
-if (tensaByGroup.size === 0) {
-  console.log(
-    "\nPyTorch peer: no tensa workloads with [flops=]/[images=] ran.",
-  );
-} else if (!python) {
-  console.log(
-    "\nPyTorch peer skipped: no python3 that imports torch (apt-get install python3-torch, or set TENSA_PYTHON).",
-  );
-} else {
+interface TorchRun {
+  torch: string;
+  threads: number;
+  blas: string;
+  results: TorchResult[];
+}
+
+/** Runs bench/torch_peer.py on 2 threads for the given workloads. */
+async function runTorch(
+  python: string,
+  workloads: readonly string[],
+): Promise<TorchRun> {
   const script = new URL("./torch_peer.py", import.meta.url).pathname;
   const out = await new Deno.Command(python, {
-    args: [
-      script,
-      "--threads",
-      "2",
-      "--only",
-      [...tensaByGroup.keys()].join(","),
-    ],
+    args: [script, "--threads", "2", "--only", workloads.join(",")],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -221,12 +221,20 @@ if (tensaByGroup.size === 0) {
       }`,
     );
   }
-  const torch: {
-    torch: string;
-    threads: number;
-    blas: string;
-    results: TorchResult[];
-  } = { torch: version, threads, blas, results };
+  return { torch: version, threads, blas, results };
+}
+
+const python = await findTorchPython();
+if (tensaByGroup.size === 0) {
+  console.log(
+    "\nPyTorch peer: no tensa workloads with [flops=]/[images=] ran.",
+  );
+} else if (!python) {
+  console.log(
+    "\nPyTorch peer skipped: no python3 that imports torch (apt-get install python3-torch, or set TENSA_PYTHON).",
+  );
+} else {
+  const torch = await runTorch(python, [...tensaByGroup.keys()]);
   const cmp: string[][] = [[
     "workload",
     "unit",
@@ -269,4 +277,57 @@ if (tensaByGroup.size === 0) {
       "(not OpenBLAS or MKL: PyTorch's GEMM and dense layers run on a slow BLAS; apt-get install libopenblas0-openmp)",
     );
   }
+}
+
+// The headline ratio again, alternated: this machine is a shared virtual
+// machine whose speed changes over minutes, and the table above runs PyTorch
+// minutes after tensa. Here tensa's bench and PyTorch's run one after the
+// other, TENSA_PAIRS times (default 5; 0 skips it), each pair in the same
+// phase of the host (tensa first in odd pairs, PyTorch first in even ones),
+// and each pair's ratio is printed with their median.
+const pairs = Number(Deno.env.get("TENSA_PAIRS") ?? "5");
+const paired = "train small";
+if (python && pairs > 0 && tensaByGroup.has(paired)) {
+  const trainBench = new URL("./train_bench.ts", import.meta.url).pathname;
+  const ratios: number[] = [];
+  console.log(`\n${paired}, tensa and PyTorch alternated ${pairs} times:`);
+  for (let i = 0; i < pairs; i++) {
+    // Who goes first alternates too, so that a steady drift favours neither.
+    const runOurs = () =>
+      run(undefined, "/^tensa small CNN train step/", [trainBench]);
+    const runTheirs = () => runTorch(python, [paired]);
+    let benches: Bench[], torchRun: TorchRun;
+    if (i % 2 === 0) {
+      benches = await runOurs();
+      torchRun = await runTheirs();
+    } else {
+      torchRun = await runTheirs();
+      benches = await runOurs();
+    }
+    const bench = benches.find((b) => b.group === paired && !b.baseline);
+    const ours = bench?.results[0]?.ok;
+    const images = bench && work(bench.name, "images");
+    const theirs = torchRun.results.find((t) => t.workload === paired);
+    if (!ours || !images || !theirs?.images) {
+      throw new Error(`Expected a ${paired} result from both in pair ${i + 1}`);
+    }
+    const a = images / (ours.avg / 1e9);
+    const b = theirs.images / (theirs.avg / 1e9);
+    ratios.push(a / b);
+    console.log(
+      `  pair ${i + 1}: tensa ${Math.round(a)} img/s, PyTorch ${
+        Math.round(b)
+      } img/s, ${(a / b).toFixed(2)}x`,
+    );
+  }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  console.log(
+    `  median ${median.toFixed(2)}x, range ${sorted[0]!.toFixed(2)}-${
+      sorted.at(-1)!.toFixed(2)
+    }x`,
+  );
 }
