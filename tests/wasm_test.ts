@@ -26,6 +26,7 @@ import {
   conv2dBackpropFilter,
   conv2dBackpropFilterScattered,
   conv2dBackpropInput,
+  conv2dBackpropInputScattered,
   conv2dForward,
   type Conv2dGeometry,
   conv2dMaxPool,
@@ -579,7 +580,7 @@ function over(
 
 Deno.test({
   name:
-    "the filter gradient of a scattered max-pool cotangent gives the bits of the scattered array's, on any number of threads",
+    "both gradients of a scattered max-pool cotangent give the bits of the scattered array's, on any number of threads",
   ignore: !simd,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -594,6 +595,8 @@ Deno.test({
       [conv(64, 12, 12, 8, 5, 16, 1, 0), (g) => over(g, 2, 2, 0)],
       [conv(10, 11, 9, 3, 3, 12, 1, 1), (g) => over(g, 3, 2, 1)],
       [conv(3, 9, 9, 4, 3, 8, 2, 1), (g) => over(g, 2, 1, 0)],
+      // The input gradient too: 16 channels, an overlapping pool, stride 2.
+      [conv(5, 13, 11, 16, 3, 8, 2, 0), (g) => over(g, 2, 1, 0)],
     ];
     let seed = 950;
     const before = setKernels("wasm");
@@ -610,12 +613,25 @@ Deno.test({
           scatterAddByIndex(dy, argmax, z.length),
           g,
         );
+        // The input gradient's kernel takes unpadded convolutions whose
+        // input channels are a multiple of 8.
+        const f = randArray(g.kh * g.kw * g.c * g.o, seed++);
+        const input = g.c % 8 === 0 && g.padTop === 0;
+        const wantInput = input
+          ? conv2dBackpropInput(scatterAddByIndex(dy, argmax, z.length), f, g)
+          : null;
         for (const threads of [1, 2, 3]) {
           setThreads(threads);
+          // The filter gradient's kernel takes at most 8 input channels.
           const got = conv2dBackpropFilterScattered(x, dy, argmax, g);
-          assert(got !== null, `scattered ${JSON.stringify(g)}`);
           const at = `${threads} threads, ${JSON.stringify(g)}`;
-          assertEquals(bitsOf(got), bitsOf(want), at);
+          assertEquals(got === null, g.c > 8, at);
+          if (got !== null) assertEquals(bitsOf(got), bitsOf(want), at);
+          const gotInput = conv2dBackpropInputScattered(dy, argmax, f, g);
+          assertEquals(gotInput === null, wantInput === null, `input, ${at}`);
+          if (gotInput !== null && wantInput !== null) {
+            assertEquals(bitsOf(gotInput), bitsOf(wantInput), `input, ${at}`);
+          }
         }
       }
       // 16 input channels: the filter gradient runs im2col instead.

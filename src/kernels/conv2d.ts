@@ -63,6 +63,7 @@ import {
   JOB_WASM_FILTER,
   JOB_WASM_FORWARD,
   JOB_WASM_INPUT,
+  JOB_WASM_INPUT_SCATTERED,
   parallelRun,
 } from "./threads.ts";
 
@@ -955,6 +956,75 @@ export function wasmInputRange(
 }
 
 /**
+ * The input gradient of images `[b0, b1)` as {@linkcode wasmInputRange}
+ * computes it, for an output gradient that is a max pool's cotangent
+ * scattered back: each image's output gradient is made in this thread's
+ * scratch from the pooled values and their positions (`src`: the pooled
+ * values, then their flat positions as int32, -1 for none; `ints` after
+ * the geometry's: the pooled length), then used there.
+ *
+ * @internal
+ * @param src The pooled values and their positions.
+ * @param bp The filter transposed, `[o, kh * kw * c]`, packed.
+ * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
+ * @param ints The geometry's words (no padding), then the pooled length.
+ * @param b0 First image.
+ * @param b1 End of the images.
+ * @returns Nothing; `dx` is written in place.
+ */
+export function wasmInputScatteredRange(
+  src: Float32Array,
+  bp: Float32Array,
+  dx: Float32Array,
+  ints: ArrayLike<number>,
+  b0: number,
+  b1: number,
+): void {
+  const g = geometryFromInts(ints);
+  const pooled = ints[GEOMETRY_INTS]!, each = pooled / g.n;
+  const per = g.outH * g.outW * g.o, image = g.h * g.w * g.c;
+  const at = new Int32Array(src.buffer, src.byteOffset + 4 * pooled, pooled);
+  const mark = arenaMark();
+  const dy = arenaTake(SCATTER_IMAGES * per);
+  if (dy === null) {
+    throw new RangeError(
+      `Expected ${
+        SCATTER_IMAGES * per
+      } floats of scratch for the output gradient of ${SCATTER_IMAGES} images but the arena had less`,
+    );
+  }
+  try {
+    // A few images at a time: made, then one kernel call.
+    for (let c0 = b0; c0 < b1; c0 += SCATTER_IMAGES) {
+      const c1 = Math.min(b1, c0 + SCATTER_IMAGES);
+      // An image's windows hold positions of that image only; values at
+      // the same position add up in order, as the scatter's loop adds them.
+      const start = c0 * per, len = (c1 - c0) * per;
+      dy.fill(0, 0, len);
+      for (let i = c0 * each; i < c1 * each; i++) {
+        const j = at[i]! - start;
+        if (j >= 0) dy[j]! += src[i]!;
+      }
+      columnFree(
+        "convInput",
+        [g.o],
+        dy,
+        bp,
+        g,
+        dx.subarray(c0 * image, c1 * image),
+        0,
+        c1 - c0,
+      );
+    }
+  } finally {
+    arenaRelease(mark);
+  }
+}
+
+/** Images whose scattered output gradient the input gradient makes at once. */
+const SCATTER_IMAGES = 8;
+
+/**
  * Calls a column-free WebAssembly convolution kernel on range `[s, e)`,
  * with the geometry words (and `extra` after them) and an edge tile taken
  * from this thread's arena.
@@ -1355,6 +1425,60 @@ export function conv2dBackpropInput(
 }
 
 /**
+ * The input gradient of {@linkcode conv2dBackpropInput} for an output
+ * gradient that is a max pool's cotangent scattered back to its argmax
+ * positions (`dy` pooled, `argmax` flat positions in `[n, outH, outW, o]`,
+ * -1 for none), without making the scattered array: each image's share is
+ * made in the scratch of the thread that computes it. The same bits as
+ * `conv2dBackpropInput(scatterAddByIndex(dy, argmax, size), filter, g)`;
+ * `null` when that runs another kernel (the caller then makes the array).
+ *
+ * @internal
+ * @param dy The pooled cotangent.
+ * @param argmax Its flat positions in the output gradient.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The geometry.
+ * @returns The input gradient `[n, h, w, c]`, or `null`.
+ */
+export function conv2dBackpropInputScattered(
+  dy: Float32Array,
+  argmax: Int32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+): Float32Array | null {
+  if (!wasmInput(g) || dy.length !== argmax.length || dy.length % g.n !== 0) {
+    return null;
+  }
+  const ints = [...geometryInts(g), dy.length];
+  const shared = parallelRun(
+    JOB_WASM_INPUT_SCATTERED,
+    ints,
+    pooledInput(dy, argmax),
+    packedInput(filter, g.o, g.kh * g.kw * g.c, true),
+    g.n * g.h * g.w * g.c,
+    g.n,
+    1,
+    flops(g),
+    (a, b, out, s, e) => wasmInputScatteredRange(a, b, out, ints, s, e),
+    "zeros",
+    convScratch(JOB_WASM_INPUT, g) + SCATTER_IMAGES * g.outH * g.outW * g.o,
+  );
+  return shared === null ? null : copyOut(shared);
+}
+
+/** The pooled values, then their positions as int32: one job input. */
+function pooledInput(dy: Float32Array, argmax: Int32Array): InputWriter {
+  return {
+    length: 2 * dy.length,
+    write(dst: Float32Array): void {
+      dst.set(dy);
+      new Int32Array(dst.buffer, dst.byteOffset + 4 * dy.length, dy.length)
+        .set(argmax);
+    },
+  };
+}
+
+/**
  * The gradient of {@linkcode conv2dForward} with respect to its filter, given
  * the input `x` and the output gradient `dy`: a fresh `[kh, kw, c, o]` array.
  *
@@ -1450,14 +1574,7 @@ function wasmFilterParts(
     count,
     dy.length,
   ];
-  const in2: Float32Array | InputWriter = argmax === null ? dy : {
-    length: 2 * dy.length,
-    write(dst: Float32Array): void {
-      dst.set(dy);
-      new Int32Array(dst.buffer, dst.byteOffset + 4 * dy.length, dy.length)
-        .set(argmax);
-    },
-  };
+  const in2 = argmax === null ? dy : pooledInput(dy, argmax);
   const shared = parallelRun(
     JOB_WASM_FILTER,
     ints,

@@ -83,6 +83,8 @@ export const JOB_FILTER_PARTS = 16;
 export const JOB_WASM_INPUT = 18;
 /** Job kind: images of the column-free convolution with its max pool. @internal */
 export const JOB_CONV_POOL = 19;
+/** Job kind: images of the input gradient of a scattered max-pool cotangent. @internal */
+export const JOB_WASM_INPUT_SCATTERED = 20;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 
@@ -427,7 +429,7 @@ export interface InputWriter {
  * @internal
  * @param kind The job kind the workers dispatch on.
  * @param ints The job's integer parameters.
- * @param in1 The first input.
+ * @param in1 The first input, or a writer of it.
  * @param in2 The second input, or a writer of it.
  * @param outLen The output length.
  * @param total The amount of work.
@@ -443,7 +445,7 @@ export interface InputWriter {
 export function parallelRun(
   kind: number,
   ints: readonly number[],
-  in1: Float32Array,
+  in1: Float32Array | InputWriter,
   in2: Float32Array | InputWriter,
   outLen: number,
   total: number,
@@ -468,7 +470,7 @@ export function parallelRun(
   let copy1 = true, copy2 = true;
   if (mode === "wasm") {
     const place = placeInputs([
-      in1,
+      in1 instanceof Float32Array ? in1 : in1.length,
       in2 instanceof Float32Array ? in2 : in2.length,
     ]);
     [off1, off2] = place.offs;
@@ -496,7 +498,10 @@ export function parallelRun(
   const a = new Float32Array(buf, off1 * 4, in1.length);
   const b = new Float32Array(buf, off2 * 4, in2.length);
   const out = new Float32Array(buf, offOut * 4, outLen);
-  if (copy1) a.set(in1);
+  if (copy1) {
+    if (in1 instanceof Float32Array) a.set(in1);
+    else in1.write(a);
+  }
   if (copy2) {
     if (in2 instanceof Float32Array) b.set(in2);
     else in2.write(b);

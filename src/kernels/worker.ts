@@ -20,6 +20,7 @@ import {
   convPoolRange,
   geometryFromInts,
   wasmFilterRange,
+  wasmInputScatteredRange,
 } from "./conv2d.ts";
 import { BATCHED_JOBS } from "./conv2d_batched.ts";
 import { ELEMENTWISE_JOBS } from "./wasm_jobs.ts";
@@ -43,6 +44,7 @@ import {
   JOB_GEMM,
   JOB_GEMM_WASM,
   JOB_WASM_FILTER,
+  JOB_WASM_INPUT_SCATTERED,
   MAX_INTS,
   takeChunks,
   WORKER_SPIN_POLLS,
@@ -97,6 +99,10 @@ function run(kind: number, start: number, end: number): void {
   }
   if (kind === JOB_WASM_FILTER) {
     wasmFilterRange(a, b, out, ints, start, end);
+    return;
+  }
+  if (kind === JOB_WASM_INPUT_SCATTERED) {
+    wasmInputScatteredRange(a, b, out, ints, start, end);
     return;
   }
   const simple = ELEMENTWISE_JOBS[kind];

@@ -25,6 +25,7 @@ import {
   conv2dBackpropFilter as bpfKernel,
   conv2dBackpropFilterScattered as bpfScattered,
   conv2dBackpropInput as bpiKernel,
+  conv2dBackpropInputScattered as bpiScattered,
   conv2dForward,
   type Conv2dGeometry,
   poolFusable,
@@ -136,7 +137,14 @@ const convPrim: Prim = {
 const bpiPrim: Prim = {
   name: "conv2dBackpropInput",
   impl([dy, w], g) {
-    const out = bpiKernel(floatsOf(dy), floatsOf(w), g);
+    // A max pool's cotangent scattered back, not made yet: the kernel makes
+    // each image's share where it works, or it is made here.
+    const r = recipeOf(dy);
+    const ws = floatsOf(w);
+    const out =
+      (r instanceof ScatterRecipe
+        ? bpiScattered(r.dy, r.argmax, ws, g)
+        : null) ?? bpiKernel(floatsOf(dy), ws, g);
     return fromData([g.n, g.h, g.w, g.c], "float32", out);
   },
   jvp: (primals, tangents, g) => productRule(bpiPrim, primals, tangents, g),
