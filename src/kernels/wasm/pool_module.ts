@@ -43,10 +43,38 @@ export function addMaxPool(mb: ModuleBuilder): void {
       const i = (): Local => f.local("i32");
       const b = i(), oy = i(), ox = i(), img = i(), y0 = i(), ya = i();
       const yb = i(), x0 = i(), xa = i(), xb = i(), ci = i(), first = i();
-      const y = i(), xx = i(), idx = i(), zero = i(), t = i();
+      const y = i(), xx = i(), idx = i(), zero = i(), t = i(), p = i();
+      const c4 = i(), wc4 = i(), wcc4 = i();
       const best = f.local("v128"), at = f.local("v128");
       const cand = f.local("v128"), mask = f.local("v128");
+      const base = f.local("v128"), dC = f.local("v128");
+      const dW = f.local("v128"), dWC = f.local("v128");
       f.i32(0).set(zero);
+      // A 2 x 2 window's later positions: byte offsets and index steps.
+      f.get(g.c).i32(2).shl().set(c4);
+      f.get(g.w).get(c4).mul().tee(wc4).get(c4).add().set(wcc4);
+      f.get(g.c).isplat().set(dC);
+      f.get(g.w).get(g.c).mul().isplat().set(dW);
+      f.get(g.w).get(g.c).mul().get(g.c).add().isplat().set(dWC);
+      /** The first position of the window, channels ci on (index t). */
+      const start = (): void => {
+        f.get(first).get(ci).add().tee(t).i32(2).shl().get(x!).add().tee(p)
+          .loadV().set(best);
+        f.get(t).isplat().iconst4(0, 1, 2, 3).iadd4().tee(base).set(at);
+      };
+      /** A candidate at byte `p` whose indices are `idxs`: kept if larger. */
+      const consider = (idxs: () => void): void => {
+        f.get(cand).get(best).vgt().set(mask);
+        f.get(cand).get(best).get(mask).bitselect().set(best);
+        idxs();
+        f.get(at).get(mask).bitselect().set(at);
+      };
+      const store = (): void => {
+        f.get(out!).get(best).storeV();
+        f.get(argmax!).get(at).storeV();
+        f.get(out!).i32(16).add().set(out!);
+        f.get(argmax!).i32(16).add().set(argmax!);
+      };
       // Images [b0, b1): the outputs of image b0 first.
       f.get(b0!).get(g.outH).mul().get(g.outW).mul().get(g.c).mul().i32(2)
         .shl().set(t);
@@ -67,26 +95,36 @@ export function addMaxPool(mb: ModuleBuilder): void {
             f.get(ya).get(yb).lt().get(xa).get(xb).lt().and().if(() => {
               f.get(ya).get(g.w).mul().get(xa).add().get(g.c).mul().get(img)
                 .add().set(first);
-              f.for(ci, () => f.i32(0), g.c, 4, () => {
-                f.get(first).get(ci).add().tee(t).i32(2).shl().get(x!).add()
-                  .loadV().set(best);
-                f.get(t).isplat().iconst4(0, 1, 2, 3).iadd4().set(at);
-                f.for(y, () => f.get(ya), yb, 1, () => {
-                  f.for(xx, () => f.get(xa), xb, 1, () => {
-                    f.get(y).get(g.w).mul().get(xx).add().get(g.c).mul()
-                      .get(img).add().get(ci).add().set(idx);
-                    f.get(idx).i32(2).shl().get(x!).add().loadV().set(cand);
-                    f.get(cand).get(best).vgt().set(mask);
-                    f.get(cand).get(best).get(mask).bitselect().set(best);
-                    f.get(idx).isplat().iconst4(0, 1, 2, 3).iadd4().get(at)
-                      .get(mask).bitselect().set(at);
+              f.get(yb).get(ya).sub().i32(2).eq().get(xb).get(xa).sub().i32(2)
+                .eq().and().if(() => {
+                  // A 2 x 2 window (the common pool, or a clipped one): its
+                  // other three positions in the loops' order, unrolled.
+                  f.for(ci, () => f.i32(0), g.c, 4, () => {
+                    start();
+                    for (const [off, d] of [[c4, dC], [wc4, dW], [wcc4, dWC]]) {
+                      f.get(p).get(off!).add().loadV().set(cand);
+                      consider(() => f.get(base).get(d!).iadd4());
+                    }
+                    store();
+                  });
+                }, () => {
+                  // Any window: every position, rows then columns.
+                  f.for(ci, () => f.i32(0), g.c, 4, () => {
+                    start();
+                    f.for(y, () => f.get(ya), yb, 1, () => {
+                      f.for(xx, () => f.get(xa), xb, 1, () => {
+                        f.get(y).get(g.w).mul().get(xx).add().get(g.c).mul()
+                          .get(img).add().get(ci).add().set(idx);
+                        f.get(idx).i32(2).shl().get(x!).add().loadV()
+                          .set(cand);
+                        consider(() =>
+                          f.get(idx).isplat().iconst4(0, 1, 2, 3).iadd4()
+                        );
+                      });
+                    });
+                    store();
                   });
                 });
-                f.get(out!).get(best).storeV();
-                f.get(argmax!).get(at).storeV();
-                f.get(out!).i32(16).add().set(out!);
-                f.get(argmax!).i32(16).add().set(argmax!);
-              });
             }, () => {
               f.for(ci, () => f.i32(0), g.c, 4, () => {
                 f.get(out!).vconst(0).storeV();
