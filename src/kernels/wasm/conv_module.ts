@@ -400,8 +400,14 @@ export function addConvFilter(mb: ModuleBuilder, microTS: FuncRef[]): void {
           f.block(() => {
             f.get(t).get(tEnd).ge().brIf(0);
             f.loop(() => {
+              // Tiles of 4 taps, or one of 5 for the last 5 (a 5-tap filter
+              // row of one channel in one call, not 4 + 1); 5 rows of
+              // every tile measured no faster for longer rows.
               f.get(tEnd).get(t).sub().set(rows);
-              f.get(rows).i32(MR).get(rows).i32(MR).lt().select().set(rows);
+              f.get(rows).i32(MR).eq().eqz().if(() => {
+                f.get(rows).i32(MR - 1).get(rows).i32(MR - 1).lt().select()
+                  .set(rows);
+              });
               f.for(jp, () => f.i32(0), o, 8, () => {
                 f.get(o).get(jp).sub().set(rest);
                 f.get(rest).get(eight).get(rest).get(eight).lt().select()
@@ -443,7 +449,7 @@ export function addConvFilter(mb: ModuleBuilder, microTS: FuncRef[]): void {
                   });
                 });
               });
-              f.get(t).i32(MR).add().tee(t).get(tEnd).lt().brIf(0);
+              f.get(t).get(rows).add().tee(t).get(tEnd).lt().brIf(0);
             });
           });
           f.get(lbEnd).i32(1).sub().set(lb);

@@ -26,13 +26,19 @@ import type { Body, FuncRef, Local, ModuleBuilder } from "./builder.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
+/**
+ * Rows of the transposed segmented tile (the column-free filter gradient):
+ * one more, so that a 5-tap filter row of one channel is one tile, not 4 + 1
+ * (10 sums in registers, 13 vectors live of x64's 16).
+ */
+export const MR_FILTER = 5;
 /** Depth of a k block. */
 export const KC = 256;
 /** Rows of A per block: they stay in cache while every panel of op(B) passes. */
 export const MC = 64;
 
-/** Floats of `work` the GEMM needs (an edge tile). @internal */
-export const workFloats: number = MR * 8;
+/** Floats of `work` the micro-kernels need (an edge tile). @internal */
+export const workFloats: number = Math.max(MR, MR_FILTER) * 8;
 
 /** Floats of a packed op(B) `[k, n]`. @internal */
 export function packedFloats(k: number, n: number): number {
@@ -180,8 +186,8 @@ function min(f: Body, x: Local, y: Local): Body {
 /**
  * Adds the GEMM (`packB`, `gemm`) to the module; `relaxed` uses
  * `f32x4.relaxed_madd`. Returns the micro-kernels for 1 to `MR` rows, for a
- * stored A, and segmented ones for a stored and a transposed A (see
- * `microKernel`), which the convolutions call.
+ * stored A, and segmented ones for a stored and (1 to `MR_FILTER` rows) a
+ * transposed A (see `microKernel`), which the convolutions call.
  *
  * @internal
  */
@@ -195,6 +201,9 @@ export function addGemm(
     micro.push(microKernel(mb, r, relaxed, false));
     microT.push(microKernel(mb, r, relaxed, true));
     microS.push(microKernel(mb, r, relaxed, false, true));
+    microTS.push(microKernel(mb, r, relaxed, true, true));
+  }
+  for (let r = MR + 1; r <= MR_FILTER; r++) {
     microTS.push(microKernel(mb, r, relaxed, true, true));
   }
   mb.func(
