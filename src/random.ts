@@ -33,6 +33,7 @@
  */
 
 import {
+  type AnyTensor,
   fromData,
   type Mutable,
   type Shape,
@@ -606,11 +607,50 @@ export function bernoulli<const S extends Shape>(
       `Expected p to be a probability in [0, 1] but found ${describe(p)}`,
     );
   }
-  const n = checkShape(shape);
+  return fromData<Mutable<S>, "float32">(
+    [...shape],
+    "float32",
+    bernoulliData(words, p, checkShape(shape), 1),
+  );
+}
+
+/**
+ * The values of `bernoulli(key, p, shape)` times `value` (a float32):
+ * `value` where it has a one, else 0.
+ */
+function bernoulliData(
+  words: readonly [number, number],
+  p: number,
+  n: number,
+  value: number,
+): Float32Array {
   const bits = streamWords(words, n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = bits[i]! * TWO_M32 < p ? 1 : 0;
-  return fromData<Mutable<S>, "float32">([...shape], "float32", out);
+  for (let i = 0; i < n; i++) out[i] = bits[i]! * TWO_M32 < p ? value : 0;
+  return out;
+}
+
+/**
+ * Internal: `bernoulli(key, p, shape)` times `value` in one pass (a
+ * dropout mask scaled by the inverse of the keep rate); `value` is rounded
+ * to float32. Not exported from mod.ts.
+ *
+ * @internal
+ */
+export function scaledBernoulli(
+  key: Key,
+  p: number,
+  shape: Shape,
+  value: number,
+): AnyTensor {
+  const words = checkKey(key);
+  if (!(p >= 0 && p <= 1)) {
+    throw new RangeError(
+      `Expected p to be a probability in [0, 1] but found ${describe(p)}`,
+    );
+  }
+  const n = checkShape(shape);
+  return fromData([...shape], "float32", bernoulliData(words, p, n, value));
 }
 
 /** Options of {@linkcode randint}: the bounds are required. */

@@ -16,8 +16,10 @@ import {
   add,
   type AnyTensor,
   avgPool2d,
+  bernoulli,
   conv2d,
   crossEntropy,
+  div,
   dropout,
   globalAvgPool2d,
   grad,
@@ -30,6 +32,7 @@ import {
   sum,
   type Tensor,
   tensor,
+  uniform,
   vjp,
   zeros,
 } from "../mod.ts";
@@ -375,6 +378,17 @@ Deno.test("dropout drops at the stated rate and scales the rest", () => {
   )(x).toFlat();
   const mask = dropout(x, { rate: 0.5, key: key(1) }).toFlat();
   assertEquals(g, mask);
+  // Exactly x * (keep / (1 - rate)) with the division in float32, as the
+  // ops would compute it from a bernoulli mask.
+  const u = uniform(key(7), [3000]);
+  for (const rate of [0.1, 0.25, 0.3, 0.7, 0.123]) {
+    const keep = bernoulli(key(8), 1 - rate, [3000]);
+    assertEquals(
+      dropout(u, { rate, key: key(8) }).toFlat(),
+      mul(u, div(keep, 1 - rate)).toFlat(),
+      `rate ${rate}`,
+    );
+  }
 });
 
 Deno.test("a max pool of a convolution runs fused: the convolution's output is never made, the values and gradients are the unfused ones", () => {

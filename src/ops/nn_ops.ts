@@ -13,7 +13,7 @@ import {
   type Shape,
   type Tensor,
 } from "../tensor.ts";
-import { bernoulli, type Key } from "../random.ts";
+import { type Key, scaledBernoulli } from "../random.ts";
 import * as lax from "./elementary.ts";
 import {
   type Arg,
@@ -194,6 +194,8 @@ export function dropoutAny(x: AnyTensor, options: DropoutOptions): AnyTensor {
     throw new RangeError(`Expected rate to be in [0, 1) but found ${rate}`);
   }
   if (rate === 0) return x;
-  const keep = bernoulli(options.key, 1 - rate, x.shape);
-  return lax.mul(x, lax.div(keep, 1 - rate));
+  // The kept elements scaled by 1 / (1 - rate), the division as a float32
+  // tensor op rounds it: one pass makes the mask.
+  const scale = Math.fround(1 / Math.fround(1 - rate));
+  return lax.mul(x, scaledBernoulli(options.key, 1 - rate, x.shape, scale));
 }
