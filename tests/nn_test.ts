@@ -599,3 +599,21 @@ Deno.test("globalAvgPool2d layer: a non-image input is refused with the shape ru
   );
   assertEquals(gap.apply(p, zeros([2, 5, 5, 3])).shape, [2, 3]);
 });
+
+Deno.test("a conv2d's gradients: the filter's first, so that the input gradient is the last kernel output and the relu mask after it reads it in place", () => {
+  const net = nn.sequential(
+    nn.conv2d({ filters: 8, kernel: 3, activation: "relu" }),
+    nn.conv2d({ filters: 4, kernel: 3 }),
+  );
+  const p = net.init(key(0), [6, 6, 2]);
+  const x = uniform(key(1), [2, 6, 6, 2]);
+  const prims = primitivesOf(
+    (q: typeof p, xx: typeof x) =>
+      grad((r: typeof p) => sum(square(net.apply(r, xx))))(q),
+    [p, x],
+  );
+  const filter = prims.indexOf("conv2dBackpropFilter");
+  const input = prims.indexOf("conv2dBackpropInput");
+  assert(filter >= 0 && input > filter, prims.join(" "));
+  assertEquals(prims[input + 1], "reluMask", prims.join(" "));
+});

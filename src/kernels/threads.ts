@@ -513,9 +513,7 @@ export function parallelRun(
   }
   if (init === "zeros") out.fill(0);
   else if (init !== "written") out.set(init);
-  if (mode === "wasm") {
-    countCopy(typeof init === "string" ? 0 : outLen, outLen);
-  }
+  if (mode === "wasm" && typeof init !== "string") countCopy(outLen, 0);
   if (p === null) {
     // Small job, one thread or no pool: this thread runs all of it in place.
     setArena(offScratch, scratchLen);

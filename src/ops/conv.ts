@@ -112,10 +112,11 @@ const convPrim: Prim = {
   },
   jvp: (primals, tangents, g) => productRule(convPrim, primals, tangents, g),
   vjp(ct, [x, w], g, _o, needs) {
-    return [
-      needs[0] ? bind(bpiPrim, [ct, w], g) : null,
-      needs[1] ? bind(bpfPrim, [x, ct], g) : null,
-    ];
+    // The filter gradient first: the input gradient's output is then the
+    // last kernel output, which the next kernel of the backward pass (the
+    // previous layer's, e.g. relu's mask) reads in place, uncopied.
+    const dw = needs[1] ? bind(bpfPrim, [x, ct], g) : null;
+    return [needs[0] ? bind(bpiPrim, [ct, w], g) : null, dw];
   },
   batch([x, w], [dx, dw], g, size) {
     if (dx !== null && dw !== null) {

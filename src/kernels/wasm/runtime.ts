@@ -497,7 +497,6 @@ export function stageRun(
     if (copy[i]) view.set(a, offs[i]!);
   });
   call(offs.map((o) => o * 4), end * 4);
-  countCopy(0, outLen);
   return copyOut(view.subarray(end, end + outLen));
 }
 
@@ -573,6 +572,7 @@ export function placeInputs(
 export function copyOut(view: Float32Array): Float32Array {
   const out = view.slice();
   if (onWasm(view)) {
+    countCopy(0, view.length);
     resident = {
       buffer: out.buffer,
       byteOffset: out.byteOffset,
