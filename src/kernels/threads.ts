@@ -369,7 +369,11 @@ function align(n: number): number {
 
 /**
  * Where chunk `i` of a job starts (`i = chunks` gives the end of the last):
- * the work `[0, total)` cut into `chunks` ranges of whole units of `grain`.
+ * the work `[0, total)` cut into `chunks` ranges of whole units of `grain`,
+ * of decreasing sizes (chunk `i` about `(chunks - i)` parts of
+ * `chunks (chunks + 1) / 2`): the first ones large, the last ones small,
+ * so that the thread that takes the last chunk keeps the others waiting
+ * only briefly.
  */
 function chunkStart(
   i: number,
@@ -378,7 +382,8 @@ function chunkStart(
   grain: number,
   total: number,
 ): number {
-  return Math.min(total, Math.round((units * i) / chunks) * grain);
+  const left = (chunks - i) / chunks;
+  return Math.min(total, Math.round(units * (1 - left * left)) * grain);
 }
 
 /**
