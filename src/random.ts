@@ -624,6 +624,20 @@ function bernoulliData(
   n: number,
   value: number,
 ): Float32Array {
+  // w * 2^-32 < p exactly when the integer w is below ceil(p * 2^32).
+  const threshold = Math.ceil(p * TWO_32);
+  const blocks = n / 2;
+  if (n % 8 === 0 && blocks >= 256 && threshold < TWO_32) {
+    // The stream and the mask in WebAssembly SIMD, the words turned into
+    // floats where they lie (the same values as the loop below).
+    const [k0, k1] = words;
+    const valueBits = new Int32Array(new Float32Array([value]).buffer)[0]!;
+    const r = stageRun([], n, (_, po) => {
+      wasm().threefry(k0, k1, 0, blocks, po);
+      wasm().bernoulliMask(po, n, threshold | 0, valueBits, po);
+    });
+    if (r !== null) return r;
+  }
   const bits = streamWords(words, n);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = bits[i]! * TWO_M32 < p ? value : 0;

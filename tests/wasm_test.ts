@@ -47,6 +47,7 @@ import {
   threefry2x32,
   uniform,
 } from "../src/random.ts";
+import { dropout } from "../mod.ts";
 
 setThreads(1);
 
@@ -339,6 +340,28 @@ Deno.test("the SIMD Threefry stream gives the scalar cipher's words", () => {
   const draw = both(() => bernoulli(k, p, [2000]).toFlat());
   assertEquals(draw.wasm[1200], words[0] / 2 ** 32 < p ? 1 : 0);
   assertEquals(draw.wasm[1201], words[1] / 2 ** 32 < p ? 1 : 0);
+  // The SIMD mask (word counts a multiple of 8 from 512 on), at
+  // probabilities whose threshold p * 2^32 is whole or not, the ends, and
+  // a dropout mask scaled by 1 / (1 - rate).
+  for (const q of [0, 1e-9, 0.25, 0.3, 0.5, 0.75, 1 - 1e-9, 1]) {
+    for (const n of [512, 4096, 16384]) {
+      const m = both(() => bernoulli(key(n + 1), q, [n]).toFlat());
+      assertEquals(m.wasm, m.js, `bernoulli ${q} ${n}`);
+    }
+  }
+  // A word right at the threshold: p = w * 2^-32 draws 0 for the word w,
+  // p = (w + 0.5) * 2^-32 draws 1.
+  const [w0] = threefry2x32(keyData(key(9)), [0, 0]);
+  for (const [q, want] of [[w0 / 2 ** 32, 0], [(w0 + 0.5) / 2 ** 32, 1]]) {
+    const m = both(() => bernoulli(key(9), q!, [4096]).toFlat());
+    assertEquals([m.wasm[0], m.js[0]], [want, want], `p = ${q}`);
+    assertEquals(m.wasm, m.js);
+  }
+  const x = uniform(key(3), [64, 256]);
+  for (const rate of [0.25, 0.5, 0.123]) {
+    const d = both(() => dropout(x, { rate, key: key(4) }).toFlat());
+    assertEquals(d.wasm, d.js, `dropout ${rate}`);
+  }
 });
 
 Deno.test({

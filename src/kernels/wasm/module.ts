@@ -15,7 +15,7 @@ import {
   addConvInput,
 } from "./conv_module.ts";
 import { addElementwise, addSumMid } from "./elementwise_module.ts";
-import { addThreefry } from "./random_module.ts";
+import { addBernoulliMask, addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
 import { addMaxPool } from "./pool_module.ts";
 
@@ -39,5 +39,6 @@ export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   addThreefry(mb);
   addAdam(mb);
   addMaxPool(mb);
+  addBernoulliMask(mb);
   return mb.bytes();
 }

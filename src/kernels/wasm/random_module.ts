@@ -2,7 +2,7 @@
  * The Threefry-2x32-20 block function in WebAssembly SIMD, four counters at
  * a time, added to the kernel module: the same words as `random.ts`'s
  * scalar cipher, for the long draw streams of dropout masks and
- * initialisers.
+ * initialisers; and the words turned into a Bernoulli mask.
  *
  * @internal
  * @module
@@ -58,6 +58,39 @@ export function addThreefry(mb: ModuleBuilder): void {
           f.get(out!).get(x0).get(x1).shuffle32([2, 6, 3, 7]).storeV(16);
           f.get(ctr).iconst4(4, 4, 4, 4).iadd4().set(ctr);
           f.get(out!).i32(32).add().tee(out!).get(end).lt().brIf(0);
+        });
+      });
+    },
+  );
+}
+
+/**
+ * Adds `bernoulliMask(src, n, threshold, valueBits, dst)`: for the `n`
+ * words at `src` (`n` a multiple of 4), the float32 whose bits are
+ * `valueBits` where the word is below `threshold` (both unsigned), else 0,
+ * to `dst` (byte addresses; `dst` may be `src`). Branch-free: the typed
+ * array loop mispredicts a quarter of its branches on a 0.75 mask.
+ *
+ * @internal
+ */
+export function addBernoulliMask(mb: ModuleBuilder): void {
+  mb.func(
+    "bernoulliMask",
+    ["i32", "i32", "i32", "i32", "i32"],
+    [],
+    (f, [src, n, threshold, valueBits, dst]) => {
+      const thr = f.local("v128"), value = f.local("v128");
+      const end = f.local("i32");
+      f.get(threshold!).isplat().set(thr);
+      f.get(valueBits!).isplat().set(value);
+      f.get(src!).get(n!).i32(2).shl().add().set(end);
+      f.block(() => {
+        f.get(src!).get(end).ltU().eqz().brIf(0);
+        f.loop(() => {
+          f.get(dst!).get(src!).loadV().get(thr).iltU4().get(value).vand()
+            .storeV();
+          f.get(dst!).i32(16).add().set(dst!);
+          f.get(src!).i32(16).add().tee(src!).get(end).ltU().brIf(0);
         });
       });
     },

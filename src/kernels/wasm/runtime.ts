@@ -123,6 +123,14 @@ export interface WasmExports {
     blocks: number,
     out: number,
   ): void;
+  /** `n` words to floats: `valueBits` below `threshold` (unsigned), else 0. */
+  bernoulliMask(
+    src: number,
+    n: number,
+    threshold: number,
+    valueBits: number,
+    dst: number,
+  ): void;
 }
 
 /** Which kernels run: `"wasm"` (WebAssembly SIMD) or `"js"` (typed arrays). @internal */
@@ -145,6 +153,7 @@ const ARITY: {
   adam: 9,
   maxPool: 6,
   threefry: 5,
+  bernoulliMask: 5,
 };
 
 /**
