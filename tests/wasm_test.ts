@@ -20,6 +20,8 @@ import {
   kernelMode,
   relaxedSimd,
   setKernels,
+  stageRun,
+  wasm,
 } from "../src/kernels/wasm/runtime.ts";
 import { gemm, gemmInto } from "../src/kernels/gemm.ts";
 import {
@@ -620,6 +622,9 @@ Deno.test({
       [conv(3, 9, 9, 4, 3, 8, 2, 1), (g) => over(g, 2, 1, 0)],
       // The input gradient too: 16 channels, an overlapping pool, stride 2.
       [conv(5, 13, 11, 16, 3, 8, 2, 0), (g) => over(g, 2, 1, 0)],
+      // Tiled by 2 x 2 windows: 8 channels (both gradients) and 16.
+      [conv(6, 10, 10, 8, 3, 8, 1, 0), (g) => over(g, 2, 2, 0)],
+      [conv(3, 9, 9, 8, 2, 16, 1, 0), (g) => over(g, 2, 2, 0)],
     ];
     let seed = 950;
     const before = setKernels("wasm");
@@ -630,6 +635,10 @@ Deno.test({
         const z = randArray(g.n * g.outH * g.outW * g.o, seed++);
         const { argmax } = maxPoolForward(z, pg);
         const dy = randArray(argmax.length, seed++);
+        // 2 x 2 windows tiling the output: written window by window.
+        const tiles = pg.kh === 2 && pg.kw === 2 && pg.strideH === 2 &&
+          pg.strideW === 2 && pg.padTop === 0 && pg.h === 2 * pg.outH &&
+          pg.w === 2 * pg.outW;
         setThreads(1);
         const want = conv2dBackpropFilter(
           x,
@@ -646,11 +655,17 @@ Deno.test({
         for (const threads of [1, 2, 3]) {
           setThreads(threads);
           // The filter gradient's kernel takes at most 8 input channels.
-          const got = conv2dBackpropFilterScattered(x, dy, argmax, g);
+          const got = conv2dBackpropFilterScattered(x, dy, argmax, g, tiles);
           const at = `${threads} threads, ${JSON.stringify(g)}`;
           assertEquals(got === null, g.c > 8, at);
           if (got !== null) assertEquals(bitsOf(got), bitsOf(want), at);
-          const gotInput = conv2dBackpropInputScattered(dy, argmax, f, g);
+          const gotInput = conv2dBackpropInputScattered(
+            dy,
+            argmax,
+            f,
+            g,
+            tiles,
+          );
           assertEquals(gotInput === null, wantInput === null, `input, ${at}`);
           if (gotInput !== null && wantInput !== null) {
             assertEquals(bitsOf(gotInput), bitsOf(wantInput), `input, ${at}`);
@@ -675,6 +690,34 @@ Deno.test({
       );
     } finally {
       setThreads(1);
+      setKernels(before);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the 2 x 2 unpooling kernel gives the scatter's bits, -0 made 0 as the scatter adds it",
+  ignore: !simd,
+  fn() {
+    const before = setKernels("wasm");
+    try {
+      for (const [n, h, c] of [[3, 8, 8], [2, 12, 16], [1, 4, 4]]) {
+        const pg = pool(n!, h!, h!, c!, 2, 2, 0);
+        const z = randArray(n! * h! * h! * c!, h! + c!);
+        const { argmax } = maxPoolForward(z, pg);
+        const dy = randArray(argmax.length, c!);
+        dy[0] = -0;
+        dy[3] = -0;
+        const want = scatterAddByIndex(dy, argmax, z.length);
+        const at = new Float32Array(Int32Array.from(argmax).buffer);
+        const got = stageRun([dy, at], z.length, ([pd, pa], po) => {
+          wasm().unpool2x2(pd!, pa!, po, n!, h! / 2, h! / 2, c!, 0);
+        });
+        assert(got !== null);
+        assertEquals(bitsOf(got), bitsOf(want), `${n} ${h} ${c}`);
+      }
+    } finally {
       setKernels(before);
     }
   },

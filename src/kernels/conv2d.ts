@@ -831,7 +831,8 @@ const FILTER_DENSE = 0, FILTER_SCATTERED = 1;
  * @param parts `[parts, kh * kw * c * o]`, zero on entry in parts
  * `[p0, p1)`.
  * @param ints The geometry's words (undilated along the width), then the
- * input's kind, the number of parts and the pooled length.
+ * input's kind, the number of parts, the pooled length and whether the
+ * pool's 2 x 2 windows tile the output gradient.
  * @param p0 First part.
  * @param p1 End of the parts.
  * @returns Nothing; `parts` is written in place.
@@ -847,6 +848,7 @@ export function wasmFilterRange(
   const g = geometryFromInts(ints);
   const scattered = ints[GEOMETRY_INTS] === FILTER_SCATTERED;
   const count = ints[GEOMETRY_INTS + 1]!, pooled = ints[GEOMETRY_INTS + 2]!;
+  const tiles = ints[GEOMETRY_INTS + 3] === 1;
   const per = g.outH * g.outW, o = g.o, rowLen = g.kh * g.kw * g.c;
   const image = g.h * g.w * g.c;
   for (let p = p0; p < p1; p++) {
@@ -861,7 +863,22 @@ export function wasmFilterRange(
       if (bp !== null) {
         // An image's windows hold positions of that image only.
         const each = pooled / g.n;
-        scatterPacked(in2, pooled, b0 * each, b1 * each, bp, b0 * per, o);
+        if (tiles && o === 8) {
+          // 2 x 2 windows tiling the image, one panel (the row-major
+          // layout): written window by window in WebAssembly.
+          wasm().unpool2x2(
+            in2.byteOffset + 4 * b0 * each,
+            in2.byteOffset + 4 * (pooled + b0 * each),
+            bp.byteOffset,
+            b1 - b0,
+            g.outH / 2,
+            g.outW / 2,
+            o,
+            b0 * per * o,
+          );
+        } else {
+          scatterPacked(in2, pooled, b0 * each, b1 * each, bp, b0 * per, o);
+        }
       }
     } else if (o === 8) {
       bp = in2.subarray(b0 * per * 8, b1 * per * 8);
@@ -975,7 +992,8 @@ export function wasmInputRange(
  * @param src The pooled values and their positions.
  * @param bp The filter transposed, `[o, kh * kw * c]`, packed.
  * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
- * @param ints The geometry's words (no padding), then the pooled length.
+ * @param ints The geometry's words (no padding), then the pooled length and
+ * whether the pool's 2 x 2 windows tile the output gradient.
  * @param b0 First image.
  * @param b1 End of the images.
  * @returns Nothing; `dx` is written in place.
@@ -990,6 +1008,7 @@ export function wasmInputScatteredRange(
 ): void {
   const g = geometryFromInts(ints);
   const pooled = ints[GEOMETRY_INTS]!, each = pooled / g.n;
+  const tiles = ints[GEOMETRY_INTS + 1] === 1 && g.o % 4 === 0;
   const per = g.outH * g.outW * g.o, image = g.h * g.w * g.c;
   const at = new Int32Array(src.buffer, src.byteOffset + 4 * pooled, pooled);
   const mark = arenaMark();
@@ -1008,10 +1027,24 @@ export function wasmInputScatteredRange(
       // An image's windows hold positions of that image only; values at
       // the same position add up in order, as the scatter's loop adds them.
       const start = c0 * per, len = (c1 - c0) * per;
-      dy.fill(0, 0, len);
-      for (let i = c0 * each; i < c1 * each; i++) {
-        const j = at[i]! - start;
-        if (j >= 0) dy[j]! += src[i]!;
+      if (tiles) {
+        // 2 x 2 windows tiling the image: window by window in WebAssembly.
+        wasm().unpool2x2(
+          src.byteOffset + 4 * c0 * each,
+          at.byteOffset + 4 * c0 * each,
+          dy.byteOffset,
+          c1 - c0,
+          g.outH / 2,
+          g.outW / 2,
+          g.o,
+          start,
+        );
+      } else {
+        dy.fill(0, 0, len);
+        for (let i = c0 * each; i < c1 * each; i++) {
+          const j = at[i]! - start;
+          if (j >= 0) dy[j]! += src[i]!;
+        }
       }
       columnFree(
         "convInput",
@@ -1446,6 +1479,9 @@ export function conv2dBackpropInput(
  * @param argmax Its flat positions in the output gradient.
  * @param filter Filter `[kh, kw, c, o]`.
  * @param g The geometry.
+ * @param tiles Whether the pool is 2 x 2 of stride 2 without padding and its
+ * windows cover the output gradient exactly (each part is then written
+ * window by window, no clearing first).
  * @returns The input gradient `[n, h, w, c]`, or `null`.
  */
 export function conv2dBackpropInputScattered(
@@ -1453,11 +1489,12 @@ export function conv2dBackpropInputScattered(
   argmax: Int32Array,
   filter: Float32Array,
   g: Conv2dGeometry,
+  tiles = false,
 ): Float32Array | null {
   if (!wasmInput(g) || dy.length !== argmax.length || dy.length % g.n !== 0) {
     return null;
   }
-  const ints = [...geometryInts(g), dy.length];
+  const ints = [...geometryInts(g), dy.length, tiles ? 1 : 0];
   const shared = parallelRun(
     JOB_WASM_INPUT_SCATTERED,
     ints,
@@ -1552,6 +1589,9 @@ export function conv2dBackpropFilter(
  * @param dy The pooled cotangent.
  * @param argmax Its flat positions in the output gradient.
  * @param g The geometry.
+ * @param tiles Whether the pool is 2 x 2 of stride 2 without padding and its
+ * windows cover the output gradient exactly (each part is then written
+ * window by window, no clearing first).
  * @returns The filter gradient `[kh, kw, c, o]`, or `null`.
  */
 export function conv2dBackpropFilterScattered(
@@ -1559,9 +1599,10 @@ export function conv2dBackpropFilterScattered(
   dy: Float32Array,
   argmax: Int32Array,
   g: Conv2dGeometry,
+  tiles = false,
 ): Float32Array | null {
   if (!wasmFilter(g) || dy.length !== argmax.length) return null;
-  return wasmFilterParts(x, dy, argmax, g);
+  return wasmFilterParts(x, dy, argmax, g, tiles);
 }
 
 /**
@@ -1573,6 +1614,7 @@ function wasmFilterParts(
   dy: Float32Array,
   argmax: Int32Array | null,
   g: Conv2dGeometry,
+  tiles = false,
 ): Float32Array {
   const { xp, gp } = padded(x, g);
   const count = filterParts(g), size = g.kh * g.kw * g.c * g.o;
@@ -1581,6 +1623,7 @@ function wasmFilterParts(
     argmax === null ? FILTER_DENSE : FILTER_SCATTERED,
     count,
     dy.length,
+    tiles ? 1 : 0,
   ];
   const in2 = argmax === null ? dy : pooledInput(dy, argmax);
   const shared = parallelRun(

@@ -144,7 +144,7 @@ const bpiPrim: Prim = {
     const ws = floatsOf(w);
     const out =
       (r instanceof ScatterRecipe
-        ? bpiScattered(r.dy, r.argmax, ws, g)
+        ? bpiScattered(r.dy, r.argmax, ws, g, r.tiles())
         : null) ?? bpiKernel(floatsOf(dy), ws, g);
     return fromData([g.n, g.h, g.w, g.c], "float32", out);
   },
@@ -182,7 +182,7 @@ const bpfPrim: Prim = {
     const xs = floatsOf(x);
     const out =
       (r instanceof ScatterRecipe
-        ? bpfScattered(xs, r.dy, r.argmax, g)
+        ? bpfScattered(xs, r.dy, r.argmax, g, r.tiles())
         : null) ?? bpfKernel(xs, floatsOf(dy), g);
     return fromData([g.kh, g.kw, g.c, g.o], "float32", out);
   },

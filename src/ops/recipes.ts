@@ -47,4 +47,17 @@ export class ScatterRecipe {
     readonly argmax: Int32Array,
     readonly g: Pool2dGeometry,
   ) {}
+
+  /**
+   * Whether the pool is 2 x 2 of stride 2 without padding and its windows
+   * cover the image exactly: every position is then in one window.
+   *
+   * @returns Whether the windows tile the image.
+   */
+  tiles(): boolean {
+    const g = this.g;
+    return g.kh === 2 && g.kw === 2 && g.strideH === 2 && g.strideW === 2 &&
+      g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 &&
+      g.padRight === 0 && g.h === 2 * g.outH && g.w === 2 * g.outW;
+  }
 }

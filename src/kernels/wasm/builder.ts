@@ -273,6 +273,10 @@ export class Body {
   isplat(): this {
     return this.#simd(0x11);
   }
+  /** `i32x4.eq` (all ones where the lanes are equal). */
+  ieq4(): this {
+    return this.#simd(0x37);
+  }
   /** `i32x4.lt_u` (all ones where a < b as unsigned). */
   iltU4(): this {
     return this.#simd(0x3a);

@@ -17,7 +17,7 @@ import {
 import { addElementwise, addSumMid } from "./elementwise_module.ts";
 import { addBernoulliMask, addThreefry } from "./random_module.ts";
 import { addAdam } from "./optim_module.ts";
-import { addMaxPool } from "./pool_module.ts";
+import { addMaxPool, addUnpool } from "./pool_module.ts";
 
 /**
  * The kernel module's bytes; `relaxed` uses `f32x4.relaxed_madd` (relaxed
@@ -40,5 +40,6 @@ export function kernelModuleBytes(relaxed: boolean): Uint8Array<ArrayBuffer> {
   addAdam(mb);
   addMaxPool(mb);
   addBernoulliMask(mb);
+  addUnpool(mb);
   return mb.bytes();
 }

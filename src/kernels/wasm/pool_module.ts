@@ -139,3 +139,68 @@ export function addMaxPool(mb: ModuleBuilder): void {
     },
   );
 }
+
+/**
+ * Adds `unpool2x2(dy, at, dst, images, ph, pw, o, first)`: the max pool's
+ * cotangent scattered back, for a 2 x 2 pool of stride 2 without padding
+ * whose windows cover the image exactly (`2 ph` x `2 pw` pixels of `o`
+ * channels, `o` a multiple of 4): each window's four positions get the
+ * pooled value where the argmax points and 0 elsewhere, written once, no
+ * clearing first. `dy` and `at` (the pooled values and their flat
+ * positions, int32) and `dst` are byte addresses of the first of `images`
+ * images; `first` is the flat position of `dst`'s first value. The value
+ * is `0 + dy`, as the scatter's loop adds it into zeros (-0 becomes 0).
+ *
+ * @internal
+ */
+export function addUnpool(mb: ModuleBuilder): void {
+  mb.func(
+    "unpool2x2",
+    Array<"i32">(8).fill("i32"),
+    [],
+    (f, [dy, at, dst, images, ph, pw, o, first]) => {
+      const i = (): Local => f.local("i32");
+      const b = i(), py = i(), px = i(), ci = i(), o4 = i(), row4 = i();
+      const p = i(), idx = i(), rowIdx = i(), pixels = i();
+      const value = f.local("v128"), where = f.local("v128");
+      const base = f.local("v128"), dC = f.local("v128");
+      const dW = f.local("v128"), dWC = f.local("v128");
+      f.get(o!).i32(2).shl().set(o4);
+      // A pixel row of the image: 2 pw pixels; its bytes and positions.
+      f.get(pw!).i32(1).shl().get(o!).mul().set(rowIdx);
+      f.get(rowIdx).i32(2).shl().set(row4);
+      f.get(o!).isplat().set(dC);
+      f.get(rowIdx).isplat().set(dW);
+      f.get(rowIdx).get(o!).add().isplat().set(dWC);
+      f.get(ph!).get(pw!).mul().i32(2).shl().set(pixels);
+      f.for(b, () => f.i32(0), images!, 1, () => {
+        f.for(py, () => f.i32(0), ph!, 1, () => {
+          f.for(px, () => f.i32(0), pw!, 1, () => {
+            // Position of the window's first value (channel 0).
+            f.get(b).get(pixels).mul().get(py).i32(1).shl().get(pw!).i32(1)
+              .shl().mul().add().get(px).i32(1).shl().add().get(o!).mul()
+              .set(idx);
+            f.for(ci, () => f.i32(0), o!, 4, () => {
+              f.get(dy!).loadV().vconst(0).vadd().set(value);
+              f.get(at!).loadV().set(where);
+              f.get(idx).get(ci).add().tee(p).get(first!).add().isplat()
+                .iconst4(0, 1, 2, 3).iadd4().set(base);
+              f.get(p).i32(2).shl().get(dst!).add().set(p);
+              // The four positions, each the value where the argmax is it.
+              f.get(p).get(where).get(base).ieq4().get(value).vand()
+                .storeV();
+              f.get(p).get(o4).add().get(where).get(base).get(dC).iadd4()
+                .ieq4().get(value).vand().storeV();
+              f.get(p).get(row4).add().get(where).get(base).get(dW).iadd4()
+                .ieq4().get(value).vand().storeV();
+              f.get(p).get(row4).add().get(o4).add().get(where).get(base)
+                .get(dWC).iadd4().ieq4().get(value).vand().storeV();
+              f.get(dy!).i32(16).add().set(dy!);
+              f.get(at!).i32(16).add().set(at!);
+            });
+          });
+        });
+      });
+    },
+  );
+}

@@ -123,6 +123,17 @@ export interface WasmExports {
     blocks: number,
     out: number,
   ): void;
+  /** A 2 x 2 max pool's cotangent scattered back, window by window. */
+  unpool2x2(
+    dy: number,
+    at: number,
+    dst: number,
+    images: number,
+    ph: number,
+    pw: number,
+    o: number,
+    first: number,
+  ): void;
   /** `n` words to floats: `valueBits` below `threshold` (unsigned), else 0. */
   bernoulliMask(
     src: number,
@@ -154,6 +165,7 @@ const ARITY: {
   maxPool: 6,
   threefry: 5,
   bernoulliMask: 5,
+  unpool2x2: 8,
 };
 
 /**
