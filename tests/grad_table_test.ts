@@ -19,6 +19,7 @@ import {
   flatten,
   gather,
   globalAvgPool2d,
+  grad,
   greater,
   jvp,
   log,
@@ -468,6 +469,23 @@ export const rows: Row[] = [
     name: "crossEntropy",
     f: (a) => crossEntropy(T(a), T(labels)),
     shapes: [[3, 4]],
+  },
+  {
+    // Soft targets, differentiated too (any nonnegative weights).
+    name: "crossEntropy (float targets)",
+    f: (a, t) => crossEntropy(T(a), T(t)),
+    shapes: [[3, 4], [3, 4]],
+    lo: 0.1,
+    hi: 1,
+  },
+  {
+    // The gradient with respect to the logits as a function: its own
+    // derivatives (softmaxCrossEntropyGrad's rules), in both arguments.
+    name: "crossEntropy's logits gradient",
+    f: (a, t) => grad((z: AnyTensor) => crossEntropy(T(z), T(t)))(a),
+    shapes: [[3, 4], [3, 4]],
+    lo: 0.1,
+    hi: 1,
   },
 ];
 

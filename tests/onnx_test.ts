@@ -10,6 +10,7 @@ import {
   cast,
   concat,
   conv2d,
+  crossEntropy,
   customVjp,
   div,
   exp,
@@ -383,5 +384,23 @@ Deno.test({
     assert(mentions(bytes, "Transpose"), "expected a Transpose node");
     const out = await runOrt(bytes, { input_0: a as AnyTensor });
     assertClose(out.output_0!, f(a) as AnyTensor);
+  },
+});
+
+Deno.test({
+  name:
+    "exportOnnx: the softmax cross-entropy and its logits gradient run in ONNX Runtime",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const z = normal(key(21), [5, 7]);
+    const labels = tensor(new Int32Array([3, 0, 6, 1, 1]), [5]);
+    const loss = (u: Tensor<[5, 7]>) => crossEntropy(u, labels);
+    for (const f of [loss, grad(loss)]) {
+      const bytes = exportOnnx(f, [z]);
+      const out = await runOrt(bytes, { input_0: z as AnyTensor });
+      assertClose(out.output_0!, f(z) as AnyTensor);
+    }
   },
 });

@@ -13,12 +13,14 @@ import {
   cast,
   concat,
   conv2d,
+  crossEntropy,
   customVjp,
   div,
   dropout,
   equal,
   exp,
   gather,
+  grad,
   greater,
   greaterEqual,
   jvp,
@@ -98,6 +100,28 @@ const X4 = F([0.3, -0.2, 0.9, 0.1, -0.5, 0.7, 0.2, -0.8, 0.4], [1, 3, 3, 1]);
 const W4 = F([0.5, -1, 0.25, 2], [2, 2, 1, 1]);
 
 const rows: Row[] = [
+  // The softmax cross-entropy and its logits gradient: batch on either
+  // argument or both, on any axis.
+  {
+    name: "crossEntropy (both batched)",
+    f: (z, t) => crossEntropy(T(z), T(t)),
+    args: [a([3, 4], 1), a([3, 4], 0, { lo: 0, hi: 1 })],
+  },
+  {
+    name: "crossEntropy (targets shared)",
+    f: (z, t) => crossEntropy(T(z), T(t)),
+    args: [a([3, 4], 2), a([3, 4], null, { lo: 0, hi: 1 })],
+  },
+  {
+    name: "crossEntropy's logits gradient (logits shared)",
+    f: (z, t) => grad((u: AnyTensor) => crossEntropy(T(u), T(t)))(z),
+    args: [a([3, 4], null), a([3, 4], 0, { lo: 0, hi: 1 })],
+  },
+  {
+    name: "crossEntropy's logits gradient (both batched)",
+    f: (z, t) => grad((u: AnyTensor) => crossEntropy(T(u), T(t)))(z),
+    args: [a([3, 4], 1), a([3, 4], 2, { lo: 0, hi: 1 })],
+  },
   // Unary elementwise: the batch stays where it is.
   { name: "neg", f: (x) => neg(x), args: [a([3, 4], 1)] },
   { name: "exp", f: (x) => exp(T(x)), args: [a([3, 4], 1)] },

@@ -473,6 +473,43 @@ const EMITTERS: Record<string, Emitter> = {
       i: ONNX_DTYPE[e.outputs[0].dtype],
     }], out);
   },
+  softmaxCrossEntropy: (ctx, e, ins, out) => {
+    // -sum(t * logSoftmax(z)) / B
+    const z = arg(e, ins, 0), t = arg(e, ins, 1);
+    const b = dimOf(inputOf(e, 0).shape, 0);
+    const lp = ctx.g.node("LogSoftmax", [z], [{ name: "axis", i: -1 }]);
+    const s = ctx.g.node("ReduceSum", [
+      ctx.g.node("Mul", [lp, t]),
+      ctx.g.ints([0, 1]),
+    ], [{ name: "keepdims", i: 0 }]);
+    ctx.g.node(
+      "Div",
+      [
+        ctx.g.node("Neg", [s]),
+        ctx.g.const(FLOAT, [b], []),
+      ],
+      [],
+      out,
+    );
+  },
+  softmaxCrossEntropyGrad: (ctx, e, ins, out) => {
+    // (softmax(z) * sum(t) - t) / B, sums over the classes
+    const z = arg(e, ins, 0), t = arg(e, ins, 1);
+    const b = dimOf(inputOf(e, 0).shape, 0);
+    const sm = ctx.g.node("Softmax", [z], [{ name: "axis", i: -1 }]);
+    const total = ctx.g.node("ReduceSum", [t, ctx.g.ints([1])], [
+      { name: "keepdims", i: 1 },
+    ]);
+    ctx.g.node(
+      "Div",
+      [
+        ctx.g.node("Sub", [ctx.g.node("Mul", [sm, total]), t]),
+        ctx.g.const(FLOAT, [b], []),
+      ],
+      [],
+      out,
+    );
+  },
   reluMask: (ctx, e, ins, out) => {
     const g = arg(e, ins, 0), x = arg(e, ins, 1);
     const zero = ctx.g.const(FLOAT, [0], []);

@@ -87,6 +87,8 @@ const rules: Record<string, Rule> = {
   stopGradient: same,
   reluMask: float,
   biasRelu: float,
+  softmaxCrossEntropy: () => ({ shape: [], dtype: "float32" }),
+  softmaxCrossEntropyGrad: float,
   add: broadcast,
   sub: broadcast,
   mul: broadcast,
