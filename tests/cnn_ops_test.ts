@@ -28,6 +28,7 @@ import {
   maxPool2d,
   mul,
   ones,
+  relu,
   softmax,
   sum,
   type Tensor,
@@ -38,7 +39,7 @@ import {
 } from "../mod.ts";
 import { lcg, rand } from "./_gradcheck.ts";
 import { recipeOf } from "../src/tensor.ts";
-import { kernelMode } from "../src/kernels/wasm/runtime.ts";
+import { kernelMode, setKernels } from "../src/kernels/wasm/runtime.ts";
 
 tf.env().set("IS_TEST", true);
 await tf.setBackend("cpu");
@@ -419,4 +420,33 @@ Deno.test("a max pool of a convolution runs fused: the convolution's output is n
   assertEquals(recipeOf(z) !== undefined, kernelMode() === "wasm");
   assertEquals(z.toFlat(), add(conv2d(x, w), zeros(z.shape)).toFlat());
   assertEquals(recipeOf(z), undefined);
+});
+
+Deno.test("a relu's mask of a convolution's input gradient runs fused with it: the same gradient as the typed-array kernels, zero where the relu was", () => {
+  const rnd = lcg(47);
+  const floats = (n: number) =>
+    Float32Array.from({ length: n }, () => rnd() * 2 - 1);
+  const u = tensor(floats(4 * 12 * 12 * 8), [4, 12, 12, 8]);
+  const w = tensor(floats(5 * 5 * 8 * 16), [5, 5, 8, 16]);
+  const r = tensor(floats(4 * 4 * 4 * 16), [4, 4, 4, 16]);
+  const f = (t: typeof u) =>
+    sum(mul(maxPool2d(conv2d(relu(t), w), { size: 2 }), r));
+  const got = grad(f)(u).toFlat();
+  const before = setKernels("js");
+  let want: Float32Array;
+  try {
+    want = grad(f)(u).toFlat();
+  } finally {
+    setKernels(before);
+  }
+  closeArrays(got, want, 1e-5);
+  const us = u.toFlat();
+  let masked = 0;
+  got.forEach((v, i) => {
+    if (us[i]! <= 0) {
+      assertEquals(v, 0);
+      masked++;
+    }
+  });
+  assert(masked > 1000, `${masked} masked values`);
 });

@@ -669,6 +669,21 @@ Deno.test({
           assertEquals(gotInput === null, wantInput === null, `input, ${at}`);
           if (gotInput !== null && wantInput !== null) {
             assertEquals(bitsOf(gotInput), bitsOf(wantInput), `input, ${at}`);
+            // With relu's mask applied as each image is done.
+            const masked = conv2dBackpropInputScattered(
+              dy,
+              argmax,
+              f,
+              g,
+              tiles,
+              x,
+            );
+            assert(masked !== null);
+            assertEquals(
+              bitsOf(masked),
+              bitsOf(reluMask(wantInput, x)),
+              `masked input, ${at}`,
+            );
           }
         }
       }

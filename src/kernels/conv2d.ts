@@ -990,17 +990,19 @@ export function wasmInputRange(
  *
  * @internal
  * @param src The pooled values and their positions.
- * @param bp The filter transposed, `[o, kh * kw * c]`, packed.
+ * @param in2 The filter transposed, `[o, kh * kw * c]`, packed; then, when
+ * masked, relu's input `[n, h, w, c]`.
  * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
- * @param ints The geometry's words (no padding), then the pooled length and
- * whether the pool's 2 x 2 windows tile the output gradient.
+ * @param ints The geometry's words (no padding), then the pooled length,
+ * whether the pool's 2 x 2 windows tile the output gradient, the packed
+ * filter's length and whether relu's mask follows.
  * @param b0 First image.
  * @param b1 End of the images.
  * @returns Nothing; `dx` is written in place.
  */
 export function wasmInputScatteredRange(
   src: Float32Array,
-  bp: Float32Array,
+  in2: Float32Array,
   dx: Float32Array,
   ints: ArrayLike<number>,
   b0: number,
@@ -1009,6 +1011,10 @@ export function wasmInputScatteredRange(
   const g = geometryFromInts(ints);
   const pooled = ints[GEOMETRY_INTS]!, each = pooled / g.n;
   const tiles = ints[GEOMETRY_INTS + 1] === 1 && g.o % 4 === 0;
+  // The packed filter, then (when masked) relu's input `[n, h, w, c]`.
+  const packed = ints[GEOMETRY_INTS + 2]!;
+  const masked = ints[GEOMETRY_INTS + 3] === 1;
+  const bp = in2.subarray(0, packed), mask = in2.subarray(packed);
   const per = g.outH * g.outW * g.o, image = g.h * g.w * g.c;
   const at = new Int32Array(src.buffer, src.byteOffset + 4 * pooled, pooled);
   const mark = arenaMark();
@@ -1046,16 +1052,13 @@ export function wasmInputScatteredRange(
           if (j >= 0) dy[j]! += src[i]!;
         }
       }
-      columnFree(
-        "convInput",
-        [g.o],
-        dy,
-        bp,
-        g,
-        dx.subarray(c0 * image, c1 * image),
-        0,
-        c1 - c0,
-      );
+      const part = dx.subarray(c0 * image, c1 * image);
+      columnFree("convInput", [g.o], dy, bp, g, part, 0, c1 - c0);
+      if (masked) {
+        // relu's mask, in place: the images' gradients are whole now.
+        const at = mask.byteOffset + 4 * c0 * image;
+        wasm().reluMask(part.byteOffset, at, part.byteOffset, part.length);
+      }
     }
   } finally {
     arenaRelease(mark);
@@ -1482,6 +1485,10 @@ export function conv2dBackpropInput(
  * @param tiles Whether the pool is 2 x 2 of stride 2 without padding and its
  * windows cover the output gradient exactly (each part is then written
  * window by window, no clearing first).
+ * @param mask When given, relu's input `[n, h, w, c]` at the convolution's
+ * input: the result is then the input gradient masked where it is not
+ * positive, as `reluMask` would mask it (applied to each image's gradient
+ * while it is in cache).
  * @returns The input gradient `[n, h, w, c]`, or `null`.
  */
 export function conv2dBackpropInputScattered(
@@ -1490,16 +1497,31 @@ export function conv2dBackpropInputScattered(
   filter: Float32Array,
   g: Conv2dGeometry,
   tiles = false,
+  mask: Float32Array | null = null,
 ): Float32Array | null {
-  if (!wasmInput(g) || dy.length !== argmax.length || dy.length % g.n !== 0) {
-    return null;
-  }
-  const ints = [...geometryInts(g), dy.length, tiles ? 1 : 0];
+  const size = g.n * g.h * g.w * g.c;
+  if (
+    !inputScattered(g, dy, argmax) || (mask !== null && mask.length !== size)
+  ) return null;
+  const filterIn = packedInput(filter, g.o, g.kh * g.kw * g.c, true);
+  const ints = [
+    ...geometryInts(g),
+    dy.length,
+    tiles ? 1 : 0,
+    filterIn.length,
+    mask === null ? 0 : 1,
+  ];
   const shared = parallelRun(
     JOB_WASM_INPUT_SCATTERED,
     ints,
     pooledInput(dy, argmax),
-    packedInput(filter, g.o, g.kh * g.kw * g.c, true),
+    mask === null ? filterIn : {
+      length: filterIn.length + size,
+      write(dst: Float32Array): void {
+        filterIn.write(dst.subarray(0, filterIn.length));
+        dst.set(mask, filterIn.length);
+      },
+    },
     g.n * g.h * g.w * g.c,
     g.n,
     1,
@@ -1509,6 +1531,24 @@ export function conv2dBackpropInputScattered(
     convScratch(JOB_WASM_INPUT, g) + SCATTER_IMAGES * g.outH * g.outW * g.o,
   );
   return shared === null ? null : copyOut(shared);
+}
+
+/**
+ * Whether {@linkcode conv2dBackpropInputScattered} runs for geometry `g`
+ * and this pooled cotangent.
+ *
+ * @internal
+ * @param g The geometry.
+ * @param dy The pooled cotangent.
+ * @param argmax Its positions.
+ * @returns Whether the scattered input gradient applies.
+ */
+export function inputScattered(
+  g: Conv2dGeometry,
+  dy: Float32Array,
+  argmax: Int32Array,
+): boolean {
+  return wasmInput(g) && dy.length === argmax.length && dy.length % g.n === 0;
 }
 
 /** The pooled values, then their positions as int32: one job input. */

@@ -28,6 +28,7 @@ import {
   conv2dBackpropInputScattered as bpiScattered,
   conv2dForward,
   type Conv2dGeometry,
+  inputScattered,
   poolFusable,
 } from "../kernels/conv2d.ts";
 import {
@@ -40,7 +41,7 @@ import {
 import * as lax from "./elementary.ts";
 import { mergeFront, moveAxis, splitFront } from "./batching.ts";
 import { batchedConvPrims, productRule } from "./conv_batched.ts";
-import { ConvRecipe, ScatterRecipe } from "./recipes.ts";
+import { ConvRecipe, InputGradRecipe, ScatterRecipe } from "./recipes.ts";
 
 type Pair = readonly [AnyTensor, AnyTensor];
 type Prim = Primitive<Conv2dGeometry, Pair>;
@@ -142,11 +143,20 @@ const bpiPrim: Prim = {
     // each image's share where it works, or it is made here.
     const r = recipeOf(dy);
     const ws = floatsOf(w);
-    const out =
-      (r instanceof ScatterRecipe
-        ? bpiScattered(r.dy, r.argmax, ws, g, r.tiles())
-        : null) ?? bpiKernel(floatsOf(dy), ws, g);
-    return fromData([g.n, g.h, g.w, g.c], "float32", out);
+    const shape = [g.n, g.h, g.w, g.c];
+    if (r instanceof ScatterRecipe && inputScattered(g, r.dy, r.argmax)) {
+      // Made on first read, unless a relu mask (the previous layer's
+      // activation) fuses with it first.
+      return deferredTensor(
+        shape,
+        "float32",
+        () =>
+          bpiScattered(r.dy, r.argmax, ws, g, r.tiles()) ??
+            bpiKernel(floatsOf(dy), ws, g),
+        new InputGradRecipe(r, ws, g),
+      );
+    }
+    return fromData(shape, "float32", bpiKernel(floatsOf(dy), ws, g));
   },
   jvp: (primals, tangents, g) => productRule(bpiPrim, primals, tangents, g),
   vjp(ct, [dy, w], g, _o, needs) {

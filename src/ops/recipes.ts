@@ -61,3 +61,22 @@ export class ScatterRecipe {
       g.padRight === 0 && g.h === 2 * g.outH && g.w === 2 * g.outW;
   }
 }
+
+/**
+ * A convolution's input gradient from a scattered max-pool cotangent, not
+ * made yet: a relu mask of it may run fused with it (see `unary.ts`).
+ *
+ * @internal
+ */
+export class InputGradRecipe {
+  /**
+   * @param scatter The output gradient, a scattered max-pool cotangent.
+   * @param filter The filter's values.
+   * @param g The convolution's geometry.
+   */
+  constructor(
+    readonly scatter: ScatterRecipe,
+    readonly filter: Float32Array,
+    readonly g: Conv2dGeometry,
+  ) {}
+}

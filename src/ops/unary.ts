@@ -11,9 +11,12 @@ import {
   type DType,
   floatsOf,
   fromData,
+  recipeOf,
   type Shape,
   type Tensor,
 } from "../tensor.ts";
+import { conv2dBackpropInputScattered } from "../kernels/conv2d.ts";
+import { InputGradRecipe } from "./recipes.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { linear } from "../autodiff/linear.ts";
 import {
@@ -72,8 +75,25 @@ const stepPrim = unaryPrim("step", null);
  */
 const reluMaskPrim: Primitive<void, Pair> = linear({
   name: "reluMask",
-  impl: ([g, x]) =>
-    fromData(g.shape, "float32", reluMask(floatsOf(g), floatsOf(x))),
+  impl([g, x]) {
+    // A convolution's input gradient not made yet is masked as it is made.
+    const r = recipeOf(g);
+    const fused = r instanceof InputGradRecipe
+      ? conv2dBackpropInputScattered(
+        r.scatter.dy,
+        r.scatter.argmax,
+        r.filter,
+        r.g,
+        r.scatter.tiles(),
+        floatsOf(x),
+      )
+      : null;
+    return fromData(
+      g.shape,
+      "float32",
+      fused ?? reluMask(floatsOf(g), floatsOf(x)),
+    );
+  },
   vjp: (ct, [, x]) => [bind(reluMaskPrim, [ct, x], undefined), null],
   batch: (xs, dims, p, n) => sameShapeBatch(reluMaskPrim, xs, dims, p, n),
 }, { fixed: [1] });
