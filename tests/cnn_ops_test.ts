@@ -429,24 +429,29 @@ Deno.test("a relu's mask of a convolution's input gradient runs fused with it: t
   const u = tensor(floats(4 * 12 * 12 * 8), [4, 12, 12, 8]);
   const w = tensor(floats(5 * 5 * 8 * 16), [5, 5, 8, 16]);
   const r = tensor(floats(4 * 4 * 4 * 16), [4, 4, 4, 16]);
-  const f = (t: typeof u) =>
+  const r8 = tensor(floats(4 * 8 * 8 * 16), [4, 8, 8, 16]);
+  // The output gradient a scattered max-pool cotangent, or dense.
+  const pooled = (t: typeof u) =>
     sum(mul(maxPool2d(conv2d(relu(t), w), { size: 2 }), r));
-  const got = grad(f)(u).toFlat();
-  const before = setKernels("js");
-  let want: Float32Array;
-  try {
-    want = grad(f)(u).toFlat();
-  } finally {
-    setKernels(before);
-  }
-  closeArrays(got, want, 1e-5);
-  const us = u.toFlat();
-  let masked = 0;
-  got.forEach((v, i) => {
-    if (us[i]! <= 0) {
-      assertEquals(v, 0);
-      masked++;
+  const dense = (t: typeof u) => sum(mul(conv2d(relu(t), w), r8));
+  for (const f of [pooled, dense]) {
+    const got = grad(f)(u).toFlat();
+    const before = setKernels("js");
+    let want: Float32Array;
+    try {
+      want = grad(f)(u).toFlat();
+    } finally {
+      setKernels(before);
     }
-  });
-  assert(masked > 1000, `${masked} masked values`);
+    closeArrays(got, want, 1e-5);
+    const us = u.toFlat();
+    let masked = 0;
+    got.forEach((v, i) => {
+      if (us[i]! <= 0) {
+        assertEquals(v, 0);
+        masked++;
+      }
+    });
+    assert(masked > 1000, `${masked} masked values`);
+  }
 });

@@ -28,6 +28,7 @@ import {
   conv2dBackpropFilter,
   conv2dBackpropFilterScattered,
   conv2dBackpropInput,
+  conv2dBackpropInputMasked,
   conv2dBackpropInputScattered,
   conv2dForward,
   type Conv2dGeometry,
@@ -683,6 +684,15 @@ Deno.test({
               bitsOf(masked),
               bitsOf(reluMask(wantInput, x)),
               `masked input, ${at}`,
+            );
+            // And from the dense output gradient.
+            const dense = scatterAddByIndex(dy, argmax, z.length);
+            const maskedDense = conv2dBackpropInputMasked(dense, f, g, x);
+            assert(maskedDense !== null);
+            assertEquals(
+              bitsOf(maskedDense),
+              bitsOf(reluMask(conv2dBackpropInput(dense, f, g), x)),
+              `masked dense input, ${at}`,
             );
           }
         }

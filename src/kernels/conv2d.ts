@@ -989,7 +989,8 @@ export function wasmInputRange(
  * the geometry's: the pooled length), then used there.
  *
  * @internal
- * @param src The pooled values and their positions.
+ * @param src The pooled values and their positions, or (`ints` saying
+ * 0 pooled values) the dense output gradient `[n, outH, outW, o]`.
  * @param in2 The filter transposed, `[o, kh * kw * c]`, packed; then, when
  * masked, relu's input `[n, h, w, c]`.
  * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
@@ -1018,7 +1019,9 @@ export function wasmInputScatteredRange(
   const per = g.outH * g.outW * g.o, image = g.h * g.w * g.c;
   const at = new Int32Array(src.buffer, src.byteOffset + 4 * pooled, pooled);
   const mark = arenaMark();
-  const dy = arenaTake(SCATTER_IMAGES * per);
+  // A dense output gradient (no pooled values) is read where it is.
+  const dense = pooled === 0;
+  const dy = dense ? src : arenaTake(SCATTER_IMAGES * per);
   if (dy === null) {
     throw new RangeError(
       `Expected ${
@@ -1033,7 +1036,7 @@ export function wasmInputScatteredRange(
       // An image's windows hold positions of that image only; values at
       // the same position add up in order, as the scatter's loop adds them.
       const start = c0 * per, len = (c1 - c0) * per;
-      if (tiles) {
+      if (!dense && tiles) {
         // 2 x 2 windows tiling the image: window by window in WebAssembly.
         wasm().unpool2x2(
           src.byteOffset + 4 * c0 * each,
@@ -1045,7 +1048,7 @@ export function wasmInputScatteredRange(
           g.o,
           start,
         );
-      } else {
+      } else if (!dense) {
         dy.fill(0, 0, len);
         for (let i = c0 * each; i < c1 * each; i++) {
           const j = at[i]! - start;
@@ -1053,7 +1056,8 @@ export function wasmInputScatteredRange(
         }
       }
       const part = dx.subarray(c0 * image, c1 * image);
-      columnFree("convInput", [g.o], dy, bp, g, part, 0, c1 - c0);
+      const from = dense ? dy.subarray(start, start + len) : dy;
+      columnFree("convInput", [g.o], from, bp, g, part, 0, c1 - c0);
       if (masked) {
         // relu's mask, in place: the images' gradients are whole now.
         const at = mask.byteOffset + 4 * c0 * image;
@@ -1503,10 +1507,54 @@ export function conv2dBackpropInputScattered(
   if (
     !inputScattered(g, dy, argmax) || (mask !== null && mask.length !== size)
   ) return null;
+  return inputJob(pooledInput(dy, argmax), dy.length, tiles, filter, g, mask);
+}
+
+/**
+ * {@linkcode conv2dBackpropInput} with relu's mask applied to each group of
+ * images as soon as its gradient is whole (`mask` is relu's input at the
+ * convolution's input, `[n, h, w, c]`): the same bits as
+ * `reluMask(conv2dBackpropInput(dy, filter, g), mask)`; `null` when the
+ * input gradient runs another kernel than the column-free one.
+ *
+ * @internal
+ * @param dy Output gradient `[n, outH, outW, o]`.
+ * @param filter Filter `[kh, kw, c, o]`.
+ * @param g The geometry.
+ * @param mask relu's input `[n, h, w, c]`.
+ * @returns The masked input gradient `[n, h, w, c]`, or `null`.
+ */
+export function conv2dBackpropInputMasked(
+  dy: Float32Array,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  mask: Float32Array,
+): Float32Array | null {
+  if (
+    !wasmInput(g) || dy.length !== g.n * g.outH * g.outW * g.o ||
+    mask.length !== g.n * g.h * g.w * g.c
+  ) return null;
+  return inputJob(dy, 0, false, filter, g, mask);
+}
+
+/**
+ * Runs the input-gradient job of {@linkcode wasmInputScatteredRange}: on a
+ * dense output gradient (`pooled` 0) or on pooled values and positions,
+ * masked by relu's input when `mask` is given.
+ */
+function inputJob(
+  in1: Float32Array | InputWriter,
+  pooled: number,
+  tiles: boolean,
+  filter: Float32Array,
+  g: Conv2dGeometry,
+  mask: Float32Array | null,
+): Float32Array | null {
+  const size = g.n * g.h * g.w * g.c;
   const filterIn = packedInput(filter, g.o, g.kh * g.kw * g.c, true);
   const ints = [
     ...geometryInts(g),
-    dy.length,
+    pooled,
     tiles ? 1 : 0,
     filterIn.length,
     mask === null ? 0 : 1,
@@ -1514,7 +1562,7 @@ export function conv2dBackpropInputScattered(
   const shared = parallelRun(
     JOB_WASM_INPUT_SCATTERED,
     ints,
-    pooledInput(dy, argmax),
+    in1,
     mask === null ? filterIn : {
       length: filterIn.length + size,
       write(dst: Float32Array): void {
@@ -1522,13 +1570,14 @@ export function conv2dBackpropInputScattered(
         dst.set(mask, filterIn.length);
       },
     },
-    g.n * g.h * g.w * g.c,
+    size,
     g.n,
     1,
     flops(g),
     (a, b, out, s, e) => wasmInputScatteredRange(a, b, out, ints, s, e),
     "zeros",
-    convScratch(JOB_WASM_INPUT, g) + SCATTER_IMAGES * g.outH * g.outW * g.o,
+    convScratch(JOB_WASM_INPUT, g) +
+      (pooled === 0 ? 0 : SCATTER_IMAGES * g.outH * g.outW * g.o),
   );
   return shared === null ? null : copyOut(shared);
 }
@@ -1549,6 +1598,17 @@ export function inputScattered(
   argmax: Int32Array,
 ): boolean {
   return wasmInput(g) && dy.length === argmax.length && dy.length % g.n === 0;
+}
+
+/**
+ * Whether {@linkcode conv2dBackpropInputMasked} runs for geometry `g`.
+ *
+ * @internal
+ * @param g The geometry.
+ * @returns Whether the input gradient can take relu's mask.
+ */
+export function inputMaskable(g: Conv2dGeometry): boolean {
+  return wasmInput(g);
 }
 
 /** The pooled values, then their positions as int32: one job input. */

@@ -28,6 +28,7 @@ import {
   conv2dBackpropInputScattered as bpiScattered,
   conv2dForward,
   type Conv2dGeometry,
+  inputMaskable,
   inputScattered,
   poolFusable,
 } from "../kernels/conv2d.ts";
@@ -144,9 +145,9 @@ const bpiPrim: Prim = {
     const r = recipeOf(dy);
     const ws = floatsOf(w);
     const shape = [g.n, g.h, g.w, g.c];
+    // Made on first read, unless a relu mask (the previous layer's
+    // activation) fuses with it first.
     if (r instanceof ScatterRecipe && inputScattered(g, r.dy, r.argmax)) {
-      // Made on first read, unless a relu mask (the previous layer's
-      // activation) fuses with it first.
       return deferredTensor(
         shape,
         "float32",
@@ -156,7 +157,16 @@ const bpiPrim: Prim = {
         new InputGradRecipe(r, ws, g),
       );
     }
-    return fromData(shape, "float32", bpiKernel(floatsOf(dy), ws, g));
+    const ds = floatsOf(dy);
+    if (inputMaskable(g)) {
+      return deferredTensor(
+        shape,
+        "float32",
+        () => bpiKernel(ds, ws, g),
+        new InputGradRecipe(ds, ws, g),
+      );
+    }
+    return fromData(shape, "float32", bpiKernel(ds, ws, g));
   },
   jvp: (primals, tangents, g) => productRule(bpiPrim, primals, tangents, g),
   vjp(ct, [dy, w], g, _o, needs) {

@@ -63,19 +63,20 @@ export class ScatterRecipe {
 }
 
 /**
- * A convolution's input gradient from a scattered max-pool cotangent, not
- * made yet: a relu mask of it may run fused with it (see `unary.ts`).
+ * A convolution's input gradient, not made yet: a relu mask of it may run
+ * fused with it (see `unary.ts`).
  *
  * @internal
  */
 export class InputGradRecipe {
   /**
-   * @param scatter The output gradient, a scattered max-pool cotangent.
+   * @param dy The output gradient: its values, or a scattered max-pool
+   * cotangent not made.
    * @param filter The filter's values.
    * @param g The convolution's geometry.
    */
   constructor(
-    readonly scatter: ScatterRecipe,
+    readonly dy: Float32Array | ScatterRecipe,
     readonly filter: Float32Array,
     readonly g: Conv2dGeometry,
   ) {}

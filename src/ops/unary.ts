@@ -15,7 +15,10 @@ import {
   type Shape,
   type Tensor,
 } from "../tensor.ts";
-import { conv2dBackpropInputScattered } from "../kernels/conv2d.ts";
+import {
+  conv2dBackpropInputMasked,
+  conv2dBackpropInputScattered,
+} from "../kernels/conv2d.ts";
 import { InputGradRecipe } from "./recipes.ts";
 import { bind, type Primitive } from "../autodiff/core.ts";
 import { linear } from "../autodiff/linear.ts";
@@ -78,16 +81,21 @@ const reluMaskPrim: Primitive<void, Pair> = linear({
   impl([g, x]) {
     // A convolution's input gradient not made yet is masked as it is made.
     const r = recipeOf(g);
-    const fused = r instanceof InputGradRecipe
-      ? conv2dBackpropInputScattered(
-        r.scatter.dy,
-        r.scatter.argmax,
-        r.filter,
-        r.g,
-        r.scatter.tiles(),
-        floatsOf(x),
-      )
-      : null;
+    let fused: Float32Array | null = null;
+    if (r instanceof InputGradRecipe) {
+      const { dy, filter, g: cg } = r;
+      const xs = floatsOf(x);
+      fused = dy instanceof Float32Array
+        ? conv2dBackpropInputMasked(dy, filter, cg, xs)
+        : conv2dBackpropInputScattered(
+          dy.dy,
+          dy.argmax,
+          filter,
+          cg,
+          dy.tiles(),
+          xs,
+        );
+    }
     return fromData(
       g.shape,
       "float32",
