@@ -98,14 +98,15 @@ export class Tensor<
         if (later === undefined) {
           throw new TypeError("Expected a concrete tensor but found a tracer");
         }
-        // Made once; the recipe goes with the first read.
-        deferred.delete(c);
+        // Made once; the recipe goes with the first read (and stays if
+        // making fails, so that a later read tries again).
         const data = later.make();
         if (!sameKind(data, c.dtype)) {
           throw new TypeError(
             `Expected ${c.dtype} values from a deferred tensor of shape [${c.shape}]`,
           );
         }
+        deferred.delete(c);
         c.#data = data;
       }
       return c.#data;
