@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { assertType, type IsExact } from "@std/testing/types";
 import { arange, eye, full, ones, type Tensor, tensor, zeros } from "../mod.ts";
+import { deferredTensor, recipeOf } from "../src/tensor.ts";
 
 Deno.test("tensor infers literal shapes from nested arrays", () => {
   const t = tensor([[1, 2, 3], [4, 5, 6]]);
@@ -200,4 +201,24 @@ Deno.test("tensor(flat, shape) keeps the literal shape for every kind of flat in
   const _f: Tensor<[2], "int32"> = full([2], 1);
   const zi: Tensor<[2], "int32"> = zeros([2], { dtype: "int32" });
   assertEquals(zi.dtype, "int32");
+});
+
+Deno.test("a deferred tensor is made once, on its first read; a failed make leaves it deferred", () => {
+  let calls = 0;
+  const recipe = { what: "test" };
+  const t = deferredTensor([2], "float32", () => {
+    calls++;
+    if (calls === 1) throw new RangeError("no room");
+    return new Float32Array([1, 2]);
+  }, recipe);
+  assertEquals(t.shape, [2]);
+  assertEquals(recipeOf(t), recipe);
+  assertThrows(() => t.toFlat(), RangeError, "no room");
+  assertEquals(recipeOf(t), recipe);
+  assertEquals(t.toArray(), [1, 2]);
+  assertEquals(t.toFlat(), new Float32Array([1, 2]));
+  assertEquals(calls, 2);
+  assertEquals(recipeOf(t), undefined);
+  const ints = deferredTensor([1], "int32", () => new Int32Array([7]), {});
+  assertEquals(ints.item(), 7);
 });
