@@ -312,3 +312,21 @@ Deno.test("jit: a closure over a value of an outer transformation is an error", 
     "uses a value traced by another transformation",
   );
 });
+
+Deno.test("jit leaves a relu mask of a conv input gradient to the primitive, which fuses it into the gradient's kernel", () => {
+  const net = nn.sequential(
+    nn.conv2d({ filters: 8, kernel: 3, activation: "relu" }),
+    nn.conv2d({ filters: 8, kernel: 3 }),
+  );
+  const p = net.init(key(3), [8, 8, 8]);
+  const x = normal(key(4), [2, 8, 8, 8]);
+  const loss = (q: typeof p, xs: typeof x) => sum(square(net.apply(q, xs)));
+  const g = jit(grad(loss));
+  const got = treeFlatten(g(p, x))[0].map((t) => t.toFlat());
+  const want = treeFlatten(grad(loss)(p, x))[0].map((t) => t.toFlat());
+  assertEquals(got, want);
+  // The mask stays a primitive step: no fused chain holds it.
+  assertEquals(jitInfo(g, p, x).fused.flat().includes("reluMask"), false);
+  const names = jitInfo(g, p, x).program.equations.map((e) => e.primitive);
+  assertEquals(names.includes("reluMask"), true);
+});

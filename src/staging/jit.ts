@@ -140,8 +140,19 @@ function isReduction(e: Equation): boolean {
   return first !== undefined && axes.every((a, i) => a === first + i);
 }
 
-function isFusible(e: Equation): boolean {
+function isFusible(
+  e: Equation,
+  producers: ReadonlyMap<Var, Equation>,
+): boolean {
   if (!FUSIBLE.has(e.primitive)) return false;
+  // A relu mask of a convolution's input gradient runs inside that
+  // gradient's kernel when evaluated as a primitive (see ops/unary.ts): a
+  // chain would make the unmasked gradient first.
+  const first = e.inputs[0];
+  if (
+    e.primitive === "reluMask" && first !== undefined &&
+    producers.get(first)?.primitive === "conv2dBackpropInput"
+  ) return false;
   return e.primitive !== "max" || e.inputs.length === 2;
 }
 
@@ -182,9 +193,11 @@ function plan(program: Program, fusion: JitOptions["fusion"]): Plan {
   };
   const fuse = fusion !== "none";
   const order = new Map(eqns.map((e, i) => [e, i]));
+  const producers = new Map<Var, Equation>();
+  for (const e of eqns) for (const v of e.outputs) producers.set(v, e);
   eqns.forEach((e, idx) => {
     const out = e.outputs[0];
-    if (fuse && isFusible(e)) {
+    if (fuse && isFusible(e, producers)) {
       // Join the open chains of the same shape that feed e, merged into one.
       const cands = [
         ...new Set(
