@@ -60,10 +60,10 @@ import {
   JOB_DIRECT_FILTER,
   JOB_DIRECT_FORWARD,
   JOB_FILTER_PARTS,
+  JOB_INPUT_GROUPS,
   JOB_WASM_FILTER,
   JOB_WASM_FORWARD,
   JOB_WASM_INPUT,
-  JOB_WASM_INPUT_SCATTERED,
   parallelRun,
 } from "./threads.ts";
 
@@ -982,11 +982,12 @@ export function wasmInputRange(
 
 /**
  * The input gradient of images `[b0, b1)` as {@linkcode wasmInputRange}
- * computes it, for an output gradient that is a max pool's cotangent
- * scattered back: each image's output gradient is made in this thread's
- * scratch from the pooled values and their positions (`src`: the pooled
- * values, then their flat positions as int32, -1 for none; `ints` after
- * the geometry's: the pooled length), then used there.
+ * computes it, 8 images at a time: from a dense output gradient read where
+ * it is, or from a max pool's cotangent scattered back, whose images are
+ * made in this thread's scratch from the pooled values and their positions
+ * (`src`: the pooled values, then their flat positions as int32, -1 for
+ * none). When masked, relu's mask is applied to each group in place once
+ * its gradient is whole.
  *
  * @internal
  * @param src The pooled values and their positions, or (`ints` saying
@@ -1001,7 +1002,7 @@ export function wasmInputRange(
  * @param b1 End of the images.
  * @returns Nothing; `dx` is written in place.
  */
-export function wasmInputScatteredRange(
+export function inputGroupsRange(
   src: Float32Array,
   in2: Float32Array,
   dx: Float32Array,
@@ -1538,7 +1539,7 @@ export function conv2dBackpropInputMasked(
 }
 
 /**
- * Runs the input-gradient job of {@linkcode wasmInputScatteredRange}: on a
+ * Runs the input-gradient job of {@linkcode inputGroupsRange}: on a
  * dense output gradient (`pooled` 0) or on pooled values and positions,
  * masked by relu's input when `mask` is given.
  */
@@ -1560,7 +1561,7 @@ function inputJob(
     mask === null ? 0 : 1,
   ];
   const shared = parallelRun(
-    JOB_WASM_INPUT_SCATTERED,
+    JOB_INPUT_GROUPS,
     ints,
     in1,
     mask === null ? filterIn : {
@@ -1574,7 +1575,7 @@ function inputJob(
     g.n,
     1,
     flops(g),
-    (a, b, out, s, e) => wasmInputScatteredRange(a, b, out, ints, s, e),
+    (a, b, out, s, e) => inputGroupsRange(a, b, out, ints, s, e),
     "zeros",
     convScratch(JOB_WASM_INPUT, g) +
       (pooled === 0 ? 0 : SCATTER_IMAGES * g.outH * g.outW * g.o),

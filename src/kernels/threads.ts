@@ -83,8 +83,8 @@ export const JOB_FILTER_PARTS = 16;
 export const JOB_WASM_INPUT = 18;
 /** Job kind: images of the column-free convolution with its max pool. @internal */
 export const JOB_CONV_POOL = 19;
-/** Job kind: images of the input gradient of a scattered max-pool cotangent. @internal */
-export const JOB_WASM_INPUT_SCATTERED = 20;
+/** Job kind: groups of images of the column-free input gradient (scattered or dense output gradient, masked or not). @internal */
+export const JOB_INPUT_GROUPS = 20;
 /** Job kind: leave the worker loop. @internal */
 export const JOB_EXIT = -1;
 

@@ -19,8 +19,8 @@ import {
   CONV_JOBS,
   convPoolRange,
   geometryFromInts,
+  inputGroupsRange,
   wasmFilterRange,
-  wasmInputScatteredRange,
 } from "./conv2d.ts";
 import { BATCHED_JOBS } from "./conv2d_batched.ts";
 import { ELEMENTWISE_JOBS } from "./wasm_jobs.ts";
@@ -43,8 +43,8 @@ import {
   JOB_EXIT,
   JOB_GEMM,
   JOB_GEMM_WASM,
+  JOB_INPUT_GROUPS,
   JOB_WASM_FILTER,
-  JOB_WASM_INPUT_SCATTERED,
   MAX_INTS,
   takeChunks,
   WORKER_SPIN_POLLS,
@@ -101,8 +101,8 @@ function run(kind: number, start: number, end: number): void {
     wasmFilterRange(a, b, out, ints, start, end);
     return;
   }
-  if (kind === JOB_WASM_INPUT_SCATTERED) {
-    wasmInputScatteredRange(a, b, out, ints, start, end);
+  if (kind === JOB_INPUT_GROUPS) {
+    inputGroupsRange(a, b, out, ints, start, end);
     return;
   }
   const simple = ELEMENTWISE_JOBS[kind];
