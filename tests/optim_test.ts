@@ -576,3 +576,53 @@ Deno.test("optim update checks gradients, parameters and schedules", () => {
     "Expected the optimizer state to hold a count tensor but found number",
   );
 });
+
+Deno.test("optim adam: the one-pass step equals the chain's separate Adam update, rate and add, and keeps the chain's state", () => {
+  // A third, identity part keeps the chain from fusing: the reference.
+  const identity: optim.GradientTransformation = {
+    init: () => ({}),
+    update: (u, s) => [u, s],
+  };
+  const rates: optim.LearningRate[] = [
+    0.05,
+    optim.stepSchedule({ init: 0.1, decay: 0.5, every: 1 }),
+  ];
+  for (const lr of rates) {
+    const fused = optim.adam({ lr });
+    const plain = optim.chain(
+      optim.scaleByAdam(),
+      optim.scaleByLearningRate(lr),
+      identity,
+    );
+    // 4 weights take the typed-array loop, 2048 the WebAssembly kernel.
+    let p = { a: tiled([0.5, -1, 2, 0], 4), b: tiled([1, 0, -3, 0.25], 2048) };
+    let q = p;
+    let s = fused.init(p), t = plain.init(q);
+    for (let step = 0; step < 4; step++) {
+      const g = {
+        a: tiled([0.1 * step - 0.2, 1, -2, 3], 4),
+        b: tiled([2, -0.5 * step, 0.25, -1], 2048),
+      };
+      [p, s] = fused.update(g, s, p);
+      [q, t] = plain.update(g, t, q);
+      for (const k of ["a", "b"] as const) {
+        const x = p[k].toFlat(), y = q[k].toFlat();
+        x.forEach((v, i) =>
+          assert(
+            Math.abs(v - y[i]!) <= 2e-7 * Math.max(1, Math.abs(y[i]!)),
+            `step ${step} ${k}[${i}]: ${v} vs ${y[i]}`,
+          )
+        );
+      }
+    }
+    const parts = s.parts as [optim.OptState, optim.OptState];
+    const ref = t.parts as [optim.OptState, optim.OptState, optim.OptState];
+    assertEquals((parts[0].count as AnyTensor).item(), 4);
+    assertEquals(
+      (parts[0].m as { b: AnyTensor }).b.toFlat(),
+      (ref[0].m as { b: AnyTensor }).b.toFlat(),
+    );
+    if (typeof lr === "number") assertEquals(parts[1], {});
+    else assertEquals((parts[1].count as AnyTensor).item(), 4);
+  }
+});

@@ -440,6 +440,21 @@ Deno.test({
         for (let i = 0; i < 3; i++) {
           assertEquals(bitsOf(r.wasm[i]!), bitsOf(r.js[i]!), `${n} part ${i}`);
         }
+        // With parameters: the new parameters instead of the update.
+        const p = randArray(n, 4);
+        const q = both(() => adamKernel(g, m, v, b1!, b2!, scale!, eps!, p));
+        for (let i = 0; i < 3; i++) {
+          assertEquals(bitsOf(q.wasm[i]!), bitsOf(q.js[i]!), `${n} p ${i}`);
+        }
+        assertEquals(bitsOf(q.js[0]!), bitsOf(r.js[0]!));
+        const u = r.js[2]!, pu = q.js[2]!;
+        for (let i = 0; i < n; i += 97) {
+          const want = p[i]! + u[i]!;
+          assert(
+            Math.abs(pu[i]! - want) <= 1e-6 * Math.max(1, Math.abs(want)),
+            `p + u at ${i}: ${pu[i]} vs ${want}`,
+          );
+        }
       }
     }
   },

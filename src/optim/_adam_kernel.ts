@@ -10,7 +10,8 @@ import { stageRun, wasm } from "../kernels/wasm/runtime.ts";
 
 /**
  * One Adam step for one leaf: the new moments `m = beta1 m + (1 - beta1) g`,
- * `v = beta2 v + (1 - beta2) g^2` and the update `scale * m / (sqrt(v) + epsHat)`.
+ * `v = beta2 v + (1 - beta2) g^2` and the update `scale * m / (sqrt(v) + epsHat)`,
+ * or with parameters `p` the new parameters `p + update` (one rounding).
  *
  * @internal
  */
@@ -22,15 +23,17 @@ export function adamKernel(
   beta2: number,
   scale: number,
   epsHat: number,
+  p?: Float32Array,
 ): [m: Float32Array, v: Float32Array, update: Float32Array] {
   const n = g.length;
   if (n >= 1024 && n % 4 === 0) {
     // WebAssembly SIMD in float64 lanes: the same bits as the loop below.
-    const r = stageRun([g, m, v], 3 * n, ([pg, pm, pv], po) => {
+    const ins = p === undefined ? [g, m, v] : [g, m, v, p];
+    const r = stageRun(ins, 3 * n, ([pg, pm, pv, pp], po) => {
       if (pg === undefined || pm === undefined || pv === undefined) {
         throw new RangeError("Internal error: expected 3 input pointers");
       }
-      wasm().adam(pg, pm, pv, n, beta1, beta2, scale, epsHat, po);
+      wasm().adam(pg, pm, pv, n, beta1, beta2, scale, epsHat, pp ?? 0, po);
     });
     if (r !== null) {
       return [r.subarray(0, n), r.subarray(n, 2 * n), r.subarray(2 * n)];
@@ -45,7 +48,8 @@ export function adamKernel(
     const vi = beta2 * v[i]! + a2 * gi * gi;
     mo[i] = mi;
     vo[i] = vi;
-    uo[i] = scale * mi / (Math.sqrt(vi) + epsHat);
+    const u = scale * mi / (Math.sqrt(vi) + epsHat);
+    uo[i] = p === undefined ? u : p[i]! + u;
   }
   return [mo, vo, uo];
 }

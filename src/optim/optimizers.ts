@@ -137,6 +137,15 @@ export interface Optimizer<S extends OptState = OptState> {
 
 // ------------------------------------------------------------- helpers
 
+/** The options of each transformation made by {@linkcode scaleByAdam}. */
+const adamOptions = new WeakMap<
+  GradientTransformation,
+  { beta1: number; beta2: number; eps: number }
+>();
+
+/** The rate of each transformation made by {@linkcode scaleByLearningRate}. */
+const learningRates = new WeakMap<GradientTransformation, LearningRate>();
+
 function count(n: number): Tensor<[], "int32"> {
   return full([], n, { dtype: "int32" });
 }
@@ -262,26 +271,27 @@ export function applyUpdates<P>(params: P, updates: P): P {
  */
 export function scaleByLearningRate(lr: LearningRate): GradientTransformation {
   checkRate(lr);
-  if (typeof lr === "number") {
-    return {
+  const t: GradientTransformation = typeof lr === "number"
+    ? {
       init: () => ({}),
       update: (updates, state) => [
         mapLeaves(updates, (u) => lax.mul(u, -lr)),
         state,
       ],
+    }
+    : {
+      init: () => ({ count: count(0) }),
+      update(updates, state) {
+        const k = countOf(state);
+        const r = rateAt(lr, k);
+        return [
+          mapLeaves(updates, (u) => lax.mul(u, -r)),
+          { count: count(k + 1) },
+        ];
+      },
     };
-  }
-  return {
-    init: () => ({ count: count(0) }),
-    update(updates, state) {
-      const k = countOf(state);
-      const r = rateAt(lr, k);
-      return [
-        mapLeaves(updates, (u) => lax.mul(u, -r)),
-        { count: count(k + 1) },
-      ];
-    },
-  };
+  learningRates.set(t, lr);
+  return t;
 }
 
 /** Options of {@linkcode scaleByAdam}. */
@@ -324,7 +334,7 @@ export function scaleByAdam(
   checkUnit("beta1", beta1);
   checkUnit("beta2", beta2);
   checkPositive("eps", eps);
-  return {
+  const t: GradientTransformation = {
     init: (params) => {
       const m = zerosLike(params);
       return { count: count(0), m, v: m };
@@ -396,6 +406,78 @@ export function scaleByAdam(
       ];
     },
   };
+  adamOptions.set(t, { beta1, beta2, eps });
+  return t;
+}
+
+/**
+ * `chain(scaleByAdam(...), scaleByLearningRate(lr))`'s update of concrete
+ * values in one pass a leaf: the Adam kernel with the rate folded into its
+ * scale and the parameters added, instead of the update, a multiply by
+ * `-lr` and an add (one rounding instead of three). The state is the
+ * chain's. `null` when anything is traced or the state is not as the chain
+ * makes it: the chain's own update then runs (and reports any error).
+ */
+function fusedAdamStep(
+  opts: { beta1: number; beta2: number; eps: number },
+  lr: LearningRate,
+  gs: readonly AnyTensor[],
+  ps: readonly AnyTensor[],
+  state: OptState,
+): [AnyTensor[], OptState] | null {
+  const parts: unknown = state.parts;
+  if (!Array.isArray(parts) || parts.length !== 2) return null;
+  const [adamState, rateState]: unknown[] = parts;
+  if (!isOptState(adamState) || !isOptState(rateState)) return null;
+  const c = adamState.count, rc = rateState.count;
+  if (!(c instanceof Tensor) || c instanceof Tracer) return null;
+  if (
+    typeof lr !== "number" && (!(rc instanceof Tensor) || rc instanceof Tracer)
+  ) return null;
+  const n = gs.length;
+  const m0 = stateLeaves(adamState.m, n, "first moments");
+  const v0 = stateLeaves(adamState.v, n, "second moments");
+  for (let i = 0; i < n; i++) {
+    const g = leafOf(gs, i, "the gradients");
+    if (
+      !isConcrete(g) || !isConcrete(leafOf(ps, i, "the parameters")) ||
+      !isConcrete(leafOf(m0, i, "the first moments")) ||
+      !isConcrete(leafOf(v0, i, "the second moments"))
+    ) return null;
+  }
+  const { beta1, beta2, eps } = opts;
+  const t = countOf(adamState) + 1;
+  const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
+  const k = typeof lr === "number" ? 0 : countOf(rateState);
+  const rate = typeof lr === "number" ? lr : rateAt(lr, k);
+  const scale = (rc2 / c1) * -rate, epsHat = eps * rc2;
+  const m: AnyTensor[] = [], v: AnyTensor[] = [], out: AnyTensor[] = [];
+  ps.forEach((p, i) => {
+    const [mk, vk, pk] = adamKernel(
+      floatsOf(leafOf(gs, i, "the gradients")),
+      floatsOf(leafOf(m0, i, "the first moments")),
+      floatsOf(leafOf(v0, i, "the second moments")),
+      beta1,
+      beta2,
+      scale,
+      epsHat,
+      floatsOf(p),
+    );
+    m.push(fromData(p.shape, "float32", mk));
+    v.push(fromData(p.shape, "float32", vk));
+    out.push(fromData(p.shape, "float32", pk));
+  });
+  const [, mdef] = treeFlatten(adamState.m),
+    [, vdef] = treeFlatten(adamState.v);
+  const adamNext: OptState = {
+    count: count(t),
+    m: treeUnflatten(mdef, m),
+    v: treeUnflatten(vdef, v),
+  };
+  const rateNext: OptState = typeof lr === "number"
+    ? rateState
+    : { count: count(k + 1) };
+  return [out, { parts: [adamNext, rateNext] }];
 }
 
 /** Options of {@linkcode traceMomentum}. */
@@ -616,6 +698,20 @@ export function chain(
           );
         }
       });
+      // Adam then a learning rate: one pass a leaf when nothing is traced.
+      const [first, second] = ts;
+      const adam = first && adamOptions.get(first);
+      const lr = second && learningRates.get(second);
+      if (ts.length === 2 && adam !== undefined && lr !== undefined) {
+        const fused = fusedAdamStep(adam, lr, gs, ps, state);
+        if (fused !== null) {
+          const [out, next] = fused;
+          return [
+            mapLeaves(params, (_p, i) => leafOf(out, i, "the new parameters")),
+            next,
+          ];
+        }
+      }
       const [us, next] = transformation.update(gs, state, ps);
       return [
         mapLeaves(params, (p, i) => lax.add(p, leafOf(us, i, "the updates"))),

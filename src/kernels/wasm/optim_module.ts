@@ -11,18 +11,20 @@
 import type { Body, Local, ModuleBuilder } from "./builder.ts";
 
 /**
- * Adds `adam(g, m, v, n, beta1, beta2, scale, epsHat, out)`: for n floats
- * (a multiple of 4) writes the new first moments to `out`, the second to
- * `out + 4n` and the update to `out + 8n` (byte addresses).
+ * Adds `adam(g, m, v, n, beta1, beta2, scale, epsHat, p, out)`: for n
+ * floats (a multiple of 4) writes the new first moments to `out`, the
+ * second to `out + 4n` and the update to `out + 8n` (byte addresses); with
+ * parameters at `p` (not 0), the parameters plus the update instead of the
+ * update.
  *
  * @internal
  */
 export function addAdam(mb: ModuleBuilder): void {
   mb.func(
     "adam",
-    ["i32", "i32", "i32", "i32", "f64", "f64", "f64", "f64", "i32"],
+    ["i32", "i32", "i32", "i32", "f64", "f64", "f64", "f64", "i32", "i32"],
     [],
-    (f, [g, m, v, n, beta1, beta2, scale, epsHat, out]) => {
+    (f, [g, m, v, n, beta1, beta2, scale, epsHat, p, out]) => {
       const b1 = f.local("v128"), b2 = f.local("v128"), a1 = f.local("v128");
       const a2 = f.local("v128"), sc = f.local("v128"), ep = f.local("v128");
       const gv = f.local("v128"), mv = f.local("v128"), vv = f.local("v128");
@@ -30,7 +32,7 @@ export function addAdam(mb: ModuleBuilder): void {
       const mi = [f.local("v128"), f.local("v128")];
       const vi = [f.local("v128"), f.local("v128")];
       const ui = [f.local("v128"), f.local("v128")];
-      const gd = f.local("v128");
+      const gd = f.local("v128"), pv = f.local("v128");
       f.get(beta1!).dsplat().set(b1);
       f.get(beta2!).dsplat().set(b2);
       f.f64(1).get(beta1!).fsub64().dsplat().set(a1);
@@ -49,6 +51,9 @@ export function addAdam(mb: ModuleBuilder): void {
           f.get(g!).loadV().set(gv);
           f.get(m!).loadV().set(mv);
           f.get(v!).loadV().set(vv);
+          f.get(p!).if(() => {
+            f.get(p!).loadV().set(pv);
+          });
           for (let h = 0; h < 2; h++) {
             wide(gv, h).set(gd);
             // mi = beta1 * m + a1 * g
@@ -61,6 +66,10 @@ export function addAdam(mb: ModuleBuilder): void {
             // u = (scale * mi) / (sqrt(vi) + epsHat)
             f.get(sc).get(mi[h]!).dmul().get(vi[h]!).dsqrt().get(ep).dadd()
               .ddiv().set(ui[h]!);
+            // With parameters: p + u.
+            f.get(p!).if(() => {
+              wide(pv, h).get(ui[h]!).dadd().set(ui[h]!);
+            });
           }
           const store = (pair: Local[], off: Local | null): void => {
             f.get(out!);
@@ -77,6 +86,9 @@ export function addAdam(mb: ModuleBuilder): void {
           f.get(g!).i32(16).add().set(g!);
           f.get(m!).i32(16).add().set(m!);
           f.get(v!).i32(16).add().set(v!);
+          f.get(p!).if(() => {
+            f.get(p!).i32(16).add().set(p!);
+          });
           f.get(out!).i32(16).add().set(out!);
           f.get(g!).get(end).lt().brIf(0);
         });

@@ -104,6 +104,7 @@ export interface WasmExports {
     beta2: number,
     scale: number,
     epsHat: number,
+    p: number,
     out: number,
   ): void;
   /** Max pooling of images `[b0, b1)` whose channels are a multiple of 4. */
@@ -161,7 +162,7 @@ const ARITY: {
   convFilter: 7,
   convInput: 7,
   sumMid: 5,
-  adam: 9,
+  adam: 10,
   maxPool: 6,
   threefry: 5,
   bernoulliMask: 5,
