@@ -803,6 +803,10 @@ export interface AdamOptions extends ScaleByAdamOptions {
 /**
  * Adam (Kingma and Ba, 2015) with bias correction:
  * `chain(scaleByAdam({ beta1, beta2, eps }), scaleByLearningRate(lr))`.
+ * Such a chain updates concrete parameters in one pass a leaf (the rate
+ * folded into Adam's scale, the parameters added in the same kernel), so a
+ * new parameter is rounded once where the three separate steps would round
+ * three times; traced updates (inside `jit` or a derivative) take the steps.
  *
  * @param options `lr`, `beta1` (0.9), `beta2` (0.999) and `eps` (1e-8).
  * @returns The optimizer.
