@@ -42,6 +42,7 @@ import {
   withInts,
 } from "./wasm/runtime.ts";
 import { reduce } from "./elementwise.ts";
+import type { ElementwiseRange } from "./wasm_jobs.ts";
 import { GEO_FIELDS } from "./wasm/conv_module.ts";
 import { POOL_FIELDS } from "./wasm/pool_module.ts";
 import type { Pool2dGeometry } from "./pool.ts";
@@ -63,7 +64,6 @@ import {
   JOB_INPUT_GROUPS,
   JOB_WASM_FILTER,
   JOB_WASM_FORWARD,
-  JOB_WASM_INPUT,
   parallelRun,
 } from "./threads.ts";
 
@@ -956,34 +956,10 @@ function scatterPacked(
 /**
  * Adds the input gradient of images `[b0, b1)` into `dx` with the
  * WebAssembly kernel that needs no column matrix (see
- * `wasm/conv_module.ts`): unpadded, input channels a multiple of 8, the
- * filter transposed and packed in 8-column panels, everything in the
- * shared memory.
- *
- * @internal
- * @param dy Output gradient `[n, outH, outW, o]`.
- * @param bp The filter transposed, `[o, kh * kw * c]`, packed.
- * @param g The geometry (no padding).
- * @param dx Input gradient `[n, h, w, c]`, zero on entry in images `[b0, b1)`.
- * @param b0 First image.
- * @param b1 End of the images.
- * @returns Nothing; `dx` is written in place.
- */
-export function wasmInputRange(
-  dy: Float32Array,
-  bp: Float32Array,
-  g: Conv2dGeometry,
-  dx: Float32Array,
-  b0: number,
-  b1: number,
-): void {
-  columnFree("convInput", [g.o], dy, bp, g, dx, b0, b1);
-}
-
-/**
- * The input gradient of images `[b0, b1)` as {@linkcode wasmInputRange}
- * computes it, 8 images at a time: from a dense output gradient read where
- * it is, or from a max pool's cotangent scattered back, whose images are
+ * `wasm/conv_module.ts`; unpadded, input channels a multiple of 8, the
+ * filter transposed and packed in 8-column panels), 8 images a call: from
+ * a dense output gradient read where it is, or from a max pool's cotangent
+ * scattered back, whose images are
  * made in this thread's scratch from the pooled values and their positions
  * (`src`: the pooled values, then their flat positions as int32, -1 for
  * none). When masked, relu's mask is applied to each group in place once
@@ -1153,6 +1129,18 @@ export function filterPartsRange(
 }
 
 /**
+ * The convolution jobs whose ranges read the job's integers themselves (a
+ * geometry and more words after it), for the worker threads.
+ *
+ * @internal
+ */
+export const CONV_INT_JOBS: Readonly<Record<number, ElementwiseRange>> = {
+  [JOB_CONV_POOL]: convPoolRange,
+  [JOB_WASM_FILTER]: wasmFilterRange,
+  [JOB_INPUT_GROUPS]: inputGroupsRange,
+};
+
+/**
  * The kernel of each convolution job kind, for this module and the worker
  * threads alike.
  *
@@ -1165,7 +1153,6 @@ export const CONV_JOBS: Readonly<Record<number, ConvRange>> = {
   [JOB_DIRECT_FORWARD]: directForwardRange,
   [JOB_DIRECT_FILTER]: directFilterRange,
   [JOB_WASM_FORWARD]: wasmForwardRange,
-  [JOB_WASM_INPUT]: wasmInputRange,
   [JOB_FILTER_PARTS]: filterPartsRange,
 };
 
@@ -1191,7 +1178,7 @@ export function convScratch(kind: number, g: Conv2dGeometry): number {
     case JOB_FILTER_PARTS:
       return per * rowLen + packedFloats(per, o) + workFloats + 32;
     case JOB_WASM_FORWARD:
-    case JOB_WASM_INPUT:
+    case JOB_INPUT_GROUPS:
       return workFloats + 32;
     case JOB_WASM_FILTER:
       return packedFloats(
@@ -1467,8 +1454,13 @@ export function conv2dBackpropInput(
   const size = g.n * g.h * g.w * g.c;
   if (wasmInput(g)) {
     // No column matrix: the filter, transposed, packed once for every thread.
-    const packed = packedInput(filter, g.o, g.kh * g.kw * g.c, true);
-    return runConv(JOB_WASM_INPUT, g, dy, packed, size, g.n, 1, "zeros");
+    const dx = inputJob(dy, 0, false, filter, g, null);
+    if (dx === null) {
+      throw new RangeError(
+        `Expected room in the WebAssembly memory for job ${JOB_INPUT_GROUPS}`,
+      );
+    }
+    return dx;
   }
   return runConv(JOB_CONV_BACKPROP_INPUT, g, dy, filter, size, g.n, 1, "zeros");
 }
@@ -1577,7 +1569,7 @@ function inputJob(
     flops(g),
     (a, b, out, s, e) => inputGroupsRange(a, b, out, ints, s, e),
     "zeros",
-    convScratch(JOB_WASM_INPUT, g) +
+    convScratch(JOB_INPUT_GROUPS, g) +
       (pooled === 0 ? 0 : SCATTER_IMAGES * g.outH * g.outW * g.o),
   );
   return shared === null ? null : copyOut(shared);

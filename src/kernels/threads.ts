@@ -79,8 +79,8 @@ export const JOB_MAX_POOL = 15;
 export const JOB_FILTER_PARTS = 16;
 // Job kind 17 was the WebAssembly max-pool scatter (the loop below it in
 // pool.ts measured faster: no inputs to copy in, no output to copy out).
-/** Job kind: images of the column-free WebAssembly input gradient. @internal */
-export const JOB_WASM_INPUT = 18;
+// Job kind 18 was the column-free input gradient over ranges of images; job
+// 20 (groups of 8 images) does that now, masked or not, dense or scattered.
 /** Job kind: images of the column-free convolution with its max pool. @internal */
 export const JOB_CONV_POOL = 19;
 /** Job kind: groups of images of the column-free input gradient (scattered or dense output gradient, masked or not). @internal */

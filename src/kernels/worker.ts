@@ -15,13 +15,7 @@ import {
   memoryView,
   setArena,
 } from "./wasm/runtime.ts";
-import {
-  CONV_JOBS,
-  convPoolRange,
-  geometryFromInts,
-  inputGroupsRange,
-  wasmFilterRange,
-} from "./conv2d.ts";
+import { CONV_INT_JOBS, CONV_JOBS, geometryFromInts } from "./conv2d.ts";
 import { BATCHED_JOBS } from "./conv2d_batched.ts";
 import { ELEMENTWISE_JOBS } from "./wasm_jobs.ts";
 import {
@@ -39,12 +33,9 @@ import {
   C_READY,
   C_SCRATCH,
   C_SCRATCH_LEN,
-  JOB_CONV_POOL,
   JOB_EXIT,
   JOB_GEMM,
   JOB_GEMM_WASM,
-  JOB_INPUT_GROUPS,
-  JOB_WASM_FILTER,
   MAX_INTS,
   takeChunks,
   WORKER_SPIN_POLLS,
@@ -93,19 +84,7 @@ function run(kind: number, start: number, end: number): void {
     gemmRangeWasm(a, b, out, ints, start, end);
     return;
   }
-  if (kind === JOB_CONV_POOL) {
-    convPoolRange(a, b, out, ints, start, end);
-    return;
-  }
-  if (kind === JOB_WASM_FILTER) {
-    wasmFilterRange(a, b, out, ints, start, end);
-    return;
-  }
-  if (kind === JOB_INPUT_GROUPS) {
-    inputGroupsRange(a, b, out, ints, start, end);
-    return;
-  }
-  const simple = ELEMENTWISE_JOBS[kind];
+  const simple = ELEMENTWISE_JOBS[kind] ?? CONV_INT_JOBS[kind];
   if (simple !== undefined) {
     simple(a, b, out, ints, start, end);
     return;
