@@ -138,10 +138,7 @@ export interface Optimizer<S extends OptState = OptState> {
 // ------------------------------------------------------------- helpers
 
 /** The options of each transformation made by {@linkcode scaleByAdam}. */
-const adamOptions = new WeakMap<
-  GradientTransformation,
-  { beta1: number; beta2: number; eps: number }
->();
+const adamOptions = new WeakMap<GradientTransformation, AdamOpts>();
 
 /** The rate of each transformation made by {@linkcode scaleByLearningRate}. */
 const learningRates = new WeakMap<GradientTransformation, LearningRate>();
@@ -334,6 +331,7 @@ export function scaleByAdam(
   checkUnit("beta1", beta1);
   checkUnit("beta2", beta2);
   checkPositive("eps", eps);
+  const opts: AdamOpts = { beta1, beta2, eps };
   const t: GradientTransformation = {
     init: (params) => {
       const m = zerosLike(params);
@@ -357,9 +355,7 @@ export function scaleByAdam(
         epsHat = lax.mul(rc2, eps);
       } else {
         const t = countOf(state) + 1;
-        const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
-        scale = rc2 / c1;
-        epsHat = eps * rc2;
+        ({ scale, epsHat } = adamScalars(opts, t));
         next = count(t);
       }
       const m: AnyTensor[] = [], v: AnyTensor[] = [];
@@ -370,18 +366,10 @@ export function scaleByAdam(
           typeof scale === "number" && typeof epsHat === "number" &&
           isConcrete(g) && isConcrete(mPrev) && isConcrete(vPrev)
         ) {
-          const [mk, vk, uk] = adamKernel(
-            floatsOf(g),
-            floatsOf(mPrev),
-            floatsOf(vPrev),
-            beta1,
-            beta2,
-            scale,
-            epsHat,
-          );
-          m.push(fromData(g.shape, "float32", mk));
-          v.push(fromData(g.shape, "float32", vk));
-          return fromData(g.shape, "float32", uk);
+          const [mk, vk, uk] = adamLeaf(opts, g, mPrev, vPrev, scale, epsHat);
+          m.push(mk);
+          v.push(vk);
+          return uk;
         }
         // Inside a transformation (e.g. differentiating through the update):
         // the same formula with the core ops, which can be traced.
@@ -395,19 +383,72 @@ export function scaleByAdam(
         v.push(vi);
         return lax.mul(lax.div(mi, denom), scale);
       });
-      const [, mdef] = treeFlatten(state.m), [, vdef] = treeFlatten(state.v);
-      return [
-        out,
-        {
-          count: next,
-          m: treeUnflatten(mdef, m),
-          v: treeUnflatten(vdef, v),
-        },
-      ];
+      return [out, adamState(state, next, m, v)];
     },
   };
-  adamOptions.set(t, { beta1, beta2, eps });
+  adamOptions.set(t, opts);
   return t;
+}
+
+/** The options of {@linkcode scaleByAdam}, defaults filled in. */
+interface AdamOpts {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+}
+
+/**
+ * Adam's bias corrections at step `t` (from 1) folded into two scalars:
+ * `mHat / (sqrt(vHat) + eps) == m * scale / (sqrt(v) + epsHat)`.
+ */
+function adamScalars(
+  o: AdamOpts,
+  t: number,
+): { scale: number; epsHat: number } {
+  const c1 = 1 - o.beta1 ** t, rc2 = Math.sqrt(1 - o.beta2 ** t);
+  return { scale: rc2 / c1, epsHat: o.eps * rc2 };
+}
+
+/**
+ * One concrete leaf through the Adam kernel: the new moments and the
+ * update, or with parameters `p` the new parameters.
+ */
+function adamLeaf(
+  o: AdamOpts,
+  g: AnyTensor,
+  m: AnyTensor,
+  v: AnyTensor,
+  scale: number,
+  epsHat: number,
+  p?: AnyTensor,
+): [AnyTensor, AnyTensor, AnyTensor] {
+  const [mk, vk, uk] = adamKernel(
+    floatsOf(g),
+    floatsOf(m),
+    floatsOf(v),
+    o.beta1,
+    o.beta2,
+    scale,
+    epsHat,
+    p === undefined ? undefined : floatsOf(p),
+  );
+  const at = (d: Float32Array) => fromData(g.shape, "float32", d);
+  return [at(mk), at(vk), at(uk)];
+}
+
+/** Adam's next state: the count, and the moments in the old moments' trees. */
+function adamState(
+  state: OptState,
+  next: AnyTensor,
+  m: readonly AnyTensor[],
+  v: readonly AnyTensor[],
+): OptState {
+  const [, mdef] = treeFlatten(state.m), [, vdef] = treeFlatten(state.v);
+  return {
+    count: next,
+    m: treeUnflatten(mdef, m),
+    v: treeUnflatten(vdef, v),
+  };
 }
 
 /**
@@ -419,7 +460,7 @@ export function scaleByAdam(
  * makes it: the chain's own update then runs (and reports any error).
  */
 function fusedAdamStep(
-  opts: { beta1: number; beta2: number; eps: number },
+  opts: AdamOpts,
   lr: LearningRate,
   gs: readonly AnyTensor[],
   ps: readonly AnyTensor[],
@@ -427,16 +468,16 @@ function fusedAdamStep(
 ): [AnyTensor[], OptState] | null {
   const parts: unknown = state.parts;
   if (!Array.isArray(parts) || parts.length !== 2) return null;
-  const [adamState, rateState]: unknown[] = parts;
-  if (!isOptState(adamState) || !isOptState(rateState)) return null;
-  const c = adamState.count, rc = rateState.count;
+  const [adamPart, rateState]: unknown[] = parts;
+  if (!isOptState(adamPart) || !isOptState(rateState)) return null;
+  const c = adamPart.count, rc = rateState.count;
   if (!(c instanceof Tensor) || c instanceof Tracer) return null;
   if (
     typeof lr !== "number" && (!(rc instanceof Tensor) || rc instanceof Tracer)
   ) return null;
   const n = gs.length;
-  const m0 = stateLeaves(adamState.m, n, "first moments");
-  const v0 = stateLeaves(adamState.v, n, "second moments");
+  const m0 = stateLeaves(adamPart.m, n, "first moments");
+  const v0 = stateLeaves(adamPart.v, n, "second moments");
   for (let i = 0; i < n; i++) {
     const g = leafOf(gs, i, "the gradients");
     if (
@@ -445,39 +486,32 @@ function fusedAdamStep(
       !isConcrete(leafOf(v0, i, "the second moments"))
     ) return null;
   }
-  const { beta1, beta2, eps } = opts;
-  const t = countOf(adamState) + 1;
-  const c1 = 1 - beta1 ** t, rc2 = Math.sqrt(1 - beta2 ** t);
+  const t = countOf(adamPart) + 1;
   const k = typeof lr === "number" ? 0 : countOf(rateState);
   const rate = typeof lr === "number" ? lr : rateAt(lr, k);
-  const scale = (rc2 / c1) * -rate, epsHat = eps * rc2;
+  const { scale, epsHat } = adamScalars(opts, t);
   const m: AnyTensor[] = [], v: AnyTensor[] = [], out: AnyTensor[] = [];
   ps.forEach((p, i) => {
-    const [mk, vk, pk] = adamKernel(
-      floatsOf(leafOf(gs, i, "the gradients")),
-      floatsOf(leafOf(m0, i, "the first moments")),
-      floatsOf(leafOf(v0, i, "the second moments")),
-      beta1,
-      beta2,
-      scale,
+    const [mk, vk, pk] = adamLeaf(
+      opts,
+      leafOf(gs, i, "the gradients"),
+      leafOf(m0, i, "the first moments"),
+      leafOf(v0, i, "the second moments"),
+      scale * -rate,
       epsHat,
-      floatsOf(p),
+      p,
     );
-    m.push(fromData(p.shape, "float32", mk));
-    v.push(fromData(p.shape, "float32", vk));
-    out.push(fromData(p.shape, "float32", pk));
+    m.push(mk);
+    v.push(vk);
+    out.push(pk);
   });
-  const [, mdef] = treeFlatten(adamState.m),
-    [, vdef] = treeFlatten(adamState.v);
-  const adamNext: OptState = {
-    count: count(t),
-    m: treeUnflatten(mdef, m),
-    v: treeUnflatten(vdef, v),
-  };
   const rateNext: OptState = typeof lr === "number"
     ? rateState
     : { count: count(k + 1) };
-  return [out, { parts: [adamNext, rateNext] }];
+  return [
+    out,
+    { parts: [adamState(adamPart, count(t), m, v), rateNext] },
+  ];
 }
 
 /** Options of {@linkcode traceMomentum}. */
