@@ -601,29 +601,30 @@ export function bernoulli<const S extends Shape>(
   p: number,
   shape: S,
 ): Tensor<Mutable<S>, "float32"> {
+  return fromData<Mutable<S>, "float32">(
+    [...shape],
+    "float32",
+    bernoulliData(key, p, shape, 1),
+  );
+}
+
+/**
+ * The values of `bernoulli(key, p, shape)` times `value` (a float32):
+ * `value` where it has a one, else 0; the key, `p` and the shape checked.
+ */
+function bernoulliData(
+  key: Key,
+  p: number,
+  shape: Shape,
+  value: number,
+): Float32Array {
   const words = checkKey(key);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new RangeError(
       `Expected p to be a probability in [0, 1] but found ${describe(p)}`,
     );
   }
-  return fromData<Mutable<S>, "float32">(
-    [...shape],
-    "float32",
-    bernoulliData(words, p, checkShape(shape), 1),
-  );
-}
-
-/**
- * The values of `bernoulli(key, p, shape)` times `value` (a float32):
- * `value` where it has a one, else 0.
- */
-function bernoulliData(
-  words: readonly [number, number],
-  p: number,
-  n: number,
-  value: number,
-): Float32Array {
+  const n = checkShape(shape);
   // w * 2^-32 < p exactly when the integer w is below ceil(p * 2^32).
   const threshold = Math.ceil(p * TWO_32);
   const blocks = n / 2;
@@ -657,14 +658,7 @@ export function scaledBernoulli(
   shape: Shape,
   value: number,
 ): AnyTensor {
-  const words = checkKey(key);
-  if (!(p >= 0 && p <= 1)) {
-    throw new RangeError(
-      `Expected p to be a probability in [0, 1] but found ${describe(p)}`,
-    );
-  }
-  const n = checkShape(shape);
-  return fromData([...shape], "float32", bernoulliData(words, p, n, value));
+  return fromData([...shape], "float32", bernoulliData(key, p, shape, value));
 }
 
 /** Options of {@linkcode randint}: the bounds are required. */
