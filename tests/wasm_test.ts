@@ -566,8 +566,7 @@ Deno.test({
       [conv(1, 9, 9, 4, 3, 4, 1, 1), (g) => over(g, 2, 2, 0)],
     ];
     let seed = 900;
-    const before = setKernels("wasm");
-    try {
+    onWasm(() => {
       for (const [g, poolOf] of cases) {
         const pg = poolOf(g);
         const x = randArray(g.n * g.h * g.w * g.c, seed++);
@@ -602,10 +601,7 @@ Deno.test({
         ),
         null,
       );
-    } finally {
-      setThreads(1);
-      setKernels(before);
-    }
+    });
   },
 });
 
@@ -643,8 +639,7 @@ Deno.test({
       [conv(3, 9, 9, 8, 2, 16, 1, 0), (g) => over(g, 2, 2, 0)],
     ];
     let seed = 950;
-    const before = setKernels("wasm");
-    try {
+    onWasm(() => {
       for (const [g, poolOf] of cases) {
         const pg = poolOf(g);
         const x = randArray(g.n * g.h * g.w * g.c, seed++);
@@ -728,10 +723,7 @@ Deno.test({
         ),
         null,
       );
-    } finally {
-      setThreads(1);
-      setKernels(before);
-    }
+    });
   },
 });
 
@@ -740,8 +732,7 @@ Deno.test({
     "the 2 x 2 unpooling kernel gives the scatter's bits, -0 made 0 as the scatter adds it",
   ignore: !simd,
   fn() {
-    const before = setKernels("wasm");
-    try {
+    onWasm(() => {
       for (const [n, h, c] of [[3, 8, 8], [2, 12, 16], [1, 4, 4]]) {
         const pg = pool(n!, h!, h!, c!, 2, 2, 0);
         const z = randArray(n! * h! * h! * c!, h! + c!);
@@ -757,8 +748,17 @@ Deno.test({
         assert(got !== null);
         assertEquals(bitsOf(got), bitsOf(want), `${n} ${h} ${c}`);
       }
-    } finally {
-      setKernels(before);
-    }
+    });
   },
 });
+
+/** Runs `f` on the WebAssembly kernels, then restores them and one thread. */
+function onWasm(f: () => void): void {
+  const before = setKernels("wasm");
+  try {
+    f();
+  } finally {
+    setThreads(1);
+    setKernels(before);
+  }
+}
